@@ -1,0 +1,70 @@
+// Phase 9, assemble: final.jsonl (the input's own schema) and final.swift.jsonl (ms-swift messages).
+import { copyFile, rename } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { AtomicWriter, hashKey, readJsonl, runPhaseOnce } from '../adapters/files.js';
+import { assembleFinal } from '../core/assemble.js';
+import type { Category } from '../core/categorise.js';
+import type { RowVerdict } from '../core/judging.js';
+import { swiftMessagesRow } from '../core/labels.js';
+import { jobContext } from './context.js';
+import { readLabelIds, readSplits } from './read.js';
+import type { AssembleResult, CategoriseResult, CategoryRow, CleanResult, JudgeResult, KeptRow, SampleResult } from './refs.js';
+
+export interface AssembleArgs {
+  runDir: string;
+  labelField: string;
+  clean: CleanResult;
+  sample: SampleResult;
+  categorise: CategoriseResult;
+  judge: JudgeResult;
+  noisy: 'drop' | 'relabel';
+  undecided: 'keep' | 'drop';
+}
+
+export async function assembleRun(args: AssembleArgs): Promise<AssembleResult> {
+  const started = performance.now();
+  const runDir = resolve(args.runDir);
+  const key = hashKey({ verdicts: args.judge.verdictsPath, noisy: args.noisy, undecided: args.undecided, labelField: args.labelField });
+  const ctx = jobContext();
+  return runPhaseOnce(join(runDir, 'work'), 'assemble', key, async () => {
+    const splits = await readSplits(args.sample, args.clean.kept);
+    const labelIds = await readLabelIds(args.clean);
+    const labels = Array.from(labelIds, (i) => args.clean.labels[i]!);
+    const categories = new Map<number, Category>();
+    for await (const c of readJsonl<CategoryRow>(args.categorise.categoriesPath)) categories.set(c.id, c.category);
+    const verdicts = new Map<number, RowVerdict>();
+    for await (const v of readJsonl<RowVerdict>(args.judge.verdictsPath)) verdicts.set(v.id, v);
+    const result = assembleFinal(labels, splits, categories, verdicts, { noisy: args.noisy, undecided: args.undecided });
+    ctx.heartbeat({ final: result.rows.length });
+
+    const final = await AtomicWriter.create(join(runDir, 'final.jsonl'));
+    const swift = await AtomicWriter.create(join(runDir, 'final.swift.jsonl'));
+    const perLabel: Record<string, number> = Object.fromEntries(args.clean.labels.map((l) => [l, 0]));
+    const bySource: Record<string, number> = { sampled: 0, uncovered: 0, difficult: 0, noisy: 0 };
+    let next = 0;
+    for await (const r of readJsonl<KeptRow>(args.clean.keptPath)) {
+      const f = result.rows[next];
+      if (!f || f.id !== r.id) continue;
+      next++;
+      perLabel[f.label] = (perLabel[f.label] ?? 0) + 1;
+      bySource[f.source] = (bySource[f.source] ?? 0) + 1;
+      await final.writeLine(f.relabelled ? { ...r.record, [args.labelField]: f.label } : r.record);
+      await swift.writeLine(swiftMessagesRow(r.text, f.label, args.clean.labels));
+    }
+    await final.commit();
+    await swift.commit();
+    const tmp = join(runDir, `categories.jsonl.tmp-${process.pid}`);
+    await copyFile(args.categorise.categoriesPath, tmp);
+    await rename(tmp, join(runDir, 'categories.jsonl'));
+    return {
+      finalPath: final.path,
+      finalSwiftPath: swift.path,
+      final: result.rows.length,
+      perLabel,
+      bySource,
+      excluded: result.excluded,
+      relabelled: result.relabelled,
+      seconds: (performance.now() - started) / 1000,
+    } satisfies AssembleResult;
+  });
+}

@@ -1,0 +1,109 @@
+// Phase 2, clean: exact duplicates and conflicting labels leave training; the rest become kept rows.
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { AtomicWriter, hashKey, readJsonl, runPhaseOnce, writeJsonAtomic, writeTypedAtomic } from '../adapters/files.js';
+import { Cleaner, groupConflicts, normaliseText, type RejectReason } from '../core/clean.js';
+import { jobContext } from './context.js';
+import { badInput, FailureType } from './errors.js';
+import type { CleanResult, KeptRow, LoadResult, RejectRow } from './refs.js';
+
+export interface CleanArgs {
+  runDir: string;
+  load: LoadResult;
+  labels?: readonly string[] | undefined;
+}
+
+/** The fewest kept rows the method can run on: two per half, so both halves hold a row and a neighbour. */
+export const MIN_KEPT_ROWS = 4;
+
+type ValidRow = Omit<KeptRow, 'id'>;
+
+function textKeyOf(text: string): string {
+  return createHash('sha256').update(normaliseText(text)).digest('base64');
+}
+
+/** Merges two JSONL files of rejects, each in row order, into one in row order. */
+async function mergeRejects(a: string, b: string, out: string): Promise<void> {
+  const w = await AtomicWriter.create(out);
+  const ia = readJsonl<RejectRow>(a);
+  const ib = readJsonl<RejectRow>(b);
+  let ra = await ia.next();
+  let rb = await ib.next();
+  while (!ra.done || !rb.done) {
+    if (!ra.done && (rb.done || ra.value.row <= rb.value.row)) {
+      await w.writeLine(ra.value);
+      ra = await ia.next();
+    } else if (!rb.done) {
+      await w.writeLine(rb.value);
+      rb = await ib.next();
+    }
+  }
+  await w.commit();
+}
+
+export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
+  const started = performance.now();
+  const runDir = resolve(args.runDir);
+  const key = hashKey({ load: args.load.validPath, labels: args.labels ?? null, v: 1 });
+  const ctx = jobContext();
+  return runPhaseOnce(join(runDir, 'work'), 'clean', key, async (prefix) => {
+    const cleaner = new Cleaner();
+    for await (const r of readJsonl<ValidRow>(args.load.validPath)) cleaner.observe(textKeyOf(r.text), r.label, r.row);
+    ctx.heartbeat({ pass: 1 });
+
+    const kept = await AtomicWriter.create(`${prefix}.kept.jsonl`);
+    const rejects = await AtomicWriter.create(`${prefix}.rejects.jsonl`);
+    const rejected: Partial<Record<RejectReason, number>> = { ...args.load.rejected };
+    const conflicting: Array<{ key: string; text: string; row: number; label: string }> = [];
+    const perLabel: Record<string, number> = {};
+    const keptLabels: string[] = [];
+    let id = 0;
+    for await (const r of readJsonl<ValidRow>(args.load.validPath)) {
+      const textKey = textKeyOf(r.text);
+      const decision = cleaner.decide(textKey);
+      if (decision.kind === 'keep') {
+        await kept.writeLine({ id, ...r } satisfies KeptRow);
+        keptLabels.push(r.label);
+        perLabel[r.label] = (perLabel[r.label] ?? 0) + 1;
+        id++;
+        continue;
+      }
+      const detail =
+        decision.kind === 'duplicate'
+          ? `duplicate of row ${decision.firstRow} (same text, same label)`
+          : 'the same text carries two or more labels';
+      if (decision.kind === 'conflicting_labels') conflicting.push({ key: textKey, text: normaliseText(r.text), row: r.row, label: r.label });
+      rejected[decision.kind] = (rejected[decision.kind] ?? 0) + 1;
+      await rejects.writeLine({ row: r.row, line: r.line, reason: decision.kind, field: 'text', detail, record: r.record } satisfies RejectRow);
+    }
+    await kept.commit();
+    await rejects.commit();
+
+    if (id < MIN_KEPT_ROWS) {
+      throw badInput(FailureType.TooFewRows, `dataset ${args.load.datasetPath}: ${id} rows kept after validation and cleaning; dqe needs at least ${MIN_KEPT_ROWS}`);
+    }
+    const labels = args.labels ? [...args.labels] : Object.keys(perLabel).sort();
+    if (Object.keys(perLabel).length < 2) {
+      throw badInput(FailureType.TooFewLabels, `dataset ${args.load.datasetPath}: the kept rows carry ${Object.keys(perLabel).length} label(s) (${Object.keys(perLabel).join(', ')}); classification needs at least 2`);
+    }
+    const index = new Map(labels.map((l, i) => [l, i]));
+    const labelIds = Uint32Array.from(keptLabels, (l) => index.get(l)!);
+    await writeTypedAtomic(`${prefix}.label-ids.u32`, labelIds);
+
+    const groups = groupConflicts(conflicting);
+    await writeJsonAtomic(`${prefix}.conflicts.json`, groups);
+    const rejectsPath = join(runDir, 'rejects.jsonl');
+    await mergeRejects(args.load.rejectsPath, rejects.path, rejectsPath);
+    return {
+      keptPath: kept.path,
+      kept: id,
+      labelIdsPath: `${prefix}.label-ids.u32`,
+      labels,
+      perLabel,
+      rejectsPath,
+      rejected,
+      conflicts: { groups: groups.length, rows: conflicting.length, path: `${prefix}.conflicts.json` },
+      seconds: (performance.now() - started) / 1000,
+    } satisfies CleanResult;
+  });
+}

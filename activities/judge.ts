@@ -1,0 +1,87 @@
+// Phase 8, judge: the configured judge decides which labels of the noisy pairs are wrong.
+import { join, resolve } from 'node:path';
+import { AtomicWriter, hashKey, readJsonl, runPhaseOnce } from '../adapters/files.js';
+import { createJudge, type NoisyPair } from '../adapters/judges/index.js';
+import type { Prediction } from '../adapters/trainers/types.js';
+import type { JudgeConfig } from '../core/input.js';
+import type { RowVerdict, Verdict } from '../core/judging.js';
+import { jobContext } from './context.js';
+import { keptRowsById, readLabelIds, readSplits } from './read.js';
+import type { CategoriseResult, CategoryRow, CleanResult, EmbedResult, JudgeResult, PredictResult, SampleResult } from './refs.js';
+
+export interface JudgeArgs {
+  runDir: string;
+  clean: CleanResult;
+  embed: EmbedResult;
+  sample: SampleResult;
+  predict: PredictResult;
+  categorise: CategoriseResult;
+  judge: JudgeConfig;
+  seed: number;
+}
+
+export interface JudgeDeps {
+  env: NodeJS.ProcessEnv;
+  cacheDir: string;
+}
+
+export async function judgeNoisy(deps: JudgeDeps, args: JudgeArgs): Promise<JudgeResult> {
+  const started = performance.now();
+  const runDir = resolve(args.runDir);
+  const key = hashKey({ categories: args.categorise.categoriesPath, judge: args.judge, seed: args.seed });
+  return runPhaseOnce(join(runDir, 'work'), 'judge', key, async (prefix) => {
+    const judge = createJudge(args.judge, deps.env, deps.cacheDir);
+    const noisy: CategoryRow[] = [];
+    for await (const c of readJsonl<CategoryRow>(args.categorise.categoriesPath)) if (c.category === 'noisy') noisy.push(c);
+    const kept = await keptRowsById(args.clean, new Set(noisy.flatMap((c) => [c.id, c.neighbour.id])));
+    const pairs: NoisyPair[] = noisy.map((c) => {
+      const x = kept.get(c.id)!;
+      const n = kept.get(c.neighbour.id)!;
+      return {
+        x: { id: x.id, row: x.row, text: x.text, label: x.label, split: 'unsampled' },
+        neighbour: { id: n.id, row: n.row, text: n.text, label: n.label, split: c.neighbour.split },
+        similarity: c.similarity,
+      };
+    });
+    const unsampledProbs = new Map<number, readonly number[]>();
+    for await (const p of readJsonl<Prediction>(args.predict.predictionsPath)) if (p.probs) unsampledProbs.set(p.id, p.probs);
+    const out = await judge.judge(
+      {
+        pairs,
+        labels: args.clean.labels,
+        matrix: args.embed.matrix,
+        labelIds: await readLabelIds(args.clean),
+        splits: await readSplits(args.sample, args.clean.kept),
+        unsampledProbs,
+        seed: args.seed,
+      },
+      jobContext(),
+    );
+    const counts: Record<Verdict, number> = { label_ok: 0, mislabeled: 0, undecided: 0 };
+    const verdicts = await AtomicWriter.create(`${prefix}.verdicts.jsonl`);
+    for (const v of out.verdicts) {
+      counts[v.verdict]++;
+      await verdicts.writeLine(v);
+    }
+    await verdicts.commit();
+    const byId = new Map<number, RowVerdict>(out.verdicts.map((v) => [v.id, v]));
+    const pairsOut = await AtomicWriter.create(join(runDir, 'noisy-pairs.jsonl'));
+    for (const p of pairs) {
+      await pairsOut.writeLine({
+        similarity: p.similarity,
+        x: { ...p.x, verdict: byId.get(p.x.id) ?? null },
+        neighbour: { ...p.neighbour, verdict: byId.get(p.neighbour.id) ?? null },
+      });
+    }
+    await pairsOut.commit();
+    return {
+      judge: judge.name,
+      verdictsPath: verdicts.path,
+      pairsPath: pairsOut.path,
+      pairs: pairs.length,
+      counts,
+      ...(out.usage ? { usage: out.usage } : {}),
+      seconds: (performance.now() - started) / 1000,
+    } satisfies JudgeResult;
+  });
+}

@@ -1,0 +1,163 @@
+// The results activities hand each other: file references and counts, never rows or vectors
+// (Temporal payloads are capped at 2 MB).
+import type { Category } from '../core/categorise.js';
+import type { RejectReason } from '../core/clean.js';
+import type { Verdict } from '../core/judging.js';
+import type { MatrixRef } from '../adapters/files.js';
+import type { JudgeUsage } from '../adapters/judges/types.js';
+
+export type { MatrixRef };
+
+/** One kept row as kept.jsonl stores it. */
+export interface KeptRow {
+  /** Kept-row id: 0-based, input order. */
+  id: number;
+  /** Input row number (1-based). */
+  row: number;
+  /** Input line number where the row starts (1-based). */
+  line: number;
+  text: string;
+  label: string;
+  /** The row as read from the input, for final.jsonl in the input's own schema. */
+  record: Record<string, unknown>;
+}
+
+/** One line of rejects.jsonl. */
+export interface RejectRow {
+  row: number;
+  line: number;
+  reason: RejectReason;
+  /** The field at fault, when one is. */
+  field?: string;
+  detail: string;
+  /** The rejected row as read (an object) or its raw text when it could not be parsed. */
+  record?: Record<string, unknown>;
+  raw?: string;
+}
+
+export interface LoadResult {
+  datasetPath: string;
+  datasetSha256: string;
+  format: 'jsonl' | 'csv';
+  /** Rows read (blank lines of JSONL are not rows). */
+  rowsIn: number;
+  blankLines: number;
+  /** valid.jsonl: rows that passed validation, as `KeptRow` without `id`. */
+  validPath: string;
+  valid: number;
+  rejectsPath: string;
+  rejected: Partial<Record<RejectReason, number>>;
+  seconds: number;
+}
+
+export interface ConflictSummary {
+  groups: number;
+  rows: number;
+  path: string;
+}
+
+export interface CleanResult {
+  keptPath: string;
+  kept: number;
+  /** Class index of every kept row (uint32, id order). */
+  labelIdsPath: string;
+  labels: string[];
+  /** Kept rows per label. */
+  perLabel: Record<string, number>;
+  /** rejects.jsonl in the run directory: load and clean rejects, in row order. */
+  rejectsPath: string;
+  rejected: Partial<Record<RejectReason, number>>;
+  conflicts: ConflictSummary;
+  seconds: number;
+}
+
+export interface EmbedResult {
+  matrix: MatrixRef;
+  embedderId: string;
+  /** Rows whose vectors came from the cache. */
+  reused: number;
+  embedded: number;
+  seconds: number;
+}
+
+export interface SampleResult {
+  /** Selection order (uint32 kept-row ids). */
+  orderPath: string;
+  /** One byte per kept row: 1 = sampled. */
+  splitPath: string;
+  sampled: number;
+  unsampled: number;
+  seconds: number;
+}
+
+export interface TrainResult {
+  trainer: string;
+  modelPath: string;
+  trainSeconds: number;
+  details: Record<string, unknown>;
+  seconds: number;
+}
+
+export interface PredictResult {
+  /** predictions.jsonl: one `Prediction` per unsampled row, in id order. */
+  predictionsPath: string;
+  predicted: number;
+  correct: number;
+  wrong: number;
+  /** Answers that mapped to no label (instruction-following failures). */
+  unmapped: number;
+  seconds: number;
+}
+
+export interface IndexResult {
+  store: string;
+  indexed: number;
+  reused: boolean;
+  seconds: number;
+}
+
+/** One line of categories.jsonl: a wrongly predicted unsampled row and its nearest neighbour. */
+export interface CategoryRow {
+  id: number;
+  row: number;
+  label: string;
+  predicted: string | null;
+  category: Category;
+  neighbour: { id: number; row: number; label: string; split: 'sampled' | 'unsampled' };
+  similarity: number;
+}
+
+export interface CategoriseResult {
+  categoriesPath: string;
+  counts: Record<Category, number>;
+  perLabel: Record<string, Record<Category, number>>;
+  seconds: number;
+}
+
+export interface JudgeResult {
+  judge: string;
+  /** verdicts.jsonl: one `RowVerdict` per distinct row of the noisy pairs. */
+  verdictsPath: string;
+  /** noisy-pairs.jsonl in the run directory: each pair with both texts, labels and verdicts. */
+  pairsPath: string;
+  pairs: number;
+  counts: Record<Verdict, number>;
+  usage?: JudgeUsage;
+  seconds: number;
+}
+
+export interface AssembleResult {
+  finalPath: string;
+  finalSwiftPath: string;
+  final: number;
+  perLabel: Record<string, number>;
+  bySource: Record<string, number>;
+  excluded: Record<string, number>;
+  relabelled: number;
+  seconds: number;
+}
+
+export interface ReportResult {
+  reportJsonPath: string;
+  reportMdPath: string;
+}

@@ -1,0 +1,179 @@
+// Phase 10, report: report.json with every count, and report.md for people.
+import { join, resolve } from 'node:path';
+import { readJson, readJsonlAll, writeFileAtomic, writeJsonAtomic } from '../adapters/files.js';
+import type { ConflictGroup } from '../core/clean.js';
+import type { DqeConfig } from '../core/input.js';
+import type {
+  AssembleResult,
+  CategoriseResult,
+  CleanResult,
+  EmbedResult,
+  IndexResult,
+  JudgeResult,
+  LoadResult,
+  PredictResult,
+  ReportResult,
+  SampleResult,
+  TrainResult,
+} from './refs.js';
+
+export interface ReportArgs {
+  runDir: string;
+  runId: string;
+  config: DqeConfig;
+  load: LoadResult;
+  clean: CleanResult;
+  embed: EmbedResult;
+  sample: SampleResult;
+  train: TrainResult;
+  predict: PredictResult;
+  index: IndexResult;
+  categorise: CategoriseResult;
+  judge: JudgeResult;
+  assemble: AssembleResult;
+  /** Wall seconds per phase as the workflow saw them (scheduling included). */
+  timings: Record<string, number>;
+}
+
+/** Characters of each text shown in the report's noisy-pair table. */
+const TEXT_PREVIEW = 300;
+
+export type Report = ReturnType<typeof buildReport>;
+
+function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: unknown[]) {
+  const rejectedTotal = Object.values(a.clean.rejected).reduce((s, n) => s + (n ?? 0), 0);
+  const perLabel: Record<string, Record<string, number>> = {};
+  for (const l of a.clean.labels) {
+    perLabel[l] = {
+      kept: a.clean.perLabel[l] ?? 0,
+      ...(a.categorise.perLabel[l] ?? { uncovered: 0, difficult: 0, noisy: 0 }),
+      final: a.assemble.perLabel[l] ?? 0,
+    };
+  }
+  return {
+    dqe: { reportVersion: 1 },
+    run: { id: a.runId, dataset: a.load.datasetPath, datasetSha256: a.load.datasetSha256, format: a.load.format, config: a.config },
+    labels: a.clean.labels,
+    counts: {
+      rowsIn: a.load.rowsIn,
+      blankLines: a.load.blankLines,
+      kept: a.clean.kept,
+      rejected: rejectedTotal,
+      rejectedByReason: a.clean.rejected,
+      sampled: a.sample.sampled,
+      unsampled: a.sample.unsampled,
+      predicted: a.predict.predicted,
+      correct: a.predict.correct,
+      wrong: a.predict.wrong,
+      unmapped: a.predict.unmapped,
+      uncovered: a.categorise.counts.uncovered,
+      difficult: a.categorise.counts.difficult,
+      noisy: a.categorise.counts.noisy,
+      noisyPairs: a.judge.pairs,
+      verdicts: a.judge.counts,
+      final: a.assemble.final,
+      finalBySource: a.assemble.bySource,
+      excludedFromFinal: a.assemble.excluded,
+      relabelled: a.assemble.relabelled,
+    },
+    perLabel,
+    trainer: {
+      name: a.train.trainer,
+      accuracyOnUnsampled: a.predict.predicted > 0 ? a.predict.correct / a.predict.predicted : null,
+      instructionFollowingFailureRate: a.predict.predicted > 0 ? a.predict.unmapped / a.predict.predicted : null,
+      details: a.train.details,
+    },
+    embedding: { embedder: a.embed.embedderId, dim: a.embed.matrix.dim, reused: a.embed.reused, embedded: a.embed.embedded },
+    vectorStore: { name: a.index.store, indexed: a.index.indexed },
+    judge: { name: a.judge.judge, usage: a.judge.usage ?? null },
+    conflicts,
+    noisyPairs: pairs,
+    timings: { phases: a.timings, activitySeconds: {
+      load: a.load.seconds, clean: a.clean.seconds, embed: a.embed.seconds, sample: a.sample.seconds, train: a.train.seconds,
+      predict: a.predict.seconds, index: a.index.seconds, categorise: a.categorise.seconds, judge: a.judge.seconds, assemble: a.assemble.seconds,
+    } },
+    outputs: {
+      final: 'final.jsonl',
+      finalSwift: 'final.swift.jsonl',
+      rejects: 'rejects.jsonl',
+      categories: 'categories.jsonl',
+      noisyPairs: 'noisy-pairs.jsonl',
+    },
+  };
+}
+
+function pct(n: number, d: number): string {
+  return d > 0 ? `${((100 * n) / d).toFixed(1)}%` : '–';
+}
+
+function markdown(r: Report): string {
+  const c = r.counts;
+  const lines = [
+    `# dqe report — ${r.run.id}`,
+    '',
+    `Dataset \`${r.run.dataset}\` (${r.run.format}, sha256 ${r.run.datasetSha256.slice(0, 12)}…), labels: ${r.labels.join(', ')}.`,
+    '',
+    '## Funnel',
+    '',
+    '| step | rows | share of kept |',
+    '| --- | ---: | ---: |',
+    `| rows in | ${c.rowsIn} | |`,
+    `| rejected | ${c.rejected} | |`,
+    `| kept | ${c.kept} | 100% |`,
+    `| sampled | ${c.sampled} | ${pct(c.sampled, c.kept)} |`,
+    `| unsampled | ${c.unsampled} | ${pct(c.unsampled, c.kept)} |`,
+    `| wrong predictions on unsampled | ${c.wrong} | ${pct(c.wrong, c.kept)} |`,
+    `| uncovered | ${c.uncovered} | ${pct(c.uncovered, c.kept)} |`,
+    `| difficult | ${c.difficult} | ${pct(c.difficult, c.kept)} |`,
+    `| noisy | ${c.noisy} | ${pct(c.noisy, c.kept)} |`,
+    `| **final** | **${c.final}** | **${pct(c.final, c.kept)}** |`,
+    '',
+    `Trainer \`${r.trainer.name}\`: accuracy on unsampled ${r.trainer.accuracyOnUnsampled === null ? '–' : pct(c.correct, c.predicted)}, ` +
+      `answers mapping to no label ${pct(c.unmapped, c.predicted)}.`,
+    '',
+    '## Rejected rows by reason',
+    '',
+    '| reason | rows |',
+    '| --- | ---: |',
+    ...Object.entries(c.rejectedByReason).map(([k, v]) => `| ${k} | ${v} |`),
+    '',
+    '## Per label',
+    '',
+    '| label | kept | uncovered | difficult | noisy | final |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...Object.entries(r.perLabel).map(([l, v]) => `| ${l} | ${v.kept} | ${v.uncovered} | ${v.difficult} | ${v.noisy} | ${v.final} |`),
+    '',
+    '## Judge',
+    '',
+    `Judge \`${r.judge.name}\` on ${c.noisyPairs} noisy pairs: ${c.verdicts.label_ok} rows label_ok, ${c.verdicts.mislabeled} mislabeled, ` +
+      `${c.verdicts.undecided} undecided; ${c.relabelled} relabelled. Details in \`noisy-pairs.jsonl\`.`,
+    '',
+    `## Conflicting labels (${r.conflicts.length} groups)`,
+    '',
+    ...r.conflicts.slice(0, 20).map((g) => `- rows ${g.rows.join(', ')} — ${Object.entries(g.labels).map(([l, n]) => `${l} ×${n}`).join(', ')}: “${g.text.slice(0, 80)}”`),
+    '',
+    '## Timings (seconds)',
+    '',
+    '| phase | workflow wall | in activity |',
+    '| --- | ---: | ---: |',
+    ...Object.entries(r.timings.phases).map(([p, s]) => `| ${p} | ${s.toFixed(2)} | ${(r.timings.activitySeconds as Record<string, number>)[p]?.toFixed(2) ?? ''} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+export async function writeReport(args: ReportArgs): Promise<ReportResult> {
+  const runDir = resolve(args.runDir);
+  const conflicts = await readJson<ConflictGroup[]>(args.clean.conflicts.path);
+  const pairs = (await readJsonlAll<{ similarity: number; x: { text: string }; neighbour: { text: string } }>(args.judge.pairsPath)).map((p) => ({
+    ...p,
+    x: { ...p.x, text: p.x.text.slice(0, TEXT_PREVIEW) },
+    neighbour: { ...p.neighbour, text: p.neighbour.text.slice(0, TEXT_PREVIEW) },
+  }));
+  const report = buildReport(args, conflicts, pairs);
+  const reportJsonPath = join(runDir, 'report.json');
+  const reportMdPath = join(runDir, 'report.md');
+  await writeJsonAtomic(reportJsonPath, report);
+  await writeFileAtomic(reportMdPath, markdown(report));
+  return { reportJsonPath, reportMdPath };
+}

@@ -1,0 +1,102 @@
+// Phases 7a and 7b: index every kept row in the vector store, then categorise the wrong predictions
+// by their nearest neighbour.
+import { join, resolve } from 'node:path';
+import { AtomicWriter, hashKey, readJsonl, readMatrix, runPhaseOnce } from '../adapters/files.js';
+import type { Prediction } from '../adapters/trainers/types.js';
+import { createVectorStore, type StorePoint } from '../adapters/vector-stores/index.js';
+import { categorise, type Category, type Neighbour } from '../core/categorise.js';
+import type { VectorStoreConfig } from '../core/input.js';
+import { jobContext } from './context.js';
+import { keptRowsById, readLabelIds, readSplits } from './read.js';
+import type { CategoriseResult, CategoryRow, CleanResult, EmbedResult, IndexResult, PredictResult, SampleResult } from './refs.js';
+
+export interface IndexArgs {
+  runDir: string;
+  runId: string;
+  clean: CleanResult;
+  embed: EmbedResult;
+  sample: SampleResult;
+  vectorStore: VectorStoreConfig;
+}
+
+export interface CategoriseArgs extends IndexArgs {
+  predict: PredictResult;
+}
+
+export interface VectorSearchDeps {
+  env: NodeJS.ProcessEnv;
+}
+
+async function points(args: IndexArgs): Promise<StorePoint[]> {
+  const splits = await readSplits(args.sample, args.clean.kept);
+  const labelIds = await readLabelIds(args.clean);
+  return splits.map((split, id) => ({ id, label: args.clean.labels[labelIds[id]!]!, split }));
+}
+
+export async function indexVectors(deps: VectorSearchDeps, args: IndexArgs): Promise<IndexResult> {
+  const started = performance.now();
+  const store = createVectorStore(args.vectorStore, deps.env);
+  const ctx = jobContext();
+  const res = await store.index({
+    runId: args.runId,
+    vectors: await readMatrix(args.embed.matrix),
+    dim: args.embed.matrix.dim,
+    points: await points(args),
+    onProgress: (done, total) => ctx.heartbeat({ done, total }),
+  });
+  return { store: store.name, ...res, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Query rows per call to the store, and per heartbeat. */
+const QUERY_BATCH = 256;
+
+export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseArgs): Promise<CategoriseResult> {
+  const started = performance.now();
+  const key = hashKey({ predictions: args.predict.predictionsPath, store: args.vectorStore.name });
+  const ctx = jobContext();
+  return runPhaseOnce(join(resolve(args.runDir), 'work'), 'categorise', key, async (prefix) => {
+    const store = createVectorStore(args.vectorStore, deps.env);
+    const pts = await points(args);
+    const wrong: Prediction[] = [];
+    for await (const p of readJsonl<Prediction>(args.predict.predictionsPath)) {
+      if (p.predicted !== pts[p.id]!.label) wrong.push(p);
+    }
+    const vectors = await readMatrix(args.embed.matrix);
+    const neighbours: Neighbour[] = [];
+    for (let i = 0; i < wrong.length; i += QUERY_BATCH) {
+      const queryIds = wrong.slice(i, i + QUERY_BATCH).map((p) => p.id);
+      neighbours.push(...(await store.nearest({ runId: args.runId, vectors, dim: args.embed.matrix.dim, points: pts, queryIds })));
+      ctx.heartbeat({ done: Math.min(i + QUERY_BATCH, wrong.length), total: wrong.length });
+    }
+    const needed = new Set<number>();
+    wrong.forEach((p, i) => {
+      needed.add(p.id);
+      needed.add(neighbours[i]!.id);
+    });
+    const kept = await keptRowsById(args.clean, needed);
+    const counts: Record<Category, number> = { uncovered: 0, difficult: 0, noisy: 0 };
+    const perLabel: Record<string, Record<Category, number>> = {};
+    for (const l of args.clean.labels) perLabel[l] = { uncovered: 0, difficult: 0, noisy: 0 };
+    const out = await AtomicWriter.create(`${prefix}.categories.jsonl`);
+    for (let i = 0; i < wrong.length; i++) {
+      const p = wrong[i]!;
+      const nb = neighbours[i]!;
+      const x = pts[p.id]!;
+      const n = pts[nb.id]!;
+      const category = categorise(x.label, n.label, n.split);
+      counts[category]++;
+      perLabel[x.label]![category]++;
+      await out.writeLine({
+        id: p.id,
+        row: kept.get(p.id)!.row,
+        label: x.label,
+        predicted: p.predicted,
+        category,
+        neighbour: { id: nb.id, row: kept.get(nb.id)!.row, label: n.label, split: n.split },
+        similarity: nb.score,
+      } satisfies CategoryRow);
+    }
+    await out.commit();
+    return { categoriesPath: out.path, counts, perLabel, seconds: (performance.now() - started) / 1000 } satisfies CategoriseResult;
+  });
+}

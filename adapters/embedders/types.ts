@@ -1,0 +1,10 @@
+// The interface every embedder implements.
+
+export interface Embedder {
+  /** Cache identity: changes whenever the vectors would change (model, width, version). */
+  readonly id: string;
+  /** Texts per call to `embed`. */
+  readonly batchSize: number;
+  /** Embeds a batch; vectors come back L2-normalised, in the order of `texts`. */
+  embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
+}

@@ -1,0 +1,193 @@
+// Run-directory I/O: atomic writes, JSONL streams, float32 matrices and idempotent phase manifests.
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { once } from 'node:events';
+
+/** Path of a temporary sibling of `path`, unique per process and call. */
+function tempPath(path: string): string {
+  return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Writes a whole file atomically: a reader sees the old file or the new one, never a torn one. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempPath(path);
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
+
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+export async function readJson<T>(path: string): Promise<T> {
+  return JSON.parse(await readFile(path, 'utf8')) as T;
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A file written as a stream to a temporary name and renamed into place by `commit`. */
+export class AtomicWriter {
+  private readonly tmp: string;
+  private readonly stream: WriteStream;
+  private constructor(readonly path: string) {
+    this.tmp = tempPath(path);
+    this.stream = createWriteStream(this.tmp);
+  }
+
+  static async create(path: string): Promise<AtomicWriter> {
+    await mkdir(dirname(path), { recursive: true });
+    const w = new AtomicWriter(path);
+    await once(w.stream, 'open');
+    return w;
+  }
+
+  async write(chunk: string | Uint8Array): Promise<void> {
+    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
+  }
+
+  async writeLine(value: unknown): Promise<void> {
+    await this.write(`${JSON.stringify(value)}\n`);
+  }
+
+  async commit(): Promise<void> {
+    await new Promise<void>((resolve, reject) => this.stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    const fh = await open(this.tmp, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(this.tmp, this.path);
+  }
+
+  async abort(): Promise<void> {
+    this.stream.destroy();
+    await rm(this.tmp, { force: true });
+  }
+}
+
+/** Streams the values of a JSONL file written by dqe (trusted: one JSON value per line). */
+export async function* readJsonl<T>(path: string): AsyncGenerator<T> {
+  let rest = '';
+  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+    rest += chunk as string;
+    let nl: number;
+    while ((nl = rest.indexOf('\n')) >= 0) {
+      const line = rest.slice(0, nl);
+      rest = rest.slice(nl + 1);
+      if (line.length > 0) yield JSON.parse(line) as T;
+    }
+  }
+  if (rest.length > 0) yield JSON.parse(rest) as T;
+}
+
+export async function readJsonlAll<T>(path: string): Promise<T[]> {
+  const out: T[] = [];
+  for await (const v of readJsonl<T>(path)) out.push(v);
+  return out;
+}
+
+/** Bytes read or written per call when moving large typed arrays: 64 MiB keeps syscalls few. */
+const IO_CHUNK = 64 << 20;
+
+/** Writes any typed array's bytes to a file atomically (little-endian, as the platform). */
+export async function writeTypedAtomic(path: string, data: ArrayBufferView): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempPath(path);
+  const fh = await open(tmp, 'w');
+  try {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    for (let off = 0; off < bytes.length; off += IO_CHUNK) {
+      const part = bytes.subarray(off, Math.min(off + IO_CHUNK, bytes.length));
+      let done = 0;
+      while (done < part.length) done += (await fh.write(part, done)).bytesWritten;
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
+
+async function readBytesInto(path: string, target: Uint8Array): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    if (size !== target.length) throw new Error(`${path}: expected ${target.length} bytes, found ${size}`);
+    let off = 0;
+    while (off < target.length) {
+      const { bytesRead } = await fh.read(target, off, Math.min(IO_CHUNK, target.length - off), off);
+      if (bytesRead === 0) throw new Error(`${path}: unexpected end of file at byte ${off}`);
+      off += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A float32 row-major matrix file and its shape, as activities pass it around. */
+export interface MatrixRef {
+  path: string;
+  rows: number;
+  dim: number;
+}
+
+export async function readMatrix(ref: MatrixRef): Promise<Float32Array> {
+  const out = new Float32Array(ref.rows * ref.dim);
+  await readBytesInto(ref.path, new Uint8Array(out.buffer));
+  return out;
+}
+
+export async function readUint32(path: string, length: number): Promise<Uint32Array> {
+  const out = new Uint32Array(length);
+  await readBytesInto(path, new Uint8Array(out.buffer));
+  return out;
+}
+
+export async function readFloat64(path: string, length: number): Promise<Float64Array> {
+  const out = new Float64Array(length);
+  await readBytesInto(path, new Uint8Array(out.buffer));
+  return out;
+}
+
+/** Short stable hash of any JSON value, used to name phase outputs after their inputs. */
+export function hashKey(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+}
+
+/** SHA-256 of a file's bytes, streamed. */
+export async function hashFile(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/**
+ * Runs one phase idempotently. Its result is recorded in `<workDir>/<phase>.<key>.json`, written last
+ * and atomically; a retried or replayed phase with the same inputs finds it and returns it at once.
+ * `fn` gets the prefix to name its outputs with, and must write them atomically.
+ */
+export async function runPhaseOnce<T>(workDir: string, phase: string, key: string, fn: (prefix: string) => Promise<T>): Promise<T> {
+  const manifest = join(workDir, `${phase}.${key}.json`);
+  if (await exists(manifest)) return await readJson<T>(manifest);
+  await mkdir(workDir, { recursive: true });
+  const result = await fn(join(workDir, `${phase}.${key}`));
+  await writeJsonAtomic(manifest, result);
+  return result;
+}

@@ -1,0 +1,40 @@
+// The interface every vector store implements: index the kept rows of a run, then find neighbours.
+import type { Neighbour, Split } from '../../core/categorise.js';
+
+export interface StorePoint {
+  /** Kept-row id (0-based, input order). */
+  id: number;
+  label: string;
+  split: Split;
+}
+
+export interface IndexRequest {
+  runId: string;
+  /** Row-major N × dim unit vectors; row i belongs to `points[i]`. */
+  vectors: Float32Array;
+  dim: number;
+  points: readonly StorePoint[];
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface NearestRequest {
+  runId: string;
+  vectors: Float32Array;
+  dim: number;
+  /** Every row's point, as given to `index` (stores that keep no payload of their own filter with it). */
+  points: readonly StorePoint[];
+  /** Rows whose nearest neighbour is wanted; each query excludes itself. */
+  queryIds: readonly number[];
+  /** Only rows of this split are candidates. @default every row */
+  split?: Split;
+}
+
+export interface VectorStore {
+  readonly name: string;
+  /** Makes every row searchable. Idempotent: a retry completes a partial index and never duplicates. */
+  index(req: IndexRequest): Promise<{ indexed: number; reused: boolean }>;
+  /** Top-1 neighbour of each query by cosine similarity, the query excluded, ties to the lowest id. */
+  nearest(req: NearestRequest): Promise<Neighbour[]>;
+  /** Removes what `index` created for the run. */
+  drop(runId: string): Promise<void>;
+}

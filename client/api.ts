@@ -1,0 +1,64 @@
+// The typed programmatic API other services use to start and follow dqe runs.
+import { WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { DqeInput } from '../core/input.js';
+import type { DqeProgress, DqeResult } from '../workflows/index.js';
+
+/** The workflow type name: a public contract, so any Temporal SDK or the UI can start a run by it. */
+export const DQE_WORKFLOW_TYPE = 'dqe';
+export const DEFAULT_TASK_QUEUE = 'dqe-cpu';
+
+export interface StartDqeOptions {
+  /** Workflow id; derive it from your own request id to make starts idempotent. */
+  workflowId: string;
+  /** @default 'dqe-cpu' */
+  taskQueue?: string;
+}
+
+/**
+ * Starts a dqe run. Idempotent: if a run with this workflow id is already running, or completed,
+ * its handle comes back instead of a second run.
+ */
+export async function startDqe(client: Client, input: DqeInput, opts: StartDqeOptions): Promise<WorkflowHandle> {
+  try {
+    return await client.workflow.start(DQE_WORKFLOW_TYPE, {
+      taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
+      workflowId: opts.workflowId,
+      args: [input],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return client.workflow.getHandle(opts.workflowId);
+    throw err;
+  }
+}
+
+export interface DqeStatus extends DqeProgress {
+  workflowId: string;
+  /** Temporal's execution status (RUNNING, COMPLETED, FAILED, ...). */
+  execution: string;
+  /** Progress of the running activity, from its last heartbeat. */
+  activity?: { type: string; attempt: number; details?: unknown };
+}
+
+/** The run's phase (from the `progress` query) and its running activity's last heartbeat. */
+export async function getDqeProgress(client: Client, workflowId: string): Promise<DqeStatus> {
+  const handle = client.workflow.getHandle(workflowId);
+  const [progress, description] = await Promise.all([handle.query<DqeProgress>('progress'), handle.describe()]);
+  const pending = description.raw.pendingActivities?.[0];
+  let activity: DqeStatus['activity'];
+  if (pending) {
+    const payload = pending.heartbeatDetails?.payloads?.[0];
+    const details = payload ? await client.options.loadedDataConverter.payloadConverter.fromPayload(payload) : undefined;
+    activity = { type: pending.activityType?.name ?? '', attempt: pending.attempt ?? 1, ...(details !== undefined ? { details } : {}) };
+  }
+  return { ...progress, workflowId, execution: description.status.name, ...(activity ? { activity } : {}) };
+}
+
+export async function waitForDqe(client: Client, workflowId: string): Promise<DqeResult> {
+  return client.workflow.getHandle(workflowId).result() as Promise<DqeResult>;
+}
+
+export async function cancelDqe(client: Client, workflowId: string): Promise<void> {
+  await client.workflow.getHandle(workflowId).cancel();
+}

@@ -1,0 +1,84 @@
+// Cleaning rules of DQE phase 2: text normalisation, exact duplicates and conflicting labels.
+
+/** Normalises text for comparison: Unicode NFC, trimmed, runs of whitespace collapsed; case kept. */
+export function normaliseText(text: string): string {
+  return text.normalize('NFC').trim().replace(/\s+/gu, ' ');
+}
+
+/** Why a row left training. Stable strings: they appear in rejects.jsonl and report.json. */
+export type RejectReason =
+  | 'invalid_json'
+  | 'not_an_object'
+  | 'invalid_csv'
+  | 'invalid_utf8'
+  | 'missing_text'
+  | 'missing_label'
+  | 'invalid_text'
+  | 'invalid_label'
+  | 'label_not_in_set'
+  | 'duplicate'
+  | 'conflicting_labels';
+
+export interface CleanDecision {
+  kind: 'keep' | 'duplicate' | 'conflicting_labels';
+  /** For a duplicate: the input row number of the first occurrence that was kept. */
+  firstRow?: number;
+}
+
+/** What the first pass learns about one normalised text. */
+interface TextSeen {
+  firstRow: number;
+  label: string;
+  conflict: boolean;
+}
+
+/**
+ * Two-pass cleaner that holds one small record per distinct text (keyed by a caller-supplied hash),
+ * never the rows themselves, so it streams over datasets of any length.
+ * Pass 1: `observe` every valid row in input order. Pass 2: `decide` every valid row in the same order.
+ */
+export class Cleaner {
+  private readonly seen = new Map<string, TextSeen>();
+  private readonly decided = new Set<string>();
+
+  observe(textKey: string, label: string, row: number): void {
+    const prior = this.seen.get(textKey);
+    if (!prior) this.seen.set(textKey, { firstRow: row, label, conflict: false });
+    else if (prior.label !== label) prior.conflict = true;
+  }
+
+  decide(textKey: string): CleanDecision {
+    const seen = this.seen.get(textKey);
+    if (!seen) throw new Error('Cleaner.decide called for a text that was never observed');
+    if (seen.conflict) return { kind: 'conflicting_labels' };
+    if (this.decided.has(textKey)) return { kind: 'duplicate', firstRow: seen.firstRow };
+    this.decided.add(textKey);
+    return { kind: 'keep' };
+  }
+}
+
+export interface ConflictGroup {
+  /** The normalised text, cut to `CONFLICT_TEXT_PREVIEW` characters. */
+  text: string;
+  rows: number[];
+  /** Count of rows per label. */
+  labels: Record<string, number>;
+}
+
+/** Characters of a conflicting text shown in the report: enough to recognise it. */
+export const CONFLICT_TEXT_PREVIEW = 200;
+
+/** Groups conflicting rows by their text key, in order of first appearance. */
+export function groupConflicts(rows: ReadonlyArray<{ key: string; text: string; row: number; label: string }>): ConflictGroup[] {
+  const groups = new Map<string, ConflictGroup>();
+  for (const r of rows) {
+    let g = groups.get(r.key);
+    if (!g) {
+      g = { text: r.text.slice(0, CONFLICT_TEXT_PREVIEW), rows: [], labels: {} };
+      groups.set(r.key, g);
+    }
+    g.rows.push(r.row);
+    g.labels[r.label] = (g.labels[r.label] ?? 0) + 1;
+  }
+  return [...groups.values()];
+}

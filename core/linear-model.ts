@@ -1,0 +1,118 @@
+// Multinomial logistic regression on embeddings: dqe's CPU trainer and the offline judge's probe.
+
+export interface LinearModel {
+  /** Number of classes K. */
+  classes: number;
+  /** Embedding width d. */
+  dim: number;
+  /** Row-major K × (d + 1) weights; the last column of each row is the bias. */
+  weights: Float64Array;
+}
+
+export interface LinearTrainOptions {
+  /** Full-batch Adam steps. */
+  epochs: number;
+  learningRate: number;
+  /** L2 penalty on the weights (biases are not penalised). */
+  l2: number;
+}
+
+/** Adam's usual moment decay rates and epsilon. */
+const ADAM_BETA1 = 0.9;
+const ADAM_BETA2 = 0.999;
+const ADAM_EPSILON = 1e-8;
+
+/**
+ * Trains on the rows `rows` of the N × d matrix `vectors`, with class indices `targets[i]` in [0, K)
+ * for `rows[i]`. Deterministic: full-batch gradients summed in row order, zero initial weights.
+ */
+export function trainLinear(
+  vectors: Float32Array,
+  dim: number,
+  rows: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  classes: number,
+  opts: LinearTrainOptions,
+  onEpoch?: (epoch: number, loss: number) => void,
+): LinearModel {
+  if (rows.length !== targets.length) throw new Error('trainLinear: rows and targets must have the same length');
+  if (classes < 2) throw new Error('trainLinear: classes must be at least 2');
+  const width = dim + 1;
+  const w = new Float64Array(classes * width);
+  const grad = new Float64Array(classes * width);
+  const m = new Float64Array(classes * width);
+  const v = new Float64Array(classes * width);
+  const logits = new Float64Array(classes);
+  const n = rows.length;
+  if (n === 0) return { classes, dim, weights: w };
+
+  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+    grad.fill(0);
+    let loss = 0;
+    for (let i = 0; i < n; i++) {
+      const base = rows[i]! * dim;
+      const target = targets[i]!;
+      softmaxInto(w, vectors, base, dim, classes, logits);
+      loss -= Math.log(Math.max(logits[target]!, 1e-300));
+      for (let c = 0; c < classes; c++) {
+        const g = logits[c]! - (c === target ? 1 : 0);
+        if (g === 0) continue;
+        const off = c * width;
+        for (let j = 0; j < dim; j++) grad[off + j]! += g * vectors[base + j]!;
+        grad[off + dim]! += g;
+      }
+    }
+    const scale = 1 / n;
+    const b1t = 1 - ADAM_BETA1 ** epoch;
+    const b2t = 1 - ADAM_BETA2 ** epoch;
+    for (let c = 0; c < classes; c++) {
+      for (let j = 0; j <= dim; j++) {
+        const k = c * width + j;
+        const g = grad[k]! * scale + (j < dim ? opts.l2 * w[k]! : 0);
+        m[k] = ADAM_BETA1 * m[k]! + (1 - ADAM_BETA1) * g;
+        v[k] = ADAM_BETA2 * v[k]! + (1 - ADAM_BETA2) * g * g;
+        w[k]! -= (opts.learningRate * (m[k]! / b1t)) / (Math.sqrt(v[k]! / b2t) + ADAM_EPSILON);
+      }
+    }
+    onEpoch?.(epoch, loss / n);
+  }
+  return { classes, dim, weights: w };
+}
+
+/** Writes the class probabilities of the row starting at `base` into `out` (length K). */
+function softmaxInto(w: Float64Array, vectors: Float32Array, base: number, dim: number, classes: number, out: Float64Array): void {
+  const width = dim + 1;
+  let max = -Infinity;
+  for (let c = 0; c < classes; c++) {
+    const off = c * width;
+    let z = w[off + dim]!;
+    for (let j = 0; j < dim; j++) z += w[off + j]! * vectors[base + j]!;
+    out[c] = z;
+    if (z > max) max = z;
+  }
+  let sum = 0;
+  for (let c = 0; c < classes; c++) {
+    const e = Math.exp(out[c]! - max);
+    out[c] = e;
+    sum += e;
+  }
+  for (let c = 0; c < classes; c++) out[c] = out[c]! / sum;
+}
+
+/** Class probabilities for each of `rows`: a row-major rows.length × K array. */
+export function predictLinear(model: LinearModel, vectors: Float32Array, rows: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(rows.length * model.classes);
+  const p = new Float64Array(model.classes);
+  for (let i = 0; i < rows.length; i++) {
+    softmaxInto(model.weights, vectors, rows[i]! * model.dim, model.dim, model.classes, p);
+    out.set(p, i * model.classes);
+  }
+  return out;
+}
+
+/** Index of the largest probability; ties go to the lower class index. */
+export function argmax(probs: ArrayLike<number>, offset = 0, length = probs.length - offset): number {
+  let best = 0;
+  for (let c = 1; c < length; c++) if (probs[offset + c]! > probs[offset + best]!) best = c;
+  return best;
+}

@@ -1,0 +1,89 @@
+// Starts the Qdrant-compatible test endpoint (server.py) on loopback and hands back its URL and a stop().
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = resolve(HERE, '..', '..');
+const SERVER = join(HERE, 'server.py');
+const REQUIREMENTS = join('infra', 'requirements', 'qdrant.txt');
+/** Importing qdrant_client (numpy, pydantic, grpc) takes a few seconds on a busy 2-core machine. */
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 5_000;
+/** Stderr kept to explain a server that died before it was ready. */
+const STDERR_TAIL_CHARS = 4_000;
+
+export interface QdrantShim {
+  /** e.g. `http://127.0.0.1:40123`: what QDRANT_URL would be. */
+  url: string;
+  /** Makes the next `count` Qdrant requests fail with `status` (and Retry-After, if given). */
+  injectFaults(status: number, count: number, retryAfterSeconds?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface QdrantShimOptions {
+  /** Require this key in the `api-key` header, as a server with QDRANT__SERVICE__API_KEY does. */
+  apiKey?: string;
+  /** @default `.venv/bin/python` under the repository root */
+  python?: string;
+}
+
+export async function startQdrantShim(opts: QdrantShimOptions = {}): Promise<QdrantShim> {
+  const python = opts.python ?? join(REPO_ROOT, '.venv', 'bin', 'python');
+  if (!existsSync(python)) {
+    throw new Error(`qdrant shim: ${python} not found; create it with: python3 -m venv .venv && .venv/bin/pip install -r ${REQUIREMENTS}`);
+  }
+  const args = [SERVER, '0', ...(opts.apiKey !== undefined ? ['--api-key', opts.apiKey] : [])];
+  const child = spawn(python, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-STDERR_TAIL_CHARS);
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`qdrant shim: not ready after ${READY_TIMEOUT_MS} ms\n${stderr}`));
+    }, READY_TIMEOUT_MS);
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      const m = /^listening (\S+:\d+)$/.exec(line.trim());
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(`http://${m[1]}`);
+      }
+    });
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      const hint = /No module named/.test(stderr) ? `\ninstall it with: .venv/bin/pip install -r ${REQUIREMENTS}` : '';
+      reject(new Error(`qdrant shim exited (code ${code}) before it was ready\n${stderr}${hint}`));
+    });
+  });
+
+  return {
+    url,
+    async injectFaults(status, count, retryAfterSeconds) {
+      const res = await fetch(`${url}/__shim/faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ status, count, ...(retryAfterSeconds !== undefined ? { retry_after: retryAfterSeconds } : {}) }),
+      });
+      if (!res.ok) throw new Error(`qdrant shim: fault injection answered ${res.status}`);
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

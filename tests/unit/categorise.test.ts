@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { categorise, exactNearest } from '../../core/categorise.js';
+
+describe('categorise', () => {
+  test('same label, unsampled neighbour → uncovered', () => assert.equal(categorise('a', 'a', 'unsampled'), 'uncovered'));
+  test('same label, sampled neighbour → difficult', () => assert.equal(categorise('a', 'a', 'sampled'), 'difficult'));
+  test('other label → noisy, whatever the split', () => {
+    assert.equal(categorise('a', 'b', 'sampled'), 'noisy');
+    assert.equal(categorise('a', 'b', 'unsampled'), 'noisy');
+  });
+});
+
+describe('exactNearest', () => {
+  // Unit vectors in 2-D: 0 = (1,0), 1 = (0,1), 2 = (0.6,0.8), 3 = (1,0) (a duplicate of 0), 4 = (0.6,-0.8)
+  const v = Float32Array.from([1, 0, 0, 1, 0.6, 0.8, 1, 0, 0.6, -0.8]);
+  test('finds the most similar other row, never the query itself', () => {
+    // Row 1: dots 0, –, 0.8, 0, -0.8 → row 2. Row 2: dots 0.6, 0.8, –, 0.6, -0.28 → row 1.
+    const res = exactNearest(v, 5, 2, [1, 2]);
+    assert.deepEqual(res.map((r) => r.id), [2, 1]);
+    assert.ok(Math.abs(res[0]!.score - 0.8) < 1e-6);
+  });
+  test('a duplicate is the nearest neighbour; ties go to the lowest id', () => {
+    // Row 4's dot with 0 and with 3 is 0.6 exactly (a tie): row 0 wins. Rows 0 and 3 are each other's nearest.
+    assert.deepEqual(exactNearest(v, 5, 2, [4, 0, 3]).map((r) => r.id), [0, 3, 0]);
+  });
+  test('a candidate filter restricts the neighbours; no candidate gives id -1', () => {
+    assert.deepEqual(exactNearest(v, 5, 2, [0], (i) => i === 1 || i === 2).map((r) => r.id), [2]);
+    assert.deepEqual(exactNearest(v, 5, 2, [0], () => false).map((r) => r.id), [-1]);
+  });
+});
