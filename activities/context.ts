@@ -21,10 +21,13 @@ export function jobContext(): JobContext {
       log: () => {},
     };
   }
+  const resumeDetails: unknown = ctx.info.heartbeatDetails;
   return {
     heartbeat: (details) => ctx.heartbeat(details),
-    resumeDetails: ctx.info.heartbeatDetails as unknown,
+    resumeDetails,
     signal: ctx.cancellationSignal,
-    log: (message, attrs) => ctx.log.info(message, attrs),
+    log: (message, attrs) => {
+      ctx.log.info(message, attrs);
+    },
   };
 }

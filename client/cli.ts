@@ -3,7 +3,7 @@ import { basename, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import cliProgress from 'cli-progress';
 import { formatProblems, parseDqeInput, type DqeInput, EMBEDDERS, JUDGES, TRAINERS, VECTOR_STORES, SAMPLING_RULES } from '../core/input.js';
 import { ensureLocalServer, stopLocalServer } from '../infra/temporal.js';
@@ -162,6 +162,8 @@ async function run(dataset: string | undefined, o: RunOptions): Promise<void> {
     log(`started workflow ${workflowId} (type dqe, task queue ${o.taskQueue})`);
     let result: DqeResult;
     if (inProcess) {
+      // The in-process worker's routine logs would garble the progress bar; warnings still show.
+      Runtime.install({ logger: new DefaultLogger('WARN') });
       workerConnection = await NativeConnection.connect({ address: target.address });
       const worker = await createCpuWorker({ connection: workerConnection, namespace: target.namespace, taskQueue: o.taskQueue });
       result = await worker.runUntil(follow(client, workflowId, o.progress && !o.json));

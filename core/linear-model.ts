@@ -69,9 +69,11 @@ export function trainLinear(
       for (let j = 0; j <= dim; j++) {
         const k = c * width + j;
         const g = grad[k]! * scale + (j < dim ? opts.l2 * w[k]! : 0);
-        m[k] = ADAM_BETA1 * m[k]! + (1 - ADAM_BETA1) * g;
-        v[k] = ADAM_BETA2 * v[k]! + (1 - ADAM_BETA2) * g * g;
-        w[k]! -= (opts.learningRate * (m[k]! / b1t)) / (Math.sqrt(v[k]! / b2t) + ADAM_EPSILON);
+        const mk = ADAM_BETA1 * m[k]! + (1 - ADAM_BETA1) * g;
+        const vk = ADAM_BETA2 * v[k]! + (1 - ADAM_BETA2) * g * g;
+        m[k] = mk;
+        v[k] = vk;
+        w[k] = w[k]! - (opts.learningRate * (mk / b1t)) / (Math.sqrt(vk / b2t) + ADAM_EPSILON);
       }
     }
     onEpoch?.(epoch, loss / n);

@@ -89,6 +89,12 @@ export function sharedPointId(runId: string, row: number): string {
 }
 
 type PointId = string | number;
+/** A point found in the collection, with the payload that tells whether it is this run's row as given. */
+interface PresentPoint {
+  id: PointId;
+  label: unknown;
+  split: unknown;
+}
 type Filter = Schemas['Filter'];
 type Condition = Schemas['Condition'];
 
@@ -156,6 +162,13 @@ function transient(err: unknown): { retry: boolean; waitMs?: number } {
     return { retry: false };
   }
   return { retry: isNetworkError(err) };
+}
+
+/** The collection's one unnamed dense vector; undefined for named vectors (dqe writes unnamed ones). */
+function singleVector(vectors: Schemas['VectorsConfig'] | undefined): Schemas['VectorParams'] | undefined {
+  if (vectors === undefined) return undefined;
+  const v = vectors as Partial<Schemas['VectorParams']>;
+  return typeof v.size === 'number' && typeof v.distance === 'string' ? (vectors as Schemas['VectorParams']) : undefined;
 }
 
 let warnedPlainHttp = false;
@@ -259,7 +272,11 @@ export function createQdrantStore(config: QdrantStoreConfig, env: NodeJS.Process
   function failure(what: string, err: unknown, wasTransient: boolean): Error {
     const where = `Qdrant at ${url}: ${what}`;
     if (wasTransient) {
-      const detail = err instanceof Error ? `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}` : String(err);
+      const detail = isHttpError(err)
+        ? `${err.status} ${qdrantMessage(err)}`
+        : err instanceof Error
+          ? `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}`
+          : String(err);
       return ApplicationFailure.retryable(`${where} still failing after ${maxAttempts} attempts: ${detail}`, QDRANT_FAILURES.unavailable);
     }
     if (!isHttpError(err)) return err instanceof Error ? err : new Error(String(err));
@@ -295,8 +312,8 @@ export function createQdrantStore(config: QdrantStoreConfig, env: NodeJS.Process
       }
     }
     const info = await call(`read collection ${name}`, (c) => c.getCollection(name));
-    const vectors = info.config.params.vectors;
-    if (!vectors || typeof vectors.size !== 'number') {
+    const vectors = singleVector(info.config.params.vectors);
+    if (!vectors) {
       throw ApplicationFailure.nonRetryable(
         `Qdrant collection "${name}" uses named vectors; dqe needs one unnamed vector per point (use another collection)`,
         QDRANT_FAILURES.collectionMismatch,
@@ -330,8 +347,8 @@ export function createQdrantStore(config: QdrantStoreConfig, env: NodeJS.Process
   }
 
   /** The rows this run already has in the collection (to complete a partial index without redoing it). */
-  async function presentRows(layout: Layout): Promise<{ present: Map<number, PointId>; foreign: PointId[] }> {
-    const present = new Map<number, PointId>();
+  async function presentRows(layout: Layout): Promise<{ present: Map<number, PresentPoint>; foreign: PointId[] }> {
+    const present = new Map<number, PresentPoint>();
     /** Points without a numeric row payload: not dqe's, so not this run's either. */
     const foreign: PointId[] = [];
     const filter = runFilter(layout);
@@ -340,15 +357,16 @@ export function createQdrantStore(config: QdrantStoreConfig, env: NodeJS.Process
       const page = await call(`list points of ${layout.collection}`, (c) =>
         c.scroll(layout.collection, {
           limit: SCROLL_PAGE_POINTS,
-          with_payload: [FIELD.row],
+          with_payload: [FIELD.row, FIELD.label, FIELD.split],
           with_vector: false,
           ...(filter ? { filter } : {}),
           ...(offset !== undefined ? { offset } : {}),
         }),
       );
       for (const p of page.points) {
-        const row = (p.payload as Record<string, unknown> | null | undefined)?.[FIELD.row];
-        if (typeof row === 'number') present.set(row, p.id);
+        const payload = p.payload ?? {};
+        const row = payload[FIELD.row];
+        if (typeof row === 'number') present.set(row, { id: p.id, label: payload[FIELD.label], split: payload[FIELD.split] });
         else foreign.push(p.id);
       }
       const next = page.next_page_offset;
@@ -384,14 +402,17 @@ export function createQdrantStore(config: QdrantStoreConfig, env: NodeJS.Process
       // remove points whose row this run does not have. Point ids are derived from row ids, so a
       // rewrite overwrites and never duplicates.
       const expected = new Set(req.points.map((p) => p.id));
-      const { present, foreign } = count === 0 ? { present: new Map<number, PointId>(), foreign: [] } : await presentRows(layout);
-      const extra = [...foreign, ...[...present].filter(([row]) => !expected.has(row)).map(([, id]) => id)];
+      const { present, foreign } = count === 0 ? { present: new Map<number, PresentPoint>(), foreign: [] } : await presentRows(layout);
+      const extra = [...foreign, ...[...present].filter(([row]) => !expected.has(row)).map(([, p]) => p.id)];
       if (extra.length > 0) {
         await call(`delete stale points of ${layout.collection}`, (c) => c.delete(layout.collection, { wait: true, points: extra }));
       }
       const missing: number[] = [];
       req.points.forEach((p, pos) => {
-        if (!present.has(p.id)) missing.push(pos);
+        // A point written with another label or split (not this run's data after all) is rewritten;
+        // vectors are not compared, as that would mean reading the whole collection back.
+        const there = present.get(p.id);
+        if (!there || there.label !== p.label || there.split !== p.split) missing.push(pos);
       });
 
       const perChunk =

@@ -108,7 +108,7 @@ interface Backend {
 
 function qdrantBackend(name: string, url: string, apiKey: string | undefined): Backend {
   const env: NodeJS.ProcessEnv = { QDRANT_URL: url, ...(apiKey ? { QDRANT_API_KEY: apiKey } : {}) };
-  const raw = new QdrantClient({ url, ...(apiKey ? { apiKey } : {}), checkCompatibility: false });
+  const raw = new QdrantClient({ url, ...(apiKey ? { headers: { 'api-key': apiKey } } : {}), checkCompatibility: false });
   const config = (over: Partial<QdrantStoreConfig> = {}): QdrantStoreConfig => ({ name: 'qdrant', exact: false, keep: false, ...over });
   return {
     name,
@@ -259,19 +259,20 @@ function qdrantOnly(get: () => Backend): void {
     const collection = collectionForRun(runId);
     assert.match(collection, /^dqe_contract-\d+-\d+-.+-partial_retry_1_[0-9a-f]{12}$/);
     // What an attempt that died mid-way leaves: some rows (written in reverse, so the server's own
-    // order disagrees with row order) and a point whose row this run does not have.
+    // order disagrees with row order), one of them with another label, and a point whose row this
+    // run does not have.
     await raw.createCollection(collection, { vectors: { size: DIM, distance: 'Cosine' } });
     const stale = [13, 12, 11, 99].map((row) => ({
       id: row,
       vector: Array.from(VECTORS.subarray((row % N) * DIM, ((row % N) + 1) * DIM)),
-      payload: { row, label: 'x', split: 'sampled', run: runId },
+      payload: { row, label: row === 13 ? 'x' : POINTS[row % N]!.label, split: POINTS[row % N]!.split, run: runId },
     }));
     await raw.upsert(collection, { wait: true, points: stale });
     const progress: number[] = [];
     const res = await store.index({ ...request(runId), onProgress: (done) => progress.push(done) });
     assert.deepEqual(res, { indexed: N, reused: false });
     assert.equal(await b.count(runId), N);
-    assert.equal(progress[0], 3, 'the three rows already there count as done');
+    assert.equal(progress[0], 2, 'rows 11 and 12, already there as given, count as done; row 13 had a wrong label');
     assert.equal(progress.at(-1), N);
     assertNeighbours(await store.nearest({ ...request(runId), queryIds: ALL_IDS }), EXPECTED_ALL);
     // The rewritten rows carry this run's payload, not the dead attempt's.

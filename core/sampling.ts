@@ -1,0 +1,774 @@
+// Greedy diversity sampling for DQE: picks rows of an embedding matrix that are far from what is already picked, exactly as a naive rescan would, only much faster.
+//
+// Both rules are defined by exact float64 scores so that the fast path can be
+// checked bit-for-bit against the naive oracle:
+//
+//   norm2(i)      = sum_j x[i,j]*x[i,j]                    (float64, j = 0..d-1 in order)
+//   dot(i, S)     = sum_j x[i,j]*S[j]                       (float64, j in order)
+//   dist2(i, q)   = sum_j (x[i,j]-x[q,j])*(x[i,j]-x[q,j])   (float64, j in order)
+//
+//   centroid: S = float64 sum of the k selected rows (added in selection order),
+//             score(i) = norm2(i) - (2*dot(i, S))/k, i.e. ||x_i - S/k||^2 - ||S/k||^2;
+//             pick the remaining row with the largest score.
+//   kcenter:  score(i) = min over selected q of dist2(i, q); pick the largest.
+//
+// Ties go to the lowest row index. The first row is firstIndex(seed, n).
+//
+// The fast centroid path keeps, for every row, the exact score it had when it
+// was last evaluated plus how far the centroid c = S/k may have moved since
+// (Cauchy–Schwarz: |x.(c' - c)| <= ||x|| ||c' - c||); rows whose upper bound
+// cannot reach the best exact score of the step are never touched. The fast
+// kcenter path prunes with the triangle inequality through fixed anchors.
+// Bounds carry a small slack so float rounding can never prune a true winner;
+// every decision is taken on scores computed by the same functions as the oracle.
+
+import { firstIndex } from './random.js';
+
+export type SamplingRule = 'centroid' | 'kcenter';
+
+export interface GreedySampleOptions {
+  /** How many rows to select, 0..n. */
+  readonly count: number;
+  /** Seed of the first (random) row, any safe integer. */
+  readonly seed: number;
+  /** Selection rule; 'centroid' when left out. */
+  readonly rule?: SamplingRule;
+}
+
+/** Work counters of one fast run, for benchmarks and tests of the pruning. */
+export interface GreedySampleStats {
+  /** Exact row evaluations (dot products or distances of length dim). */
+  exactEvaluations: number;
+  /** What the naive oracle would have done: one per remaining row per step. */
+  naiveEvaluations: number;
+  /** Centroid: epochs (centroid snapshots) created; kcenter: anchors used. */
+  groups: number;
+}
+
+export interface GreedySampleResult {
+  readonly indices: Uint32Array;
+  readonly stats: GreedySampleStats;
+}
+
+const EPS = Number.EPSILON; // 2^-52, twice the unit roundoff of float64
+
+// Relative slack on distances in the kcenter triangle tests. Rounding of a
+// length-d float64 sum of squares is below (d+3)*2^-53, i.e. < 1e-10 for any
+// d < 10^6, so 1e-9 leaves a 10x margin while costing nothing in pruning.
+const TRIANGLE_SLACK = 1e-9;
+
+// Absolute slack (in score units, scaled by the data's norms) added to every
+// centroid bound: it covers rounding of the scores, of the centroid distances
+// and of the running path length, each well below 1e-12 for unit rows.
+const CENTROID_SLACK_BASE = 1e-10;
+
+// Two neighbouring centroid epochs merge once their joint span (in steps) is at
+// most 1/EPOCH_MERGE_RATIO of their age: the bound lost by re-keying is then
+// small next to how far the centroid has moved since, and about
+// EPOCH_MERGE_RATIO*ln(count) epochs stay live.
+const EPOCH_MERGE_RATIO = 4;
+
+// kcenter anchors = ANCHOR_FACTOR * sqrt(n): each step costs about
+// anchors*dim (distances to anchors) + (n/anchors)*dim (rows of the hit
+// groups), which is smallest near sqrt(n).
+const KCENTER_ANCHOR_FACTOR = 1;
+
+/** Number of rows to select for a ratio: ceil(ratio*n), ignoring float fuzz such as 0.7*10 = 7.000000000000001. */
+export function sampleCount(n: number, ratio: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${String(n)}`);
+  if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`ratio must be in [0, 1], got ${String(ratio)}`);
+  const exact = ratio * n;
+  const nearest = Math.round(exact);
+  // 1e-9 relative: far above float64 fuzz of one product, far below 1/n for any n that fits in memory.
+  const count = Math.abs(exact - nearest) <= 1e-9 * Math.max(1, exact) ? nearest : Math.ceil(exact);
+  return Math.min(n, Math.max(0, count));
+}
+
+/** float64 squared norm of row at `offset`, summed in index order. */
+export function squaredNorm64(x: Float32Array, offset: number, dim: number): number {
+  let acc = 0;
+  for (let j = 0; j < dim; j++) {
+    const v = x[offset + j]!;
+    acc += v * v;
+  }
+  return acc;
+}
+
+/** float64 dot product of the row at `offset` with a float64 vector, summed in index order. */
+export function dot64(x: Float32Array, offset: number, y: Float64Array, dim: number): number {
+  let acc = 0;
+  for (let j = 0; j < dim; j++) acc += x[offset + j]! * y[j]!;
+  return acc;
+}
+
+/** float64 squared Euclidean distance of two rows (symmetric: (a-b)^2 == (b-a)^2 exactly). */
+export function squaredDistance64(x: Float32Array, offsetA: number, offsetB: number, dim: number): number {
+  let acc = 0;
+  for (let j = 0; j < dim; j++) {
+    const t = x[offsetA + j]! - x[offsetB + j]!;
+    acc += t * t;
+  }
+  return acc;
+}
+
+/** The centroid rule's score of a row: ||x - S/k||^2 - ||S/k||^2 as computed by both paths. */
+export function centroidScore(norm2: number, dotWithSum: number, k: number): number {
+  return norm2 - (2 * dotWithSum) / k;
+}
+
+interface Validated {
+  readonly count: number;
+  readonly seed: number;
+  readonly rule: SamplingRule;
+}
+
+function validate(vectors: Float32Array, n: number, dim: number, options: GreedySampleOptions): Validated {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${String(n)}`);
+  if (!Number.isSafeInteger(dim) || dim < 1) throw new RangeError(`dim must be a positive integer, got ${String(dim)}`);
+  if (vectors.length !== n * dim) {
+    throw new RangeError(`vectors has length ${vectors.length}, expected n*dim = ${n * dim}`);
+  }
+  const { count, seed } = options;
+  const rule = options.rule ?? 'centroid';
+  if (!Number.isSafeInteger(count) || count < 0 || count > n) {
+    throw new RangeError(`count must be an integer in [0, ${n}], got ${String(count)}`);
+  }
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${String(seed)}`);
+  if (rule !== 'centroid' && rule !== 'kcenter') throw new RangeError(`unknown rule ${String(rule)}`);
+  return { count, seed, rule };
+}
+
+/** Squared norms of all rows; doubles as the finiteness check (a square sum is finite iff every entry is). */
+function rowSquaredNorms(vectors: Float32Array, n: number, dim: number): Float64Array {
+  const norms = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = squaredNorm64(vectors, i * dim, dim);
+    if (!Number.isFinite(v)) throw new RangeError(`row ${i} has a non-finite entry`);
+    norms[i] = v;
+  }
+  return norms;
+}
+
+function addRow(sum: Float64Array, vectors: Float32Array, offset: number, dim: number): void {
+  for (let j = 0; j < dim; j++) sum[j]! += vectors[offset + j]!;
+}
+
+/**
+ * The naive O(count·n·dim) reference: every step rescans every remaining row
+ * (centroid) or updates every row's nearest distance (kcenter). Kept as the
+ * test oracle for greedySample.
+ */
+export function naiveGreedySample(
+  vectors: Float32Array,
+  n: number,
+  dim: number,
+  options: GreedySampleOptions,
+): Uint32Array {
+  const { count, seed, rule } = validate(vectors, n, dim, options);
+  const out = new Uint32Array(count);
+  if (count === 0) return out;
+  const norms = rowSquaredNorms(vectors, n, dim);
+  const selected = new Uint8Array(n);
+  const first = firstIndex(seed, n);
+  out[0] = first;
+  selected[first] = 1;
+  if (rule === 'centroid') {
+    const sum = new Float64Array(dim);
+    addRow(sum, vectors, first * dim, dim);
+    for (let k = 1; k < count; k++) {
+      let best = -Infinity;
+      let bestRow = -1;
+      for (let i = 0; i < n; i++) {
+        if (selected[i] === 1) continue;
+        const s = centroidScore(norms[i]!, dot64(vectors, i * dim, sum, dim), k);
+        if (s > best) {
+          best = s;
+          bestRow = i;
+        }
+      }
+      out[k] = bestRow;
+      selected[bestRow] = 1;
+      addRow(sum, vectors, bestRow * dim, dim);
+    }
+  } else {
+    const nearest = new Float64Array(n).fill(Infinity);
+    let last = first;
+    for (let k = 1; k < count; k++) {
+      let best = -Infinity;
+      let bestRow = -1;
+      for (let i = 0; i < n; i++) {
+        if (selected[i] === 1) continue;
+        const d2 = squaredDistance64(vectors, i * dim, last * dim, dim);
+        if (d2 < nearest[i]!) nearest[i] = d2;
+        if (nearest[i]! > best) {
+          best = nearest[i]!;
+          bestRow = i;
+        }
+      }
+      out[k] = bestRow;
+      selected[bestRow] = 1;
+      last = bestRow;
+    }
+  }
+  return out;
+}
+
+/** The fast greedy sample: same indices in the same order as naiveGreedySample. */
+export function greedySample(vectors: Float32Array, n: number, dim: number, options: GreedySampleOptions): Uint32Array {
+  return greedySampleWithStats(vectors, n, dim, options).indices;
+}
+
+/** greedySample plus counters of the work it did (for benchmarks). */
+export function greedySampleWithStats(
+  vectors: Float32Array,
+  n: number,
+  dim: number,
+  options: GreedySampleOptions,
+): GreedySampleResult {
+  const { count, seed, rule } = validate(vectors, n, dim, options);
+  const stats: GreedySampleStats = { exactEvaluations: 0, naiveEvaluations: 0, groups: 0 };
+  // Row i remains in step k (k = 1..count-1) while it is one of the n-k unselected rows.
+  for (let k = 1; k < count; k++) stats.naiveEvaluations += n - k;
+  if (count === 0) return { indices: new Uint32Array(0), stats };
+  const norms = rowSquaredNorms(vectors, n, dim);
+  const first = firstIndex(seed, n);
+  const indices =
+    rule === 'centroid'
+      ? centroidFast(vectors, n, dim, count, first, norms, stats)
+      : kcenterFast(vectors, n, dim, count, first, stats);
+  return { indices, stats };
+}
+
+/** Binary max-heap of (row, key) pairs in typed arrays; grows by doubling. */
+class MaxHeap {
+  ids: Int32Array;
+  keys: Float64Array;
+  size = 0;
+
+  constructor(capacity: number) {
+    const cap = Math.max(4, capacity);
+    this.ids = new Int32Array(cap);
+    this.keys = new Float64Array(cap);
+  }
+
+  topKey(): number {
+    return this.keys[0]!;
+  }
+
+  topId(): number {
+    return this.ids[0]!;
+  }
+
+  push(id: number, key: number): void {
+    if (this.size === this.ids.length) {
+      const ids = new Int32Array(this.size * 2);
+      ids.set(this.ids);
+      this.ids = ids;
+      const keys = new Float64Array(this.size * 2);
+      keys.set(this.keys);
+      this.keys = keys;
+    }
+    const ids = this.ids;
+    const keys = this.keys;
+    let i = this.size++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const pk = keys[parent]!;
+      if (pk >= key) break;
+      keys[i] = pk;
+      ids[i] = ids[parent]!;
+      i = parent;
+    }
+    keys[i] = key;
+    ids[i] = id;
+  }
+
+  /** Removes and returns the id with the largest key. */
+  pop(): number {
+    const ids = this.ids;
+    const keys = this.keys;
+    const top = ids[0]!;
+    const last = --this.size;
+    if (last > 0) this.siftDown(0, ids[last]!, keys[last]!);
+    return top;
+  }
+
+  /** Restores the heap property over the first `size` entries written directly into ids/keys. */
+  heapify(size: number): void {
+    this.size = size;
+    for (let i = (size >> 1) - 1; i >= 0; i--) this.siftDown(i, this.ids[i]!, this.keys[i]!);
+  }
+
+  private siftDown(start: number, id: number, key: number): void {
+    const ids = this.ids;
+    const keys = this.keys;
+    const size = this.size;
+    let i = start;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= size) break;
+      const right = child + 1;
+      if (right < size && keys[right]! > keys[child]!) child = right;
+      if (keys[child]! <= key) break;
+      keys[i] = keys[child]!;
+      ids[i] = ids[child]!;
+      i = child;
+    }
+    keys[i] = key;
+    ids[i] = id;
+  }
+}
+
+function distanceToRef(c: Float64Array, ref: Float64Array, dim: number): number {
+  let acc = 0;
+  for (let j = 0; j < dim; j++) {
+    const t = c[j]! - ref[j]!;
+    acc += t * t;
+  }
+  return Math.sqrt(acc);
+}
+
+/**
+ * Centroid rule, lazily. Rows live in epochs; epoch e has a reference vector
+ * ref_e and a max-heap of its rows keyed so that, at any later step t,
+ *   score_r(t) <= key_r + 2·nmax·||c_t - ref_e||.
+ * A row evaluated exactly at step a enters a fresh epoch with ref = c_a and
+ * key = score_r(a) (Cauchy–Schwarz: |x·(c_t - c_a)| <= ||x||·||c_t - c_a||).
+ * Old epochs are merged (the smaller heap re-keyed by 2·nmax·||ref_A - ref_B||,
+ * the triangle inequality) once their span of steps is small against their
+ * age, so few epochs stay live while recently evaluated rows keep tight bounds.
+ * Epochs sit in a heap keyed by topKey + 2·nmax·(D_e(t0) - P(t0)), P being the
+ * running path length of the centroid: D_e(t) <= D_e(t0) + P(t) - P(t0), so an
+ * epoch is skipped without touching its reference while that bound is below
+ * the best exact score of the step.
+ */
+function centroidFast(
+  vectors: Float32Array,
+  n: number,
+  dim: number,
+  count: number,
+  first: number,
+  norms: Float64Array,
+  stats: GreedySampleStats,
+): Uint32Array {
+  const out = new Uint32Array(count);
+  out[0] = first;
+  const selected = new Uint8Array(n);
+  selected[first] = 1;
+  if (count === 1) return out;
+
+  let nmax = 0;
+  let zeroCount = 0;
+  for (let i = 0; i < n; i++) {
+    const v = norms[i]!;
+    if (v === 0) zeroCount++;
+    else if (v > nmax) nmax = v;
+  }
+  // sqrt of a computed sum of squares is within (d+2)*2^-53 relative of the true norm; 1e-9 covers it.
+  nmax = Math.sqrt(nmax) * (1 + 1e-9);
+  const n2max = nmax * nmax;
+  const twoN = 2 * nmax;
+  // All-zero rows score exactly 0 at every step, so only the lowest remaining one can ever win;
+  // they stay out of the heaps, where their loose bound would make them look like candidates.
+  const zeros = new Int32Array(zeroCount);
+  for (let i = 0, z = 0; i < n; i++) if (norms[i] === 0) zeros[z++] = i;
+  let zeroPtr = 0;
+
+  const sum = new Float64Array(dim);
+  addRow(sum, vectors, first * dim, dim);
+  let k = 1;
+  let c = new Float64Array(dim);
+  let cNext = new Float64Array(dim);
+  for (let j = 0; j < dim; j++) c[j] = sum[j]!;
+  const slackUnit = CENTROID_SLACK_BASE + 1024 * (dim + 8) * EPS;
+  let pathLength = 0;
+  let slack = slackUnit * (1 + n2max);
+
+  // Epochs; ids are never reused, a dead epoch has refs[e] === null.
+  const refs: (Float64Array | null)[] = [];
+  const heaps: (MaxHeap | null)[] = [];
+  const spanLo: number[] = [];
+  const spanHi: number[] = [];
+  const epochDist: number[] = [];
+  const refPool: Float64Array[] = [];
+  let live: number[] = [];
+  const epochHeap = new MaxHeap(64); // one entry per live epoch; entries of dead epochs are skipped
+  const touched: number[] = [];
+
+  const takeRef = (): Float64Array => {
+    const r = refPool.pop() ?? new Float64Array(dim);
+    r.set(c);
+    return r;
+  };
+  const addEpoch = (ref: Float64Array, heap: MaxHeap, lo: number, hi: number, dist: number): number => {
+    const e = refs.length;
+    refs.push(ref);
+    heaps.push(heap);
+    spanLo.push(lo);
+    spanHi.push(hi);
+    epochDist.push(dist);
+    epochHeap.push(e, heap.topKey() + twoN * (dist - pathLength));
+    return e;
+  };
+  const killEpoch = (e: number, keepRef: boolean): void => {
+    if (!keepRef) refPool.push(refs[e]!);
+    refs[e] = null;
+    heaps[e] = null;
+  };
+
+  // Rows evaluated in the current step: all leave their heaps, all but the winner come back in a new epoch.
+  let evIds = new Int32Array(Math.max(16, n));
+  let evScores = new Float64Array(Math.max(16, n));
+  let evCount = 0;
+  let evaluations = 0;
+  let best = -Infinity;
+  let bestRow = -1;
+
+  const evaluate = (r: number): void => {
+    const s = centroidScore(norms[r]!, dot64(vectors, r * dim, sum, dim), k);
+    if (evCount === evIds.length) {
+      const ids = new Int32Array(evCount * 2);
+      ids.set(evIds);
+      evIds = ids;
+      const sc = new Float64Array(evCount * 2);
+      sc.set(evScores);
+      evScores = sc;
+    }
+    evIds[evCount] = r;
+    evScores[evCount] = s;
+    evCount++;
+    if (s > best || (s === best && r < bestRow)) {
+      best = s;
+      bestRow = r;
+    }
+  };
+
+  const considerZero = (): void => {
+    while (zeroPtr < zeros.length && selected[zeros[zeroPtr]!] === 1) zeroPtr++;
+    if (zeroPtr < zeros.length) {
+      const z = zeros[zeroPtr]!;
+      const s = centroidScore(norms[z]!, dot64(vectors, z * dim, sum, dim), k);
+      evaluations++;
+      if (s > best || (s === best && z < bestRow)) {
+        best = s;
+        bestRow = z;
+      }
+    }
+  };
+
+  // Merges epochs a (older) and b (newer) into a new epoch holding the larger heap and its reference.
+  const merge = (a: number, b: number): number => {
+    const ha = heaps[a]!;
+    const hb = heaps[b]!;
+    const [big, small, keep, drop] = ha.size >= hb.size ? [ha, hb, a, b] : [hb, ha, b, a];
+    const shift = twoN * distanceToRef(refs[keep]!, refs[drop]!, dim) * (1 + 1e-9) + slack;
+    for (let t = 0; t < small.size; t++) big.push(small.ids[t]!, small.keys[t]! + shift);
+    (globalThis as any).mergePushes = ((globalThis as any).mergePushes ?? 0) + small.size;
+    const ref = refs[keep]!;
+    killEpoch(keep, true);
+    killEpoch(drop, false);
+    return addEpoch(ref, big, spanLo[a]!, spanHi[b]!, distanceToRef(c, ref, dim));
+  };
+
+  // Step with k = 1: every row is evaluated once, against c = the first row.
+  for (let i = 0; i < n; i++) {
+    if (selected[i] === 1 || norms[i] === 0) continue;
+    evaluate(i);
+  }
+  considerZero();
+
+  for (;;) {
+    // `bestRow` wins the step with k selected rows.
+    out[k] = bestRow;
+    selected[bestRow] = 1;
+    evaluations += evCount;
+    for (const e of touched) {
+      const h = heaps[e]!;
+      if (h.size > 0) epochHeap.push(e, h.topKey() + twoN * (epochDist[e]! - pathLength));
+      else killEpoch(e, false);
+    }
+    touched.length = 0;
+    let fresh = 0;
+    for (let t = 0; t < evCount; t++) if (evIds[t] !== bestRow) fresh++;
+    if (fresh > 0) {
+      const heap = new MaxHeap(fresh);
+      let w = 0;
+      for (let t = 0; t < evCount; t++) {
+        const r = evIds[t]!;
+        if (r === bestRow) continue;
+        heap.ids[w] = r;
+        heap.keys[w] = evScores[t]!;
+        w++;
+      }
+      heap.heapify(w);
+      live.push(addEpoch(takeRef(), heap, k, k, 0));
+    }
+    evCount = 0;
+    if (k + 1 === count) break;
+
+    // Merge neighbouring epochs whose joint span is short against their age.
+    {
+      const kept: number[] = [];
+      for (const e of live) {
+        if (refs[e] === null) continue;
+        let cur = e;
+        while (kept.length > 0) {
+          const prev = kept[kept.length - 1]!;
+          if ((spanHi[cur]! - spanLo[prev]! + 1) * EPOCH_MERGE_RATIO > k - spanHi[cur]!) break;
+          kept.pop();
+          cur = merge(prev, cur);
+        }
+        kept.push(cur);
+      }
+      live = kept;
+    }
+
+    // Move the centroid: S += x, k += 1, and extend the path length by the move (rounded up).
+    addRow(sum, vectors, bestRow * dim, dim);
+    k++;
+    let move2 = 0;
+    for (let j = 0; j < dim; j++) {
+      const v = sum[j]! / k;
+      cNext[j] = v;
+      const t = v - c[j]!;
+      move2 += t * t;
+    }
+    const move = Math.sqrt(move2);
+    pathLength += move * (1 + 1e-9) + 8 * EPS * (nmax + pathLength + move + 1);
+    const swap = c;
+    c = cNext;
+    cNext = swap;
+    slack = slackUnit * (1 + n2max + twoN * pathLength);
+
+    best = -Infinity;
+    bestRow = -1;
+    considerZero();
+    while (epochHeap.size > 0) {
+      const e = epochHeap.topId();
+      const ref = refs[e];
+      if (ref === null || ref === undefined) {
+        epochHeap.pop();
+        continue;
+      }
+      if (epochHeap.topKey() + twoN * pathLength + slack < best) break;
+      epochHeap.pop();
+      const d = distanceToRef(c, ref, dim);
+      (globalThis as any).epochPops = ((globalThis as any).epochPops ?? 0) + 1;
+      epochDist[e] = d;
+      const heap = heaps[e]!;
+      const offset = twoN * d + slack;
+      while (heap.size > 0 && heap.topKey() + offset >= best) evaluate(heap.pop());
+      touched.push(e);
+    }
+  }
+  stats.exactEvaluations += evaluations;
+  stats.groups += refs.length;
+  return out;
+}
+
+/**
+ * kcenter rule. Rows keep their exact nearest squared distance `mind`, updated
+ * eagerly, but a new center q only evaluates rows that the triangle inequality
+ * cannot rule out: the first A centers are anchors, every row belongs to the
+ * anchor group it was nearest to after them and knows its distance rho to that
+ * anchor; |rho - d(q, anchor)| >= sqrt(mind) proves q is not closer. Groups
+ * are sorted by rho so only an annulus of each is scanned.
+ */
+function kcenterFast(
+  vectors: Float32Array,
+  n: number,
+  dim: number,
+  count: number,
+  first: number,
+  stats: GreedySampleStats,
+): Uint32Array {
+  const out = new Uint32Array(count);
+  out[0] = first;
+  const selected = new Uint8Array(n);
+  selected[first] = 1;
+  if (count === 1) return out;
+
+  // Selected rows get mind = -Infinity so the tree never offers them again.
+  const mind = new Float64Array(n);
+  let evaluations = 0;
+
+  // Tournament tree: node holds the row with the largest mind in its range, ties to the lower index.
+  let leaves = 1;
+  while (leaves < n) leaves <<= 1;
+  const tree = new Int32Array(2 * leaves).fill(-1);
+  const better = (a: number, b: number): number => {
+    if (a < 0) return b;
+    if (b < 0) return a;
+    return mind[b]! > mind[a]! ? b : a; // a is the left (lower-index) side on ties
+  };
+  const update = (row: number): void => {
+    let node = (leaves + row) >> 1;
+    while (node >= 1) {
+      tree[node] = better(tree[2 * node]!, tree[2 * node + 1]!);
+      node >>= 1;
+    }
+  };
+
+  const anchorCount = Math.max(1, Math.min(count - 1, Math.round(KCENTER_ANCHOR_FACTOR * Math.sqrt(n))));
+  const anchors = new Int32Array(anchorCount);
+  const group = new Int32Array(n);
+  const rho = new Float64Array(n); // distance of a row to its group's anchor
+  const anchorDist = new Float64Array(anchorCount); // d(q, anchor g) for the newest center q
+
+  // Groups as one array ordered by (group, rho), built once the anchors are fixed.
+  let groupRows = new Int32Array(0);
+  let groupRho = new Float64Array(0);
+  const groupStart = new Int32Array(anchorCount);
+  const groupSize = new Int32Array(anchorCount);
+  const groupDead = new Int32Array(anchorCount);
+  let grouped = false;
+
+  const buildGroups = (): void => {
+    let remaining = 0;
+    for (let i = 0; i < n; i++) {
+      if (selected[i] === 1) continue;
+      groupSize[group[i]!]!++;
+      remaining++;
+    }
+    for (let g = 1; g < anchorCount; g++) groupStart[g] = groupStart[g - 1]! + groupSize[g - 1]!;
+    const fill = new Int32Array(anchorCount);
+    groupRows = new Int32Array(remaining);
+    groupRho = new Float64Array(remaining);
+    for (let i = 0; i < n; i++) {
+      if (selected[i] === 1) continue;
+      const g = group[i]!;
+      groupRows[groupStart[g]! + fill[g]!] = i;
+      fill[g]!++;
+    }
+    for (let g = 0; g < anchorCount; g++) {
+      const s = groupStart[g]!;
+      const rows = Array.from(groupRows.subarray(s, s + groupSize[g]!));
+      rows.sort((a, b) => rho[a]! - rho[b]! || a - b);
+      for (let t = 0; t < rows.length; t++) {
+        groupRows[s + t] = rows[t]!;
+        groupRho[s + t] = rho[rows[t]!]!;
+      }
+    }
+    grouped = true;
+  };
+
+  // Drops selected rows from a group once they are half of it, keeping the rho order.
+  const compactGroup = (g: number): void => {
+    const s = groupStart[g]!;
+    const e = s + groupSize[g]!;
+    let w = s;
+    for (let t = s; t < e; t++) {
+      const i = groupRows[t]!;
+      if (selected[i] === 1) continue;
+      groupRows[w] = i;
+      groupRho[w] = groupRho[t]!;
+      w++;
+    }
+    groupSize[g] = w - s;
+    groupDead[g] = 0;
+  };
+
+  // True when the triangle lower bound |rho - delta| (less slack) already proves dist2(row, q) >= m.
+  const prunable = (r: number, delta: number, m: number): boolean => {
+    const lb = Math.abs(r - delta) - TRIANGLE_SLACK * (r + delta);
+    return lb > 0 && lb * lb * (1 - 2 * TRIANGLE_SLACK) >= m;
+  };
+
+  // The first center is anchor 0 and every row's only candidate.
+  let k = 1;
+  {
+    const qo = first * dim;
+    for (let i = 0; i < n; i++) {
+      if (selected[i] === 1) continue;
+      const d2 = squaredDistance64(vectors, i * dim, qo, dim);
+      mind[i] = d2;
+      rho[i] = Math.sqrt(d2);
+    }
+    evaluations += n - 1;
+    anchors[0] = first;
+    mind[first] = -Infinity;
+  }
+  for (let i = 0; i < n; i++) tree[leaves + i] = i;
+  for (let node = leaves - 1; node >= 1; node--) tree[node] = better(tree[2 * node]!, tree[2 * node + 1]!);
+  if (anchorCount === 1) buildGroups();
+
+  while (k < count) {
+    const q = tree[1]!;
+    out[k++] = q;
+    selected[q] = 1;
+    // Every remaining mind is <= this one: q had the largest.
+    const qMind = mind[q]!;
+    mind[q] = -Infinity;
+    update(q);
+    if (k === count) break;
+    const qo = q * dim;
+
+    if (!grouped) {
+      // Still choosing anchors: q is anchor g; rows that move closer to q join its group.
+      const g = k - 1;
+      anchors[g] = q;
+      for (let a = 0; a < g; a++) anchorDist[a] = Math.sqrt(squaredDistance64(vectors, anchors[a]! * dim, qo, dim));
+      evaluations += g;
+      for (let i = 0; i < n; i++) {
+        if (selected[i] === 1) continue;
+        const m = mind[i]!;
+        if (prunable(rho[i]!, anchorDist[group[i]!]!, m)) continue;
+        const d2 = squaredDistance64(vectors, i * dim, qo, dim);
+        evaluations++;
+        if (d2 < m) {
+          mind[i] = d2;
+          group[i] = g;
+          rho[i] = Math.sqrt(d2);
+          update(i);
+        }
+      }
+      if (k === anchorCount) buildGroups();
+      continue;
+    }
+
+    groupDead[group[q]!]!++;
+    if (groupDead[group[q]!]! * 2 > groupSize[group[q]!]!) compactGroup(group[q]!);
+    for (let a = 0; a < anchorCount; a++) anchorDist[a] = Math.sqrt(squaredDistance64(vectors, anchors[a]! * dim, qo, dim));
+    evaluations += anchorCount;
+    const radius = Math.sqrt(qMind);
+    for (let g = 0; g < anchorCount; g++) {
+      const start = groupStart[g]!;
+      const end = start + groupSize[g]!;
+      if (end === start) continue;
+      const delta = anchorDist[g]!;
+      // Rows with |rho - delta| >= width are prunable whatever their mind (<= radius^2).
+      const width = radius * (1 + 4 * TRIANGLE_SLACK) + 2 * TRIANGLE_SLACK * (delta + groupRho[end - 1]!);
+      const upper = delta + width;
+      for (let t = lowerBound(groupRho, start, end, delta - width); t < end; t++) {
+        const r = groupRho[t]!;
+        if (r > upper) break;
+        const i = groupRows[t]!;
+        if (selected[i] === 1) continue;
+        const m = mind[i]!;
+        if (prunable(r, delta, m)) continue;
+        const d2 = squaredDistance64(vectors, i * dim, qo, dim);
+        evaluations++;
+        if (d2 < m) {
+          mind[i] = d2;
+          update(i);
+        }
+      }
+    }
+  }
+
+  stats.exactEvaluations += evaluations;
+  stats.groups += anchorCount;
+  return out;
+}
+
+/** First position in sorted values[start, end) with value >= x. */
+function lowerBound(values: Float64Array, start: number, end: number, x: number): number {
+  let lo = start;
+  let hi = end;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,135 @@
+// The whole pipeline on a real Temporal dev server, over a few hundred real SpamAssassin mails.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { Worker } from '@temporalio/worker';
+import { readJsonlAll } from '../../adapters/files.js';
+import type { Report } from '../../activities/report.js';
+import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
+import { PHASES, type DqeProgress, type DqeResult } from '../../workflows/index.js';
+import { createCpuWorker, workflowBundle } from '../../workers/cpu-worker.js';
+import { testTemporal, uniqueId, type TestTemporal } from '../helpers/temporal.js';
+
+/** The activity type of each phase, in order, as the history must show them. */
+const ACTIVITY_TYPES = ['loadDataset', 'cleanDataset', 'embedRows', 'sampleRows', 'trainModel', 'predictRows', 'indexVectors', 'categoriseWrong', 'judgeNoisy', 'assembleRun', 'writeReport'];
+
+describe('dqe workflow on the dev server', () => {
+  let t: TestTemporal;
+  let dir: string;
+  let dataset: string;
+  let inputLines: string[];
+  const taskQueue = uniqueId('dqe-test');
+
+  before(async () => {
+    t = await testTemporal();
+    dir = await mkdtemp(join(tmpdir(), 'dqe-wf-'));
+    dataset = join(dir, 'spam.jsonl');
+    const mails = spamAssassinJsonl({ limit: 300 }).trim().split('\n');
+    const first = JSON.parse(mails[0]!) as { text: string; label: string };
+    // Real mails plus one of each kind of trouble: a duplicate, a conflict, a bad line, a missing label.
+    inputLines = [
+      ...mails,
+      JSON.stringify({ id: 'dup', text: first.text, label: first.label }),
+      JSON.stringify({ id: 'conflict', text: first.text, label: first.label === 'ham' ? 'spam' : 'ham' }),
+      '{"text": "unterminated',
+      JSON.stringify({ id: 'nolabel', text: 'a mail without a label' }),
+    ];
+    await writeFile(dataset, `${inputLines.join('\n')}\n`);
+  });
+  after(async () => t.close());
+
+  test('runs every phase as its own activity and writes consistent outputs', async () => {
+    const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: { cacheDir: join(dir, 'cache'), env: {} } });
+    const workflowId = uniqueId('dqe-e2e');
+    const outputDir = join(dir, 'run');
+    const [result, progress] = await worker.runUntil(async () => {
+      const r = (await t.client.workflow.execute('dqe', { taskQueue, workflowId, args: [{ dataset, outputDir, seed: 1 }] })) as DqeResult;
+      // Queries are answered by a worker, so ask while it runs.
+      return [r, await t.client.workflow.getHandle(workflowId).query<DqeProgress>('progress')] as const;
+    });
+
+    const report = JSON.parse(await readFile(join(outputDir, 'report.json'), 'utf8')) as Report;
+    const c = report.counts;
+    assert.equal(c.rowsIn, 304);
+    assert.equal(c.kept + c.rejected, c.rowsIn);
+    assert.equal(c.rejectedByReason.invalid_json, 1);
+    assert.equal(c.rejectedByReason.missing_label, 1);
+    // The first mail, its duplicate and its conflicting twin all share one text: all three leave as conflicting.
+    assert.equal(c.rejectedByReason.conflicting_labels, 3);
+    assert.equal(c.sampled, Math.ceil(0.5 * c.kept));
+    assert.equal(c.sampled + c.unsampled, c.kept);
+    assert.equal(c.predicted, c.unsampled);
+    assert.equal(c.wrong, c.predicted - c.correct);
+    assert.equal(c.uncovered + c.difficult + c.noisy, c.wrong);
+    assert.equal(c.noisyPairs, c.noisy);
+    assert.equal(c.final, c.finalBySource.sampled! + c.finalBySource.uncovered! + c.finalBySource.difficult! + c.finalBySource.noisy!);
+    assert.ok(c.final >= c.sampled - c.verdicts.mislabeled && c.final <= c.kept);
+    assert.deepEqual(result.counts, {
+      rowsIn: c.rowsIn, kept: c.kept, rejected: c.rejected, sampled: c.sampled, unsampled: c.unsampled, wrong: c.wrong,
+      uncovered: c.uncovered, difficult: c.difficult, noisy: c.noisy, mislabeled: c.verdicts.mislabeled, final: c.final,
+    });
+    for (const [label, v] of Object.entries(report.perLabel)) assert.ok(v.final! <= v.kept!, label);
+
+    // Every final row is a kept input row, unchanged (noisy: drop relabels nothing).
+    const inputs = new Set(inputLines.map((l) => { try { return JSON.stringify(JSON.parse(l)); } catch { return l; } }));
+    const final = await readJsonlAll<Record<string, unknown>>(join(outputDir, 'final.jsonl'));
+    assert.equal(final.length, c.final);
+    for (const row of final) assert.ok(inputs.has(JSON.stringify(row)), `final row not in input: ${JSON.stringify(row).slice(0, 80)}`);
+    assert.equal(new Set(final.map((r) => r.id)).size, final.length);
+    const swift = await readJsonlAll<{ messages: Array<{ role: string; content: string }> }>(join(outputDir, 'final.swift.jsonl'));
+    assert.equal(swift.length, c.final);
+    swift.forEach((s, i) => {
+      assert.deepEqual(s.messages.map((m) => m.role), ['system', 'user', 'assistant']);
+      assert.equal(s.messages[2]!.content, final[i]!.label);
+    });
+    const rejects = await readJsonlAll<{ row: number; reason: string }>(join(outputDir, 'rejects.jsonl'));
+    assert.equal(rejects.length, c.rejected);
+    assert.match(await readFile(join(outputDir, 'report.md'), 'utf8'), /## Funnel/);
+
+    // Each phase is its own activity, in order, visible in the history (and so in the Web UI).
+    const history = await t.client.workflow.getHandle(workflowId).fetchHistory();
+    const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+    assert.deepEqual(scheduled, ACTIVITY_TYPES);
+
+    assert.equal(progress.status, 'completed');
+    assert.deepEqual(progress.done.map((d) => d.phase), [...PHASES]);
+
+    // The same history replays deterministically against the current workflow code.
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
+  });
+
+  test('an invalid input fails at once, non-retryable, naming every bad field', async () => {
+    const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: { cacheDir: join(dir, 'cache'), env: {} } });
+    const err = await worker.runUntil(
+      t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('dqe-bad'), args: [{ dataset: '', ratio: 3, trainer: 'svm' }] }).then(
+        () => assert.fail('should have failed'),
+        (e: unknown) => e,
+      ),
+    );
+    assert.ok(err instanceof WorkflowFailedError);
+    assert.ok(err.cause instanceof ApplicationFailure);
+    assert.equal(err.cause.type, 'DqeInvalidInput');
+    assert.equal(err.cause.nonRetryable, true);
+    assert.equal(err.cause.message, 'invalid dqe input: dataset: Too small: expected string to have >=1 characters; ratio: Too big: expected number to be <1; trainer.name: unknown trainer; valid: linear, swift');
+  });
+
+  test('a missing dataset fails the run with a clear non-retryable error', async () => {
+    const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: { cacheDir: join(dir, 'cache'), env: {} } });
+    const missing = join(dir, 'nope.jsonl');
+    const err = await worker.runUntil(
+      t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('dqe-missing'), args: [{ dataset: missing, outputDir: join(dir, 'run-missing') }] }).then(
+        () => assert.fail('should have failed'),
+        (e: unknown) => e,
+      ),
+    );
+    assert.ok(err instanceof WorkflowFailedError);
+    const cause = err.cause?.cause;
+    assert.ok(cause instanceof ApplicationFailure, String(err.cause));
+    assert.equal(cause.type, 'DqeDatasetNotFound');
+    assert.equal(cause.message, `dataset ${missing}: no such file`);
+  });
+});
