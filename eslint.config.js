@@ -26,7 +26,19 @@ export default tseslint.config(
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O.
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: nodeBuiltins, patterns: ['**/activities/*', '**/adapters/*', '!**/activities/index.js'] }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'workflow code runs in a deterministic sandbox: no Node built-ins' })),
+          patterns: [
+            {
+              group: ['**/activities/*', '**/adapters/*', '**/infra/*', '**/workers/*', '**/client/*'],
+              allowTypeImports: true,
+              message: 'workflow code may import only types from activities, adapters and other I/O code',
+            },
+          ],
+        },
+      ],
     },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked, languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
