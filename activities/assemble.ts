@@ -1,11 +1,12 @@
 // Phase 9, assemble: final.jsonl (the input's own schema) and final.swift.jsonl (ms-swift messages).
 import { copyFile, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { AtomicWriter, hashKey, readJsonl, runPhaseOnce } from '../adapters/files.js';
+import { AtomicWriter, hashKey, readJsonl, readJsonlAll, runPhaseOnce } from '../adapters/files.js';
 import { assembleFinal } from '../core/assemble.js';
 import type { Category } from '../core/categorise.js';
 import type { RowVerdict } from '../core/judging.js';
 import { swiftMessagesRow } from '../core/labels.js';
+import { mergeVerdicts } from '../core/two-fold.js';
 import { jobContext } from './context.js';
 import { readLabelIds, readSplits } from './read.js';
 import type { AssembleResult, CategoriseResult, CategoryRow, CleanResult, JudgeResult, KeptRow, SampleResult } from './refs.js';
@@ -19,12 +20,14 @@ export interface AssembleArgs {
   judge: JudgeResult;
   noisy: 'drop' | 'relabel';
   undecided: 'keep' | 'drop';
+  /** Two-fold DQE: the second pass's verdicts; a row judged mislabeled by either pass leaves. */
+  judge2?: JudgeResult | undefined;
 }
 
 export async function assembleRun(args: AssembleArgs): Promise<AssembleResult> {
   const started = performance.now();
   const runDir = resolve(args.runDir);
-  const key = hashKey({ verdicts: args.judge.verdictsPath, noisy: args.noisy, undecided: args.undecided, labelField: args.labelField });
+  const key = hashKey({ verdicts: args.judge.verdictsPath, noisy: args.noisy, undecided: args.undecided, labelField: args.labelField, ...(args.judge2 ? { verdicts2: args.judge2.verdictsPath } : {}) });
   const ctx = jobContext();
   return runPhaseOnce(join(runDir, 'work'), 'assemble', key, async () => {
     const splits = await readSplits(args.sample, args.clean.kept);
@@ -32,8 +35,8 @@ export async function assembleRun(args: AssembleArgs): Promise<AssembleResult> {
     const labels = Array.from(labelIds, (i) => args.clean.labels[i]!);
     const categories = new Map<number, Category>();
     for await (const c of readJsonl<CategoryRow>(args.categorise.categoriesPath)) categories.set(c.id, c.category);
-    const verdicts = new Map<number, RowVerdict>();
-    for await (const v of readJsonl<RowVerdict>(args.judge.verdictsPath)) verdicts.set(v.id, v);
+    const first = await readJsonlAll<RowVerdict>(args.judge.verdictsPath);
+    const verdicts = mergeVerdicts(first, args.judge2 ? await readJsonlAll<RowVerdict>(args.judge2.verdictsPath) : []);
     const result = assembleFinal(labels, splits, categories, verdicts, { noisy: args.noisy, undecided: args.undecided });
     ctx.heartbeat({ final: result.rows.length });
 

@@ -57,12 +57,16 @@ export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
     const conflicting: Array<{ key: string; text: string; row: number; label: string }> = [];
     const perLabel: Record<string, number> = {};
     const keptLabels: string[] = [];
+    // Byte offset of each kept row in kept.jsonl (and the end), so shards can seek to their rows.
+    const offsets: number[] = [0];
     let id = 0;
     for await (const r of readJsonl<ValidRow>(args.load.validPath)) {
       const textKey = textKeyOf(r.text);
       const decision = cleaner.decide(textKey);
       if (decision.kind === 'keep') {
-        await kept.writeLine({ id, ...r } satisfies KeptRow);
+        const line = `${JSON.stringify({ id, ...r } satisfies KeptRow)}\n`;
+        await kept.write(line);
+        offsets.push(offsets[offsets.length - 1]! + Buffer.byteLength(line));
         keptLabels.push(r.label);
         perLabel[r.label] = (perLabel[r.label] ?? 0) + 1;
         id++;
@@ -78,9 +82,16 @@ export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
     }
     await kept.commit();
     await rejects.commit();
+    // Written before the checks below, so a run that fails for want of rows still says why each row left.
+    const rejectsPath = join(runDir, 'rejects.jsonl');
+    await mergeRejects(args.load.rejectsPath, rejects.path, rejectsPath);
 
     if (id < MIN_KEPT_ROWS) {
-      throw badInput(FailureType.TooFewRows, `dataset ${args.load.datasetPath}: ${id} rows kept after validation and cleaning; dqe needs at least ${MIN_KEPT_ROWS}`);
+      const reasons = Object.entries(rejected).map(([r, n]) => `${r} ${n}`).join(', ');
+      throw badInput(
+        FailureType.TooFewRows,
+        `dataset ${args.load.datasetPath}: ${id} rows kept of ${args.load.rowsIn} after validation and cleaning${reasons ? ` (rejected: ${reasons}; each row's reason is in ${rejectsPath})` : ''}; dqe needs at least ${MIN_KEPT_ROWS}`,
+      );
     }
     const labels = args.labels ? [...args.labels] : Object.keys(perLabel).sort();
     if (Object.keys(perLabel).length < 2) {
@@ -89,13 +100,13 @@ export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
     const index = new Map(labels.map((l, i) => [l, i]));
     const labelIds = Uint32Array.from(keptLabels, (l) => index.get(l)!);
     await writeTypedAtomic(`${prefix}.label-ids.u32`, labelIds);
+    await writeTypedAtomic(`${prefix}.kept-offsets.f64`, Float64Array.from(offsets));
 
     const groups = groupConflicts(conflicting);
     await writeJsonAtomic(`${prefix}.conflicts.json`, groups);
-    const rejectsPath = join(runDir, 'rejects.jsonl');
-    await mergeRejects(args.load.rejectsPath, rejects.path, rejectsPath);
     return {
       keptPath: kept.path,
+      keptOffsetsPath: `${prefix}.kept-offsets.f64`,
       kept: id,
       labelIdsPath: `${prefix}.label-ids.u32`,
       labels,

@@ -1,46 +1,85 @@
 // Phase 3, embed: one L2-normalised vector per kept row, into one float32 matrix file, through the
-// content-hash cache so a re-run embeds only rows it has not seen.
+// content-hash cache so a re-run embeds only rows it has not seen. Fanned out: each shard of rows is
+// its own activity, on whichever worker takes it; a merge concatenates the shards in order.
+import { open } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createEmbedder } from '../adapters/embedders/index.js';
 import { EmbeddingCache, textKey } from '../adapters/embedding-cache.js';
-import { AtomicWriter, hashKey, readJsonl, runPhaseOnce } from '../adapters/files.js';
+import { AtomicWriter, hashKey, runPhaseOnce } from '../adapters/files.js';
 import type { EmbedderConfig } from '../core/input.js';
 import { jobContext } from './context.js';
-import type { CleanResult, EmbedResult, KeptRow } from './refs.js';
+import { keptRange } from './read.js';
+import type { CleanResult, EmbedResult, EmbedShardResult, KeptRow, Shard } from './refs.js';
 
-export interface EmbedArgs {
+export interface EmbedShardArgs {
   runDir: string;
   clean: CleanResult;
   embedder: EmbedderConfig;
+  shard: Shard;
+}
+
+export interface MergeEmbeddingsArgs {
+  runDir: string;
+  clean: CleanResult;
+  shards: EmbedShardResult[];
 }
 
 export interface EmbedDeps {
   cacheDir: string;
   env: NodeJS.ProcessEnv;
+  /** Names this worker in fan-out results. */
+  workerId?: string;
 }
 
-export async function embedRows(deps: EmbedDeps, args: EmbedArgs): Promise<EmbedResult> {
+export function workerIdentity(deps: { workerId?: string }): string {
+  return deps.workerId ?? `${process.pid}@${hostname()}`;
+}
+
+export async function embedShard(deps: EmbedDeps, args: EmbedShardArgs): Promise<EmbedShardResult> {
   const started = performance.now();
-  const embedder = createEmbedder(args.embedder, deps.env);
-  const key = hashKey({ kept: args.clean.keptPath, embedder: embedder.id });
   const ctx = jobContext();
-  return runPhaseOnce(join(resolve(args.runDir), 'work'), 'embed', key, async (prefix) => {
+  // A remote embedder may wait minutes for a rate limit; heartbeat through it.
+  const embedder = createEmbedder(args.embedder, deps.env, { onRetry: ({ retry, delayMs, reason }) => ctx.heartbeat({ retry, waitingMs: Math.round(delayMs), reason }) });
+  const { shard } = args;
+  const key = hashKey({ kept: args.clean.keptPath, embedder: embedder.id, start: shard.start, end: shard.end });
+  return runPhaseOnce(join(resolve(args.runDir), 'work'), `embed-shard-${shard.index}`, key, async (prefix) => {
     const cache = await EmbeddingCache.open(deps.cacheDir, embedder.id);
-    const out = await AtomicWriter.create(`${prefix}.matrix.f32`);
+    const out = await AtomicWriter.create(`${prefix}.f32`);
     let dim: number | undefined;
     let reused = 0;
     let embedded = 0;
     let done = 0;
-    const flush = async (batch: KeptRow[]) => {
+    const total = shard.end - shard.start;
+    // Up to `embedder.concurrency` batches are asked for at once; they are written (and cached) in
+    // order, so the matrix rows stay in id order. The first failure aborts the batches still in flight.
+    const stop = new AbortController();
+    const onCancel = () => stop.abort(ctx.signal.reason);
+    ctx.signal.addEventListener('abort', onCancel, { once: true });
+    interface Pending {
+      batch: KeptRow[];
+      keys: Buffer[];
+      vectors: Array<Float32Array | undefined>;
+      missing: number[];
+      fresh: Promise<Float32Array[]> | undefined;
+    }
+    const start = async (batch: KeptRow[]): Promise<Pending> => {
       const keys = batch.map((r) => textKey(r.text));
       const vectors = await Promise.all(keys.map((k) => cache.get(k)));
-      const missing = batch.flatMap((r, i) => (vectors[i] ? [] : [i]));
-      if (missing.length > 0) {
-        const fresh = await embedder.embed(missing.map((i) => batch[i]!.text), ctx.signal);
+      const missing = batch.flatMap((_, i) => (vectors[i] ? [] : [i]));
+      const fresh = missing.length > 0 ? embedder.embed(missing.map((i) => batch[i]!.text), stop.signal) : undefined;
+      // Awaited in order by `finish`; until then a rejection must not count as unhandled.
+      fresh?.catch(() => {});
+      return { batch, keys, vectors, missing, fresh };
+    };
+    const finish = async ({ batch, keys, vectors, missing, fresh }: Pending) => {
+      if (fresh) {
+        const got = await fresh;
         for (let m = 0; m < missing.length; m++) {
           const i = missing[m]!;
-          vectors[i] = fresh[m]!;
-          await cache.put(keys[i]!, fresh[m]!);
+          vectors[i] = got[m]!;
+          // One writer: EmbeddingCache.put is not safe to call concurrently.
+          await cache.put(keys[i]!, got[m]!);
         }
       }
       for (const v of vectors) {
@@ -51,31 +90,80 @@ export async function embedRows(deps: EmbedDeps, args: EmbedArgs): Promise<Embed
       reused += batch.length - missing.length;
       embedded += missing.length;
       done += batch.length;
-      ctx.heartbeat({ done, total: args.clean.kept });
+      ctx.heartbeat({ done, total });
     };
+    const inFlight: Pending[] = [];
     try {
       let batch: KeptRow[] = [];
-      for await (const r of readJsonl<KeptRow>(args.clean.keptPath)) {
+      for await (const r of keptRange(args.clean, shard.start, shard.end)) {
         batch.push(r);
         if (batch.length >= embedder.batchSize) {
-          await flush(batch);
+          inFlight.push(await start(batch));
           batch = [];
+          if (inFlight.length >= embedder.concurrency) await finish(inFlight.shift()!);
         }
       }
-      if (batch.length > 0) await flush(batch);
+      if (batch.length > 0) inFlight.push(await start(batch));
+      while (inFlight.length > 0) await finish(inFlight.shift()!);
       await out.commit();
     } catch (err) {
+      stop.abort(err);
+      await Promise.allSettled(inFlight.flatMap((p) => (p.fresh ? [p.fresh] : [])));
       await out.abort();
       throw err;
     } finally {
+      ctx.signal.removeEventListener('abort', onCancel);
       await cache.close();
     }
     return {
-      matrix: { path: out.path, rows: args.clean.kept, dim: dim ?? 0 },
+      shard,
+      path: out.path,
+      dim: dim ?? 0,
       embedderId: embedder.id,
       reused,
       embedded,
       seconds: (performance.now() - started) / 1000,
+      worker: workerIdentity(deps),
+    } satisfies EmbedShardResult;
+  });
+}
+
+/** Concatenates the shards' vectors, in shard order, into the run's matrix file. */
+export async function mergeEmbeddings(args: MergeEmbeddingsArgs): Promise<EmbedResult> {
+  const started = performance.now();
+  const shards = [...args.shards].sort((a, b) => a.shard.index - b.shard.index);
+  const key = hashKey(shards.map((s) => s.path));
+  return runPhaseOnce(join(resolve(args.runDir), 'work'), 'embed', key, async (prefix) => {
+    const dims = new Set(shards.map((s) => s.dim));
+    if (dims.size > 1) throw new Error(`embedding shards disagree on width: ${[...dims].join(', ')}`);
+    let expected = 0;
+    for (const s of shards) {
+      if (s.shard.start !== expected) throw new Error(`embedding shards do not tile the rows: shard ${s.shard.index} starts at ${s.shard.start}, expected ${expected}`);
+      expected = s.shard.end;
+    }
+    if (expected !== args.clean.kept) throw new Error(`embedding shards cover ${expected} rows of ${args.clean.kept}`);
+    const out = await AtomicWriter.create(`${prefix}.matrix.f32`);
+    const buf = new Uint8Array(1 << 24);
+    for (const s of shards) {
+      const fh = await open(s.path, 'r');
+      try {
+        for (;;) {
+          const { bytesRead } = await fh.read(buf, 0, buf.length);
+          if (bytesRead === 0) break;
+          await out.write(buf.slice(0, bytesRead));
+        }
+      } finally {
+        await fh.close();
+      }
+    }
+    await out.commit();
+    return {
+      matrix: { path: out.path, rows: args.clean.kept, dim: shards[0]?.dim ?? 0 },
+      embedderId: shards[0]?.embedderId ?? '',
+      reused: shards.reduce((n, s) => n + s.reused, 0),
+      embedded: shards.reduce((n, s) => n + s.embedded, 0),
+      seconds: (performance.now() - started) / 1000 + shards.reduce((n, s) => n + s.seconds, 0),
+      shards: shards.map((s) => ({ index: s.shard.index, rows: s.shard.end - s.shard.start, worker: s.worker })),
     } satisfies EmbedResult;
   });
 }

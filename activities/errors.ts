@@ -11,6 +11,10 @@ export const FailureType = {
   TooFewRows: 'DqeTooFewRows',
   TooFewLabels: 'DqeTooFewLabels',
   OutputNotWritable: 'DqeOutputNotWritable',
+  /** A CSV header without the text or label column the input names. */
+  DatasetMissingColumn: 'DqeDatasetMissingColumn',
+  /** A dataset or run directory outside the worker's DQE_ALLOWED_ROOTS. */
+  PathNotAllowed: 'DqePathNotAllowed',
 } as const;
 
 export function badInput(type: (typeof FailureType)[keyof typeof FailureType], message: string, details?: unknown): ApplicationFailure {

@@ -18,6 +18,8 @@ export interface JudgeArgs {
   categorise: CategoriseResult;
   judge: JudgeConfig;
   seed: number;
+  /** File in the run directory for the pairs with their verdicts (two-fold's second pass writes its own). @default 'noisy-pairs.jsonl' */
+  pairsFile?: string;
 }
 
 export interface JudgeDeps {
@@ -65,7 +67,7 @@ export async function judgeNoisy(deps: JudgeDeps, args: JudgeArgs): Promise<Judg
     }
     await verdicts.commit();
     const byId = new Map<number, RowVerdict>(out.verdicts.map((v) => [v.id, v]));
-    const pairsOut = await AtomicWriter.create(join(runDir, 'noisy-pairs.jsonl'));
+    const pairsOut = await AtomicWriter.create(join(runDir, args.pairsFile ?? 'noisy-pairs.jsonl'));
     for (const p of pairs) {
       await pairsOut.writeLine({
         similarity: p.similarity,

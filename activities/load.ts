@@ -1,9 +1,10 @@
 // Phase 1, load and validate: every input row becomes a valid row or a reject with its reason.
 import { access, constants, mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { readCsvDataset, readJsonlDataset, formatOf, type RawRow } from '../adapters/dataset-reader.js';
+import { DatasetFormatError, readCsvDataset, readJsonlDataset, formatOf, type RawRow } from '../adapters/dataset-reader.js';
 import { AtomicWriter, hashFile, hashKey, runPhaseOnce } from '../adapters/files.js';
 import type { RejectReason } from '../core/clean.js';
+import { MIN_KEPT_ROWS } from './clean.js';
 import { badInput, FailureType } from './errors.js';
 import { jobContext } from './context.js';
 import type { LoadResult, RejectRow } from './refs.js';
@@ -20,6 +21,13 @@ export interface LoadArgs {
 /** Rows between heartbeats while reading. */
 const HEARTBEAT_EVERY_ROWS = 5000;
 
+/** U+0000 in a text or label: binary data, which tokenizers and ms-swift's JSONL handle badly. */
+const NUL = '\u0000';
+
+function errorCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+}
+
 type FieldCheck = { ok: true; value: string } | { ok: false; reason: RejectReason; detail: string };
 
 function checkText(record: Record<string, unknown>, field: string): FieldCheck {
@@ -27,6 +35,7 @@ function checkText(record: Record<string, unknown>, field: string): FieldCheck {
   if (v === undefined || v === null) return { ok: false, reason: 'missing_text', detail: `field "${field}" is ${v === null ? 'null' : 'missing'}` };
   if (typeof v !== 'string') return { ok: false, reason: 'invalid_text', detail: `field "${field}" must be a string, found ${Array.isArray(v) ? 'an array' : typeof v}` };
   if (v.trim().length === 0) return { ok: false, reason: 'missing_text', detail: `field "${field}" is empty or whitespace only` };
+  if (v.includes(NUL)) return { ok: false, reason: 'invalid_text', detail: `field "${field}" contains a NUL character (U+0000) at offset ${v.indexOf(NUL)}: binary data, not text` };
   return { ok: true, value: v };
 }
 
@@ -40,6 +49,7 @@ function checkLabel(record: Record<string, unknown>, field: string, declared: Re
   if (typeof v === 'string') label = v.trim();
   else if (typeof v === 'number' && Number.isInteger(v)) label = String(v);
   else return { ok: false, reason: 'invalid_label', detail: `field "${field}" must be a string or an integer, found ${Array.isArray(v) ? 'an array' : typeof v === 'number' ? 'a non-integer number' : typeof v}` };
+  if (label.includes(NUL)) return { ok: false, reason: 'invalid_label', detail: `field "${field}" contains a NUL character (U+0000)` };
   if (declared && !declared.has(label)) {
     return { ok: false, reason: 'label_not_in_set', detail: `label ${JSON.stringify(label)} is not in the declared label set` };
   }
@@ -50,23 +60,30 @@ async function checkDataset(path: string): Promise<void> {
   let info;
   try {
     info = await stat(path);
-  } catch {
-    throw badInput(FailureType.DatasetNotFound, `dataset ${path}: no such file`);
+  } catch (err) {
+    const code = errorCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw badInput(FailureType.DatasetNotFound, `dataset ${path}: no such file`);
+    // A folder on the way that the worker may not enter (EACCES), a symlink loop (ELOOP)...
+    throw badInput(FailureType.DatasetUnreadable, `dataset ${path}: not readable (${code})`);
   }
-  if (!info.isFile()) throw badInput(FailureType.DatasetNotAFile, `dataset ${path}: not a file`);
+  if (!info.isFile()) throw badInput(FailureType.DatasetNotAFile, `dataset ${path}: not a file (${info.isDirectory() ? 'a directory' : info.isFIFO() ? 'a named pipe' : 'a device or socket'})`);
   try {
     await access(path, constants.R_OK);
-  } catch {
-    throw badInput(FailureType.DatasetUnreadable, `dataset ${path}: not readable`);
+  } catch (err) {
+    throw badInput(FailureType.DatasetUnreadable, `dataset ${path}: not readable (${errorCode(err)})`);
   }
+  if (info.size === 0) throw badInput(FailureType.TooFewRows, `dataset ${path}: the file is empty (0 bytes); dqe needs at least ${MIN_KEPT_ROWS} rows`);
 }
 
-async function checkWritable(dir: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true });
-    await access(dir, constants.W_OK);
-  } catch (err) {
-    throw badInput(FailureType.OutputNotWritable, `output directory ${dir}: cannot write (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+/** The run directory and its work/ folder exist (made if needed) and this worker may write both. */
+async function checkWritable(runDir: string, workDir: string): Promise<void> {
+  for (const dir of [runDir, workDir]) {
+    try {
+      await mkdir(dir, { recursive: true });
+      await access(dir, constants.W_OK);
+    } catch (err) {
+      throw badInput(FailureType.OutputNotWritable, `output directory ${dir}: cannot write (${errorCode(err)})`);
+    }
   }
 }
 
@@ -76,10 +93,15 @@ export async function loadDataset(args: LoadArgs): Promise<LoadResult> {
   await checkDataset(datasetPath);
   const format = formatOf(datasetPath, args.format);
   if (!format) throw badInput(FailureType.UnknownFormat, `dataset ${datasetPath}: unknown format; name it .jsonl or .csv, or set "format"`);
-  const datasetSha256 = await hashFile(datasetPath);
+  let datasetSha256: string;
+  try {
+    datasetSha256 = await hashFile(datasetPath);
+  } catch (err) {
+    throw badInput(FailureType.DatasetUnreadable, `dataset ${datasetPath}: cannot read (${errorCode(err)})`);
+  }
   const workDir = join(resolve(args.runDir), 'work');
   const key = hashKey({ datasetSha256, format, textField: args.textField, labelField: args.labelField, labels: args.labels ?? null });
-  await checkWritable(workDir);
+  await checkWritable(resolve(args.runDir), workDir);
   const ctx = jobContext();
   return runPhaseOnce(workDir, 'load', key, async (prefix) => {
     const declared = args.labels ? new Set(args.labels) : undefined;
@@ -93,7 +115,8 @@ export async function loadDataset(args: LoadArgs): Promise<LoadResult> {
       rejected[r.reason] = (rejected[r.reason] ?? 0) + 1;
       await rejects.writeLine(r);
     };
-    const rows: AsyncGenerator<RawRow> = format === 'jsonl' ? readJsonlDataset(datasetPath, () => blankLines++) : readCsvDataset(datasetPath);
+    const rows: AsyncGenerator<RawRow> =
+      format === 'jsonl' ? readJsonlDataset(datasetPath, () => blankLines++) : readCsvDataset(datasetPath, { requiredColumns: [args.textField, args.labelField] });
     try {
       for await (const r of rows) {
         rowsIn++;
@@ -116,7 +139,10 @@ export async function loadDataset(args: LoadArgs): Promise<LoadResult> {
     } catch (err) {
       await valid.abort();
       await rejects.abort();
-      throw badInput(FailureType.DatasetUnreadable, `dataset ${datasetPath}: ${(err as Error).message}`);
+      if (err instanceof DatasetFormatError) {
+        throw badInput(err.kind === 'missing_column' ? FailureType.DatasetMissingColumn : FailureType.DatasetUnreadable, `dataset ${datasetPath}: ${err.message}`);
+      }
+      throw badInput(FailureType.DatasetUnreadable, `dataset ${datasetPath}: cannot read after row ${rowsIn} (${errorCode(err)})`);
     }
     await valid.commit();
     await rejects.commit();

@@ -1,12 +1,13 @@
 // The results activities hand each other: file references and counts, never rows or vectors
 // (Temporal payloads are capped at 2 MB).
 import type { Category } from '../core/categorise.js';
+import type { Shard } from '../core/shards.js';
 import type { RejectReason } from '../core/clean.js';
 import type { Verdict } from '../core/judging.js';
 import type { MatrixRef } from '../adapters/files.js';
 import type { JudgeUsage } from '../adapters/judges/types.js';
 
-export type { MatrixRef };
+export type { MatrixRef, Shard };
 
 /** One kept row as kept.jsonl stores it. */
 export interface KeptRow {
@@ -58,6 +59,8 @@ export interface ConflictSummary {
 
 export interface CleanResult {
   keptPath: string;
+  /** Byte offset of each kept row in kept.jsonl, plus the file's end (float64, kept + 1 entries). */
+  keptOffsetsPath: string;
   kept: number;
   /** Class index of every kept row (uint32, id order). */
   labelIdsPath: string;
@@ -71,6 +74,31 @@ export interface CleanResult {
   seconds: number;
 }
 
+
+export interface EmbedShardResult {
+  shard: Shard;
+  /** float32 rows of this shard. */
+  path: string;
+  dim: number;
+  embedderId: string;
+  reused: number;
+  embedded: number;
+  seconds: number;
+  /** Identity of the worker that ran it (fan-out evidence). */
+  worker: string;
+}
+
+export interface PredictShardResult {
+  shard: Shard;
+  /** predictions of this shard's unsampled rows, in id order. */
+  path: string;
+  predicted: number;
+  correct: number;
+  unmapped: number;
+  seconds: number;
+  worker: string;
+}
+
 export interface EmbedResult {
   matrix: MatrixRef;
   embedderId: string;
@@ -78,6 +106,8 @@ export interface EmbedResult {
   reused: number;
   embedded: number;
   seconds: number;
+  /** Per shard: rows and the worker that embedded them. */
+  shards: Array<{ index: number; rows: number; worker: string }>;
 }
 
 export interface SampleResult {
@@ -107,6 +137,7 @@ export interface PredictResult {
   /** Answers that mapped to no label (instruction-following failures). */
   unmapped: number;
   seconds: number;
+  shards: Array<{ index: number; rows: number; worker: string }>;
 }
 
 export interface IndexResult {
@@ -144,6 +175,20 @@ export interface JudgeResult {
   counts: Record<Verdict, number>;
   usage?: JudgeUsage;
   seconds: number;
+  /** Set when a person reviewed the verdicts (input `review: true`); `counts` are then the reviewed ones. */
+  review?: ReviewSummary;
+}
+
+export interface ReviewSummary {
+  reviewer?: string;
+  /** Rows the reviewer decided (the rest kept the judge's verdict). */
+  decisions: number;
+  /** Decisions that differ from the judge's verdict. */
+  changed: number;
+  /** The judge's counts before review. */
+  judgeCounts: Record<Verdict, number>;
+  /** review.jsonl in the run directory: each decided row with the judge's verdict and the reviewer's. */
+  reviewPath: string;
 }
 
 export interface AssembleResult {
@@ -160,4 +205,6 @@ export interface AssembleResult {
 export interface ReportResult {
   reportJsonPath: string;
   reportMdPath: string;
+  /** report.html: the same with charts, one self-contained file. */
+  reportHtmlPath: string;
 }

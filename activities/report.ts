@@ -3,6 +3,9 @@ import { join, resolve } from 'node:path';
 import { readJson, readJsonlAll, writeFileAtomic, writeJsonAtomic } from '../adapters/files.js';
 import type { ConflictGroup } from '../core/clean.js';
 import type { DqeConfig } from '../core/input.js';
+import type { JudgeUsage } from '../adapters/judges/types.js';
+import { confusionOf, secondPassPairs, secondPassSummary, workFiles, type Confusion, type PairLine, type SecondPassRefs } from './report-data.js';
+import { renderReportHtml } from './report-html.js';
 import type {
   AssembleResult,
   CategoriseResult,
@@ -33,6 +36,15 @@ export interface ReportArgs {
   assemble: AssembleResult;
   /** Wall seconds per phase as the workflow saw them (scheduling included). */
   timings: Record<string, number>;
+  /** Two-fold DQE's second pass, when the run had one. */
+  secondPass?: SecondPassRefs | undefined;
+}
+
+/** What the report derives from the run's files (report-data.ts). */
+interface Derived {
+  confusion: Confusion;
+  twoFold: Awaited<ReturnType<typeof secondPassSummary>> | null;
+  work: ReturnType<typeof workFiles>;
 }
 
 /** Characters of each text shown in the report's noisy-pair table. */
@@ -40,7 +52,7 @@ const TEXT_PREVIEW = 300;
 
 export type Report = ReturnType<typeof buildReport>;
 
-function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: unknown[]) {
+function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: unknown[], derived: Derived) {
   const rejectedTotal = Object.values(a.clean.rejected).reduce((s, n) => s + (n ?? 0), 0);
   const perLabel: Record<string, Record<string, number>> = {};
   for (const l of a.clean.labels) {
@@ -83,15 +95,19 @@ function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: unknown[]
       instructionFollowingFailureRate: a.predict.predicted > 0 ? a.predict.unmapped / a.predict.predicted : null,
       details: a.train.details,
     },
+    confusion: derived.confusion,
+    twoFold: derived.twoFold,
     embedding: { embedder: a.embed.embedderId, dim: a.embed.matrix.dim, reused: a.embed.reused, embedded: a.embed.embedded },
     vectorStore: { name: a.index.store, indexed: a.index.indexed },
     judge: { name: a.judge.judge, usage: a.judge.usage ?? null },
     conflicts,
     noisyPairs: pairs,
-    timings: { phases: a.timings, activitySeconds: {
+    timings: { fanOut: { embed: a.embed.shards, predict: a.predict.shards }, phases: a.timings, activitySeconds: {
       load: a.load.seconds, clean: a.clean.seconds, embed: a.embed.seconds, sample: a.sample.seconds, train: a.train.seconds,
       predict: a.predict.seconds, index: a.index.seconds, categorise: a.categorise.seconds, judge: a.judge.seconds, assemble: a.assemble.seconds,
+      ...(a.secondPass ? { swap: a.secondPass.sample.seconds, train2: a.secondPass.train.seconds, predict2: a.secondPass.predict.seconds, categorise2: a.secondPass.categorise.seconds, judge2: a.secondPass.judge.seconds } : {}),
     } },
+    work: derived.work,
     outputs: {
       final: 'final.jsonl',
       finalSwift: 'final.swift.jsonl',
@@ -100,6 +116,17 @@ function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: unknown[]
       noisyPairs: 'noisy-pairs.jsonl',
     },
   };
+}
+
+/** A remote judge's spend, for people: tokens, estimated cost and what the cache saved. */
+function judgeUsageLines(u: JudgeUsage | null): string[] {
+  if (!u) return [];
+  const cost = u.costUsd === null ? `no cost estimate (no price known for model ${u.model ?? '?'}; set judge.price)` : `estimated cost $${u.costUsd.toFixed(4)}`;
+  return [
+    '',
+    `Model \`${u.model ?? '?'}\`: ${u.requests} requests, ${u.promptTokens} prompt + ${u.completionTokens} completion tokens, ${cost}; ` +
+      `${u.cachedPairs} pairs answered from the verdict cache, ${u.invalidAnswers ?? 0} invalid answers, ${u.retries ?? 0} retries.`,
+  ];
 }
 
 function pct(n: number, d: number): string {
@@ -147,6 +174,7 @@ function markdown(r: Report): string {
     '',
     `Judge \`${r.judge.name}\` on ${c.noisyPairs} noisy pairs: ${c.verdicts.label_ok} rows label_ok, ${c.verdicts.mislabeled} mislabeled, ` +
       `${c.verdicts.undecided} undecided; ${c.relabelled} relabelled. Details in \`noisy-pairs.jsonl\`.`,
+    ...judgeUsageLines(r.judge.usage),
     '',
     `## Conflicting labels (${r.conflicts.length} groups)`,
     '',
@@ -165,15 +193,25 @@ function markdown(r: Report): string {
 export async function writeReport(args: ReportArgs): Promise<ReportResult> {
   const runDir = resolve(args.runDir);
   const conflicts = await readJson<ConflictGroup[]>(args.clean.conflicts.path);
-  const pairs = (await readJsonlAll<{ similarity: number; x: { text: string }; neighbour: { text: string } }>(args.judge.pairsPath)).map((p) => ({
+  const shorten = (p: PairLine): PairLine => ({
     ...p,
     x: { ...p.x, text: p.x.text.slice(0, TEXT_PREVIEW) },
     neighbour: { ...p.neighbour, text: p.neighbour.text.slice(0, TEXT_PREVIEW) },
-  }));
-  const report = buildReport(args, conflicts, pairs);
+  });
+  const pairs = [
+    ...(await readJsonlAll<PairLine>(args.judge.pairsPath)).map((p) => ({ pass: 1, ...shorten(p) })),
+    ...(args.secondPass ? await secondPassPairs(args.secondPass, shorten) : []),
+  ];
+  const report = buildReport(args, conflicts, pairs, {
+    confusion: await confusionOf(args.predict, args.clean, 'unsampled'),
+    twoFold: args.secondPass ? await secondPassSummary(args.secondPass, args.clean) : null,
+    work: workFiles(runDir, args, args.secondPass),
+  });
   const reportJsonPath = join(runDir, 'report.json');
   const reportMdPath = join(runDir, 'report.md');
   await writeJsonAtomic(reportJsonPath, report);
   await writeFileAtomic(reportMdPath, markdown(report));
-  return { reportJsonPath, reportMdPath };
+  const reportHtmlPath = join(runDir, 'report.html');
+  await writeFileAtomic(reportHtmlPath, renderReportHtml(report));
+  return { reportJsonPath, reportMdPath, reportHtmlPath };
 }

@@ -100,3 +100,13 @@ export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseAr
     return { categoriesPath: out.path, counts, perLabel, seconds: (performance.now() - started) / 1000 } satisfies CategoriseResult;
   });
 }
+
+export interface DropArgs {
+  runId: string;
+  vectorStore: VectorStoreConfig;
+}
+
+/** Removes what `indexVectors` created for the run (a Qdrant collection, say). */
+export async function dropVectors(deps: VectorSearchDeps, args: DropArgs): Promise<void> {
+  await createVectorStore(args.vectorStore, deps.env).drop(args.runId);
+}

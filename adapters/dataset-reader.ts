@@ -1,6 +1,6 @@
 // Streams a JSONL or CSV dataset as records, each with its row and line number or a per-row error.
 import { createReadStream } from 'node:fs';
-import { parse as parseCsv } from 'csv-parse';
+import { CsvError, parse as parseCsv } from 'csv-parse';
 import type { RejectReason } from '../core/clean.js';
 
 export type DatasetFormat = 'jsonl' | 'csv';
@@ -8,6 +8,32 @@ export type DatasetFormat = 'jsonl' | 'csv';
 export type RawRow =
   | { row: number; line: number; record: Record<string, unknown> }
   | { row: number; line: number; reason: RejectReason; detail: string; raw: string };
+
+/**
+ * Longest row dqe reads, in bytes (64 MiB): far above any text a classifier trains on, and low enough
+ * that a binary file without newlines, named .jsonl by mistake, costs a bounded amount of memory.
+ */
+export const MAX_ROW_BYTES = 64 * 1024 * 1024;
+
+/** Bytes of an over-long or undecodable row kept in its reject, so rejects.jsonl stays readable. */
+const REJECT_RAW_BYTES = 200;
+
+export interface ReadOptions {
+  /** Rows longer than this many bytes are rejected (`row_too_long`, JSONL) or fail the file (CSV). @default MAX_ROW_BYTES */
+  maxRowBytes?: number;
+}
+
+/** Whole-file problems the reader finds; `line` is where, when it is known. */
+export class DatasetFormatError extends Error {
+  override readonly name = 'DatasetFormatError';
+  constructor(
+    message: string,
+    readonly kind: 'unreadable' | 'missing_column',
+    readonly line?: number,
+  ) {
+    super(message);
+  }
+}
 
 /** Picks the format from the file name when the input does not say. */
 export function formatOf(path: string, declared: DatasetFormat | undefined): DatasetFormat | undefined {
@@ -20,40 +46,78 @@ export function formatOf(path: string, declared: DatasetFormat | undefined): Dat
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Splits a byte stream into lines (LF or CRLF) without decoding, so bad UTF-8 stays per line. */
-async function* byteLines(path: string): AsyncGenerator<Buffer> {
+/** One line of a file and the byte offset it starts at. */
+type ByteLine = ({ bytes: Buffer } | { overLimit: number; head: Buffer }) & { start: number };
+
+function stripCr(line: Buffer): Buffer {
+  return line.length > 0 && line[line.length - 1] === 0x0d ? line.subarray(0, line.length - 1) : line;
+}
+
+/**
+ * Splits a byte stream into lines (LF or CRLF) without decoding, so bad UTF-8 stays per line. A line
+ * longer than `maxBytes` is not buffered: its bytes are counted and dropped up to the next newline.
+ */
+async function* byteLines(path: string, maxBytes: number): AsyncGenerator<ByteLine> {
   let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let over: { bytes: number; head: Buffer } | undefined;
+  let lineStart = 0;
+  let chunkStart = 0;
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     let start = 0;
-    let nl: number;
-    while ((nl = chunk.indexOf(0x0a, start)) >= 0) {
-      const piece = chunk.subarray(start, nl);
-      const line = pending.length > 0 ? Buffer.concat([...pending, piece]) : piece;
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, start);
+      const end = nl >= 0 ? nl : chunk.length;
+      const piece = chunk.subarray(start, end);
+      if (over) {
+        over.bytes += piece.length;
+      } else if (pendingBytes + piece.length > maxBytes) {
+        const head = Buffer.concat([...pending, piece]).subarray(0, REJECT_RAW_BYTES);
+        over = { bytes: pendingBytes + piece.length, head: Buffer.from(head) };
+        pending = [];
+        pendingBytes = 0;
+      } else if (piece.length > 0) {
+        pending.push(piece);
+        pendingBytes += piece.length;
+      }
+      if (nl < 0) break;
+      if (over) {
+        yield { overLimit: over.bytes, head: over.head, start: lineStart };
+        over = undefined;
+      } else {
+        yield { bytes: stripCr(pending.length === 1 ? pending[0]! : Buffer.concat(pending)), start: lineStart };
+      }
       pending = [];
-      yield line.length > 0 && line[line.length - 1] === 0x0d ? line.subarray(0, line.length - 1) : line;
+      pendingBytes = 0;
       start = nl + 1;
+      lineStart = chunkStart + start;
     }
-    if (start < chunk.length) pending.push(chunk.subarray(start));
+    chunkStart += chunk.length;
   }
-  if (pending.length > 0) {
-    const line = Buffer.concat(pending);
-    yield line.length > 0 && line[line.length - 1] === 0x0d ? line.subarray(0, line.length - 1) : line;
-  }
+  if (over) yield { overLimit: over.bytes, head: over.head, start: lineStart };
+  else if (pendingBytes > 0) yield { bytes: stripCr(Buffer.concat(pending)), start: lineStart };
 }
 
 /** JSONL: one JSON object per non-blank line. Blank lines are not rows (they are counted apart). */
-export async function* readJsonlDataset(path: string, onBlank: () => void): AsyncGenerator<RawRow> {
+export async function* readJsonlDataset(path: string, onBlank: () => void, opts: ReadOptions = {}): AsyncGenerator<RawRow> {
+  const maxBytes = opts.maxRowBytes ?? MAX_ROW_BYTES;
   let line = 0;
   let row = 0;
-  for await (let bytes of byteLines(path)) {
+  for await (const item of byteLines(path, maxBytes)) {
     line++;
+    if ('overLimit' in item) {
+      row++;
+      yield { row, line, reason: 'row_too_long', detail: `line is ${item.overLimit} bytes, more than the ${maxBytes} dqe reads`, raw: item.head.toString('latin1') };
+      continue;
+    }
+    let bytes = item.bytes;
     if (line === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
     let text: string;
     try {
       text = utf8.decode(bytes);
     } catch {
       row++;
-      yield { row, line, reason: 'invalid_utf8', detail: 'line is not valid UTF-8', raw: bytes.toString('latin1') };
+      yield { row, line, reason: 'invalid_utf8', detail: 'line is not valid UTF-8', raw: bytes.subarray(0, REJECT_RAW_BYTES).toString('latin1') };
       continue;
     }
     if (text.trim().length === 0) {
@@ -76,27 +140,139 @@ export async function* readJsonlDataset(path: string, onBlank: () => void): Asyn
   }
 }
 
-/** CSV with a header row (RFC 4180 quoting, embedded newlines); a row whose field count differs from the header's is rejected. */
-export async function* readCsvDataset(path: string): AsyncGenerator<RawRow> {
+/**
+ * Where each line of a file starts, which lines are blank and which are not valid UTF-8: csv-parse
+ * counts a CRLF inside a quoted field as two lines and decodes bad UTF-8 to U+FFFD without a word,
+ * so rows are placed on lines by their byte offsets instead.
+ */
+class LineIndex {
+  private starts = new Float64Array(1024);
+  private blank = new Uint8Array(1024);
+  count = 0;
+  /** 1-based numbers of lines that are not valid UTF-8 (a newline byte never occurs inside a UTF-8 sequence). */
+  readonly badUtf8 = new Set<number>();
+
+  static async of(path: string, maxBytes: number): Promise<LineIndex> {
+    const index = new LineIndex();
+    for await (const item of byteLines(path, maxBytes)) {
+      const empty = 'bytes' in item && item.bytes.length === 0;
+      index.push(item.start, empty);
+      if (!('bytes' in item)) continue;
+      try {
+        utf8.decode(item.bytes);
+      } catch {
+        index.badUtf8.add(index.count);
+      }
+    }
+    return index;
+  }
+
+  private push(start: number, empty: boolean): void {
+    if (this.count === this.starts.length) {
+      const starts = new Float64Array(this.count * 2);
+      starts.set(this.starts);
+      this.starts = starts;
+      const blank = new Uint8Array(this.count * 2);
+      blank.set(this.blank);
+      this.blank = blank;
+    }
+    this.starts[this.count] = start;
+    this.blank[this.count] = empty ? 1 : 0;
+    this.count++;
+  }
+
+  /** The 1-based line holding byte `offset`. */
+  lineAt(offset: number): number {
+    let lo = 0;
+    let hi = this.count - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  }
+
+  /** The lines of the bytes [from, to): blank lines before the row skipped, as csv-parse skips them. */
+  span(from: number, to: number): { first: number; last: number } {
+    const last = this.lineAt(Math.max(from, to - 1));
+    let first = this.lineAt(from);
+    while (first < last && this.blank[first - 1] === 1) first++;
+    return { first, last };
+  }
+}
+
+export interface CsvReadOptions extends ReadOptions {
+  /** Columns the header must name; a missing one fails the file with the header's columns listed. */
+  requiredColumns?: readonly string[];
+}
+
+/**
+ * CSV with a header row (RFC 4180 quoting, embedded newlines; a stray quote inside an unquoted field is
+ * kept as text). A row whose field count differs from the header's is rejected (`invalid_csv`), a row
+ * on a line that is not valid UTF-8 too (`invalid_utf8`). Broken quoting (a quoted field never closed,
+ * text after a closing quote) leaves no way to tell where rows end: it fails the whole file, naming
+ * the line.
+ */
+export async function* readCsvDataset(path: string, opts: CsvReadOptions = {}): AsyncGenerator<RawRow> {
+  const maxBytes = opts.maxRowBytes ?? MAX_ROW_BYTES;
+  const lines = await LineIndex.of(path, maxBytes);
   const parser = createReadStream(path).pipe(
-    parseCsv({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true, raw: true }),
+    parseCsv({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true, raw: true, max_record_size: maxBytes }),
   );
   let header: string[] | undefined;
   let row = 0;
-  for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number }; raw: string }>) {
-    if (!header) {
-      header = item.record;
-      continue;
+  let lastLine = 0;
+  let consumed = 0;
+  try {
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: { bytes: number }; raw: string }>) {
+      // info.bytes is the file offset just past the record; a quoted field may span lines.
+      const { first: line, last: endLine } = lines.span(consumed, item.info.bytes);
+      consumed = item.info.bytes;
+      lastLine = endLine;
+      if (!header) {
+        header = item.record;
+        const seen = new Set<string>();
+        for (const name of header) {
+          if (seen.has(name)) throw new DatasetFormatError(`line ${line}: the header names column "${name}" twice`, 'unreadable', line);
+          seen.add(name);
+        }
+        const missing = (opts.requiredColumns ?? []).filter((c) => !seen.has(c));
+        if (missing.length > 0) {
+          throw new DatasetFormatError(
+            `line ${line}: the header has no column ${missing.map((m) => `"${m}"`).join(' or ')} (its columns: ${header.map((h) => JSON.stringify(h)).join(', ')}); set textField / labelField`,
+            'missing_column',
+            line,
+          );
+        }
+        continue;
+      }
+      row++;
+      const badLines: number[] = [];
+      for (let l = line; l <= endLine; l++) if (lines.badUtf8.has(l)) badLines.push(l);
+      if (badLines.length > 0) {
+        yield { row, line, reason: 'invalid_utf8', detail: `row is not valid UTF-8 (line ${badLines.join(', ')})`, raw: item.raw.slice(0, REJECT_RAW_BYTES) };
+        continue;
+      }
+      if (item.record.length !== header.length) {
+        yield { row, line, reason: 'invalid_csv', detail: `row has ${item.record.length} fields, the header has ${header.length}`, raw: item.raw };
+        continue;
+      }
+      const record: Record<string, unknown> = {};
+      header.forEach((name, i) => (record[name] = item.record[i]));
+      yield { row, line, record };
     }
-    row++;
-    // info.lines is the line the record ends on; a quoted field may span lines.
-    const line = item.info.lines - (item.raw.replace(/\r?\n$/u, '').split('\n').length - 1);
-    if (item.record.length !== header.length) {
-      yield { row, line, reason: 'invalid_csv', detail: `row has ${item.record.length} fields, the header has ${header.length}`, raw: item.raw };
-      continue;
+  } catch (err) {
+    if (err instanceof CsvError) {
+      const at = lastLine + 1;
+      const what =
+        err.code === 'CSV_QUOTE_NOT_CLOSED'
+          ? `a quoted field opened on line ${at} or later is never closed`
+          : err.code === 'CSV_MAX_RECORD_SIZE'
+            ? `a row is longer than the ${maxBytes} bytes dqe reads`
+            : err.message;
+      throw new DatasetFormatError(`line ${at}: invalid CSV: ${what} (csv-parse ${err.code})`, 'unreadable', at);
     }
-    const record: Record<string, unknown> = {};
-    header.forEach((name, i) => (record[name] = item.record[i]));
-    yield { row, line, record };
+    throw err;
   }
 }

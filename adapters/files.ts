@@ -45,9 +45,13 @@ export async function exists(path: string): Promise<boolean> {
 export class AtomicWriter {
   private readonly tmp: string;
   private readonly stream: WriteStream;
+  /** The stream's first error (a full disk, a write after `abort`), rethrown by the next call. */
+  private failure: Error | undefined;
   private constructor(readonly path: string) {
     this.tmp = tempPath(path);
     this.stream = createWriteStream(this.tmp);
+    // Without a listener, a stream error would be an uncaught exception that kills the worker.
+    this.stream.on('error', (err) => (this.failure ??= err));
   }
 
   static async create(path: string): Promise<AtomicWriter> {
@@ -58,6 +62,7 @@ export class AtomicWriter {
   }
 
   async write(chunk: string | Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
     if (!this.stream.write(chunk)) await once(this.stream, 'drain');
   }
 
@@ -66,6 +71,7 @@ export class AtomicWriter {
   }
 
   async commit(): Promise<void> {
+    if (this.failure) throw this.failure;
     await new Promise<void>((resolve, reject) => this.stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
     const fh = await open(this.tmp, 'r');
     try {

@@ -59,6 +59,29 @@ export async function waitForDqe(client: Client, workflowId: string): Promise<Dq
   return client.workflow.getHandle(workflowId).result() as Promise<DqeResult>;
 }
 
-export async function cancelDqe(client: Client, workflowId: string): Promise<void> {
-  await client.workflow.getHandle(workflowId).cancel();
+export interface CancelDqeOptions {
+  /** Wait until the run has closed, so `cleanup` says what it cleaned up. @default false */
+  wait?: boolean;
+}
+
+export interface CancelDqeOutcome {
+  /** Temporal's execution status once closed (CANCELLED; COMPLETED or FAILED if it closed first); absent without `wait`. */
+  execution?: string;
+  /** What the run cleaned up as it closed (e.g. its Qdrant collection), from its memo; absent without `wait`. */
+  cleanup?: string[];
+}
+
+/**
+ * Requests cancellation: the running activity is cancelled at its next heartbeat, then the run drops
+ * what it created outside its run directory (its vector index in Qdrant) and closes as CANCELLED.
+ * The run directory stays, for inspection.
+ */
+export async function cancelDqe(client: Client, workflowId: string, opts: CancelDqeOptions = {}): Promise<CancelDqeOutcome> {
+  const handle = client.workflow.getHandle(workflowId);
+  await handle.cancel();
+  if (!opts.wait) return {};
+  await handle.result().catch(() => undefined);
+  const d = await handle.describe();
+  const cleanup = (d.memo as { cleanup?: string[] } | undefined)?.cleanup ?? [];
+  return { execution: d.status.name, cleanup };
 }

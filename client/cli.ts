@@ -2,16 +2,20 @@
 import { basename, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import { DefaultLogger, Runtime, type NativeConnection } from '@temporalio/worker';
 import cliProgress from 'cli-progress';
 import { formatProblems, parseDqeInput, type DqeInput, EMBEDDERS, JUDGES, TRAINERS, VECTOR_STORES, SAMPLING_RULES } from '../core/input.js';
 import { ensureLocalServer, stopLocalServer } from '../infra/temporal.js';
 import { createCpuWorker, CPU_TASK_QUEUE } from '../workers/cpu-worker.js';
 import { runCpuWorker } from '../workers/main.js';
-import { temporalTarget } from '../workers/connection.js';
+import { GPU_TASK_QUEUE, runGpuWorker } from '../workers/gpu-worker.js';
+import { connectClient, connectWorker, temporalTarget } from '../workers/connection.js';
 import type { DqeResult } from '../workflows/index.js';
+import { failureMessage } from './failure-message.js';
 import { cancelDqe, getDqeProgress, startDqe, type DqeStatus } from './api.js';
+import { addRunCommands } from './cli-runs.js';
+import { evalCommand } from './eval.js';
 
 /** How often the progress bar asks the workflow for its progress, in ms. */
 const PROGRESS_POLL_MS = 500;
@@ -49,6 +53,7 @@ interface RunOptions {
   taskQueue: string;
   gpuTaskQueue?: string;
   inProcessWorker?: boolean;
+  review?: boolean;
   progress: boolean;
   json?: boolean;
 }
@@ -71,11 +76,13 @@ function buildInput(dataset: string | undefined, o: RunOptions, workflowId: stri
   set('noisy', o.noisy);
   set('undecided', o.undecided);
   set('gpuTaskQueue', o.gpuTaskQueue);
+  set('review', o.review);
   set('outputDir', resolve(o.outputDir ?? (typeof base.outputDir === 'string' ? base.outputDir : `runs/${workflowId}`)));
   return base as DqeInput;
 }
 
 function describePhase(s: DqeStatus): string {
+  if (s.status === 'awaiting_review') return `awaiting review: dqe review ${s.workflowId}`;
   const d = s.activity?.details as { done?: number; total?: number; step?: number; maxSteps?: number } | undefined;
   if (d?.done !== undefined && d.total) return `${s.phase} ${d.done}/${d.total}`;
   if (d?.step !== undefined && d.maxSteps) return `${s.phase} step ${d.step}/${d.maxSteps}`;
@@ -154,7 +161,7 @@ async function run(dataset: string | undefined, o: RunOptions): Promise<void> {
     uiUrl = local.uiUrl;
   }
   const inProcess = o.inProcessWorker ?? !process.env.TEMPORAL_ADDRESS;
-  const connection = await Connection.connect({ address: target.address });
+  const connection = await connectClient(target);
   const client = new Client({ connection, namespace: target.namespace });
   let workerConnection: NativeConnection | undefined;
   try {
@@ -164,7 +171,7 @@ async function run(dataset: string | undefined, o: RunOptions): Promise<void> {
     if (inProcess) {
       // The in-process worker's routine logs would garble the progress bar; warnings still show.
       Runtime.install({ logger: new DefaultLogger('WARN') });
-      workerConnection = await NativeConnection.connect({ address: target.address });
+      workerConnection = await connectWorker(target);
       const worker = await createCpuWorker({ connection: workerConnection, namespace: target.namespace, taskQueue: o.taskQueue });
       result = await worker.runUntil(follow(client, workflowId, o.progress && !o.json));
     } else {
@@ -180,7 +187,7 @@ async function run(dataset: string | undefined, o: RunOptions): Promise<void> {
 
 async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const target = temporalTarget() ?? { address: '127.0.0.1:7233', namespace: 'default' };
-  const connection = await Connection.connect({ address: target.address });
+  const connection = await connectClient(target);
   try {
     return await fn(new Client({ connection, namespace: target.namespace }));
   } finally {
@@ -215,6 +222,7 @@ export function buildProgram(): Command {
     .option('--workflow-id <id>', 'workflow id (default: dqe-<dataset>-<time>); starting twice with one id returns the existing run')
     .option('--task-queue <name>', 'task queue of the workflow and CPU activities', CPU_TASK_QUEUE)
     .option('--gpu-task-queue <name>', 'task queue of the GPU worker (swift trainer)')
+    .option('--review', 'after judging, wait for a person to accept or override the verdicts (`dqe review <workflow-id>`)')
     .option('--in-process-worker', 'also run a worker in this process (the default when TEMPORAL_ADDRESS is unset)')
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the result as JSON on stdout')
@@ -230,6 +238,17 @@ export function buildProgram(): Command {
     );
 
   program
+    .command('gpu-worker')
+    .description('Run a GPU worker (swift training and prediction only, one job at a time) against TEMPORAL_ADDRESS until interrupted')
+    .option('--task-queue <name>', 'task queue to poll (the run input\'s gpuTaskQueue)', GPU_TASK_QUEUE)
+    .option('--swift-bin <path>', 'the swift executable (default: $DQE_SWIFT_BIN, else .venv/bin/swift, else swift on PATH)')
+    .option('--kill-grace <seconds>', 'seconds between SIGTERM and SIGKILL of swift on cancellation', number('--kill-grace'), 30)
+    .option('--checkpoint-wait <seconds>', 'on SIGTERM/SIGINT, seconds a training may run on to reach its next checkpoint', number('--checkpoint-wait'), 0)
+    .action((o: { taskQueue: string; swiftBin?: string; killGrace: number; checkpointWait: number }) =>
+      runGpuWorker({ taskQueue: o.taskQueue, killGraceSeconds: o.killGrace, checkpointWaitSeconds: o.checkpointWait, ...(o.swiftBin ? { swiftBin: o.swiftBin } : {}) }),
+    );
+
+  program
     .command('status')
     .description('Print the progress of a run as JSON')
     .argument('<workflow-id>')
@@ -237,12 +256,18 @@ export function buildProgram(): Command {
 
   program
     .command('cancel')
-    .description('Cancel a run')
+    .description('Cancel a run: its running activity stops, its vector index in Qdrant is dropped; the run directory stays')
     .argument('<workflow-id>')
-    .action((id: string) => withClient(async (c) => {
-      await cancelDqe(c, id);
-      console.log(`cancellation requested for ${id}`);
+    .option('--no-wait', 'return once cancellation is requested, without waiting for the run to close')
+    .action((id: string, o: { wait: boolean }) => withClient(async (c) => {
+      const outcome = await cancelDqe(c, id, { wait: o.wait });
+      if (!o.wait) return console.log(`cancellation requested for ${id}`);
+      console.log(`${id}: ${outcome.execution ?? 'unknown'}${outcome.cleanup?.length ? `; ${outcome.cleanup.join('; ')}` : '; nothing to clean up'}`);
     }));
+
+  addRunCommands(program, withClient);
+
+  program.addCommand(evalCommand());
 
   const server = program.command('server').description('The local Temporal dev server dqe starts when TEMPORAL_ADDRESS is unset');
   server
@@ -263,7 +288,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    console.error(`dqe: ${(err as Error).message}`);
+    console.error(`dqe: ${failureMessage(err)}`);
     process.exitCode = 1;
   }
 }

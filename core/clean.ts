@@ -11,6 +11,7 @@ export type RejectReason =
   | 'not_an_object'
   | 'invalid_csv'
   | 'invalid_utf8'
+  | 'row_too_long'
   | 'missing_text'
   | 'missing_label'
   | 'invalid_text'

@@ -1,6 +1,7 @@
 // The dqe workflow's public input contract: its schema, defaults and validation messages.
 // Pure and deterministic, so the workflow itself can validate its input at entry.
 import { z } from 'zod';
+import { unknownMessage, unknownPlaceholders } from './output-dir.js';
 
 /** Names of each pluggable component, so unknown names get an error that lists the valid ones. */
 export const EMBEDDERS = ['hash', 'openai'] as const;
@@ -26,8 +27,12 @@ const openaiEmbedder = z.strictObject({
   batchSize: positiveInt.max(2048).default(128),
   /** Requests in flight at once. @default 4 */
   concurrency: positiveInt.max(64).default(4),
-  /** Asks the endpoint for this many dimensions (models that support it). */
+  /** Asks the endpoint for this many dimensions (models that support it); every vector must then have this width. */
   dimensions: positiveInt.optional(),
+  /** Retries of one request after 429, 5xx, network faults or malformed bodies, within one activity attempt. @default 5 */
+  maxRetries: z.number().int().min(0).max(20).default(5),
+  /** Per-request timeout in milliseconds. @default 120000 */
+  timeoutMs: positiveInt.max(3_600_000).default(120_000),
 });
 const linearTrainer = z.strictObject({
   name: z.literal('linear'),
@@ -38,23 +43,69 @@ const linearTrainer = z.strictObject({
   /** L2 penalty on the weights (not the biases). @default 0.0001 */
   l2: z.number().min(0).max(10).default(1e-4),
 });
+/**
+ * `swift sft` / `swift infer` flags dqe sets itself (paths, resume, logging, and every flag that has a
+ * field of its own), so `extraArgs` cannot silently break resuming or row mapping.
+ */
+export const SWIFT_RESERVED_FLAGS = [
+  'model', 'model_type', 'template', 'adapters', 'tuner_type', 'train_type', 'dataset', 'val_dataset', 'split_dataset_ratio',
+  'output_dir', 'add_version', 'resume_from_checkpoint', 'num_train_epochs', 'per_device_train_batch_size',
+  'gradient_accumulation_steps', 'learning_rate', 'max_length', 'save_steps', 'save_total_limit', 'logging_steps',
+  'seed', 'data_seed', 'deepspeed', 'check_model', 'infer_backend', 'temperature', 'max_new_tokens', 'max_batch_size',
+  'strict', 'result_path', 'write_batch_size', 'truncation_strategy', 'val_dataset_shuffle',
+] as const;
+
+const RESERVED = new Set<string>(SWIFT_RESERVED_FLAGS);
+
+/** swift's CLI flags as extra arguments: none of them may be one dqe sets itself. */
+const swiftArgs = z.array(z.string()).superRefine((args, ctx) => {
+  args.forEach((arg, i) => {
+    const m = /^--([A-Za-z0-9_-]+)/u.exec(arg);
+    const flag = m?.[1]?.replace(/-/gu, '_');
+    if (flag && RESERVED.has(flag)) ctx.addIssue({ code: 'custom', path: [i], message: `--${flag} is set by dqe; use the trainer's own field (reserved: ${SWIFT_RESERVED_FLAGS.join(', ')})` });
+  });
+});
+
 const swiftTrainer = z.strictObject({
   name: z.literal('swift'),
-  /** Hugging Face / ModelScope id or a local path. @default 'Qwen/Qwen2.5-7B-Instruct' */
+  /** Hugging Face / ModelScope id or a local path (as the GPU worker sees it). @default 'Qwen/Qwen2.5-7B-Instruct' */
   model: z.string().min(1).default('Qwen/Qwen2.5-7B-Instruct'),
+  /** swift's `--model_type` (e.g. `qwen2`), needed when swift cannot tell it from a local folder's name. @default swift's guess */
+  modelType: z.string().min(1).optional(),
+  /** swift's `--template` (e.g. `qwen2_5`), needed with `modelType` for local folders. @default the model type's own */
+  template: z.string().min(1).optional(),
+  /** Full-parameter or LoRA fine-tuning (`--tuner_type`). @default 'lora' */
   tunerType: z.enum(['full', 'lora']).default('lora'),
+  /** @default 1 */
   epochs: z.number().positive().default(1),
+  /** @default 1e-4 */
   learningRate: z.number().positive().default(1e-4),
+  /** Rows per GPU per step (`--per_device_train_batch_size`). @default 1 */
   batchSize: positiveInt.default(1),
+  /** @default 16 */
   gradientAccumulation: positiveInt.default(16),
+  /** Tokens per row; longer training rows are dropped by swift, longer prompts cut from the left. @default 2048 */
   maxLength: positiveInt.default(2048),
+  /** Characters of each text written for swift; longer texts are cut first. @default 2 × maxLength */
+  maxTextChars: positiveInt.optional(),
+  /** Optimizer steps between checkpoints: a crash loses at most this much training. @default 50 */
   saveSteps: positiveInt.default(50),
+  /** Checkpoints kept on disk (older ones are deleted); resuming needs only the last. @default 2 */
+  saveTotalLimit: positiveInt.default(2),
+  /** A DeepSpeed config: `zero2`, `zero3`, ... or a JSON file path. @default none */
   deepspeed: z.string().optional(),
+  /** `swift infer` backend: vLLM on GPUs, plain transformers anywhere (also on CPUs). @default 'vllm' */
   inferBackend: z.enum(['vllm', 'transformers']).default('vllm'),
+  /** Rows generated at once by the transformers backend (`--max_batch_size`). @default 16 */
+  inferBatchSize: positiveInt.max(4096).default(16),
+  /** A label is a few tokens. @default 16 */
   maxNewTokens: positiveInt.max(512).default(16),
   /** GPUs per node (NPROC_PER_NODE). @default 1 */
   gpus: positiveInt.default(1),
-  extraArgs: z.array(z.string()).default([]),
+  /** More `swift sft` flags, e.g. `["--lora_rank", "16"]`. @default [] */
+  extraArgs: swiftArgs.default([]),
+  /** More `swift infer` flags, e.g. `["--vllm_gpu_memory_utilization", "0.8"]`. @default [] */
+  inferExtraArgs: swiftArgs.default([]),
 });
 const embeddedStore = z.strictObject({ name: z.literal('embedded') });
 const qdrantStore = z.strictObject({
@@ -81,12 +132,26 @@ const offlineJudge = z.strictObject({
 }).refine((j) => j.mislabeledBelow <= j.okAtLeast, { path: ['mislabeledBelow'], message: 'must not exceed okAtLeast' });
 const openaiJudge = z.strictObject({
   name: z.literal('openai'),
-  /** @default 'gpt-4o' */
+  /** Any chat model of the endpoint. @default 'gpt-4o' */
   model: z.string().min(1).default('gpt-4o'),
+  /** Overrides OPENAI_BASE_URL on the worker (the API key still comes from the worker's OPENAI_API_KEY). */
   baseUrl: z.url().optional(),
+  /** Pair requests in flight at once. @default 4 */
   concurrency: positiveInt.max(64).default(4),
-  /** Optional per-label descriptions shown to the judge. */
-  labelDescriptions: z.record(z.string(), z.string()).optional(),
+  /** Optional per-label descriptions shown to the judge; every key must be a label of the label set. */
+  labelDescriptions: z.record(z.string(), z.string().min(1)).optional(),
+  /** Retries of one request after 429, 5xx, network faults or malformed bodies, within one activity attempt. @default 5 */
+  maxRetries: z.number().int().min(0).max(20).default(5),
+  /** Extra tries when an answer fails validation; then the pair is left undecided. @default 2 */
+  invalidAnswerRetries: z.number().int().min(0).max(10).default(2),
+  /** Per-request timeout in milliseconds. @default 120000 */
+  timeoutMs: positiveInt.max(3_600_000).default(120_000),
+  /** Characters of each text shown to the judge; longer texts are cut (bounds the cost of one pair). @default 8000 */
+  maxTextChars: positiveInt.max(1_000_000).default(8000),
+  /** Sampling temperature; null leaves it to the endpoint (reasoning models accept no other). @default 0 */
+  temperature: z.number().min(0).max(2).nullable().default(0),
+  /** USD per million tokens for the cost estimate. @default OpenAI's list price for known models, else no estimate */
+  price: z.strictObject({ inputPerMTok: z.number().min(0), outputPerMTok: z.number().min(0) }).optional(),
 });
 
 /** Accepts `"name"` as shorthand for `{ name: "name" }`. */
@@ -128,14 +193,52 @@ export const dqeInputSchema = z
     noisy: z.enum(['drop', 'relabel']).default('drop'),
     /** What to do with rows the judge could not decide. @default 'keep' */
     undecided: z.enum(['keep', 'drop']).default('keep'),
-    /** Run directory for every output. @default `runs/<workflow id>` under the worker's working directory */
-    outputDir: z.string().min(1).optional(),
+    /**
+     * Two-fold DQE (beyond the paper): a second pass trains on the unsampled half and judges the
+     * sampled half's wrong predictions too, so noisy detection covers every row. @default false
+     */
+    twoFold: z.boolean().default(false),
+    /**
+     * Run directory for every output. May hold `{workflowId}`, `{scheduleId}` and `{scheduledTime}`
+     * (core/output-dir.ts), so each run of a Temporal Schedule gets a directory of its own.
+     * @default `runs/<workflow id>` under the worker's working directory
+     */
+    outputDir: z
+      .string()
+      .min(1)
+      .refine((dir) => unknownPlaceholders(dir).length === 0, { error: (issue) => unknownMessage(unknownPlaceholders(String(issue.input))) })
+      .optional(),
+    /** Wait after judging for a person to accept or override the verdicts (the `submitReview` update). @default false */
+    review: z.boolean().default(false),
+    /** Rows per shard of the fanned-out phases (embed, predict); each shard is one activity. @default 50000 */
+    shardSize: z.number().int().min(1).max(10_000_000).default(50_000),
     /** Task queue of the GPU worker (swift jobs). @default 'dqe-gpu' */
     gpuTaskQueue: z.string().min(1).default('dqe-gpu'),
+    /**
+     * Heartbeat timeout of swift jobs in seconds: how soon a crashed GPU worker's job is retried
+     * elsewhere (the worker heartbeats every few seconds whatever swift does). @default 300
+     */
+    gpuHeartbeatTimeoutSeconds: positiveInt.max(86_400).default(300),
+    /**
+     * Heartbeat timeout of the CPU-side activities, in seconds: how long a silent worker keeps its
+     * activity before Temporal retries it elsewhere. Crash drills and tests shorten it. @default each
+     * profile's own (2 minutes for file phases, 5 for compute and remote ones)
+     */
+    heartbeatTimeoutSeconds: positiveInt.max(86_400).optional(),
   });
 
-/** What callers send (every default optional). */
-export type DqeInput = z.input<typeof dqeInputSchema>;
+/** A component as callers may give it: its name alone, or an object with its options. */
+type ComponentInput<T extends { name: string }> = T['name'] | T;
+/**
+ * What callers send (every default optional). The components are spelled out because `z.preprocess`
+ * (which accepts the name shorthand) types its input as a required `unknown`.
+ */
+export type DqeInput = Omit<z.input<typeof dqeInputSchema>, 'embedder' | 'trainer' | 'vectorStore' | 'judge'> & {
+  embedder?: ComponentInput<z.input<typeof hashEmbedder> | z.input<typeof openaiEmbedder>>;
+  trainer?: ComponentInput<z.input<typeof linearTrainer> | z.input<typeof swiftTrainer>>;
+  vectorStore?: ComponentInput<z.input<typeof embeddedStore> | z.input<typeof qdrantStore>>;
+  judge?: ComponentInput<z.input<typeof offlineJudge> | z.input<typeof openaiJudge>>;
+};
 /** The input with every default filled in. */
 export type DqeConfig = z.output<typeof dqeInputSchema>;
 export type EmbedderConfig = DqeConfig['embedder'];

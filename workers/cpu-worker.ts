@@ -1,7 +1,7 @@
 // The CPU worker: runs the dqe workflow and every activity but swift training and prediction.
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, Worker, bundleWorkflowCode, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, Worker, bundleWorkflowCode, type NativeConnection, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, defaultActivityDeps, type ActivityDeps } from '../activities/index.js';
 
 /** Default task queue of the workflow and the CPU activities. */
@@ -25,6 +25,11 @@ export interface CpuWorkerOptions {
   /** Activities run at once; they are CPU-bound, so about one per core. @default available cores */
   maxConcurrentActivities?: number;
   identity?: string;
+  /**
+   * More Worker options, applied last: a pre-built bundle (`workflowBundle: { codePath }`, so a
+   * restarted worker skips webpack), interceptors, sticky-queue timeouts. @default none
+   */
+  extra?: Partial<WorkerOptions>;
 }
 
 export async function createCpuWorker(opts: CpuWorkerOptions): Promise<Worker> {
@@ -32,9 +37,10 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<Worker> {
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? CPU_TASK_QUEUE,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: opts.extra?.workflowBundle ?? (await workflowBundle()),
     activities: createActivities(opts.deps ?? defaultActivityDeps()),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? availableParallelism(),
     ...(opts.identity ? { identity: opts.identity } : {}),
+    ...opts.extra,
   });
 }

@@ -1,12 +1,11 @@
 // `dqe worker`: a standalone CPU worker against TEMPORAL_ADDRESS, until SIGINT/SIGTERM.
-import { NativeConnection } from '@temporalio/worker';
 import { createCpuWorker, CPU_TASK_QUEUE } from './cpu-worker.js';
-import { temporalTarget } from './connection.js';
+import { connectWorker, temporalTarget } from './connection.js';
 
 export async function runCpuWorker(opts: { taskQueue?: string; maxConcurrentActivities?: number }): Promise<void> {
   const target = temporalTarget();
   if (!target) throw new Error('TEMPORAL_ADDRESS is not set: `dqe worker` needs a Temporal server to poll (e.g. TEMPORAL_ADDRESS=127.0.0.1:7233)');
-  const connection = await NativeConnection.connect({ address: target.address });
+  const connection = await connectWorker(target);
   try {
     const worker = await createCpuWorker({
       connection,

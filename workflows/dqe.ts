@@ -1,18 +1,52 @@
 // The dqe workflow: the DQE method's phases as activities, exchanging file references only.
 // Deterministic: no I/O, clock, randomness or environment here; activities do all of that.
-import { ApplicationFailure, defineQuery, log, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  defineQuery,
+  defineUpdate,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { DqeActivities } from '../activities/index.js';
+import type { CleanResult, JudgeResult, ReviewSummary } from '../activities/refs.js';
+import type { Verdict } from '../core/judging.js';
+import { resolveOutputDir } from '../core/output-dir.js';
+import { checkSubmission, formatReviewProblems, type ReviewSubmission } from '../core/review.js';
+import {
+  DQE_DATASET,
+  DQE_FINAL_SIZE,
+  DQE_PHASE,
+  DQE_STATUS,
+  TEMPORAL_SCHEDULED_BY_ID,
+  TEMPORAL_SCHEDULED_START_TIME,
+  type DqeMemo,
+  type RunStatus,
+} from './visibility.js';
 import { formatProblems, parseDqeInput, type DqeInput } from '../core/input.js';
+import { shardsOf } from '../core/shards.js';
 
 /** The phases in order, as `progress` reports them. */
 export const PHASES = ['load', 'clean', 'embed', 'sample', 'train', 'predict', 'index', 'categorise', 'judge', 'assemble', 'report'] as const;
-export type Phase = (typeof PHASES)[number];
+/** The second pass of two-fold DQE (input `twoFold`), in order: swap runs after `categorise`, judge2 after `judge`. */
+export const SECOND_PASS_PHASES = ['swap', 'train2', 'predict2', 'categorise2', 'judge2'] as const;
+export type Phase = (typeof PHASES)[number] | (typeof SECOND_PASS_PHASES)[number];
 
 export interface DqeProgress {
-  status: 'running' | 'completed' | 'failed';
+  /** `awaiting_review`: waits for `submitReview` (input `review: true`). */
+  status: RunStatus;
   /** The phase running now (the last one once finished). */
   phase: Phase;
-  /** 0-based index of `phase` in `PHASES`. */
+  /** 0-based index of `phase` in this run's phases (`PHASES`, with `SECOND_PASS_PHASES` when two-fold). */
   phaseIndex: number;
   phaseCount: number;
   /** Phases finished, with their wall seconds as the workflow saw them. */
@@ -42,6 +76,27 @@ export interface DqeResult {
 
 export const progressQuery = defineQuery<DqeProgress>('progress');
 
+/** The review step (input `review: true`) as the `review` query shows it. */
+export interface DqeReviewState {
+  /**
+   * `not_requested`: the run has no review step; `pending`: judging is not done yet; `waiting`: send
+   * `submitReview`; `nothing_to_review`: the run found no noisy pairs, so it did not wait.
+   */
+  state: 'not_requested' | 'pending' | 'waiting' | 'applying' | 'submitted' | 'nothing_to_review';
+  /** noisy-pairs.jsonl: the pairs to review, with both texts, labels and the judge's verdicts (rows are keyed by `row`). */
+  pairsPath?: string;
+  pairs?: number;
+  /** The judge's verdict counts. */
+  verdicts?: Record<Verdict, number>;
+  labels?: string[];
+  /** Once submitted: what the review changed. */
+  result?: ReviewSummary;
+}
+
+export const reviewQuery = defineQuery<DqeReviewState>('review');
+/** Accepts (no decisions) or overrides the judge's verdicts; returns the review's summary. */
+export const submitReviewUpdate = defineUpdate<ReviewSummary, [ReviewSubmission]>('submitReview');
+
 /** Failure types that no retry can fix: bad input and misconfiguration. */
 const NON_RETRYABLE = [
   'DqeInvalidInput',
@@ -54,37 +109,66 @@ const NON_RETRYABLE = [
   'DqeOutputNotWritable',
   'DqeNotImplemented',
   'DqeWrongWorker',
+  'DqeInvalidReview',
+  'DqePathNotAllowed',
+  'DqeEndpointNotConfigured',
 ];
 
 // File-bound phases finish in minutes; a stuck disk should surface, not hang the run.
-const files = proxyActivities<DqeActivities>({
+const FILES: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
-});
+};
 
 // CPU-heavy phases (embedding, sampling, the linear trainer, search) can run for hours at a million
 // rows; they heartbeat, so a dead worker is noticed within the heartbeat timeout.
-const compute = proxyActivities<DqeActivities>({
+const COMPUTE: ActivityOptions = {
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '5 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
-});
+};
 
 // Calls to remote HTTP services (OpenAI-compatible embedders and judges, Qdrant): rate limits and
 // outages are expected, so retry patiently with long backoff rather than failing the run.
-const remote = proxyActivities<DqeActivities>({
+const REMOTE: ActivityOptions = {
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '5 minutes',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 30, nonRetryableErrorTypes: NON_RETRYABLE },
+};
+
+/**
+ * The activities of one profile. The input's `heartbeatTimeoutSeconds`, when set, replaces the
+ * profile's heartbeat timeout: crash drills shorten it so a killed worker's activity moves on in seconds.
+ */
+function profile(options: ActivityOptions, heartbeatTimeoutSeconds: number | undefined): DqeActivities {
+  return proxyActivities<DqeActivities>(heartbeatTimeoutSeconds === undefined ? options : { ...options, heartbeatTimeout: heartbeatTimeoutSeconds * 1000 });
+}
+
+// Before any work, when the run uses remote services: a wrong URL should fail the run in seconds,
+// so a few quick tries, then the run fails with the endpoint's name and URL.
+const preflight = proxyActivities<DqeActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
-/** Swift fine-tunes run for hours to days on the GPU queue and resume from checkpoints on retry. */
-function gpuActivities(taskQueue: string): DqeActivities {
+// Cleanup after a failure or cancellation: worth a few tries, but it must not hold the run open for
+// hours when the service it cleans up in is the one that is down.
+const cleanupActs = proxyActivities<DqeActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumAttempts: 3 },
+});
+
+/**
+ * Swift fine-tunes run for hours to days on the GPU queue and resume from checkpoints on retry. The
+ * GPU worker heartbeats every few seconds whatever swift is doing, so a short heartbeat timeout only
+ * decides how soon a crashed worker's job moves on.
+ */
+function gpuActivities(taskQueue: string, heartbeatTimeoutSeconds: number): DqeActivities {
   const options: ActivityOptions = {
     taskQueue,
     startToCloseTimeout: '7 days',
-    heartbeatTimeout: '15 minutes',
+    heartbeatTimeout: heartbeatTimeoutSeconds * 1000,
     retry: { initialInterval: '30 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 20, nonRetryableErrorTypes: NON_RETRYABLE },
   };
   return proxyActivities<DqeActivities>(options);
@@ -94,19 +178,112 @@ function gpuActivities(taskQueue: string): DqeActivities {
 export async function dqe(input: DqeInput): Promise<DqeResult> {
   const parsed = parseDqeInput(input);
   if (!parsed.ok) {
+    upsertSearchAttributes([{ key: DQE_STATUS, value: 'failed' }]);
     throw ApplicationFailure.create({ type: 'DqeInvalidInput', message: formatProblems(parsed.problems), nonRetryable: true, details: [parsed.problems] });
   }
   const config = parsed.config;
-  const { workflowId } = workflowInfo();
-  const runDir = config.outputDir ?? `runs/${workflowId}`;
+  const files = profile(FILES, config.heartbeatTimeoutSeconds);
+  const compute = profile(COMPUTE, config.heartbeatTimeoutSeconds);
+  const remote = profile(REMOTE, config.heartbeatTimeoutSeconds);
+  const info = workflowInfo();
+  const { workflowId } = info;
+  // A Schedule's runs carry its id and their scheduled time: each gets its own run directory.
+  const outputDir = resolveOutputDir(config.outputDir ?? 'runs/{workflowId}', {
+    workflowId,
+    scheduleId: info.typedSearchAttributes.get(TEMPORAL_SCHEDULED_BY_ID),
+    scheduledTime: info.typedSearchAttributes.get(TEMPORAL_SCHEDULED_START_TIME) ?? info.startTime,
+  });
+  if (!outputDir.ok) {
+    const problems = [{ field: 'outputDir', message: outputDir.message }];
+    upsertSearchAttributes([{ key: DQE_STATUS, value: 'failed' }]);
+    throw ApplicationFailure.create({ type: 'DqeInvalidInput', message: formatProblems(problems), nonRetryable: true, details: [problems] });
+  }
+  const runDir = outputDir.dir;
 
-  const progress: DqeProgress = { status: 'running', phase: 'load', phaseIndex: 0, phaseCount: PHASES.length, done: [], runDir };
+  const progress: DqeProgress = { status: 'running', phase: 'load', phaseIndex: 0, phaseCount: PHASES.length + (config.twoFold ? SECOND_PASS_PHASES.length : 0), done: [], runDir };
   setHandler(progressQuery, () => progress);
   const timings: Record<string, number> = {};
+  upsertSearchAttributes([
+    { key: DQE_DATASET, value: config.dataset },
+    { key: DQE_STATUS, value: 'running' },
+    { key: DQE_PHASE, value: progress.phase },
+  ]);
+  upsertMemo({ dataset: config.dataset, runDir } satisfies DqeMemo);
+  function setStatus(status: RunStatus): void {
+    progress.status = status;
+    upsertSearchAttributes([{ key: DQE_STATUS, value: status }]);
+  }
+
+  // The review step: the update is checked at once (validator) and applied by an activity; a review
+  // the activity rejects fails the update, not the run, which keeps waiting.
+  let review: DqeReviewState = { state: config.review ? 'pending' : 'not_requested' };
+  let awaiting: { clean: CleanResult; judged: JudgeResult } | undefined;
+  let reviewed: JudgeResult | undefined;
+  setHandler(reviewQuery, () => review);
+  setHandler(
+    submitReviewUpdate,
+    async (submission) => {
+      const { clean, judged } = awaiting!;
+      review = { ...review, state: 'applying' };
+      try {
+        const result = await files.applyReview({ runDir, clean, judge: judged, submission });
+        review = { ...review, state: 'submitted', ...(result.review ? { result: result.review } : {}) };
+        reviewed = result;
+        return result.review!;
+      } catch (err) {
+        review = { ...review, state: 'waiting' };
+        throw err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : err;
+      }
+    },
+    {
+      validator: (submission) => {
+        if (review.state !== 'waiting') {
+          const why = {
+            not_requested: 'this run was started without review: true',
+            pending: `the run is not waiting for review yet (phase ${progress.phase})`,
+            applying: 'a review was submitted and is being applied',
+            submitted: 'the review was already submitted',
+            nothing_to_review: 'the run found no noisy pairs to review',
+          }[review.state];
+          throw ApplicationFailure.create({ type: 'DqeNotAwaitingReview', message: why, nonRetryable: true });
+        }
+        const checked = checkSubmission(submission, review.labels ?? []);
+        if (!checked.ok) throw ApplicationFailure.create({ type: 'DqeInvalidReview', message: formatReviewProblems(checked.problems), nonRetryable: true, details: [checked.problems] });
+      },
+    },
+  );
+
+  /** Waits, durably, for a person to accept or override the verdicts; returns what assembly uses. */
+  async function awaitReview(clean: CleanResult, judged: JudgeResult): Promise<JudgeResult> {
+    awaiting = { clean, judged };
+    review = { state: 'waiting', pairsPath: judged.pairsPath, pairs: judged.pairs, verdicts: judged.counts, labels: clean.labels };
+    setStatus('awaiting_review');
+    log.info('dqe run awaits review', { pairs: judged.pairs, pairsPath: judged.pairsPath });
+    const started = Date.now();
+    await condition(() => reviewed !== undefined);
+    timings.review = (Date.now() - started) / 1000;
+    setStatus('running');
+    return reviewed!;
+  }
+
+  // Whether the run's vector index may exist in the store, so a failed or cancelled run drops it.
+  let vectorsLive = false;
+  async function cleanUp(): Promise<string[]> {
+    const keep = config.vectorStore.name === 'qdrant' && config.vectorStore.keep;
+    if (!vectorsLive || keep) return [];
+    try {
+      await cleanupActs.dropVectors({ runId: workflowId, vectorStore: config.vectorStore });
+      return [`dropped the run's ${config.vectorStore.name} vector index`];
+    } catch (err) {
+      log.warn('dqe cleanup could not drop the vector index', { error: String(err) });
+      return [`could not drop the run's ${config.vectorStore.name} vector index: ${(err as Error).message}`];
+    }
+  }
 
   async function phase<T>(name: Phase, run: () => Promise<T>): Promise<T> {
     progress.phase = name;
-    progress.phaseIndex = PHASES.indexOf(name);
+    upsertSearchAttributes([{ key: DQE_PHASE, value: name }]);
+    progress.phaseIndex = progress.done.length;
     const started = Date.now();
     const result = await run();
     const seconds = (Date.now() - started) / 1000;
@@ -116,31 +293,71 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
   }
 
   try {
-    const trainerActs = config.trainer.name === 'swift' ? gpuActivities(config.gpuTaskQueue) : compute;
+    const trainerActs = config.trainer.name === 'swift' ? gpuActivities(config.gpuTaskQueue, config.gpuHeartbeatTimeoutSeconds) : compute;
     const embedActs = config.embedder.name === 'openai' ? remote : compute;
     const searchActs = config.vectorStore.name === 'qdrant' ? remote : compute;
     const judgeActs = config.judge.name === 'openai' ? remote : compute;
 
+    if (config.embedder.name === 'openai' || config.judge.name === 'openai' || config.vectorStore.name === 'qdrant') {
+      await preflight.checkEndpoints({ embedder: config.embedder, vectorStore: config.vectorStore, judge: config.judge });
+    }
     const load = await phase('load', () =>
       files.loadDataset({ runDir, dataset: config.dataset, format: config.format, textField: config.textField, labelField: config.labelField, labels: config.labels }),
     );
     const clean = await phase('clean', () => files.cleanDataset({ runDir, load, labels: config.labels }));
-    const embed = await phase('embed', () => embedActs.embedRows({ runDir, clean, embedder: config.embedder }));
+    const embed = await phase('embed', async () => {
+      // Fan-out: each shard is its own activity on whichever worker takes it; merged in shard order.
+      const shards = await Promise.all(shardsOf(clean.kept, config.shardSize).map((shard) => embedActs.embedShard({ runDir, clean, embedder: config.embedder, shard })));
+      return files.mergeEmbeddings({ runDir, clean, shards });
+    });
     const sample = await phase('sample', () => compute.sampleRows({ runDir, embed, ratio: config.ratio, seed: config.seed, rule: config.sampling }));
     const trainArgs = { runDir, clean, embed, sample, trainer: config.trainer, seed: config.seed };
     const train = await phase('train', () => trainerActs.trainModel(trainArgs));
-    const predict = await phase('predict', () => trainerActs.predictRows({ ...trainArgs, train }));
+    const predict = await phase('predict', async () => {
+      const shards = await Promise.all(shardsOf(clean.kept, config.shardSize).map((shard) => trainerActs.predictShard({ ...trainArgs, train, shard })));
+      return files.mergePredictions({ runDir, shards });
+    });
     const indexArgs = { runDir, runId: workflowId, clean, embed, sample, vectorStore: config.vectorStore };
+    vectorsLive = true;
     const index = await phase('index', () => searchActs.indexVectors(indexArgs));
     const categorise = await phase('categorise', () => searchActs.categoriseWrong({ ...indexArgs, predict }));
-    const judge = await phase('judge', () => judgeActs.judgeNoisy({ runDir, clean, embed, sample, predict, categorise, judge: config.judge, seed: config.seed }));
+    // Two-fold DQE: the same method with the halves swapped, before the index is dropped (it searches it too).
+    const second = !config.twoFold ? undefined : await (async () => {
+      const sample2 = await phase('swap', () => files.swapHalves({ runDir, sample }));
+      const trainArgs2 = { ...trainArgs, sample: sample2 };
+      const train2 = await phase('train2', () => trainerActs.trainModel(trainArgs2));
+      const predict2 = await phase('predict2', async () => {
+        const shards = await Promise.all(shardsOf(clean.kept, config.shardSize).map((shard) => trainerActs.predictShard({ ...trainArgs2, train: train2, shard })));
+        return files.mergePredictions({ runDir, shards });
+      });
+      const categorise2 = await phase('categorise2', () => searchActs.categoriseWrong({ ...indexArgs, sample: sample2, predict: predict2 }));
+      return { sample: sample2, train: train2, predict: predict2, categorise: categorise2 };
+    })();
+    if (!(config.vectorStore.name === 'qdrant' && config.vectorStore.keep)) {
+      // The index is only needed for categorising; free the store's resources now, not at the end.
+      await searchActs.dropVectors({ runId: workflowId, vectorStore: config.vectorStore });
+      vectorsLive = false;
+    }
+    const judged = await phase('judge', () => judgeActs.judgeNoisy({ runDir, clean, embed, sample, predict, categorise, judge: config.judge, seed: config.seed }));
+    const secondPass = second && {
+      ...second,
+      judge: await phase('judge2', () =>
+        judgeActs.judgeNoisy({ runDir, clean, embed, sample: second.sample, predict: second.predict, categorise: second.categorise, judge: config.judge, seed: config.seed, pairsFile: 'noisy-pairs.second-pass.jsonl' }),
+      ),
+    };
+    if (config.review && judged.pairs === 0) review = { state: 'nothing_to_review', pairs: 0 };
+    const judge = config.review && judged.pairs > 0 ? await awaitReview(clean, judged) : judged;
     const assemble = await phase('assemble', () =>
-      files.assembleRun({ runDir, labelField: config.labelField, clean, sample, categorise, judge, noisy: config.noisy, undecided: config.undecided }),
+      files.assembleRun({ runDir, labelField: config.labelField, clean, sample, categorise, judge, noisy: config.noisy, undecided: config.undecided, judge2: secondPass?.judge }),
     );
     const report = await phase('report', () =>
-      files.writeReport({ runDir, runId: workflowId, config, load, clean, embed, sample, train, predict, index, categorise, judge, assemble, timings }),
+      files.writeReport({ runDir, runId: workflowId, config, load, clean, embed, sample, train, predict, index, categorise, judge, assemble, timings, secondPass }),
     );
-    progress.status = 'completed';
+    // An update handler may still be returning its result; let it finish before the run closes.
+    await condition(allHandlersFinished);
+    setStatus('completed');
+    upsertSearchAttributes([{ key: DQE_FINAL_SIZE, value: assemble.final }]);
+    upsertMemo({ finalSize: assemble.final, kept: clean.kept } satisfies DqeMemo);
     log.info('dqe run completed', { runDir, final: assemble.final, kept: clean.kept });
     const rejected = Object.values(clean.rejected).reduce((s, n) => s + (n ?? 0), 0);
     return {
@@ -162,7 +379,10 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
       },
     };
   } catch (err) {
-    progress.status = 'failed';
+    setStatus(isCancellation(err) ? 'cancelled' : 'failed');
+    // A cancelled scope cannot schedule activities: clean up in one that ignores the cancellation.
+    const cleanup = await CancellationScope.nonCancellable(cleanUp);
+    upsertMemo({ cleanup } satisfies DqeMemo);
     throw err;
   }
 }

@@ -9,6 +9,8 @@ export function createHashEmbedder(dim: number): Embedder {
   return {
     id: `hash-v${HASH_EMBEDDER_VERSION}-d${dim}`,
     batchSize: 256,
+    // CPU-bound and synchronous: more batches in flight would not run any sooner.
+    concurrency: 1,
     embed(texts) {
       return Promise.resolve(
         texts.map((t) => {

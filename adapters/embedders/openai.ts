@@ -1,17 +1,31 @@
-// Embeddings from any OpenAI-compatible /v1/embeddings endpoint (OpenAI, vLLM, TEI, Ollama, Infinity).
-import OpenAI from 'openai';
+// Embeddings from any OpenAI-compatible /v1/embeddings endpoint (OpenAI, vLLM, TEI, Ollama, Infinity):
+// batched, retried with backoff (adapters/http-retry.ts), width-checked and L2-normalised. The embed
+// activity keeps `concurrency` batches in flight and caches vectors by content hash.
 import { ApplicationFailure } from '@temporalio/common';
+import type { CreateEmbeddingResponse } from 'openai/resources/embeddings';
+import { DEFAULT_RETRY_POLICY, MalformedResponseError, remoteFailure, withRetries, type RetryHooks, type RetryPolicy } from '../http-retry.js';
+import { createOpenAIClient, type EndpointConfig } from '../openai-client.js';
 import type { Embedder } from './types.js';
+
+/** Failure type when the endpoint's vectors do not have the width asked for, or change width. */
+export const DIMENSION_MISMATCH = 'DqeEmbedderDimensionMismatch';
 
 export interface OpenAIEmbedderOptions {
   model: string;
-  baseUrl?: string | undefined;
+  endpoint: EndpointConfig;
+  /** Texts per request. */
   batchSize: number;
+  /** Requests in flight at once. */
+  concurrency: number;
+  /** Width to ask for (models that support `dimensions`); every vector must then have it. */
   dimensions?: number | undefined;
-  /** From the worker's environment only; never from the workflow input. */
-  apiKey?: string | undefined;
-  /** Retries inside one activity attempt (429/5xx/network, honouring Retry-After). */
-  maxRetries?: number;
+  /** Retries of one request after transient faults. */
+  maxRetries: number;
+  timeoutMs: number;
+  /** Backoff tuning (tests shorten it). @default DEFAULT_RETRY_POLICY */
+  retry?: Partial<Omit<RetryPolicy, 'maxRetries'>>;
+  /** Called before each retry wait, so the activity can heartbeat through long waits. */
+  onRetry?: RetryHooks['onRetry'];
 }
 
 function l2normalise(values: readonly number[]): Float32Array {
@@ -21,39 +35,58 @@ function l2normalise(values: readonly number[]): Float32Array {
   return Float32Array.from(values, (x) => x * inv);
 }
 
-export function createOpenAIEmbedder(opts: OpenAIEmbedderOptions): Embedder {
-  const client = new OpenAI({
-    apiKey: opts.apiKey ?? 'unused',
-    baseURL: opts.baseUrl,
-    maxRetries: opts.maxRetries ?? 4,
+/** The vectors of a 2xx answer in input order, or a MalformedResponseError (retried like a 5xx). */
+function vectorsOf(res: unknown, count: number): number[][] {
+  const data = (res as Partial<CreateEmbeddingResponse> | null)?.data;
+  if (!Array.isArray(data)) throw new MalformedResponseError(`not an embeddings response: ${JSON.stringify(res)?.slice(0, 120) ?? String(res)}`);
+  if (data.length !== count) throw new MalformedResponseError(`${data.length} vectors for ${count} texts`);
+  const out: number[][] = new Array<number[]>(count);
+  data.forEach((d, i) => {
+    const index = typeof d?.index === 'number' ? d.index : i;
+    const v = d?.embedding as unknown;
+    if (!Number.isInteger(index) || index < 0 || index >= count || out[index]) throw new MalformedResponseError(`bad or repeated index ${String(index)}`);
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+      throw new MalformedResponseError(`vector ${index} is not a non-empty array of finite numbers`);
+    }
+    out[index] = v as number[];
   });
-  let dim: number | undefined;
+  return out;
+}
+
+export function createOpenAIEmbedder(opts: OpenAIEmbedderOptions): Embedder {
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...opts.retry, maxRetries: opts.maxRetries };
+  const what = `embedder "openai" (model ${opts.model} at ${opts.endpoint.baseUrl})`;
+  const client = createOpenAIClient(opts.endpoint, opts.timeoutMs, what);
+  let width = opts.dimensions;
   return {
-    id: `openai:${opts.baseUrl ?? 'default'}:${opts.model}:${opts.dimensions ?? 'native'}`,
+    // The endpoint is part of the identity: one model name can mean different weights on two servers.
+    id: `openai:${opts.endpoint.baseUrl}:${opts.model}:${opts.dimensions ?? 'native'}`,
     batchSize: opts.batchSize,
+    concurrency: opts.concurrency,
     async embed(texts, signal) {
-      let res;
+      let vectors: number[][];
       try {
-        res = await client.embeddings.create(
-          { model: opts.model, input: [...texts], ...(opts.dimensions ? { dimensions: opts.dimensions } : {}), encoding_format: 'float' },
-          signal ? { signal } : {},
+        vectors = await withRetries(
+          what,
+          async () => {
+            const res = await client.embeddings.create(
+              { model: opts.model, input: [...texts], encoding_format: 'float', ...(opts.dimensions ? { dimensions: opts.dimensions } : {}) },
+              signal ? { signal } : {},
+            );
+            return vectorsOf(res, texts.length);
+          },
+          policy,
+          { signal, secret: opts.endpoint.apiKey, ...(opts.onRetry ? { onRetry: opts.onRetry } : {}) },
         );
       } catch (err) {
-        if (err instanceof OpenAI.APIError && (err.status === 401 || err.status === 403 || err.status === 404 || err.status === 400)) {
-          throw ApplicationFailure.nonRetryable(`embeddings endpoint refused the request (${err.status}): ${err.message}`, 'DqeEmbedderRefused');
-        }
-        throw err;
+        throw remoteFailure(what, err, opts.endpoint.apiKey);
       }
-      const data = [...res.data].sort((a, b) => a.index - b.index);
-      if (data.length !== texts.length) {
-        throw ApplicationFailure.retryable(`embeddings endpoint returned ${data.length} vectors for ${texts.length} texts`, 'DqeEmbedderBadResponse');
-      }
-      return data.map((d) => {
-        const v = d.embedding;
-        dim ??= v.length;
-        if (v.length !== dim) {
-          throw ApplicationFailure.nonRetryable(`embeddings endpoint returned width ${v.length} after ${dim}`, 'DqeEmbedderDimensionMismatch');
+      return vectors.map((v) => {
+        if (width !== undefined && v.length !== width) {
+          const asked = opts.dimensions !== undefined ? `asked for ${opts.dimensions} dimensions` : `earlier vectors had ${width} dimensions`;
+          throw ApplicationFailure.nonRetryable(`${what}: ${asked}, the endpoint returned ${v.length}`, DIMENSION_MISMATCH);
         }
+        width = v.length;
         return l2normalise(v);
       });
     },

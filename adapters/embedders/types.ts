@@ -5,6 +5,8 @@ export interface Embedder {
   readonly id: string;
   /** Texts per call to `embed`. */
   readonly batchSize: number;
+  /** Calls to `embed` worth keeping in flight at once (remote endpoints); 1 for local CPU work. */
+  readonly concurrency: number;
   /** Embeds a batch; vectors come back L2-normalised, in the order of `texts`. */
   embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
 }

@@ -2,15 +2,24 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { TrainerConfig } from '../../core/input.js';
 import { createLinearTrainer } from './linear.js';
+import { createSwiftTrainer, type SwiftRuntime } from './swift.js';
 import type { Trainer } from './types.js';
 
 export type { Trainer, JobContext, Prediction } from './types.js';
+export type { SwiftRuntime } from './swift.js';
 
-export function createTrainer(config: TrainerConfig): Trainer {
+/** Worker-side settings of the trainers (never part of the workflow input). */
+export interface TrainerRuntime {
+  /** How this worker runs swift; only the GPU worker sets it, so a CPU worker never runs swift. */
+  swift?: SwiftRuntime;
+}
+
+export function createTrainer(config: TrainerConfig, runtime: TrainerRuntime = {}): Trainer {
   switch (config.name) {
     case 'linear':
       return createLinearTrainer(config);
     case 'swift':
-      throw ApplicationFailure.nonRetryable('trainer "swift" runs only on a GPU worker (task queue dqe-gpu)', 'DqeWrongWorker');
+      if (!runtime.swift) throw ApplicationFailure.nonRetryable('trainer "swift" runs only on a GPU worker (`dqe gpu-worker`, task queue dqe-gpu)', 'DqeWrongWorker');
+      return createSwiftTrainer(config, runtime.swift);
   }
 }

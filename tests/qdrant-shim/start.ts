@@ -4,11 +4,13 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { ensurePythonGroup, VENV_BIN } from '../../infra/python-env.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = resolve(HERE, '..', '..');
 const SERVER = join(HERE, 'server.py');
-const REQUIREMENTS = join('infra', 'requirements', 'qdrant.txt');
+/** The requirement group (infra/requirements/qdrant.txt) that holds qdrant-client. */
+const PYTHON_GROUP = 'qdrant';
 /** Importing qdrant_client (numpy, pydantic, grpc) takes a few seconds on a busy 2-core machine. */
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -26,15 +28,20 @@ export interface QdrantShim {
 export interface QdrantShimOptions {
   /** Require this key in the `api-key` header, as a server with QDRANT__SERVICE__API_KEY does. */
   apiKey?: string;
-  /** @default `.venv/bin/python` under the repository root */
+  /** A Python that has qdrant-client. @default the project venv, installed from infra/requirements/qdrant.txt on first use */
   python?: string;
+  /** Where install progress goes. @default stderr */
+  log?: (line: string) => void;
 }
 
 export async function startQdrantShim(opts: QdrantShimOptions = {}): Promise<QdrantShim> {
-  const python = opts.python ?? join(REPO_ROOT, '.venv', 'bin', 'python');
-  if (!existsSync(python)) {
-    throw new Error(`qdrant shim: ${python} not found; create it with: python3 -m venv .venv && .venv/bin/pip install -r ${REQUIREMENTS}`);
+  let python = opts.python;
+  if (python === undefined) {
+    // A no-op once the venv holds the pinned requirements (a stamp records them).
+    await ensurePythonGroup(PYTHON_GROUP, opts.log ?? ((line) => console.error(`[qdrant-shim] ${line}`)));
+    python = join(VENV_BIN, 'python');
   }
+  if (!existsSync(python)) throw new Error(`qdrant shim: ${python} not found`);
   const args = [SERVER, '0', ...(opts.apiKey !== undefined ? ['--api-key', opts.apiKey] : [])];
   const child = spawn(python, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -63,7 +70,7 @@ export async function startQdrantShim(opts: QdrantShimOptions = {}): Promise<Qdr
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      const hint = /No module named/.test(stderr) ? `\ninstall it with: .venv/bin/pip install -r ${REQUIREMENTS}` : '';
+      const hint = /No module named/.test(stderr) ? `\n${python} lacks qdrant-client: pip install -r infra/requirements/qdrant.txt` : '';
       reject(new Error(`qdrant shim exited (code ${code}) before it was ready\n${stderr}${hint}`));
     });
   });

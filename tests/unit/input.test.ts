@@ -18,7 +18,9 @@ test('fills every default from a dataset path alone', () => {
     judge: { name: 'offline', mislabeledBelow: 0.25, okAtLeast: 0.5 },
     noisy: 'drop',
     undecided: 'keep',
+    twoFold: false,
     gpuTaskQueue: 'dqe-gpu',
+    shardSize: 50000,
   });
 });
 

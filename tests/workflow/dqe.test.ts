@@ -15,7 +15,10 @@ import { createCpuWorker, workflowBundle } from '../../workers/cpu-worker.js';
 import { testTemporal, uniqueId, type TestTemporal } from '../helpers/temporal.js';
 
 /** The activity type of each phase, in order, as the history must show them. */
-const ACTIVITY_TYPES = ['loadDataset', 'cleanDataset', 'embedRows', 'sampleRows', 'trainModel', 'predictRows', 'indexVectors', 'categoriseWrong', 'judgeNoisy', 'assembleRun', 'writeReport'];
+const ACTIVITY_TYPES = [
+  'loadDataset', 'cleanDataset', 'embedShard', 'mergeEmbeddings', 'sampleRows', 'trainModel', 'predictShard', 'mergePredictions',
+  'indexVectors', 'categoriseWrong', 'dropVectors', 'judgeNoisy', 'assembleRun', 'writeReport',
+];
 
 describe('dqe workflow on the dev server', () => {
   let t: TestTemporal;

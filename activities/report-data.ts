@@ -1,0 +1,102 @@
+// The parts of report.json derived from the run's files rather than from phase counts: the trainer's
+// confusion matrix on the rows it predicted, the second pass of two-fold DQE, and where the run's
+// intermediate files are (what `dqe eval` reads back).
+import { relative, resolve } from 'node:path';
+import { readJsonl, readJsonlAll } from '../adapters/files.js';
+import type { Prediction } from '../adapters/trainers/types.js';
+import { confusionMatrix, UNMAPPED } from '../core/metrics.js';
+import { readLabelIds } from './read.js';
+import type { CategoriseResult, CleanResult, EmbedResult, JudgeResult, PredictResult, SampleResult, TrainResult } from './refs.js';
+
+/** Column of the confusion matrix for answers that map to no label. */
+export const NO_LABEL_COLUMN = '(no label)';
+
+export interface Confusion {
+  /** Which rows were predicted: the unsampled half (and, two-fold, the sampled half by the second model). */
+  of: 'unsampled' | 'sampled';
+  /** Row labels (true class), in `labels` order. */
+  rows: string[];
+  /** Column labels (predicted class), then `NO_LABEL_COLUMN`. */
+  columns: string[];
+  /** matrix[true][predicted] counts. */
+  matrix: number[][];
+}
+
+/** The second pass of two-fold DQE, as the workflow hands it to the report. */
+export interface SecondPassRefs {
+  sample: SampleResult;
+  train: TrainResult;
+  predict: PredictResult;
+  categorise: CategoriseResult;
+  judge: JudgeResult;
+}
+
+export async function confusionOf(predict: PredictResult, clean: CleanResult, of: Confusion['of']): Promise<Confusion> {
+  const labelIds = await readLabelIds(clean);
+  const index = new Map(clean.labels.map((l, i) => [l, i]));
+  const truth: number[] = [];
+  const predicted: number[] = [];
+  for await (const p of readJsonl<Prediction>(predict.predictionsPath)) {
+    truth.push(labelIds[p.id]!);
+    predicted.push(p.predicted === null ? UNMAPPED : (index.get(p.predicted) ?? UNMAPPED));
+  }
+  return { of, rows: [...clean.labels], columns: [...clean.labels, NO_LABEL_COLUMN], matrix: confusionMatrix(truth, predicted, clean.labels.length) };
+}
+
+/** The second pass's counts; its wrong predictions are rows of the first pass's sampled half. */
+export async function secondPassSummary(second: SecondPassRefs, clean: CleanResult) {
+  return {
+    trainedOn: 'unsampled' as const,
+    predicted: second.predict.predicted,
+    correct: second.predict.correct,
+    wrong: second.predict.wrong,
+    unmapped: second.predict.unmapped,
+    accuracyOnSampled: second.predict.predicted > 0 ? second.predict.correct / second.predict.predicted : null,
+    uncovered: second.categorise.counts.uncovered,
+    difficult: second.categorise.counts.difficult,
+    noisy: second.categorise.counts.noisy,
+    noisyPairs: second.judge.pairs,
+    verdicts: second.judge.counts,
+    perLabel: second.categorise.perLabel,
+    confusion: await confusionOf(second.predict, clean, 'sampled'),
+    usage: second.judge.usage ?? null,
+  };
+}
+
+/**
+ * The second pass's pairs with their splits named as in the run (its "unsampled" rows are the run's
+ * sampled half), marked `pass: 2`.
+ */
+export async function secondPassPairs(second: SecondPassRefs, shorten: (p: PairLine) => PairLine): Promise<Array<PairLine & { pass: 2 }>> {
+  const swap = (s: string) => (s === 'sampled' ? 'unsampled' : 'sampled');
+  return (await readJsonlAll<PairLine>(second.judge.pairsPath)).map((p) => {
+    const q = shorten(p);
+    return { pass: 2 as const, ...q, x: { ...q.x, split: swap(q.x.split) }, neighbour: { ...q.neighbour, split: swap(q.neighbour.split) } };
+  });
+}
+
+/** One line of noisy-pairs.jsonl, as far as the report needs it. */
+export interface PairLine {
+  similarity: number;
+  x: { text: string; split: string } & Record<string, unknown>;
+  neighbour: { text: string; split: string } & Record<string, unknown>;
+}
+
+/** Paths relative to the run directory, so a copied run directory stays readable. */
+export function workFiles(runDir: string, a: { clean: CleanResult; embed: EmbedResult; sample: SampleResult; predict: PredictResult; categorise: CategoriseResult; judge: JudgeResult; train: TrainResult }, second?: SecondPassRefs) {
+  const rel = (p: string) => relative(resolve(runDir), resolve(p));
+  const pass = (s: { sample: SampleResult; predict: PredictResult; categorise: CategoriseResult; judge: JudgeResult; train: TrainResult }) => ({
+    split: rel(s.sample.splitPath),
+    model: rel(s.train.modelPath),
+    predictions: rel(s.predict.predictionsPath),
+    categories: rel(s.categorise.categoriesPath),
+    verdicts: rel(s.judge.verdictsPath),
+  });
+  return {
+    kept: rel(a.clean.keptPath),
+    labelIds: rel(a.clean.labelIdsPath),
+    matrix: { path: rel(a.embed.matrix.path), rows: a.embed.matrix.rows, dim: a.embed.matrix.dim },
+    ...pass(a),
+    secondPass: second ? pass(second) : null,
+  };
+}

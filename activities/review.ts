@@ -1,0 +1,133 @@
+// The human review step: applies a reviewer's decisions to the judge's verdicts, writes review.jsonl,
+// and hands assembly a verdicts file with the decisions in it.
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { AtomicWriter, hashKey, readJsonl, runPhaseOnce } from '../adapters/files.js';
+import type { RowVerdict, Verdict } from '../core/judging.js';
+import {
+  applyDecisions,
+  checkDecisions,
+  checkSubmission,
+  formatReviewProblems,
+  reviewDecisionSchema,
+  type ReviewDecision,
+  type ReviewProblem,
+  type ReviewRow,
+  type ReviewSubmission,
+} from '../core/review.js';
+import type { CleanResult, JudgeResult } from './refs.js';
+
+/** Failure type of a review the run cannot use; the update fails with it and the run keeps waiting. */
+export const INVALID_REVIEW = 'DqeInvalidReview';
+
+export interface ReviewArgs {
+  runDir: string;
+  clean: CleanResult;
+  /** The judge's result, before review. */
+  judge: JudgeResult;
+  submission: ReviewSubmission;
+}
+
+/** One side of a line of noisy-pairs.jsonl, as the judge phase writes it. */
+interface PairSide {
+  id: number;
+  row: number;
+  label: string;
+}
+
+function invalid(problems: ReviewProblem[]): ApplicationFailure {
+  return ApplicationFailure.create({ type: INVALID_REVIEW, message: formatReviewProblems(problems), nonRetryable: true, details: [problems] });
+}
+
+/** Decisions from a JSONL file, each line checked; problems name `file:line`. */
+async function readDecisionsFile(path: string): Promise<{ decisions: ReviewDecision[]; lines: number[] }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw invalid([{ at: 'decisionsFile', message: `${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}` }]);
+  }
+  const decisions: ReviewDecision[] = [];
+  const lines: number[] = [];
+  const problems: ReviewProblem[] = [];
+  text.split(/\r?\n/u).forEach((line, i) => {
+    if (line.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      problems.push({ at: `${path}:${i + 1}`, message: 'not valid JSON' });
+      return;
+    }
+    const parsed = reviewDecisionSchema.safeParse(value);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const field = issue.path.length > 0 ? ` ${issue.path.map(String).join('.')}` : '';
+        problems.push({ at: `${path}:${i + 1}${field}`, message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message });
+      }
+      return;
+    }
+    decisions.push(parsed.data);
+    lines.push(i + 1);
+  });
+  if (problems.length > 0) throw invalid(problems);
+  return { decisions, lines };
+}
+
+export async function applyReview(args: ReviewArgs): Promise<JudgeResult> {
+  const checked = checkSubmission(args.submission, args.clean.labels);
+  if (!checked.ok) throw invalid(checked.problems);
+  const { submission } = checked;
+  let decisions = submission.decisions ?? [];
+  let at = (i: number) => `decisions.${i}`;
+  if (submission.decisionsFile !== undefined) {
+    const file = await readDecisionsFile(submission.decisionsFile);
+    decisions = file.decisions;
+    at = (i) => `${submission.decisionsFile}:${file.lines[i]}`;
+    const problems = checkDecisions(decisions, args.clean.labels, at);
+    if (problems.length > 0) throw invalid(problems);
+  }
+
+  const rows = new Map<number, ReviewRow>();
+  for await (const p of readJsonl<{ x: PairSide; neighbour: PairSide }>(args.judge.pairsPath)) {
+    if (!rows.has(p.x.row)) rows.set(p.x.row, { ...pick(p.x), partnerLabel: p.neighbour.label });
+    if (!rows.has(p.neighbour.row)) rows.set(p.neighbour.row, { ...pick(p.neighbour), partnerLabel: p.x.label });
+  }
+  const judged: RowVerdict[] = [];
+  for await (const v of readJsonl<RowVerdict>(args.judge.verdictsPath)) judged.push(v);
+  const applied = applyDecisions(judged, rows, decisions, at, submission.reviewer);
+  if (!applied.ok) throw invalid(applied.problems);
+
+  const runDir = resolve(args.runDir);
+  const key = hashKey({ verdicts: args.judge.verdictsPath, decisions, reviewer: submission.reviewer ?? null });
+  return runPhaseOnce(join(runDir, 'work'), 'review', key, async (prefix) => {
+    const counts: Record<Verdict, number> = { label_ok: 0, mislabeled: 0, undecided: 0 };
+    const verdicts = await AtomicWriter.create(`${prefix}.verdicts.jsonl`);
+    for (const v of applied.verdicts) {
+      counts[v.verdict]++;
+      await verdicts.writeLine(v);
+    }
+    await verdicts.commit();
+    const review = await AtomicWriter.create(join(runDir, 'review.jsonl'));
+    for (const c of applied.changes) await review.writeLine(c);
+    await review.commit();
+    return {
+      ...args.judge,
+      verdictsPath: verdicts.path,
+      counts,
+      review: {
+        ...(submission.reviewer !== undefined ? { reviewer: submission.reviewer } : {}),
+        decisions: applied.changes.length,
+        changed: applied.changes.filter((c) => c.changed).length,
+        judgeCounts: args.judge.counts,
+        reviewPath: review.path,
+      },
+    } satisfies JudgeResult;
+  });
+}
+
+function pick(side: PairSide): Omit<ReviewRow, 'partnerLabel'> {
+  return { id: side.id, row: side.row, label: side.label };
+}

@@ -1,0 +1,118 @@
+// Benchmark of DQE's method quality and label-noise detection on the SpamAssassin example (2-class and
+// 3-class): `dqe eval` one-fold and two-fold, clean and with 10% injected label flips against cleanlab.
+//
+// Usage: npx tsx bench/eval.ts [--seeds 0] [--holdout 0.2] [--noise 0.1] [--limit N] [--out bench/results/eval.json]
+// Runs a private Temporal dev server and an in-process worker; every run directory is kept under
+// bench/results/tmp/ (git-ignored).
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import { formatEvaluation, runEvaluation } from '../client/eval.js';
+import type { Evaluation } from '../core/evaluation.js';
+import { spamAssassinJsonl } from '../examples/spam-assassin.js';
+import { REPO_ROOT } from '../infra/python-env.js';
+import { startDevServer } from '../infra/temporal.js';
+import { createCpuWorker } from '../workers/cpu-worker.js';
+import type { DqeResult } from '../workflows/index.js';
+
+interface Case {
+  dataset: '2-class' | '3-class';
+  seed: number;
+  noise: number | null;
+  twoFold: boolean;
+}
+
+const o = new Command('bench-eval')
+  .option('--seeds <list>', 'seeds of the split, flips, random arm and run', '0')
+  .option('--holdout <f>', 'held-out share', Number, 0.2)
+  .option('--noise <rate>', 'injected flip rate', Number, 0.1)
+  .option('--limit <n>', 'mails per dataset (default: all)', Number)
+  .option('--out <file>', 'results file', 'bench/results/eval.json')
+  .parse()
+  .opts<{ seeds: string; holdout: number; noise: number; limit?: number; out: string }>();
+
+const tmp = join(REPO_ROOT, 'bench', 'results', 'tmp', 'eval');
+await rm(tmp, { recursive: true, force: true });
+await mkdir(tmp, { recursive: true });
+const datasets = {
+  '2-class': join(tmp, 'spam-2.jsonl'),
+  '3-class': join(tmp, 'spam-3.jsonl'),
+} as const;
+await writeFile(datasets['2-class'], spamAssassinJsonl({ ...(o.limit ? { limit: o.limit } : {}) }));
+await writeFile(datasets['3-class'], spamAssassinJsonl({ threeClass: true, ...(o.limit ? { limit: o.limit } : {}) }));
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
+const server = await startDevServer({ dbFile: join(tmp, 'temporal.db') });
+const connection = await Connection.connect({ address: server.address });
+const client = new Client({ connection });
+const workerConnection = await NativeConnection.connect({ address: server.address });
+const taskQueue = `bench-eval-${process.pid}`;
+const worker = await createCpuWorker({ connection: workerConnection, taskQueue, deps: { cacheDir: join(tmp, 'cache'), env: {} } });
+
+const cases: Case[] = [];
+for (const seed of o.seeds.split(',').map(Number)) {
+  for (const dataset of ['2-class', '3-class'] as const) {
+    for (const noise of [null, o.noise]) for (const twoFold of [false, true]) cases.push({ dataset, seed, noise, twoFold });
+  }
+}
+
+const results: Array<Case & { evaluation: Evaluation; wallSeconds: number }> = [];
+let runs = 0;
+await worker.runUntil(async () => {
+  for (const c of cases) {
+    const name = `${c.dataset}-seed${c.seed}-${c.noise === null ? 'clean' : `noise${c.noise}`}-${c.twoFold ? 'two-fold' : 'one-fold'}`;
+    console.error(`\n== ${name}`);
+    const started = performance.now();
+    const evaluation = await runEvaluation(
+      {
+        dataset: datasets[c.dataset],
+        holdout: o.holdout,
+        seed: c.seed,
+        ...(c.noise === null ? {} : { injectNoise: c.noise }),
+        // cleanlab sees the same data whatever DQE does, so it runs with the one-fold case only.
+        cleanlab: !c.twoFold,
+        dqe: { twoFold: c.twoFold },
+        outputDir: join(tmp, name),
+      },
+      {
+        env: {},
+        log: (l) => console.error(l),
+        runDqe: (input) => client.workflow.execute('dqe', { taskQueue, workflowId: `bench-eval-${process.pid}-${runs++}`, args: [input] }) as Promise<DqeResult>,
+      },
+    );
+    const wallSeconds = (performance.now() - started) / 1000;
+    console.log(`\n${name} (${wallSeconds.toFixed(1)} s)\n${formatEvaluation(evaluation)}`);
+    results.push({ ...c, evaluation, wallSeconds });
+  }
+});
+await connection.close();
+await workerConnection.close();
+await server.stop();
+
+// The summary: per dataset and seed, the arms of the clean runs and the detection scores of the noisy ones.
+const summary = results.map((r) => ({
+  case: `${r.dataset} seed ${r.seed} ${r.noise === null ? 'clean' : `noise ${r.noise}`} ${r.twoFold ? 'two-fold' : 'one-fold'}`,
+  testRows: r.evaluation.test.rows,
+  kept: r.evaluation.trainRows,
+  accuracy: Object.fromEntries(Object.entries(r.evaluation.arms).map(([k, a]) => [k, a.metrics.accuracy])),
+  macroF1: Object.fromEntries(Object.entries(r.evaluation.arms).map(([k, a]) => [k, a.metrics.macroF1])),
+  dataFraction: r.evaluation.arms.dqe.dataFraction,
+  trainSeconds: Object.fromEntries(Object.entries(r.evaluation.arms).map(([k, a]) => [k, a.trainSeconds])),
+  pValues: Object.fromEntries(r.evaluation.comparisons.map((c) => [`${c.a} vs ${c.b}`, { tTest: c.tTest.pValue, mcnemar: c.mcnemar.pValue }])),
+  noiseF1: r.evaluation.noise ? { dqe: r.evaluation.noise.dqe.f1, dqeFlagged: r.evaluation.noise.dqeFlagged.f1, cleanlab: r.evaluation.noise.cleanlab?.f1 ?? null } : null,
+}));
+const out = {
+  benchmark: 'eval',
+  command: `npx tsx bench/eval.ts ${process.argv.slice(2).join(' ')}`.trim(),
+  machine: { cpus: cpus().length, node: process.version },
+  options: o,
+  summary,
+  results,
+};
+await mkdir(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
+await writeFile(join(REPO_ROOT, o.out), `${JSON.stringify(out, null, 2)}\n`);
+console.log(`\nsaved ${o.out}`);
+console.table(summary.map((s) => ({ case: s.case, full: s.accuracy.full, dqe: s.accuracy.dqe, random: s.accuracy.random, share: s.dataFraction, 'dqe F1': s.noiseF1?.dqe, 'cleanlab F1': s.noiseF1?.cleanlab })));

@@ -1,0 +1,53 @@
+// The human review step from the caller's side: what a run waiting for review asks about, and
+// sending the reviewer's decisions (the `submitReview` update).
+import type { Client } from '@temporalio/client';
+import { readJsonlAll } from '../adapters/files.js';
+import type { RowVerdict } from '../core/judging.js';
+import type { ReviewSubmission } from '../core/review.js';
+import type { ReviewSummary } from '../activities/refs.js';
+import type { DqeReviewState } from '../workflows/index.js';
+
+export type { ReviewSubmission, ReviewDecision } from '../core/review.js';
+
+/** One side of a noisy pair as noisy-pairs.jsonl holds it. */
+export interface ReviewPairSide {
+  id: number;
+  /** Input row number (1-based): what decisions name. */
+  row: number;
+  text: string;
+  label: string;
+  split: 'sampled' | 'unsampled';
+  verdict: RowVerdict | null;
+}
+
+export interface ReviewPair {
+  similarity: number;
+  /** The wrongly predicted unsampled row. */
+  x: ReviewPairSide;
+  /** Its nearest neighbour, which carries another label. */
+  neighbour: ReviewPairSide;
+}
+
+/** The `review` query: whether the run waits for review, and where its pairs are. */
+export async function getDqeReview(client: Client, workflowId: string): Promise<DqeReviewState> {
+  return client.workflow.getHandle(workflowId).query<DqeReviewState>('review');
+}
+
+/**
+ * The noisy pairs to review, read from the run directory (`state.pairsPath`): the reviewer's machine
+ * must see the run directory, as it sees the outputs.
+ */
+export async function readReviewPairs(state: DqeReviewState): Promise<ReviewPair[]> {
+  if (!state.pairsPath) throw new Error(`no pairs to review yet (review state: ${state.state})`);
+  return readJsonlAll<ReviewPair>(state.pairsPath);
+}
+
+/**
+ * Sends the review: no decisions accepts every verdict; each decision overrides one row's verdict.
+ * Rejected at once (the run keeps waiting) when the run is not waiting for review or a decision is
+ * invalid: a `WorkflowUpdateFailedError` whose cause is an ApplicationFailure of type
+ * `DqeNotAwaitingReview` or `DqeInvalidReview`, naming the bad decision.
+ */
+export async function submitDqeReview(client: Client, workflowId: string, submission: ReviewSubmission): Promise<ReviewSummary> {
+  return client.workflow.getHandle(workflowId).executeUpdate<ReviewSummary, [ReviewSubmission]>('submitReview', { args: [submission] });
+}

@@ -1,0 +1,163 @@
+// `dqe eval` on a few hundred real SpamAssassin mails: the CLI end to end (real Temporal dev server,
+// in-process worker, cleanlab from PyPI in the project venv), then two-fold DQE on the same split.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { execa } from 'execa';
+import { readJsonlAll, readUint32 } from '../../adapters/files.js';
+import type { ReportWithEvaluation } from '../../activities/report-html.js';
+import type { KeptRow } from '../../activities/refs.js';
+import { runEvaluation } from '../../client/eval.js';
+import type { Evaluation } from '../../core/evaluation.js';
+import type { RowVerdict } from '../../core/judging.js';
+import { mergeVerdicts } from '../../core/two-fold.js';
+import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
+import { REPO_ROOT } from '../../infra/python-env.js';
+import { createCpuWorker } from '../../workers/cpu-worker.js';
+import type { DqeResult } from '../../workflows/index.js';
+import { testTemporal, uniqueId, type TestTemporal } from '../helpers/temporal.js';
+
+const MAILS = 400;
+const HOLDOUT = 0.25;
+const NOISE = 0.1;
+
+describe('dqe eval', () => {
+  let t: TestTemporal;
+  let dir: string;
+  let dataset: string;
+  let rows: Array<{ id: string; text: string; label: string }>;
+
+  before(async () => {
+    t = await testTemporal();
+    dir = await mkdtemp(join(tmpdir(), 'dqe-eval-'));
+    dataset = join(dir, 'spam.jsonl');
+    const jsonl = spamAssassinJsonl({ limit: MAILS });
+    rows = jsonl.trim().split('\n').map((l) => JSON.parse(l) as { id: string; text: string; label: string });
+    await writeFile(dataset, jsonl);
+  });
+  after(async () => t.close());
+
+  const oneFoldDir = () => join(dir, 'eval-one');
+
+  test('the CLI splits, flips, runs DQE and scores full / dqe / random and cleanlab consistently', async () => {
+    const taskQueue = uniqueId('dqe-eval-cli');
+    const out = oneFoldDir();
+    const res = await execa(
+      process.execPath,
+      [join(REPO_ROOT, 'bin/dqe.js'), 'eval', dataset, '--holdout', String(HOLDOUT), '--inject-noise', String(NOISE), '--seed', '3', '--output-dir', out, '--task-queue', taskQueue, '--in-process-worker', '--json'],
+      { cwd: REPO_ROOT, env: { ...process.env, TEMPORAL_ADDRESS: t.address, DQE_CACHE_DIR: join(dir, 'cache') }, reject: false },
+    );
+    assert.equal(res.exitCode, 0, res.stderr);
+    const e = JSON.parse(res.stdout) as Evaluation;
+
+    // The split: stratified, round(25%) of each label held out; a held-out mail whose text is also in training is left out.
+    const perLabel = new Map<string, number>();
+    for (const r of rows) perLabel.set(r.label, (perLabel.get(r.label) ?? 0) + 1);
+    const heldOut = [...perLabel.values()].reduce((s, c) => s + Math.round(HOLDOUT * c), 0);
+    const train = await readJsonlAll<{ id: string; label: string }>(join(out, 'train.jsonl'));
+    const testRows = await readJsonlAll<{ id: string }>(join(out, 'test.jsonl'));
+    assert.equal(train.length, MAILS - heldOut);
+    assert.equal(testRows.length + e.test.skipped, heldOut);
+    assert.equal(e.test.rows, testRows.length);
+    assert.equal(new Set([...train.map((r) => r.id), ...testRows.map((r) => r.id)]).size, train.length + testRows.length);
+
+    // The flips: round(10%) of the training rows, each to the other label, and train.jsonl carries them.
+    const flips = await readJsonlAll<{ row: number; from: string; to: string }>(join(out, 'flips.jsonl'));
+    assert.equal(flips.length, Math.round(NOISE * train.length));
+    const original = new Map(rows.map((r) => [r.id, r.label]));
+    for (const f of flips) {
+      assert.notEqual(f.from, f.to);
+      assert.equal(train[f.row - 1]!.label, f.to);
+      assert.equal(original.get(train[f.row - 1]!.id), f.from);
+    }
+    assert.equal(train.filter((r) => r.label !== original.get(r.id)).length, flips.length);
+
+    // The arms: full = every kept row, dqe = the final set, random = as many rows as the final set.
+    const runDir = join(out, 'dqe');
+    const report = JSON.parse(await readFile(join(runDir, 'report.json'), 'utf8')) as ReportWithEvaluation;
+    assert.deepEqual(report.evaluation, e);
+    assert.equal(e.trainRows, report.counts.kept);
+    assert.equal(e.arms.full.rows, report.counts.kept);
+    assert.equal(e.arms.dqe.rows, report.counts.final);
+    assert.equal(e.arms.random.rows, report.counts.final);
+    assert.equal(e.arms.dqe.dataFraction, report.counts.final / report.counts.kept);
+    for (const arm of ['full', 'dqe', 'random'] as const) {
+      const m = e.arms[arm].metrics;
+      assert.equal(m.n, e.test.rows);
+      assert.equal(Object.values(m.perClass).reduce((s, c) => s + c.support, 0), e.test.rows);
+    }
+    // The paired statistics agree with the accuracies they compare.
+    for (const c of e.comparisons) {
+      const diff = e.arms[c.a].metrics.accuracy - e.arms[c.b].metrics.accuracy;
+      assert.ok(Math.abs(c.tTest.meanDiff - diff) < 1e-12, `${c.a} vs ${c.b}`);
+      assert.equal(c.mcnemar.aOnly - c.mcnemar.bOnly, Math.round(diff * e.test.rows));
+      assert.equal(c.tTest.df, e.test.rows - 1);
+    }
+
+    // Noise detection, recounted from the run's files: kept rows whose label was flipped, and rows judged mislabeled.
+    const nz = e.noise!;
+    const kept = await readJsonlAll<KeptRow>(join(runDir, report.work.kept));
+    const flippedRows = new Set(flips.map((f) => f.row));
+    const actual = new Set(kept.filter((r) => flippedRows.has(r.row)).map((r) => r.id));
+    const verdicts = await readJsonlAll<RowVerdict>(join(runDir, report.work.verdicts));
+    const judged = verdicts.filter((v) => v.verdict === 'mislabeled').map((v) => v.id);
+    assert.equal(nz.flipped, flips.length);
+    assert.equal(nz.flippedKept, actual.size);
+    assert.equal(nz.dqe.detected, judged.length);
+    assert.equal(nz.dqe.detected, report.counts.verdicts.mislabeled);
+    assert.equal(nz.dqe.truePositives, judged.filter((id) => actual.has(id)).length);
+    assert.ok(nz.dqeFlagged.detected >= nz.dqe.detected);
+    const cl = nz.cleanlab!;
+    assert.equal(cl.version, '2.9.0');
+    assert.equal(cl.folds, 5);
+    assert.ok(cl.detected > 0, 'cleanlab flags some of 10% flipped labels');
+    assert.equal(cl.precision, cl.truePositives / cl.detected);
+    assert.equal(cl.recall, cl.truePositives / actual.size);
+    // cleanlab saw the labels DQE saw (flips included).
+    const labelIds = await readUint32(join(out, 'work', 'cleanlab.labels.u32'), kept.length);
+    assert.deepEqual(Array.from(labelIds), Array.from(await readUint32(join(runDir, report.work.labelIds), kept.length)));
+
+    const html = await readFile(join(runDir, 'report.html'), 'utf8');
+    assert.match(html, /<section id="evaluation">/u);
+    assert.match(html, /<table id="noise-table">/u);
+  });
+
+  test('two-fold DQE on the same split judges both halves and keeps a subset of the one-fold final set', async () => {
+    const taskQueue = uniqueId('dqe-eval-2f');
+    const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: { cacheDir: join(dir, 'cache'), env: {} } });
+    const out = join(dir, 'eval-two');
+    const e = await worker.runUntil(
+      runEvaluation(
+        { dataset, holdout: HOLDOUT, injectNoise: NOISE, seed: 3, cleanlab: false, dqe: { twoFold: true }, outputDir: out },
+        { env: {}, runDqe: (input) => t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('dqe-eval-2f'), args: [input] }) as Promise<DqeResult> },
+      ),
+    );
+    assert.equal(e.twoFold, true);
+    assert.equal(e.noise!.cleanlab, null);
+    // The same seed gives the same training part and flips as the one-fold run.
+    assert.equal(await readFile(join(out, 'train.jsonl'), 'utf8'), await readFile(join(oneFoldDir(), 'train.jsonl'), 'utf8'));
+    assert.equal(await readFile(join(out, 'flips.jsonl'), 'utf8'), await readFile(join(oneFoldDir(), 'flips.jsonl'), 'utf8'));
+
+    const two = JSON.parse(await readFile(join(out, 'dqe', 'report.json'), 'utf8')) as ReportWithEvaluation;
+    const one = JSON.parse(await readFile(join(oneFoldDir(), 'dqe', 'report.json'), 'utf8')) as ReportWithEvaluation;
+    const tf = two.twoFold!;
+    assert.equal(tf.predicted, two.counts.sampled, 'the second pass predicts every sampled row');
+    assert.equal(tf.uncovered + tf.difficult + tf.noisy, tf.wrong);
+    assert.equal(tf.confusion.matrix.flat().reduce((s, x) => s + x, 0), two.counts.sampled);
+    assert.equal(two.noisyPairs.length, two.counts.noisyPairs + tf.noisyPairs);
+    assert.ok(two.work.secondPass);
+    // The first pass is the one-fold run; the second only removes rows.
+    assert.equal(two.counts.noisyPairs, one.counts.noisyPairs);
+    const finalOne = new Set((await readJsonlAll<{ id: string }>(join(oneFoldDir(), 'dqe', 'final.jsonl'))).map((r) => r.id));
+    const finalTwo = (await readJsonlAll<{ id: string }>(join(out, 'dqe', 'final.jsonl'))).map((r) => r.id);
+    for (const id of finalTwo) assert.ok(finalOne.has(id), `two-fold final row ${id} is not in the one-fold final set`);
+    const runDir = join(out, 'dqe');
+    const merged = mergeVerdicts(await readJsonlAll<RowVerdict>(join(runDir, two.work.verdicts)), await readJsonlAll<RowVerdict>(join(runDir, two.work.secondPass.verdicts)));
+    const mislabeled = [...merged.values()].filter((v) => v.verdict === 'mislabeled').length;
+    assert.equal(e.noise!.dqe.detected, mislabeled);
+    assert.ok(e.noise!.dqe.detected >= one.evaluation!.noise!.dqe.detected);
+    assert.equal(finalOne.size - finalTwo.length, two.counts.excludedFromFinal.mislabeled! - one.counts.excludedFromFinal.mislabeled!);
+  });
+});

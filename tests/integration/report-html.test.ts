@@ -1,0 +1,173 @@
+// report.html of a real run (two-fold DQE with an evaluation and the noise experiment), opened in real
+// headless Chromium: it renders with no console error and no network request, every number and every
+// chart value on the page equals report.json, the pair filters work, and a screenshot is saved to
+// tests/.artifacts/.
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { ReportWithEvaluation } from '../../activities/report-html.js';
+import { runEvaluation } from '../../client/eval.js';
+import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
+import { REPO_ROOT } from '../../infra/python-env.js';
+import { createCpuWorker } from '../../workers/cpu-worker.js';
+import type { DqeResult } from '../../workflows/index.js';
+import { testTemporal, uniqueId, type TestTemporal } from '../helpers/temporal.js';
+
+/** Debian's chromium; CI installs it with apt (see .ci/run). */
+const CHROMIUM = process.env.DQE_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARTIFACTS = join(REPO_ROOT, 'tests', '.artifacts');
+
+type Path = Array<string | number>;
+
+/** The few DOM shapes the in-page callbacks touch (the project compiles without the DOM library). */
+interface PageElement {
+  id: string;
+  hidden: boolean;
+  textContent: string | null;
+  getAttribute(name: string): string | null;
+  getBoundingClientRect(): { width: number; height: number };
+}
+interface ChartGlobal {
+  Chart: { getChart(el: PageElement): { data: { datasets: Array<{ data: unknown[] }> } } | undefined };
+}
+
+function at(report: unknown, path: Path): unknown {
+  return path.reduce<unknown>((o, k) => (o === null || o === undefined ? undefined : (o as Record<string | number, unknown>)[k]), report);
+}
+
+/** Half a unit in the last place the text shows, so a rounded display is checked as tightly as it can be. */
+function displayTolerance(text: string): number {
+  const m = /^\$?(-?\d+)(?:\.(\d+))?(?:e([-+]\d+))?%?$/u.exec(text);
+  if (!m) throw new Error(`not a displayed number: ${JSON.stringify(text)}`);
+  return 0.5 * 10 ** (-(m[2]?.length ?? 0) + Number(m[3] ?? 0));
+}
+
+describe('report.html in headless Chromium', () => {
+  let t: TestTemporal;
+  let browser: Browser;
+  let page: Page;
+  let report: ReportWithEvaluation;
+  const consoleErrors: string[] = [];
+  const requests: string[] = [];
+
+  before(async () => {
+    t = await testTemporal();
+    const dir = await mkdtemp(join(tmpdir(), 'dqe-html-'));
+    const dataset = join(dir, 'spam.jsonl');
+    await writeFile(dataset, spamAssassinJsonl({ limit: 300, threeClass: true }));
+    const taskQueue = uniqueId('dqe-html');
+    const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: { cacheDir: join(dir, 'cache'), env: {} } });
+    const out = join(dir, 'eval');
+    await worker.runUntil(
+      runEvaluation(
+        { dataset, holdout: 0.2, injectNoise: 0.1, seed: 5, dqe: { twoFold: true }, outputDir: out },
+        { env: {}, runDqe: (input) => t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('dqe-html'), args: [input] }) as Promise<DqeResult> },
+      ),
+    );
+    report = JSON.parse(await readFile(join(out, 'dqe', 'report.json'), 'utf8')) as ReportWithEvaluation;
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(pathToFileURL(join(out, 'dqe', 'report.html')).href, { waitUntil: 'load' });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await t.close();
+  });
+
+  test('renders with no console error and fetches nothing', () => {
+    assert.deepEqual(consoleErrors, []);
+    assert.equal(requests.length, 1, `only the page itself is loaded: ${requests.join(', ')}`);
+    assert.match(requests[0]!, /^file:/u);
+  });
+
+  test('every number on the page equals report.json', async () => {
+    const shown = await page.$$eval('[data-key]', (els: PageElement[]) => els.map((e) => ({ key: e.getAttribute('data-key')!, value: e.getAttribute('data-value')!, text: e.textContent ?? '' })));
+    // The funnel, categories, confusion matrices, evaluation, noise, timings: several hundred numbers.
+    assert.ok(shown.length > 100, `only ${shown.length} tagged numbers`);
+    for (const s of shown) {
+      const path = JSON.parse(s.key) as Path;
+      const expected = at(report, path);
+      assert.ok(expected === null || typeof expected === 'number', `${s.key} is ${typeof expected} in report.json`);
+      assert.equal(JSON.parse(s.value), expected, s.key);
+      if (expected === null) {
+        assert.equal(s.text, '–', s.key);
+        continue;
+      }
+      const scale = s.text.endsWith('%') ? 100 : 1;
+      const parsed = Number(s.text.replace(/^\$|%$/gu, ''));
+      assert.ok(Math.abs(parsed - expected * scale) <= displayTolerance(s.text) + 1e-12, `${s.key}: shows ${s.text}, report.json has ${expected}`);
+    }
+    const keys = new Set(shown.map((s) => s.key));
+    for (const required of [['counts', 'rowsIn'], ['counts', 'final'], ['confusion', 'matrix', 0, 0], ['twoFold', 'noisy'], ['evaluation', 'arms', 'dqe', 'metrics', 'accuracy'], ['evaluation', 'noise', 'cleanlab', 'f1'], ['evaluation', 'comparisons', 0, 'mcnemar', 'pValue']]) {
+      assert.ok(keys.has(JSON.stringify(required)), `the page shows ${JSON.stringify(required)}`);
+    }
+    const matrixCells = shown.filter((s) => (JSON.parse(s.key) as Path)[0] === 'confusion');
+    assert.equal(matrixCells.reduce((sum, s) => sum + Number(s.text), 0), report.counts.predicted);
+  });
+
+  test('every chart is drawn from report.json', async () => {
+    const charts = await page.$$eval('canvas', (els: PageElement[]) =>
+      els.map((el) => {
+        const chart = (globalThis as unknown as ChartGlobal).Chart.getChart(el);
+        const box = el.getBoundingClientRect();
+        return { id: el.id, series: el.getAttribute('data-series')!, data: chart?.data.datasets.map((d) => d.data) ?? null, width: box.width, height: box.height };
+      }),
+    );
+    assert.deepEqual(charts.map((c) => c.id).sort(), ['chart-categories', 'chart-evaluation', 'chart-funnel', 'chart-noise', 'chart-timings']);
+    for (const c of charts) {
+      assert.ok(c.data, `${c.id} has a Chart.js chart`);
+      assert.ok(c.width > 100 && c.height > 100, `${c.id} is drawn ${c.width}×${c.height}`);
+      const series = JSON.parse(c.series) as Path[][];
+      assert.deepEqual(c.data, series.map((paths) => paths.map((p) => at(report, p))), c.id);
+    }
+    const funnel = charts.find((c) => c.id === 'chart-funnel')!;
+    assert.deepEqual(funnel.data![0]!.slice(0, 3), [report.counts.rowsIn, report.counts.rejected, report.counts.kept]);
+  });
+
+  test('the noisy pairs can be searched and filtered', async () => {
+    const pairs = report.noisyPairs as Array<{ pass: number; x: { row: number; label: string; verdict: { verdict: string } | null }; neighbour: { row: number; label: string; verdict: { verdict: string } | null } }>;
+    const visible = () => page.$$eval('#pairs-table tbody tr', (trs: PageElement[]) => trs.filter((tr) => !tr.hidden).length);
+    const shownCount = async () => Number(await page.textContent('#pairs-shown'));
+    assert.equal(await visible(), pairs.length);
+    assert.ok(pairs.some((p) => p.pass === 2), 'the two-fold run has second-pass pairs');
+
+    await page.selectOption('#pairs-verdict', 'mislabeled');
+    const mislabeled = pairs.filter((p) => p.x.verdict?.verdict === 'mislabeled' || p.neighbour.verdict?.verdict === 'mislabeled').length;
+    assert.equal(await visible(), mislabeled);
+    assert.equal(await shownCount(), mislabeled);
+
+    await page.selectOption('#pairs-verdict', '');
+    await page.selectOption('#pairs-pass', '2');
+    assert.equal(await visible(), pairs.filter((p) => p.pass === 2).length);
+    await page.selectOption('#pairs-pass', '');
+
+    const label = report.labels[2]!;
+    await page.selectOption('#pairs-label', label);
+    assert.equal(await visible(), pairs.filter((p) => p.x.label === label || p.neighbour.label === label).length);
+    await page.selectOption('#pairs-label', '');
+
+    const row = pairs[0]!.x.row;
+    await page.fill('#pairs-search', `row ${row} ·`);
+    assert.equal(await visible(), pairs.filter((p) => p.x.row === row || p.neighbour.row === row).length);
+    await page.fill('#pairs-search', '');
+    assert.equal(await shownCount(), pairs.length);
+  });
+
+  test('a full-page screenshot is saved as a test artifact', async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    const path = join(ARTIFACTS, 'report-html.png');
+    const png = await page.screenshot({ path, fullPage: true });
+    assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
+    assert.ok(png.length > 50_000, `screenshot is ${png.length} bytes`);
+  });
+});

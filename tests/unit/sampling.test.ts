@@ -1,0 +1,319 @@
+// Tests of greedy diversity sampling: hand-worked toy orders, fast path == naive oracle on random and adversarial data, and the seeded first row.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { firstIndex, Rng } from '../../core/random.js';
+import {
+  greedySample,
+  greedySampleWithStats,
+  naiveGreedySample,
+  sampleCount,
+  type SamplingRule,
+} from '../../core/sampling.js';
+
+const RULES: readonly SamplingRule[] = ['centroid', 'kcenter'];
+
+/** Seeded rows: Gaussian directions normalised to unit length (float32). */
+function unitRows(n: number, dim: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    let norm = 0;
+    for (let j = 0; j < dim; j++) {
+      const v = rng.nextGaussian();
+      out[i * dim + j] = v;
+      norm += v * v;
+    }
+    norm = Math.sqrt(norm);
+    for (let j = 0; j < dim; j++) out[i * dim + j] = out[i * dim + j]! / norm;
+  }
+  return out;
+}
+
+/** Clustered unit rows with exact duplicates: the regime where pruning has to do its work. */
+function clusteredRows(n: number, dim: number, seed: number, clusters: number): Float32Array {
+  const rng = new Rng(seed);
+  const centers = unitRows(clusters, dim, seed + 1000);
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    if (i > 0 && rng.nextFloat() < 0.1) {
+      const src = rng.nextInt(i);
+      out.copyWithin(i * dim, src * dim, src * dim + dim);
+      continue;
+    }
+    const c = rng.nextInt(clusters);
+    let norm = 0;
+    for (let j = 0; j < dim; j++) {
+      const v = 0.5 + centers[c * dim + j]! + (0.6 / Math.sqrt(dim)) * rng.nextGaussian();
+      out[i * dim + j] = v;
+      norm += v * v;
+    }
+    norm = Math.sqrt(norm);
+    for (let j = 0; j < dim; j++) out[i * dim + j] = out[i * dim + j]! / norm;
+  }
+  return out;
+}
+
+function assertSameAsOracle(vectors: Float32Array, n: number, dim: number, count: number, seed: number, rule: SamplingRule): void {
+  const expected = naiveGreedySample(vectors, n, dim, { count, seed, rule });
+  const actual = greedySample(vectors, n, dim, { count, seed, rule });
+  assert.deepEqual(Array.from(actual), Array.from(expected), `rule=${rule} n=${n} dim=${dim} count=${count} seed=${seed}`);
+}
+
+test('five points on the unit circle, worked by hand', () => {
+  // P0 = (1,0), P1 = (0,1), P2 = (-1,0), P3 = (0,-1), P4 = (h,h) with h = float32(sqrt(1/2)),
+  // so norm2(P4) = 2h^2 = 0.99999996 < 1 while the axis points have norm2 exactly 1.
+  // Seed 4 gives firstIndex(4, 5) = 0.
+  //
+  // centroid, score = norm2 - 2 x.S / k:
+  //   k=1, S=P0: P1 1, P2 1+2 = 3, P3 1, P4 1-2h = -0.41          -> P2
+  //   k=2, S=(0,0): every score is norm2: P1 = P3 = 1 > P4          -> tie, lowest index P1
+  //   k=3, S=(0,1): P3 1+2/3, P4 0.99999996-2h/3                     -> P3
+  //   k=4: only P4 is left                                           -> [0, 2, 1, 3, 4]
+  // kcenter, nearest squared distance to the selected rows:
+  //   after P0: P1 2, P2 4, P3 2, P4 (1-h)^2+h^2 = 0.59               -> P2
+  //   after P2: P1 min(2,2) = 2, P3 2, P4 0.59                         -> tie, P1
+  //   after P1: P3 2, P4 0.59                                          -> P3, then P4
+  //
+  // Seed 5 gives firstIndex(5, 5) = 4 (start at P4):
+  //   centroid k=1, S=P4: P0 = P1 = 1-2h, P2 = P3 = 1+2h               -> tie, P2
+  //   k=2, S=(h-1,h): P0 1-(h-1) = 1.29, P1 1-h = 0.29, P3 1+h = 1.71   -> P3
+  //   k=3, S=(h-1,h-1): P0 = P1 = 1-2(h-1)/3                           -> tie, P0, then P1
+  //   kcenter: P2, P3 tie at 2+2h -> P2; then P3 (2 vs 0.59) ; P0 = P1 tie -> P0, P1
+  const h = Math.SQRT1_2;
+  const pts = new Float32Array([1, 0, 0, 1, -1, 0, 0, -1, h, h]);
+  assert.equal(firstIndex(4, 5), 0);
+  assert.equal(firstIndex(5, 5), 4);
+  for (const rule of RULES) {
+    for (const sample of [naiveGreedySample, greedySample]) {
+      assert.deepEqual(Array.from(sample(pts, 5, 2, { count: 5, seed: 4, rule })), [0, 2, 1, 3, 4]);
+      assert.deepEqual(Array.from(sample(pts, 5, 2, { count: 5, seed: 5, rule })), [4, 2, 3, 0, 1]);
+      assert.deepEqual(Array.from(sample(pts, 5, 2, { count: 3, seed: 4, rule })), [0, 2, 1]);
+    }
+  }
+});
+
+test('one dimension with duplicates and zeros, where the two rules differ (worked by hand)', () => {
+  // Rows 1, -1, 0, 1, -1, 0; seed 5 gives firstIndex(5, 6) = 0.
+  // centroid: S=1: r1 = r4 = 1+2 = 3 -> r1; S=0: r3 = r4 = 1 > 0 -> r3; S=1, k=3: r4 = 1+2/3 -> r4;
+  //           S=0: r2 = r5 = 0 -> r2, then r5.
+  // kcenter:  after r0: r1 = r4 = 4 -> r1; after r1: r2 = r5 = 1, r3 = r4 = 0 -> r2;
+  //           after r2: all remaining are 0 -> r3, r4, r5 by index.
+  const rows = new Float32Array([1, -1, 0, 1, -1, 0]);
+  assert.equal(firstIndex(5, 6), 0);
+  for (const sample of [naiveGreedySample, greedySample]) {
+    assert.deepEqual(Array.from(sample(rows, 6, 1, { count: 6, seed: 5 })), [0, 1, 3, 4, 2, 5]);
+    assert.deepEqual(Array.from(sample(rows, 6, 1, { count: 6, seed: 5, rule: 'kcenter' })), [0, 1, 2, 3, 4, 5]);
+  }
+});
+
+test('the rule defaults to centroid', () => {
+  const rows = unitRows(40, 3, 9);
+  assert.deepEqual(
+    Array.from(greedySample(rows, 40, 3, { count: 20, seed: 1 })),
+    Array.from(greedySample(rows, 40, 3, { count: 20, seed: 1, rule: 'centroid' })),
+  );
+});
+
+test('fast path equals the oracle on random unit rows, several seeds', () => {
+  for (const rule of RULES) {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const n = 300;
+      const dim = 16;
+      const rows = unitRows(n, dim, 100 + seed);
+      assertSameAsOracle(rows, n, dim, n, seed, rule);
+      assertSameAsOracle(rows, n, dim, 150, seed + 10, rule);
+    }
+  }
+});
+
+test('fast path equals the oracle on clustered rows with duplicates', () => {
+  for (const rule of RULES) {
+    for (const seed of [7, 8, 9]) {
+      const n = 600;
+      const dim = 24;
+      assertSameAsOracle(clusteredRows(n, dim, seed, 6), n, dim, sampleCount(n, 0.5), seed, rule);
+    }
+  }
+});
+
+test('exact ties: rows drawn from a handful of distinct vectors', () => {
+  // Signed basis vectors and their duplicates: many scores are bit-for-bit equal.
+  const dim = 4;
+  const distinct: number[][] = [];
+  for (let j = 0; j < dim; j++) {
+    const plus = new Array<number>(dim).fill(0);
+    plus[j] = 1;
+    const minus = new Array<number>(dim).fill(0);
+    minus[j] = -1;
+    distinct.push(plus, minus);
+  }
+  distinct.push(new Array<number>(dim).fill(0));
+  for (const seed of [1, 2, 3, 11, 12]) {
+    const rng = new Rng(seed);
+    const n = 120;
+    const rows = new Float32Array(n * dim);
+    for (let i = 0; i < n; i++) rows.set(distinct[rng.nextInt(distinct.length)]!, i * dim);
+    for (const rule of RULES) {
+      assertSameAsOracle(rows, n, dim, n, seed, rule);
+      assertSameAsOracle(rows, n, dim, 17, seed, rule);
+    }
+  }
+});
+
+test('many duplicates of a few random vectors, plus zero rows', () => {
+  const dim = 8;
+  const base = unitRows(5, dim, 77);
+  for (const seed of [1, 2, 3]) {
+    const rng = new Rng(seed);
+    const n = 250;
+    const rows = new Float32Array(n * dim);
+    for (let i = 0; i < n; i++) {
+      const pick = rng.nextInt(6);
+      if (pick < 5) rows.set(base.subarray(pick * dim, pick * dim + dim), i * dim);
+    }
+    for (const rule of RULES) assertSameAsOracle(rows, n, dim, n, seed, rule);
+  }
+});
+
+test('all rows identical, all rows zero', () => {
+  const dim = 3;
+  const n = 30;
+  const same = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) same.set([0.6, 0, 0.8], i * dim);
+  const zero = new Float32Array(n * dim);
+  for (const rule of RULES) {
+    for (const rows of [same, zero]) {
+      const first = firstIndex(3, n);
+      const expected = [first, ...Array.from({ length: n }, (_, i) => i).filter((i) => i !== first)];
+      assert.deepEqual(Array.from(greedySample(rows, n, dim, { count: n, seed: 3, rule })), expected);
+      assertSameAsOracle(rows, n, dim, n, 3, rule);
+    }
+  }
+});
+
+test('one dimension', () => {
+  for (const seed of [1, 2, 3]) {
+    const rng = new Rng(seed);
+    const n = 80;
+    const rows = new Float32Array(n);
+    for (let i = 0; i < n; i++) rows[i] = [1, -1, 0][rng.nextInt(3)]!;
+    for (const rule of RULES) assertSameAsOracle(rows, n, 1, n, seed, rule);
+  }
+});
+
+test('rows that are not unit length still match the oracle', () => {
+  const n = 200;
+  const dim = 12;
+  const rows = unitRows(n, dim, 5);
+  const rng = new Rng(5);
+  for (let i = 0; i < n; i++) {
+    const scale = 0.25 + 3 * rng.nextFloat();
+    for (let j = 0; j < dim; j++) rows[i * dim + j] = rows[i * dim + j]! * scale;
+  }
+  for (const rule of RULES) assertSameAsOracle(rows, n, dim, n, 5, rule);
+});
+
+test('tiny inputs: n = 1 and 2, count 0 and n', () => {
+  for (const rule of RULES) {
+    assert.deepEqual(Array.from(greedySample(new Float32Array(0), 0, 4, { count: 0, seed: 1, rule })), []);
+    const one = new Float32Array([0.6, 0.8]);
+    assert.deepEqual(Array.from(greedySample(one, 1, 2, { count: 1, seed: 9, rule })), [0]);
+    assert.deepEqual(Array.from(greedySample(one, 1, 2, { count: 0, seed: 9, rule })), []);
+    const two = new Float32Array([1, 0, 0, 1]);
+    for (const seed of [0, 1, 2, 3]) {
+      const first = firstIndex(seed, 2);
+      assert.deepEqual(Array.from(greedySample(two, 2, 2, { count: 2, seed, rule })), [first, 1 - first]);
+      assert.deepEqual(Array.from(greedySample(two, 2, 2, { count: 1, seed, rule })), [first]);
+      assert.deepEqual(Array.from(naiveGreedySample(two, 2, 2, { count: 2, seed, rule })), [first, 1 - first]);
+    }
+  }
+});
+
+test('property: exactly count distinct in-range indices, identical to the oracle', () => {
+  // Entries from a small set so ties and duplicate rows are common.
+  const entry = fc.constantFrom(-1, -0.5, 0, 0.5, 1, 0.25);
+  const input = fc
+    .record({ n: fc.integer({ min: 0, max: 40 }), dim: fc.integer({ min: 1, max: 5 }) })
+    .chain(({ n, dim }) =>
+      fc.record({
+        n: fc.constant(n),
+        dim: fc.constant(dim),
+        values: fc.array(entry, { minLength: n * dim, maxLength: n * dim }),
+        count: fc.integer({ min: 0, max: n }),
+        seed: fc.integer({ min: -1000, max: 1000 }),
+        rule: fc.constantFrom<SamplingRule>('centroid', 'kcenter'),
+      }),
+    );
+  fc.assert(
+    fc.property(input, ({ n, dim, values, count, seed, rule }) => {
+      const rows = Float32Array.from(values);
+      const got = greedySample(rows, n, dim, { count, seed, rule });
+      assert.equal(got.length, count);
+      assert.equal(new Set(got).size, count);
+      for (const i of got) assert.ok(i < n);
+      assert.deepEqual(Array.from(got), Array.from(naiveGreedySample(rows, n, dim, { count, seed, rule })));
+    }),
+    { numRuns: 300, seed: 20240601 },
+  );
+});
+
+test('n = 2000 stays fast, matches the oracle and prunes most of the work', () => {
+  const n = 2000;
+  const dim = 32;
+  const rows = clusteredRows(n, dim, 31, 8);
+  const count = sampleCount(n, 0.5);
+  for (const rule of RULES) {
+    const { indices, stats } = greedySampleWithStats(rows, n, dim, { count, seed: 31, rule });
+    assert.deepEqual(Array.from(indices), Array.from(naiveGreedySample(rows, n, dim, { count, seed: 31, rule })));
+    assert.equal(stats.naiveEvaluations, (count - 1) * n - (count * (count - 1)) / 2);
+    if (rule === 'centroid') assert.ok(stats.exactEvaluations < stats.naiveEvaluations / 3, `centroid did ${stats.exactEvaluations} evaluations`);
+  }
+});
+
+test('sampleCount is ceil(ratio * n) without float fuzz', () => {
+  assert.equal(sampleCount(10, 0.7), 7); // 0.7 * 10 = 7.000000000000001 in float64
+  assert.equal(sampleCount(30, 0.1), 3); // 3.0000000000000004
+  assert.equal(sampleCount(5, 0.5), 3);
+  assert.equal(sampleCount(3, 0.34), 2);
+  assert.equal(sampleCount(1000, 0.0011), 2);
+  assert.equal(sampleCount(7, 0), 0);
+  assert.equal(sampleCount(7, 1), 7);
+  assert.equal(sampleCount(0, 0.5), 0);
+  assert.equal(sampleCount(1, 0.01), 1);
+  assert.throws(() => sampleCount(10, 1.5), RangeError);
+  assert.throws(() => sampleCount(10, Number.NaN), RangeError);
+  assert.throws(() => sampleCount(-1, 0.5), RangeError);
+  assert.throws(() => sampleCount(2.5, 0.5), RangeError);
+});
+
+test('invalid input is rejected', () => {
+  const rows = new Float32Array([1, 0, 0, 1]);
+  for (const sample of [naiveGreedySample, greedySample]) {
+    assert.throws(() => sample(rows, 2, 3, { count: 1, seed: 1 }), RangeError);
+    assert.throws(() => sample(rows, 2, 2, { count: 3, seed: 1 }), RangeError);
+    assert.throws(() => sample(rows, 2, 2, { count: -1, seed: 1 }), RangeError);
+    assert.throws(() => sample(rows, 2, 2, { count: 1.5, seed: 1 }), RangeError);
+    assert.throws(() => sample(rows, 2, 2, { count: 1, seed: 0.5 }), RangeError);
+    assert.throws(() => sample(rows, 2, 0, { count: 0, seed: 1 }), RangeError);
+    assert.throws(() => sample(new Float32Array([1, Number.NaN]), 1, 2, { count: 1, seed: 1 }), RangeError);
+    assert.throws(() => sample(new Float32Array([Infinity, 0]), 1, 2, { count: 1, seed: 1 }), RangeError);
+    assert.throws(() => sample(rows, 2, 2, { count: 1, seed: 1, rule: 'farthest' as SamplingRule }), RangeError);
+  }
+});
+
+test('firstIndex and Rng are pinned: the same seed gives the same row everywhere', () => {
+  assert.equal(firstIndex(42, 1000), 956);
+  assert.equal(firstIndex(0, 1), 0);
+  assert.equal(firstIndex(-7, 10), 9);
+  assert.equal(firstIndex(2 ** 40 + 3, 97), 96);
+  const rng = new Rng(1);
+  assert.deepEqual([rng.nextUint32(), rng.nextUint32(), rng.nextUint32()], [2693262067, 11749833, 2265367787]);
+  assert.throws(() => firstIndex(1, 0), RangeError);
+  assert.throws(() => firstIndex(1.5, 10), RangeError);
+  assert.throws(() => new Rng(2 ** 60), RangeError);
+  for (let seed = 0; seed < 200; seed++) {
+    const i = firstIndex(seed, 7);
+    assert.ok(Number.isInteger(i) && i >= 0 && i < 7);
+  }
+});
