@@ -99,7 +99,7 @@ function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: unknown[]
     twoFold: derived.twoFold,
     embedding: { embedder: a.embed.embedderId, dim: a.embed.matrix.dim, reused: a.embed.reused, embedded: a.embed.embedded },
     vectorStore: { name: a.index.store, indexed: a.index.indexed },
-    judge: { name: a.judge.judge, usage: a.judge.usage ?? null },
+    judge: { name: a.judge.judge, usage: a.judge.usage ?? null, review: a.judge.review ?? null },
     conflicts,
     noisyPairs: pairs,
     timings: { fanOut: { embed: a.embed.shards, predict: a.predict.shards }, phases: a.timings, activitySeconds: {
@@ -155,6 +155,8 @@ function markdown(r: Report): string {
     `| noisy | ${c.noisy} | ${pct(c.noisy, c.kept)} |`,
     `| **final** | **${c.final}** | **${pct(c.final, c.kept)}** |`,
     '',
+    `Embeddings: ${r.embedding.reused} of ${r.embedding.reused + r.embedding.embedded} rows reused from the cache, ${r.embedding.embedded} embedded (\`${r.embedding.embedder}\`).`,
+    '',
     `Trainer \`${r.trainer.name}\`: accuracy on unsampled ${r.trainer.accuracyOnUnsampled === null ? '–' : pct(c.correct, c.predicted)}, ` +
       `answers mapping to no label ${pct(c.unmapped, c.predicted)}.`,
     '',
@@ -175,6 +177,25 @@ function markdown(r: Report): string {
     `Judge \`${r.judge.name}\` on ${c.noisyPairs} noisy pairs: ${c.verdicts.label_ok} rows label_ok, ${c.verdicts.mislabeled} mislabeled, ` +
       `${c.verdicts.undecided} undecided; ${c.relabelled} relabelled. Details in \`noisy-pairs.jsonl\`.`,
     ...judgeUsageLines(r.judge.usage),
+    ...(r.judge.review
+      ? [
+          '',
+          `Reviewed${r.judge.review.reviewer ? ` by ${r.judge.review.reviewer}` : ''}: ${r.judge.review.decisions} rows decided, ${r.judge.review.changed} changed from the judge's verdict ` +
+            `(the judge: ${r.judge.review.judgeCounts.label_ok} label_ok, ${r.judge.review.judgeCounts.mislabeled} mislabeled, ${r.judge.review.judgeCounts.undecided} undecided). Details in \`review.jsonl\`.`,
+        ]
+      : []),
+    ...(r.twoFold
+      ? [
+          '',
+          '## Two-fold: second pass',
+          '',
+          `A model trained on the unsampled half predicted the ${r.twoFold.predicted} sampled rows (accuracy ${r.twoFold.accuracyOnSampled === null ? '–' : pct(r.twoFold.correct, r.twoFold.predicted)}): ` +
+            `${r.twoFold.uncovered} uncovered, ${r.twoFold.difficult} difficult, ${r.twoFold.noisy} noisy; the judge found ${r.twoFold.verdicts.mislabeled} mislabeled, ` +
+            `${r.twoFold.verdicts.label_ok} label_ok, ${r.twoFold.verdicts.undecided} undecided. Details in \`noisy-pairs.second-pass.jsonl\`.`,
+        ]
+      : []),
+    '',
+    `Charts, the confusion matrix and a searchable table of the noisy pairs: \`report.html\`.`,
     '',
     `## Conflicting labels (${r.conflicts.length} groups)`,
     '',

@@ -46,19 +46,56 @@ export function trainLinear(
   const n = rows.length;
   if (n === 0) return { classes, dim, weights: w };
 
+  // Rows as (column, value) pairs of their non-zero entries: hashed n-gram vectors are mostly zeros,
+  // so every epoch touches only what is there. Dense embeddings cost the same as a dense loop.
+  const rowStart = new Uint32Array(n + 1);
+  let nnz = 0;
+  for (let i = 0; i < n; i++) {
+    const base = rows[i]! * dim;
+    for (let j = 0; j < dim; j++) if (vectors[base + j] !== 0) nnz++;
+    rowStart[i + 1] = nnz;
+  }
+  const cols = new Uint32Array(nnz);
+  const vals = new Float64Array(nnz);
+  for (let i = 0, k = 0; i < n; i++) {
+    const base = rows[i]! * dim;
+    for (let j = 0; j < dim; j++) {
+      const x = vectors[base + j]!;
+      if (x !== 0) {
+        cols[k] = j;
+        vals[k++] = x;
+      }
+    }
+  }
+
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     grad.fill(0);
     let loss = 0;
     for (let i = 0; i < n; i++) {
-      const base = rows[i]! * dim;
+      const a = rowStart[i]!;
+      const b = rowStart[i + 1]!;
       const target = targets[i]!;
-      softmaxInto(w, vectors, base, dim, classes, logits);
+      let max = -Infinity;
+      for (let c = 0; c < classes; c++) {
+        const off = c * width;
+        let z = w[off + dim]!;
+        for (let k = a; k < b; k++) z += w[off + cols[k]!]! * vals[k]!;
+        logits[c] = z;
+        if (z > max) max = z;
+      }
+      let sum = 0;
+      for (let c = 0; c < classes; c++) {
+        const e = Math.exp(logits[c]! - max);
+        logits[c] = e;
+        sum += e;
+      }
+      for (let c = 0; c < classes; c++) logits[c] = logits[c]! / sum;
       loss -= Math.log(Math.max(logits[target]!, 1e-300));
       for (let c = 0; c < classes; c++) {
         const g = logits[c]! - (c === target ? 1 : 0);
         if (g === 0) continue;
         const off = c * width;
-        for (let j = 0; j < dim; j++) grad[off + j]! += g * vectors[base + j]!;
+        for (let k = a; k < b; k++) grad[off + cols[k]!]! += g * vals[k]!;
         grad[off + dim]! += g;
       }
     }

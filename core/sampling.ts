@@ -22,6 +22,7 @@
 // Bounds carry a small slack so float rounding can never prune a true winner;
 // every decision is taken on scores computed by the same functions as the oracle.
 
+import { kernelSpaceFor } from './kernels/simd.js';
 import { firstIndex } from './random.js';
 
 export type SamplingRule = 'centroid' | 'kcenter';
@@ -33,10 +34,19 @@ export interface GreedySampleOptions {
   readonly seed: number;
   /** Selection rule; 'centroid' when left out. */
   readonly rule?: SamplingRule;
+  /**
+   * Arithmetic kernels of greedySample (results are identical either way):
+   * 'auto' (default) uses WebAssembly SIMD when the rows were allocated with
+   * allocateVectors or are small enough to copy; 'scalar' never does; 'simd'
+   * copies whatever the size. The naive oracle always uses plain loops.
+   */
+  readonly kernel?: 'auto' | 'scalar' | 'simd';
 }
 
 /** Work counters of one fast run, for benchmarks and tests of the pruning. */
 export interface GreedySampleStats {
+  /** Whether the WebAssembly SIMD kernels did the arithmetic. */
+  simd: boolean;
   /** Exact row evaluations (dot products or distances of length dim). */
   exactEvaluations: number;
   /** What the naive oracle would have done: one per remaining row per step. */
@@ -68,8 +78,13 @@ const CENTROID_SLACK_BASE = 1e-10;
 // EPOCH_MERGE_RATIO*ln(count) epochs stay live.
 const EPOCH_MERGE_RATIO = 4;
 
-// Rows evaluated together by the interleaved kernels (dot64x4, squaredDistance64x4).
+// Rows evaluated together by the interleaved kernels (dot64x4, squaredDistance64x4, simd.ts).
 const DOT_BATCH = 4;
+
+// Rows not allocated with allocateVectors are copied into WebAssembly memory
+// for the SIMD kernels (about 2-3x faster than the scalar loops) only up to
+// this size in bytes: the copy takes one pass, but briefly doubles the matrix.
+const SIMD_COPY_LIMIT_BYTES = 1 << 30;
 
 // kcenter pivots: the first centers, whose distances to every row are kept
 // (n*KCENTER_PIVOTS float64). Each costs one full pass to set up and makes
@@ -294,17 +309,54 @@ export function greedySampleWithStats(
   options: GreedySampleOptions,
 ): GreedySampleResult {
   const { count, seed, rule } = validate(vectors, n, dim, options);
-  const stats: GreedySampleStats = { exactEvaluations: 0, naiveEvaluations: 0, groups: 0 };
+  const stats: GreedySampleStats = { simd: false, exactEvaluations: 0, naiveEvaluations: 0, groups: 0 };
   // Row i remains in step k (k = 1..count-1) while it is one of the n-k unselected rows.
   for (let k = 1; k < count; k++) stats.naiveEvaluations += n - k;
   if (count === 0) return { indices: new Uint32Array(0), stats };
   const norms = rowSquaredNorms(vectors, n, dim);
   const first = firstIndex(seed, n);
+  const kernels = makeKernels(vectors, dim, options.kernel ?? 'auto');
+  stats.simd = kernels.simd;
   const indices =
     rule === 'centroid'
-      ? centroidFast(vectors, n, dim, count, first, norms, stats)
-      : kcenterLazy(vectors, n, dim, count, first, stats);
+      ? centroidFast(kernels.vectors, n, dim, count, first, norms, stats, kernels)
+      : kcenterLazy(kernels.vectors, n, dim, count, first, stats, kernels);
   return { indices, stats };
+}
+
+/** Four-row arithmetic used by the fast paths; results land in `out`. */
+interface Kernels {
+  readonly simd: boolean;
+  /** The rows the kernels read (a copy in kernel memory when the SIMD kernels needed one). */
+  readonly vectors: Float32Array;
+  /** The float64 vector dot4 multiplies with. */
+  readonly sum: Float64Array;
+  readonly out: Float64Array;
+  /** out[q] = dot64(row at element offset o_q, sum). */
+  readonly dot4: (o0: number, o1: number, o2: number, o3: number) => void;
+  /** out[q] = squaredDistance64(row at o, row at o_q). */
+  readonly dist4: (o: number, o0: number, o1: number, o2: number, o3: number) => void;
+}
+
+function makeKernels(vectors: Float32Array, dim: number, kernel: 'auto' | 'scalar' | 'simd'): Kernels {
+  if (kernel !== 'scalar') {
+    const space = kernelSpaceFor(vectors, dim, kernel === 'simd' ? Number.POSITIVE_INFINITY : SIMD_COPY_LIMIT_BYTES);
+    if (space !== null) {
+      // Memory from allocateVectors may hold a previous run's scratch.
+      space.sum.fill(0);
+      return { simd: true, ...space };
+    }
+  }
+  const sum = new Float64Array(dim);
+  const out = new Float64Array(4);
+  return {
+    simd: false,
+    vectors,
+    sum,
+    out,
+    dot4: (o0, o1, o2, o3) => dot64x4(vectors, o0, o1, o2, o3, sum, dim, out),
+    dist4: (o, o0, o1, o2, o3) => squaredDistance64x4(vectors, o, o0, o1, o2, o3, dim, out),
+  };
 }
 
 /** Binary max-heap of (row, key) pairs in typed arrays; grows by doubling. */
@@ -418,6 +470,7 @@ function centroidFast(
   first: number,
   norms: Float64Array,
   stats: GreedySampleStats,
+  kernels: Kernels,
 ): Uint32Array {
   const out = new Uint32Array(count);
   out[0] = first;
@@ -442,7 +495,7 @@ function centroidFast(
   for (let i = 0, z = 0; i < n; i++) if (norms[i] === 0) zeros[z++] = i;
   let zeroPtr = 0;
 
-  const sum = new Float64Array(dim);
+  const sum = kernels.sum;
   addRow(sum, vectors, first * dim, dim);
   let k = 1;
   let c = new Float64Array(dim);
@@ -512,11 +565,12 @@ function centroidFast(
   };
   // Exact evaluation of `batchSize` rows in `batch`, four at a time when possible (same sums as dot64).
   const batch = new Int32Array(DOT_BATCH);
-  const batchDots = new Float64Array(DOT_BATCH);
+  const batchDots = kernels.out;
+  const dot4 = kernels.dot4;
   let batchSize = 0;
   const flush = (): void => {
     if (batchSize === DOT_BATCH) {
-      dot64x4(vectors, batch[0]! * dim, batch[1]! * dim, batch[2]! * dim, batch[3]! * dim, sum, dim, batchDots);
+      dot4(batch[0]! * dim, batch[1]! * dim, batch[2]! * dim, batch[3]! * dim);
       for (let t = 0; t < DOT_BATCH; t++) record(batch[t]!, batchDots[t]!);
     } else {
       for (let t = 0; t < batchSize; t++) record(batch[t]!, dot64(vectors, batch[t]! * dim, sum, dim));
@@ -564,7 +618,6 @@ function centroidFast(
     out[k] = bestRow;
     selected[bestRow] = 1;
     evaluations += evCount;
-    { const g = globalThis as unknown as { hist?: number[] }; g.hist ??= []; const b = Math.floor(Math.log10(k)); g.hist[b] = (g.hist[b] ?? 0) + evCount; }
     for (const e of touched) {
       const h = heaps[e]!;
       if (h.size > 0) epochHeap.push(e, h.topKey() + twoN * (epochDist[e]! - pathLength));
@@ -669,10 +722,12 @@ function kcenterLazy(
   count: number,
   first: number,
   stats: GreedySampleStats,
+  kernels: Kernels,
 ): Uint32Array {
   const out = new Uint32Array(count);
   out[0] = first;
   if (count === 1) return out;
+  const dist4 = kernels.dist4;
   const upper = new Float64Array(n);
   const seen = new Int32Array(n); // row j has been compared with centers out[0 .. seen[j]-1]
   const selected = new Uint8Array(n);
@@ -680,7 +735,7 @@ function kcenterLazy(
   const pivots = Math.min(KCENTER_PIVOTS, count - 1);
   const pivotDist = new Float64Array(n * pivots); // row-major: distance of row i to pivot p
   let evaluations = 0;
-  const d4 = new Float64Array(4);
+  const d4 = kernels.out;
 
   // Pivot phase: the first `pivots` centers are applied to every row, as the oracle does.
   upper.fill(Infinity);
@@ -689,7 +744,7 @@ function kcenterLazy(
     const qo = out[p]! * dim;
     let i = 0;
     for (; i + 4 <= n; i += 4) {
-      squaredDistance64x4(vectors, qo, i * dim, (i + 1) * dim, (i + 2) * dim, (i + 3) * dim, dim, d4);
+      dist4(qo, i * dim, (i + 1) * dim, (i + 2) * dim, (i + 3) * dim);
       for (let t = 0; t < 4; t++) {
         const r = i + t;
         if (d4[t]! < upper[r]!) upper[r] = d4[t]!;
@@ -757,7 +812,7 @@ function kcenterLazy(
         if (lb > 0 && lb * lb * (1 - 2 * TRIANGLE_SLACK) >= m) continue;
         batch[queued++] = c;
         if (queued === 4) {
-          squaredDistance64x4(vectors, jo, batch[0]! * dim, batch[1]! * dim, batch[2]! * dim, batch[3]! * dim, dim, d4);
+          dist4(jo, batch[0]! * dim, batch[1]! * dim, batch[2]! * dim, batch[3]! * dim);
           m = Math.min(m, d4[0]!, d4[1]!, d4[2]!, d4[3]!);
           evaluations += 4;
           queued = 0;

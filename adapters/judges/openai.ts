@@ -31,6 +31,13 @@ import type { Judge, JudgeUsage, NoisyPair } from './types.js';
 /** Output tokens allowed per answer: two labels and two sentences need about 100; more means rambling. */
 const MAX_ANSWER_TOKENS = 400;
 
+/**
+ * Milliseconds between heartbeats while requests are in flight or waiting to retry: a request may take
+ * up to `timeoutMs` and a wait up to two minutes, longer than a short heartbeat timeout. Every wait is
+ * bounded, so ticking proves only that the worker lives, which is what the timeout is there to check.
+ */
+const HEARTBEAT_EVERY_MS = 5000;
+
 export interface TokenPrice {
   /** USD per million prompt tokens. */
   inputPerMTok: number;
@@ -125,7 +132,8 @@ export function createOpenAIJudge(opts: OpenAIJudgeOptions): Judge {
     name: 'openai',
     async judge(req, ctx) {
       checkDescriptions(opts.labelDescriptions, req.labels);
-      const client = createOpenAIClient(opts.endpoint, opts.timeoutMs, what);
+      // Built on the first cache miss: a run whose pairs are all cached needs no endpoint and no key.
+      let client: OpenAI | undefined;
 
       // One prompt per distinct pair of (text, label) items, in a canonical order, so a mirror-image
       // pair (x's neighbour is n and n's is x) and any duplicate cost one request.
@@ -155,6 +163,7 @@ export function createOpenAIJudge(opts: OpenAIJudgeOptions): Judge {
       let done = 0;
       const beat = (extra: Record<string, unknown> = {}) => ctx.heartbeat({ pairsDone: done, pairsTotal: total, ...extra });
       beat();
+      const ticker = setInterval(() => beat(), HEARTBEAT_EVERY_MS);
 
       // The first failure stops the rest: queued prompts are skipped and requests in flight aborted.
       const stop = new AbortController();
@@ -241,6 +250,7 @@ export function createOpenAIJudge(opts: OpenAIJudgeOptions): Judge {
             result = { answer: hit };
             usage.cachedPairs += prompt.pairs;
           } else {
+            client ??= createOpenAIClient(opts.endpoint, opts.timeoutMs, what);
             result = await ask(client, prompt);
             if ('answer' in result) await cache.put(prompt.key, result.answer);
           }
@@ -255,9 +265,11 @@ export function createOpenAIJudge(opts: OpenAIJudgeOptions): Judge {
       try {
         await Promise.all(tasks);
       } finally {
+        clearInterval(ticker);
         ctx.signal.removeEventListener('abort', onCancel);
       }
       if (firstError !== undefined) throw firstError;
+      stop.signal.throwIfAborted();
 
       const judgements: RowJudgement[] = [];
       req.pairs.forEach((p, i) => {

@@ -6,7 +6,8 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { readJsonlAll } from '../../adapters/files.js';
 import { createJudge } from '../../adapters/judges/index.js';
 import { createOpenAIJudge, type OpenAIJudgeOptions } from '../../adapters/judges/openai.js';
@@ -177,6 +178,25 @@ describe('openai judge against a scripted endpoint', () => {
     assert.equal(s.chatCalls.length, 4);
     assert.deepEqual(again.verdicts, out.verdicts);
     assert.deepEqual(again.usage, { ...out.usage, requests: 0, cachedPairs: 5, promptTokens: 0, completionTokens: 0, pairsAsked: 0, costUsd: 0 });
+  });
+
+  test('an attempt that fails midway leaves its answers cached: the retry asks only for the rest', async () => {
+    let down = true;
+    const s = await server({ chat: (call) => (down && call.n === 3 ? apiError(503, 'down') : truthful(call)) });
+    const pairs = [...onePair(), pair(row(11, hams[1]!, 'unsampled'), row(4, spams[1]!, 'sampled')), pair(row(12, hams[2]!, 'unsampled'), row(5, spams[2]!, 'sampled'))];
+    const cacheDir = join(dir, 'cache-midway');
+    const err = await caught(judge(s, { cacheDir, concurrency: 1, maxRetries: 0 }).judge(request(pairs), context()));
+    assert.equal(err.type, 'DqeRemoteUnavailable');
+    assert.equal(err.nonRetryable, false);
+    assert.equal(s.chatCalls.length, 3);
+    down = false;
+    const out = await judge(s, { cacheDir, concurrency: 1, maxRetries: 0 }).judge(request(pairs), context());
+    assert.deepEqual(s.problems, []);
+    assert.equal(s.chatCalls.length, 4);
+    assert.equal(out.usage?.cachedPairs, 2);
+    assert.equal(out.usage?.requests, 1);
+    assert.equal(out.verdicts.length, 6);
+    assert.ok(out.verdicts.every((v) => v.verdict === 'label_ok'));
   });
 
   test('429 with Retry-After: waits what the server asks, then succeeds', async () => {
@@ -487,6 +507,39 @@ describe('a dqe run with judge "openai" on the dev server', () => {
     assert.equal(second.report.judge.usage!.requests, 0);
     assert.equal(second.report.judge.usage!.cachedPairs, c.noisyPairs);
     assert.deepEqual(second.report.counts.verdicts, c.verdicts);
+  });
+
+  test('a refused key (401) fails the run after one attempt of the judge phase, naming the cause', async () => {
+    const refusing = await startOpenAIServer({ apiKey: KEY, model: 'gpt-4o', labels: LABELS, chat: () => apiError(401, 'Incorrect API key provided.') });
+    try {
+      const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: { cacheDir: join(dir, 'cache-401'), env: { OPENAI_API_KEY: KEY } } });
+      const workflowId = uniqueId('dqe-openai-401');
+      const input = { dataset, outputDir: join(dir, 'refused'), seed: 1, judge: { name: 'openai', baseUrl: refusing.url } };
+      const err = await worker.runUntil(
+        t.client.workflow.execute('dqe', { taskQueue, workflowId, args: [input] }).then(
+          () => assert.fail('should have failed'),
+          (e: unknown) => e,
+        ),
+      );
+      assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure && err.cause.cause instanceof ApplicationFailure, String(err));
+      assert.equal(err.cause.activityType, 'judgeNoisy');
+      assert.equal(err.cause.cause.type, 'DqeRemoteUnauthorized');
+      assert.equal(err.cause.cause.nonRetryable, true);
+      assert.equal(
+        err.cause.cause.message,
+        `judge "openai" (model gpt-4o at ${refusing.url}): the endpoint refused the API key (401 Incorrect API key provided.); set a valid OPENAI_API_KEY in the worker's environment`,
+      );
+      const history = await t.client.workflow.getHandle(workflowId).fetchHistory();
+      // A started event records the attempt that ended the activity: every one is the first.
+      const attempts = (history.events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt] : []));
+      assert.ok(attempts.length > 0);
+      assert.deepEqual(new Set(attempts), new Set([1]));
+      // At most the requests already in flight (concurrency 4) when the first 401 came back.
+      assert.ok(refusing.chatCalls.length >= 1 && refusing.chatCalls.length <= 4, `${refusing.chatCalls.length} requests`);
+      assert.deepEqual(refusing.problems, []);
+    } finally {
+      await refusing.close();
+    }
   });
 });
 

@@ -111,8 +111,8 @@ interface WorkerProcess {
 }
 
 /** `dqe gpu-worker` as a child process (so it can be SIGKILLed), once it polls. */
-async function startGpuWorkerProcess(taskQueue: string): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'dqe.js'), 'gpu-worker', '--task-queue', taskQueue, '--kill-grace', '5'], {
+async function startGpuWorkerProcess(taskQueue: string, ...extra: string[]): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'dqe.js'), 'gpu-worker', '--task-queue', taskQueue, '--kill-grace', '5', ...extra], {
     cwd: REPO_ROOT,
     env: { ...SWIFT_ENV, TEMPORAL_ADDRESS: t.address, TEMPORAL_NAMESPACE: 'default' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -234,7 +234,10 @@ describe('swift trainer on the dev server (real ms-swift, CPU)', () => {
         killedAt = (await checkpointAtLeast(runDir, 0))!;
         before = await loggedSteps(outputDir);
         workers.push(await startGpuWorkerProcess(gpuQueue));
-        await handle.result();
+        // Prediction is the first test's subject: stop the run once the training is recorded.
+        await waitFor('the train phase', 300_000, async () => ((await readdir(join(runDir, 'work'))).some((n) => /^train\.[0-9a-f]+\.json$/u.test(n)) ? true : undefined));
+        await handle.cancel();
+        await assert.rejects(handle.result(), WorkflowFailedError);
       });
     } finally {
       for (const w of workers) await stopWorkerProcess(w);
@@ -283,30 +286,55 @@ describe('swift trainer on the dev server (real ms-swift, CPU)', () => {
     }
   });
 
-  test('cancelling the run kills swift\'s whole process group', async () => {
+  test('SIGTERM lets training reach its next checkpoint before the worker stops; cancelling the run kills swift\'s whole process group', async () => {
     const cpuQueue = uniqueId('dqe-swift-cpu');
     const gpuQueue = uniqueId('dqe-swift-gpu');
     const runDir = join(dir, 'run-cancel');
     const cpu = await createCpuWorker({ connection: t.workerConnection, taskQueue: cpuQueue, deps: { cacheDir: join(dir, 'cache'), env: {} } });
-    const gpu = await createGpuWorker({ connection: t.workerConnection, taskQueue: gpuQueue, swift: RUNTIME });
-    await cpu.runUntil(gpu.runUntil(async () => {
-      const handle = await t.client.workflow.start('dqe', {
-        taskQueue: cpuQueue,
-        workflowId: uniqueId('dqe-swift-cancel'),
-        args: [{ dataset, outputDir: runDir, seed: 1, gpuTaskQueue: gpuQueue, gpuHeartbeatTimeoutSeconds: 5, trainer: swiftTrainer(5) }],
+    const draining = await startGpuWorkerProcess(gpuQueue, '--checkpoint-wait', '120');
+    let stoppedAt = 0;
+    let termAt = 0;
+    try {
+      await cpu.runUntil(async () => {
+        const handle = await t.client.workflow.start('dqe', {
+          taskQueue: cpuQueue,
+          workflowId: uniqueId('dqe-swift-cancel'),
+          args: [{ dataset, outputDir: runDir, seed: 1, gpuTaskQueue: gpuQueue, gpuHeartbeatTimeoutSeconds: 5, trainer: swiftTrainer(5) }],
+        });
+        termAt = await waitFor('checkpoint-2', 300_000, () => checkpointAtLeast(runDir, 2));
+        const first = await swiftPgid(runDir);
+        draining.child.kill('SIGTERM');
+        const [code] = (await draining.exited) as [number | null];
+        assert.equal(code, 0, 'the worker exits by itself once its job has stopped');
+        assert.equal(signalGroup(first, 0), false, 'the worker stopped swift before exiting');
+        stoppedAt = (await checkpointAtLeast(runDir, 0))!;
+        const pending = (await handle.describe()).raw.pendingActivities?.[0];
+        assert.equal(pending?.activityType?.name, 'trainModel');
+        assert.equal(pending?.lastFailure?.applicationFailureInfo?.type, 'DqeWorkerShutdown');
+
+        // A new worker resumes it; cancelling the run then stops swift at once.
+        const gpu = await createGpuWorker({ connection: t.workerConnection, taskQueue: gpuQueue, swift: RUNTIME });
+        await gpu.runUntil(async () => {
+          await waitFor(`checkpoint-${stoppedAt + 2}`, 300_000, () => checkpointAtLeast(runDir, stoppedAt + 2));
+          const pgid = await swiftPgid(runDir);
+          assert.equal(signalGroup(pgid, 0), true);
+          await handle.cancel();
+          const err: unknown = await handle.result().then(() => assert.fail('the run should be cancelled'), (e: unknown) => e);
+          assert.ok(err instanceof WorkflowFailedError);
+          assert.ok(err.cause instanceof CancelledFailure);
+          assert.equal(await waitGroupGone(pgid, 60_000), true, 'no swift process is left');
+          // The activity has seen the group go: it removes its pid file last.
+          await waitFor('the activity to finish', 30_000, async () => ((await readdir(join(await trainOutputDir(runDir), '..'))).includes('swift.pid.json') ? undefined : true));
+        });
       });
-      await waitFor('checkpoint-2', 300_000, () => checkpointAtLeast(runDir, 2));
-      const pgid = await swiftPgid(runDir);
-      assert.equal(signalGroup(pgid, 0), true);
-      await handle.cancel();
-      const err: unknown = await handle.result().then(() => assert.fail('the run should be cancelled'), (e: unknown) => e);
-      assert.ok(err instanceof WorkflowFailedError);
-      assert.ok(err.cause instanceof CancelledFailure);
-      assert.equal(await waitGroupGone(pgid, 60_000), true, 'no swift process is left');
-      // The activity has seen the group go: it removes its pid file last.
-      await waitFor('the activity to finish', 30_000, async () => ((await readdir(join(await trainOutputDir(runDir), '..'))).includes('swift.pid.json') ? undefined : true));
-    }));
+    } finally {
+      await stopWorkerProcess(draining);
+    }
+    // The draining worker ran on past the checkpoint it had at SIGTERM, and stopped at the next one.
+    assert.ok(stoppedAt > termAt, `stopped at checkpoint-${stoppedAt}, SIGTERM at checkpoint-${termAt}`);
     const { steps, lines } = await loggedSteps(await trainOutputDir(runDir));
+    const second = steps.findIndex((s, i) => i > 0 && s.step <= steps[i - 1]!.step);
+    assert.equal(steps[second]!.step, stoppedAt + 1, 'the second attempt resumed from the drained checkpoint');
     assert.ok(steps.at(-1)!.step < steps.at(-1)!.maxSteps, 'training stopped before its end');
     assert.ok(!lines.some((l) => l.includes('last_model_checkpoint')));
   });

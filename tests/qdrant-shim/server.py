@@ -71,6 +71,9 @@ class Engine:
 
     # ---- handlers: (collection name, parsed JSON body or None) -> result --------------------------
 
+    def list_collections(self, _name: str, _body: Any) -> Any:
+        return self.client.get_collections()
+
     def collection_exists(self, name: str, _body: Any) -> Any:
         return models.CollectionExistence(exists=self.client.collection_exists(name))
 
@@ -169,6 +172,7 @@ class Engine:
 COLLECTION = r"/collections/(?P<name>[^/]+)"
 Handler = Callable[[Engine, str, Any], Any]
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
+    ("GET", re.compile(r"/collections(?P<name>)"), Engine.list_collections),
     ("GET", re.compile(COLLECTION + r"/exists"), Engine.collection_exists),
     ("GET", re.compile(COLLECTION), Engine.get_collection),
     ("PUT", re.compile(COLLECTION), Engine.create_collection),

@@ -27,7 +27,7 @@ async function workerProcess(taskQueue: string, workerId: string, cacheDir: stri
   // One activity at a time per worker, so parallel shards must spread over the workers.
   const opts = { address: t.address, taskQueue, workerId, cacheDir, maxConcurrentActivities: 1 };
   const child = spawn(process.execPath, ['--import', 'tsx', 'tests/fixtures/cpu-worker-process.ts', JSON.stringify(opts)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
   assert.match(line.toString(), /ready/);
   return child;
 }
@@ -39,7 +39,7 @@ async function run(workers: number, outputDir: string): Promise<Report> {
     await t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('dqe-fanout'), args: [{ dataset, outputDir, seed: 3, shardSize: 50 }] });
   } finally {
     for (const c of children) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode === null ? once(c, 'exit') : undefined)));
+    await Promise.all(children.filter((c) => c.exitCode === null).map((c) => once(c, 'exit')));
   }
   return JSON.parse(await readFile(join(outputDir, 'report.json'), 'utf8')) as Report;
 }

@@ -20,7 +20,7 @@ try {
   const clean = await cleanDataset({ runDir, load });
   outcome = { uid: process.getuid?.() ?? -1, ok: true, kept: clean.kept };
 } catch (err) {
-  const failure = err instanceof ApplicationFailure ? { type: err.type ?? undefined, message: err.message, nonRetryable: err.nonRetryable } : { type: undefined, message: String(err), nonRetryable: false };
+  const failure = err instanceof ApplicationFailure ? { type: err.type ?? undefined, message: err.message, nonRetryable: err.nonRetryable === true } : { type: undefined, message: String(err), nonRetryable: false };
   outcome = { uid: process.getuid?.() ?? -1, ok: false, failure };
 }
 console.log(JSON.stringify(outcome));

@@ -1,0 +1,172 @@
+// Human review on the real dev server: a run with `review: true` waits after judging, survives a worker
+// restart while it waits, rejects bad decisions without failing, and assembles with the decisions.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { Worker } from '@temporalio/worker';
+import { readJsonlAll } from '../../adapters/files.js';
+import { getDqeProgress, startDqe } from '../../client/api.js';
+import { getDqeReview, readReviewPairs, submitDqeReview, type ReviewPair } from '../../client/review.js';
+import type { ReviewChange, ReviewDecision } from '../../core/review.js';
+import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
+import { createCpuWorker, workflowBundle } from '../../workers/cpu-worker.js';
+import type { DqeResult } from '../../workflows/index.js';
+import { DQE_STATUS } from '../../workflows/visibility.js';
+import { until } from '../helpers/poll.js';
+import { testTemporal, uniqueId, type TestTemporal } from '../helpers/temporal.js';
+
+/** Mails in the test set: enough for a few noisy pairs with both verdicts. */
+const MAILS = 300;
+
+function updateFailure(type: string, message: string) {
+  return (err: unknown) => {
+    assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
+    assert.ok(err.cause instanceof ApplicationFailure, String(err.cause));
+    assert.equal(err.cause.type, type);
+    assert.equal(err.cause.message, message);
+    return true;
+  };
+}
+
+describe('human review on the dev server', () => {
+  let t: TestTemporal;
+  let dir: string;
+  let dataset: string;
+  let lines: string[];
+  const taskQueue = uniqueId('dqe-review');
+  const deps = () => ({ cacheDir: join(dir, 'cache'), env: {} });
+
+  before(async () => {
+    t = await testTemporal();
+    dir = await mkdtemp(join(tmpdir(), 'dqe-review-'));
+    dataset = join(dir, 'spam.jsonl');
+    lines = spamAssassinJsonl({ limit: MAILS }).trim().split('\n');
+    await writeFile(dataset, `${lines.join('\n')}\n`);
+  });
+  after(async () => t.close());
+
+  test('waits durably for review across a worker restart, rejects bad decisions, and assembles with the good ones', async () => {
+    const workflowId = uniqueId('dqe-reviewed');
+    const input = { dataset, seed: 3 };
+    const firstWorker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: deps(), identity: 'worker-before-restart' });
+    const [baseline, state] = await firstWorker.runUntil(async () => {
+      // The same run without review, to compare the final sets.
+      const base = (await t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('dqe-unreviewed'), args: [{ ...input, outputDir: join(dir, 'unreviewed') }] })) as DqeResult;
+      await startDqe(t.client, { ...input, outputDir: join(dir, 'reviewed'), review: true }, { workflowId, taskQueue });
+      const waiting = await until('the run to wait for review', async () => {
+        const s = await getDqeReview(t.client, workflowId);
+        return s.state === 'waiting' ? s : undefined;
+      }, 60_000);
+      const progress = await getDqeProgress(t.client, workflowId);
+      assert.deepEqual([progress.status, progress.phase], ['awaiting_review', 'judge']);
+      // A decision with a label outside the label set is refused by the update's validator.
+      await assert.rejects(
+        submitDqeReview(t.client, workflowId, { decisions: [{ row: 1, verdict: 'mislabeled', label: 'eggs' }] }),
+        updateFailure('DqeInvalidReview', 'invalid review: decisions.0.label: "eggs" is not a label of this run; labels: ham, spam'),
+      );
+      return [base, waiting] as const;
+    });
+    assert.equal(state.labels?.join(','), 'ham,spam');
+    assert.equal(state.pairs, baseline.counts.noisy);
+
+    // No worker now: the run still waits, as visibility shows.
+    const d = await t.client.workflow.getHandle(workflowId).describe();
+    assert.equal(d.status.name, 'RUNNING');
+    await until('DqeStatus awaiting_review', async () => ((await t.client.workflow.getHandle(workflowId).describe()).typedSearchAttributes.get(DQE_STATUS) === 'awaiting_review' ? true : undefined));
+
+    // Overrule the judge: rows it found mislabeled are fine, rows it found fine or could not decide are
+    // mislabeled (undecided rows stay by default, so flagging them drops them). Only the
+    // unsampled row x of each pair, and sampled neighbours, are in the final set unless judged mislabeled.
+    const pairs = await readReviewPairs(state);
+    assert.equal(pairs.length, state.pairs);
+    const sides = new Map<number, ReviewPair['x']>();
+    for (const p of pairs) for (const s of [p.x, p.neighbour]) if (s.split === 'sampled' || s === p.x) sides.set(s.row, s);
+    const toOk = [...sides.values()].filter((s) => s.verdict?.verdict === 'mislabeled').slice(0, 2);
+    const toMislabeled = [...sides.values()].filter((s) => s.verdict !== null && s.verdict.verdict !== 'mislabeled').slice(0, 2);
+    assert.ok(toOk.length > 0 && toMislabeled.length > 0, `need rows to overrule both ways among ${sides.size}`);
+    const decisions: ReviewDecision[] = [
+      ...toOk.map((s) => ({ row: s.row, verdict: 'label_ok' as const, reason: 'read it: the label is right' })),
+      ...toMislabeled.map((s) => ({ row: s.row, verdict: 'mislabeled' as const })),
+    ];
+
+    // A new worker (as after a deploy or crash) replays the history and takes the review.
+    const afterRestart = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: deps(), identity: 'worker-after-restart' });
+    const [summary, result] = await afterRestart.runUntil(async () => {
+      // A row in no noisy pair passes the validator but is refused by the review activity; the run keeps waiting.
+      await assert.rejects(
+        submitDqeReview(t.client, workflowId, { decisions: [{ row: 999_999, verdict: 'label_ok' }] }),
+        updateFailure('DqeInvalidReview', 'invalid review: decisions.0.row: row 999999 is in no noisy pair of this run (see noisy-pairs.jsonl)'),
+      );
+      assert.equal((await getDqeReview(t.client, workflowId)).state, 'waiting');
+      const s = await submitDqeReview(t.client, workflowId, { decisions, reviewer: 'ana' });
+      await assert.rejects(submitDqeReview(t.client, workflowId, {}), updateFailure('DqeNotAwaitingReview', 'the review was already submitted'));
+      return [s, (await t.client.workflow.getHandle(workflowId).result()) as DqeResult] as const;
+    });
+    assert.equal(summary.decisions, decisions.length);
+    assert.equal(summary.changed, decisions.length);
+    assert.equal(summary.reviewer, 'ana');
+
+    // The final set is the unreviewed one, plus the rows the reviewer cleared, minus the rows they flagged.
+    const key = (row: number) => JSON.stringify(JSON.parse(lines[row - 1]!));
+    const finalOf = async (runDir: string) => new Set((await readJsonlAll<unknown>(join(runDir, 'final.jsonl'))).map((r) => JSON.stringify(r)));
+    const expected = await finalOf(baseline.runDir);
+    for (const s of toOk) expected.add(key(s.row));
+    for (const s of toMislabeled) expected.delete(key(s.row));
+    assert.deepEqual([...(await finalOf(result.runDir))].sort(), [...expected].sort());
+    assert.equal(result.counts.final, baseline.counts.final + toOk.length - toMislabeled.length);
+    assert.equal(result.counts.mislabeled, baseline.counts.mislabeled - toOk.length + toMislabeled.length);
+
+    const changes = await readJsonlAll<ReviewChange>(join(result.runDir, 'review.jsonl'));
+    assert.deepEqual(
+      changes.map((c) => [c.row, c.judge.verdict, c.review.verdict, c.changed]),
+      [...toOk.map((s) => [s.row, 'mislabeled', 'label_ok', true]), ...toMislabeled.map((s) => [s.row, s.verdict!.verdict, 'mislabeled', true])],
+    );
+    const report = JSON.parse(await readFile(join(result.runDir, 'report.json'), 'utf8')) as {
+      judge: { review: { reviewer: string; decisions: number; changed: number } };
+      counts: { verdicts: { mislabeled: number } };
+    };
+    assert.deepEqual([report.judge.review.reviewer, report.judge.review.decisions, report.judge.review.changed], ['ana', decisions.length, decisions.length]);
+    assert.equal(report.counts.verdicts.mislabeled, result.counts.mislabeled);
+    assert.match(await readFile(join(result.runDir, 'report.md'), 'utf8'), new RegExp(`Reviewed by ana: ${decisions.length} rows decided, ${decisions.length} changed`, 'u'));
+
+    // The history: workflow tasks on both workers, the review applied by the new one, once refused once
+    // accepted; and it replays against the current code.
+    const history = await t.client.workflow.getHandle(workflowId).fetchHistory();
+    const events = history.events ?? [];
+    const identities = new Set(events.flatMap((e) => (e.workflowTaskStartedEventAttributes?.identity ? [e.workflowTaskStartedEventAttributes.identity] : [])));
+    assert.deepEqual([...identities].sort(), ['worker-after-restart', 'worker-before-restart']);
+    const reviewActivities = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'applyReview');
+    assert.equal(reviewActivities.length, 2);
+    assert.equal(events.filter((e) => e.activityTaskFailedEventAttributes).length, 1);
+    assert.equal(events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length, 2);
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
+  });
+
+  test('an empty review accepts every verdict: the final set is the unreviewed one', async () => {
+    const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: deps() });
+    const workflowId = uniqueId('dqe-accepted');
+    const result = await worker.runUntil(async () => {
+      await startDqe(t.client, { dataset, seed: 3, outputDir: join(dir, 'accepted'), review: true }, { workflowId, taskQueue });
+      await until('the run to wait for review', async () => ((await getDqeReview(t.client, workflowId)).state === 'waiting' ? true : undefined), 60_000);
+      const summary = await submitDqeReview(t.client, workflowId, {});
+      assert.deepEqual([summary.decisions, summary.changed], [0, 0]);
+      return (await t.client.workflow.getHandle(workflowId).result()) as DqeResult;
+    });
+    assert.equal(await readFile(join(result.runDir, 'final.jsonl'), 'utf8'), await readFile(join(dir, 'unreviewed', 'final.jsonl'), 'utf8'));
+    assert.deepEqual(await readJsonlAll(join(result.runDir, 'review.jsonl')), []);
+  });
+
+  test('a run without review refuses a review', async () => {
+    const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: deps() });
+    const workflowId = uniqueId('dqe-noreview');
+    await worker.runUntil(async () => {
+      const handle = await startDqe(t.client, { dataset, seed: 3, outputDir: join(dir, 'no-review') }, { workflowId, taskQueue });
+      await assert.rejects(submitDqeReview(t.client, workflowId, {}), updateFailure('DqeNotAwaitingReview', 'this run was started without review: true'));
+      await handle.result();
+    });
+  });
+});
