@@ -1,6 +1,29 @@
 // dqe's public programmatic surface: the input contract, the client API and the worker factory.
 // Adapters and activities are internal; build on the workflow contract instead.
 export { dqeInputSchema, parseDqeInput, type DqeInput, type DqeConfig } from './core/input.js';
-export { startDqe, getDqeProgress, waitForDqe, cancelDqe, DQE_WORKFLOW_TYPE, DEFAULT_TASK_QUEUE, type DqeStatus, type StartDqeOptions } from './client/api.js';
+export { startDqe, getDqeProgress, waitForDqe, cancelDqe, DQE_WORKFLOW_TYPE, DEFAULT_TASK_QUEUE, type DqeStatus, type StartDqeOptions, type CancelDqeOptions, type CancelDqeOutcome } from './client/api.js';
+export {
+  createDqeSchedule,
+  listDqeSchedules,
+  describeDqeSchedule,
+  pauseDqeSchedule,
+  unpauseDqeSchedule,
+  triggerDqeSchedule,
+  deleteDqeSchedule,
+  ScheduleOverlapPolicy,
+  DEFAULT_CATCHUP_WINDOW,
+  type DqeScheduleOptions,
+  type DqeScheduleInfo,
+  type DqeScheduleListing,
+  type DqeScheduleRun,
+  type OverlapPolicy,
+  type TriggerOptions,
+  type TriggerResult,
+} from './client/schedules.js';
+export { listDqeRuns, dqeRunsQuery, ensureDqeSearchAttributes, missingDqeSearchAttributes, type ListDqeRunsOptions, type DqeRunListing } from './client/runs.js';
+export { getDqeReview, readReviewPairs, submitDqeReview, type ReviewPair, type ReviewPairSide, type ReviewSubmission, type ReviewDecision } from './client/review.js';
+export { DQE_SEARCH_ATTRIBUTES, RUN_STATUSES, type RunStatus, type DqeMemo } from './workflows/visibility.js';
 export { createCpuWorker, CPU_TASK_QUEUE } from './workers/cpu-worker.js';
-export type { DqeProgress, DqeResult } from './workflows/index.js';
+export { createGpuWorker, GPU_TASK_QUEUE, type GpuWorkerOptions } from './workers/gpu-worker.js';
+export type { SwiftRuntime } from './adapters/trainers/swift.js';
+export type { DqeProgress, DqeResult, DqeReviewState } from './workflows/index.js';

@@ -6,7 +6,9 @@
 //   --kcenter-n=20000 --kcenter-dim=384                          fast kcenter timing against a measured oracle
 //   --big-n=1000000 --big-dim=768                                time and peak RSS, in a child process (0 skips)
 //   --ratio=0.5 --alpha=0.5 --noise=0.7 --clusters=64 --dup=0.05 data and sampling parameters
-//   --rules=centroid,kcenter --out=bench/results/sampling.json
+//   --rules=centroid,kcenter --check-rules=centroid,kcenter     rules timed / rules checked at check-n
+//   --out=bench/results/sampling.json
+//   --kernel=auto|scalar|simd                                    kernels of the fast runs (checks always run both)
 // --quick shrinks every size for a smoke run of a minute or two.
 
 import { spawnSync } from 'node:child_process';
@@ -16,6 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../core/random.js';
 import {
+  allocateVectors,
   greedySampleWithStats,
   naiveGreedySample,
   sampleCount,
@@ -42,8 +45,12 @@ interface Config extends DataParams {
   readonly bigDim: number;
   readonly ratio: number;
   readonly rules: readonly SamplingRule[];
+  readonly checkRules: readonly SamplingRule[];
+  readonly kernel: Kernel;
   readonly out: string;
 }
+
+type Kernel = 'auto' | 'scalar' | 'simd';
 
 const FULL: Config = {
   checkN: 20_000,
@@ -61,6 +68,8 @@ const FULL: Config = {
   alpha: 0.5,
   dup: 0.05,
   rules: ['centroid', 'kcenter'],
+  checkRules: ['centroid', 'kcenter'],
+  kernel: 'auto',
   out: 'bench/results/sampling.json',
 };
 
@@ -100,7 +109,9 @@ function parseArgs(argv: readonly string[]): { config: Config; stage: string } {
       case 'clusters': config = { ...config, clusters: Number(value) }; break;
       case 'dup': config = { ...config, dup: Number(value) }; break;
       case 'rules': config = { ...config, rules: value.split(',') as SamplingRule[] }; break;
+      case 'check-rules': config = { ...config, checkRules: value.split(',') as SamplingRule[] }; break;
       case 'out': config = { ...config, out: value }; break;
+      case 'kernel': config = { ...config, kernel: value as Kernel }; break;
       case 'stage': stage = value; break;
       default: throw new Error(`unknown option --${key}`);
     }
@@ -114,7 +125,8 @@ function parseArgs(argv: readonly string[]): { config: Config; stage: string } {
  * Zipf(1) sizes, and noise whose per-axis scale decays as (j+1)^-alpha so the
  * intrinsic dimension is well below dim, as with real text embeddings; then a
  * fraction `dup` of rows are exact copies of earlier rows. Both rules are
- * rotation invariant, so axis-aligned decay loses no generality.
+ * rotation invariant, so axis-aligned decay loses no generality. The matrix
+ * comes from allocateVectors, so the SIMD kernels read it without a copy.
  */
 function makeMixture(n: number, dim: number, seed: number, p: DataParams): Float32Array {
   const rng = new Rng(seed);
@@ -152,7 +164,7 @@ function makeMixture(n: number, dim: number, seed: number, p: DataParams): Float
   for (let j = 0; j < dim; j++) scale[j] = (p.noise * scale[j]!) / Math.sqrt(z);
   const SHARED_WEIGHT = 0.5; // cosine ~0.2 between unrelated rows, as typical sentence embeddings show
   const CENTRE_WEIGHT = 0.6;
-  const out = new Float32Array(n * dim);
+  const out = allocateVectors(n, dim);
   const row = new Float64Array(dim);
   for (let i = 0; i < n; i++) {
     if (i > 0 && rng.nextFloat() < p.dup) {
@@ -199,13 +211,14 @@ function bigStage(config: Config): void {
   const { bigN: n, bigDim: dim } = config;
   const data = timed(() => makeMixture(n, dim, 1, config));
   const count = sampleCount(n, config.ratio);
-  const run = timed(() => greedySampleWithStats(data.value, n, dim, { count, seed: 1, rule: 'centroid' }));
+  const run = timed(() => greedySampleWithStats(data.value, n, dim, { count, seed: 1, rule: 'centroid', kernel: config.kernel }));
   const maxRssBytes = process.resourceUsage().maxRSS * 1024;
   const result = {
     n,
     dim,
     count,
     rule: 'centroid',
+    kernel: run.value.stats.simd ? 'simd' : 'scalar',
     dataGenMs: data.wallMs,
     wallMs: run.wallMs,
     cpuMs: run.cpuMs,
@@ -234,23 +247,25 @@ function main(): void {
       const n = config.checkN;
       const data = makeMixture(n, dim, seed, config);
       const count = sampleCount(n, config.ratio);
-      for (const rule of config.rules) {
+      for (const rule of config.checkRules) {
         const oracle = timed(() => naiveGreedySample(data, n, dim, { count, seed, rule }));
-        const fast = timed(() => greedySampleWithStats(data, n, dim, { count, seed, rule }));
-        const a = oracle.value;
-        const b = fast.value.indices;
-        let firstDiff = -1;
-        for (let i = 0; i < count && firstDiff < 0; i++) if (a[i] !== b[i]) firstDiff = i;
-        const identical = firstDiff < 0 && a.length === b.length;
-        allIdentical &&= identical;
-        const s = fast.value.stats;
-        checks.push({ n, dim, seed, rule, count, identical, firstDiff, oracleMs: oracle.wallMs, oracleCpuMs: oracle.cpuMs, fastMs: fast.wallMs, fastCpuMs: fast.cpuMs, speedupCpu: oracle.cpuMs / fast.cpuMs, evalFraction: s.exactEvaluations / s.naiveEvaluations });
-        rows.push([`check ${rule}`, `${n}x${dim} seed ${seed}`, identical ? 'identical' : `DIFFER at ${firstDiff}`, fmtMs(oracle.cpuMs), fmtMs(fast.cpuMs), `${(oracle.cpuMs / fast.cpuMs).toFixed(1)}x`, (s.exactEvaluations / s.naiveEvaluations).toFixed(4)]);
+        for (const kernel of ['scalar', 'simd'] as const) {
+          const fast = timed(() => greedySampleWithStats(data, n, dim, { count, seed, rule, kernel }));
+          const a = oracle.value;
+          const b = fast.value.indices;
+          let firstDiff = -1;
+          for (let i = 0; i < count && firstDiff < 0; i++) if (a[i] !== b[i]) firstDiff = i;
+          const identical = firstDiff < 0 && a.length === b.length;
+          allIdentical &&= identical;
+          const s = fast.value.stats;
+          checks.push({ n, dim, seed, rule, kernel: s.simd ? 'simd' : 'scalar', count, identical, firstDiff, oracleMs: oracle.wallMs, oracleCpuMs: oracle.cpuMs, fastMs: fast.wallMs, fastCpuMs: fast.cpuMs, speedupCpu: oracle.cpuMs / fast.cpuMs, evalFraction: s.exactEvaluations / s.naiveEvaluations });
+          rows.push([`check ${rule} ${s.simd ? 'simd' : 'scalar'}`, `${n}x${dim} seed ${seed}`, identical ? 'identical' : `DIFFER at ${firstDiff}`, fmtMs(oracle.cpuMs), fmtMs(fast.cpuMs), `${(oracle.cpuMs / fast.cpuMs).toFixed(1)}x`, (s.exactEvaluations / s.naiveEvaluations).toFixed(4)]);
+          process.stderr.write(`${rows[rows.length - 1]!.join(' | ')}\n`);
+        }
         const key = `${rule}/${dim}`;
         const prev = oracleRate.get(key);
         const msPerUnit = oracle.cpuMs / (n * n);
         if (prev === undefined || msPerUnit < prev.msPerUnit) oracleRate.set(key, { msPerUnit, n, dim });
-        process.stderr.write(`${rows[rows.length - 1]!.join(' | ')}\n`);
       }
     }
   }
@@ -264,7 +279,7 @@ function main(): void {
     if (n <= 0) continue;
     const data = makeMixture(n, dim, 1, config);
     const count = sampleCount(n, config.ratio);
-    const fast = timed(() => greedySampleWithStats(data, n, dim, { count, seed: 1, rule }));
+    const fast = timed(() => greedySampleWithStats(data, n, dim, { count, seed: 1, rule, kernel: config.kernel }));
     const s: GreedySampleStats = fast.value.stats;
     // Oracle time: measured if the size is small enough, else scaled by n^2 from the closest check of the same rule.
     let oracleCpuMs: number;
@@ -287,8 +302,8 @@ function main(): void {
         oracleNote = `scaled by (n/${exact.n})^2${exact.dim === dim ? '' : ` and dim/${exact.dim}`} from the ${exact.n}x${exact.dim} check`;
       }
     }
-    speed.push({ rule, n, dim, count, fastMs: fast.wallMs, fastCpuMs: fast.cpuMs, oracleCpuMs, oracleNote, speedupCpu: oracleCpuMs / fast.cpuMs, stats: s, evalFraction: s.exactEvaluations / s.naiveEvaluations });
-    rows.push([`speed ${rule}`, `${n}x${dim}`, oracleNote, fmtMs(oracleCpuMs), fmtMs(fast.cpuMs), `${(oracleCpuMs / fast.cpuMs).toFixed(1)}x`, (s.exactEvaluations / s.naiveEvaluations).toFixed(5)]);
+    speed.push({ rule, n, dim, count, kernel: s.simd ? 'simd' : 'scalar', fastMs: fast.wallMs, fastCpuMs: fast.cpuMs, oracleCpuMs, oracleNote, speedupCpu: oracleCpuMs / fast.cpuMs, stats: s, evalFraction: s.exactEvaluations / s.naiveEvaluations });
+    rows.push([`speed ${rule} ${s.simd ? 'simd' : 'scalar'}`, `${n}x${dim}`, oracleNote, fmtMs(oracleCpuMs), fmtMs(fast.cpuMs), `${(oracleCpuMs / fast.cpuMs).toFixed(1)}x`, (s.exactEvaluations / s.naiveEvaluations).toFixed(5)]);
     process.stderr.write(`${rows[rows.length - 1]!.join(' | ')}\n`);
   }
 
@@ -304,8 +319,8 @@ function main(): void {
       rows.push(['big centroid', `${config.bigN}x${config.bigDim}`, 'FAILED', '', '', '', '']);
     } else {
       big = JSON.parse(line.slice('BIG_RESULT '.length)) as Json;
-      const b = big as { wallMs: number; cpuMs: number; maxRssBytes: number; rssOverMatrix: number; stats: GreedySampleStats };
-      rows.push(['big centroid', `${config.bigN}x${config.bigDim}`, `peak RSS ${(b.maxRssBytes / 2 ** 30).toFixed(2)} GiB = ${b.rssOverMatrix.toFixed(2)}x matrix`, '', `${fmtMs(b.wallMs)} wall`, '', (b.stats.exactEvaluations / b.stats.naiveEvaluations).toFixed(6)]);
+      const b = big as { wallMs: number; cpuMs: number; maxRssBytes: number; rssOverMatrix: number; kernel: string; stats: GreedySampleStats };
+      rows.push([`big centroid ${b.kernel}`, `${config.bigN}x${config.bigDim}`, `peak RSS ${(b.maxRssBytes / 2 ** 30).toFixed(2)} GiB = ${b.rssOverMatrix.toFixed(2)}x matrix; ${fmtMs(b.wallMs)} wall`, '', fmtMs(b.cpuMs), '', (b.stats.exactEvaluations / b.stats.naiveEvaluations).toFixed(6)]);
     }
     process.stderr.write(`${rows[rows.length - 1]!.join(' | ')}\n`);
   }

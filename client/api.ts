@@ -62,10 +62,15 @@ export async function waitForDqe(client: Client, workflowId: string): Promise<Dq
 export interface CancelDqeOptions {
   /** Wait until the run has closed, so `cleanup` says what it cleaned up. @default false */
   wait?: boolean;
+  /** How long to wait for the run to close, in ms (it closes only once a worker takes the cancellation). @default 60000 */
+  waitTimeoutMs?: number;
 }
 
+/** How long `cancelDqe` waits for a run to close by default, in ms: cleanup is one short activity. */
+export const CANCEL_WAIT_MS = 60_000;
+
 export interface CancelDqeOutcome {
-  /** Temporal's execution status once closed (CANCELLED; COMPLETED or FAILED if it closed first); absent without `wait`. */
+  /** Temporal's execution status after the wait (CANCELLED; COMPLETED or FAILED if it closed first; RUNNING if it has not closed yet); absent without `wait`. */
   execution?: string;
   /** What the run cleaned up as it closed (e.g. its Qdrant collection), from its memo; absent without `wait`. */
   cleanup?: string[];
@@ -80,7 +85,11 @@ export async function cancelDqe(client: Client, workflowId: string, opts: Cancel
   const handle = client.workflow.getHandle(workflowId);
   await handle.cancel();
   if (!opts.wait) return {};
-  await handle.result().catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    handle.result().catch(() => undefined),
+    new Promise((r) => (timer = setTimeout(r, opts.waitTimeoutMs ?? CANCEL_WAIT_MS))),
+  ]).finally(() => clearTimeout(timer));
   const d = await handle.describe();
   const cleanup = (d.memo as { cleanup?: string[] } | undefined)?.cleanup ?? [];
   return { execution: d.status.name, cleanup };

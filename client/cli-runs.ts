@@ -228,7 +228,7 @@ function addListCommand(program: Command, withClient: WithClient): void {
     .description('List dqe runs, newest first, filtered by their search attributes')
     .option('--dataset <path>', 'only runs of this dataset (as given in the input)')
     .addOption(new Option('--status <status>', 'only runs in this status').choices([...RUN_STATUSES]))
-    .addOption(new Option('--phase <phase>', 'only runs in (or last in) this phase').choices([...PHASES]))
+    .option('--phase <phase>', `only runs in (or last in) this phase: ${PHASES.join(', ')}, ...`)
     .option('--schedule <id>', 'only runs this schedule started')
     .option('--query <filter>', 'extra Temporal list filter, e.g. "DqeFinalSize > 1000"')
     .option('--limit <n>', `at most this many runs (default: ${DEFAULT_LIST_LIMIT})`, number('--limit'))

@@ -15,6 +15,7 @@ import type { DqeResult } from '../workflows/index.js';
 import { failureMessage } from './failure-message.js';
 import { cancelDqe, getDqeProgress, startDqe, type DqeStatus } from './api.js';
 import { addRunCommands } from './cli-runs.js';
+import { assertDqeSearchAttributes } from './runs.js';
 import { evalCommand } from './eval.js';
 
 /** How often the progress bar asks the workflow for its progress, in ms. */
@@ -47,6 +48,7 @@ interface RunOptions {
   judge?: unknown;
   noisy?: string;
   undecided?: string;
+  twoFold?: boolean;
   outputDir?: string;
   input?: string;
   workflowId?: string;
@@ -75,6 +77,7 @@ function buildInput(dataset: string | undefined, o: RunOptions, workflowId: stri
   set('judge', o.judge);
   set('noisy', o.noisy);
   set('undecided', o.undecided);
+  set('twoFold', o.twoFold);
   set('gpuTaskQueue', o.gpuTaskQueue);
   set('review', o.review);
   set('outputDir', resolve(o.outputDir ?? (typeof base.outputDir === 'string' ? base.outputDir : `runs/${workflowId}`)));
@@ -140,7 +143,7 @@ function printSummary(r: DqeResult, uiUrl: string | undefined, workflowId: strin
   ];
   for (const [k, v, p] of rows) console.log(`  ${k.padEnd(20)} ${String(v).padStart(8)} ${p.padStart(7)}`);
   console.log(`\noutput directory: ${resolve(r.runDir)}`);
-  console.log(`  final.jsonl, final.swift.jsonl, rejects.jsonl, categories.jsonl, noisy-pairs.jsonl, report.json, report.md`);
+  console.log(`  final.jsonl, final.swift.jsonl, rejects.jsonl, categories.jsonl, noisy-pairs.jsonl, report.json, report.md, report.html`);
   if (uiUrl) console.log(`Temporal Web UI:  ${uiUrl}/namespaces/${namespace}/workflows/${workflowId}`);
 }
 
@@ -165,6 +168,7 @@ async function run(dataset: string | undefined, o: RunOptions): Promise<void> {
   const client = new Client({ connection, namespace: target.namespace });
   let workerConnection: NativeConnection | undefined;
   try {
+    await assertDqeSearchAttributes(client);
     await startDqe(client, input, { workflowId, taskQueue: o.taskQueue });
     log(`started workflow ${workflowId} (type dqe, task queue ${o.taskQueue})`);
     let result: DqeResult;
@@ -217,6 +221,7 @@ export function buildProgram(): Command {
     .option('--judge <name|json>', `judge: ${JUDGES.join(', ')} or a JSON object (default: offline)`, component)
     .addOption(new Option('--noisy <mode>', 'rows judged mislabeled (default: drop)').choices(['drop', 'relabel']))
     .addOption(new Option('--undecided <mode>', 'rows the judge could not decide (default: keep)').choices(['keep', 'drop']))
+    .option('--two-fold', 'two-fold DQE: a second pass with the halves swapped, so noisy detection covers every row')
     .option('--output-dir <dir>', 'run directory (default: runs/<workflow id>)')
     .option('--input <file|json>', 'the whole workflow input as JSON (a file or inline); flags override its fields')
     .option('--workflow-id <id>', 'workflow id (default: dqe-<dataset>-<time>); starting twice with one id returns the existing run')
@@ -233,9 +238,11 @@ export function buildProgram(): Command {
     .description('Run a CPU worker (workflow + CPU activities) against TEMPORAL_ADDRESS until interrupted')
     .option('--task-queue <name>', 'task queue to poll', CPU_TASK_QUEUE)
     .option('--concurrency <n>', 'activities at once (default: number of cores)', number('--concurrency'))
-    .action((o: { taskQueue: string; concurrency?: number }) =>
-      runCpuWorker({ taskQueue: o.taskQueue, ...(o.concurrency ? { maxConcurrentActivities: o.concurrency } : {}) }),
-    );
+    .action(async (o: { taskQueue: string; concurrency?: number }) => {
+      // Fail fast: on a namespace without dqe's search attributes every run would stall at its first task.
+      if (temporalTarget()) await withClient(assertDqeSearchAttributes);
+      await runCpuWorker({ taskQueue: o.taskQueue, ...(o.concurrency ? { maxConcurrentActivities: o.concurrency } : {}) });
+    });
 
   program
     .command('gpu-worker')
@@ -262,6 +269,7 @@ export function buildProgram(): Command {
     .action((id: string, o: { wait: boolean }) => withClient(async (c) => {
       const outcome = await cancelDqe(c, id, { wait: o.wait });
       if (!o.wait) return console.log(`cancellation requested for ${id}`);
+      if (outcome.execution === 'RUNNING') return console.log(`cancellation requested for ${id}; it has not closed yet: it closes once a worker takes the request`);
       console.log(`${id}: ${outcome.execution ?? 'unknown'}${outcome.cleanup?.length ? `; ${outcome.cleanup.join('; ')}` : '; nothing to clean up'}`);
     }));
 

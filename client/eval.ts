@@ -94,7 +94,10 @@ export interface EvalDeps {
   runDqe(input: DqeInput): Promise<DqeResult>;
   /** Where embedder secrets and endpoints come from. */
   env: NodeJS.ProcessEnv;
-  /** Builds the trainer the three arms train with. @default adapters/trainers createTrainer */
+  /**
+   * Builds the trainer the three arms train with, in this process. @default adapters/trainers
+   * `createTrainer`, with swift run by this process (so `--trainer swift` needs a GPU host)
+   */
   createTrainer?: (config: TrainerConfig) => Trainer;
   log?: (line: string) => void;
 }
@@ -266,7 +269,7 @@ export async function runEvaluation(opts: EvalOptions, deps: EvalDeps): Promise<
   };
 
   // 5. The three arms.
-  const trainer = (deps.createTrainer ?? createTrainer)(config.trainer);
+  const trainer = (deps.createTrainer ?? ((c: TrainerConfig) => createTrainer(c, { swift: { env: deps.env } })))(config.trainer);
   const allIds = kept.map((r) => r.id);
   const armIds: Record<ArmName, number[]> = { full: allIds, dqe: finalIds, random: randomSubset(allIds, finalIds.length, seed + RANDOM_ARM_SEED_OFFSET) };
   const arms = {} as Record<ArmName, ArmResult>;

@@ -88,12 +88,29 @@ const INDEXED_TYPES = { Keyword: 'KEYWORD', Int: 'INT' } as const;
  * (The dev server dqe starts registers them itself.)
  */
 export async function ensureDqeSearchAttributes(client: Client): Promise<string[]> {
-  const { operatorService } = client.connection;
-  const namespace = client.options.namespace;
-  const existing = await operatorService.listSearchAttributes({ namespace });
-  const known = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
-  const missing = Object.entries(DQE_SEARCH_ATTRIBUTES).filter(([name]) => !known.has(name));
+  const missing = await missingDqeSearchAttributes(client);
   if (missing.length === 0) return [];
-  await operatorService.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, encodeSearchAttributeIndexedValueType(INDEXED_TYPES[type])!])) });
-  return missing.map(([name]) => name);
+  await client.connection.operatorService.addSearchAttributes({
+    namespace: client.options.namespace,
+    searchAttributes: Object.fromEntries(missing.map((name) => [name, encodeSearchAttributeIndexedValueType(INDEXED_TYPES[DQE_SEARCH_ATTRIBUTES[name]])!])),
+  });
+  return missing;
+}
+
+/** dqe's search attributes the client's namespace lacks. */
+export async function missingDqeSearchAttributes(client: Client): Promise<Array<keyof typeof DQE_SEARCH_ATTRIBUTES>> {
+  const existing = await client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace });
+  const known = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
+  return (Object.keys(DQE_SEARCH_ATTRIBUTES) as Array<keyof typeof DQE_SEARCH_ATTRIBUTES>).filter((name) => !known.has(name));
+}
+
+/** Throws, saying how to fix it, when the namespace lacks dqe's search attributes (runs would stall on their first workflow task). */
+export async function assertDqeSearchAttributes(client: Client): Promise<void> {
+  const missing = await missingDqeSearchAttributes(client);
+  if (missing.length === 0) return;
+  const create = missing.map((name) => `--name ${name} --type ${DQE_SEARCH_ATTRIBUTES[name]}`).join(' ');
+  throw new Error(
+    `namespace ${client.options.namespace} lacks dqe's search attribute(s) ${missing.join(', ')}, which every run sets: run \`dqe setup\` once ` +
+      `(or \`temporal operator search-attribute create ${create}\`)`,
+  );
 }

@@ -107,7 +107,18 @@ const swiftTrainer = z.strictObject({
   /** More `swift infer` flags, e.g. `["--vllm_gpu_memory_utilization", "0.8"]`. @default [] */
   inferExtraArgs: swiftArgs.default([]),
 });
-const embeddedStore = z.strictObject({ name: z.literal('embedded') });
+const embeddedStore = z.strictObject({
+  name: z.literal('embedded'),
+  /**
+   * How neighbours are found: 'exact' scans every row; 'ann' builds an HNSW index (usearch) tuned on the
+   * run's own rows to `targetRecall`; 'auto' takes 'ann' from `annThreshold` kept rows on. @default 'auto'
+   */
+  search: z.enum(['auto', 'exact', 'ann']).optional(),
+  /** Kept rows from which 'auto' builds the ANN index (bench/ann.ts measures where it beats exact). @default 50000 */
+  annThreshold: positiveInt.optional(),
+  /** recall@1 against exact search that the ANN index is tuned to, measured on a sample of the run's rows. @default 0.99 */
+  targetRecall: z.number().gt(0).max(1).optional(),
+});
 const qdrantStore = z.strictObject({
   name: z.literal('qdrant'),
   /** Overrides QDRANT_URL on the worker. */

@@ -22,6 +22,15 @@ const ADAM_BETA1 = 0.9;
 const ADAM_BETA2 = 0.999;
 const ADAM_EPSILON = 1e-8;
 
+/** Where training is: yielded by `trainLinearSteps` within and at the end of each epoch. */
+export interface LinearTrainStep {
+  epoch: number;
+  /** Rows of this epoch's gradient pass done so far. */
+  rowsDone: number;
+  /** Mean loss of the epoch, on the step that ends it. */
+  loss?: number;
+}
+
 /**
  * Trains on the rows `rows` of the N × d matrix `vectors`, with class indices `targets[i]` in [0, K)
  * for `rows[i]`. Deterministic: full-batch gradients summed in row order, zero initial weights.
@@ -35,6 +44,28 @@ export function trainLinear(
   opts: LinearTrainOptions,
   onEpoch?: (epoch: number, loss: number) => void,
 ): LinearModel {
+  const steps = trainLinearSteps(vectors, dim, rows, targets, classes, opts, Infinity);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (step.value.loss !== undefined) onEpoch?.(step.value.epoch, step.value.loss);
+  }
+}
+
+/**
+ * `trainLinear` as a generator that pauses after every `rowsPerStep` rows of each gradient pass and
+ * at the end of each epoch, so that a caller can let its event loop run (an activity's heartbeats)
+ * during a long training. Pausing changes no arithmetic: the weights are `trainLinear`'s, bit for bit.
+ */
+export function* trainLinearSteps(
+  vectors: Float32Array,
+  dim: number,
+  rows: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  classes: number,
+  opts: LinearTrainOptions,
+  rowsPerStep: number,
+): Generator<LinearTrainStep, LinearModel, void> {
   if (rows.length !== targets.length) throw new Error('trainLinear: rows and targets must have the same length');
   if (classes < 2) throw new Error('trainLinear: classes must be at least 2');
   const width = dim + 1;
@@ -98,6 +129,7 @@ export function trainLinear(
         for (let k = a; k < b; k++) grad[off + cols[k]!]! += g * vals[k]!;
         grad[off + dim]! += g;
       }
+      if ((i + 1) % rowsPerStep === 0 && i + 1 < n) yield { epoch, rowsDone: i + 1 };
     }
     const scale = 1 / n;
     const b1t = 1 - ADAM_BETA1 ** epoch;
@@ -113,7 +145,7 @@ export function trainLinear(
         w[k] = w[k]! - (opts.learningRate * (mk / b1t)) / (Math.sqrt(vk / b2t) + ADAM_EPSILON);
       }
     }
-    onEpoch?.(epoch, loss / n);
+    yield { epoch, rowsDone: n, loss: loss / n };
   }
   return { classes, dim, weights: w };
 }

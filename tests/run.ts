@@ -20,7 +20,7 @@ const only = process.argv.slice(2);
 const files = (only.length > 0 ? only : testFiles(join(REPO_ROOT, 'tests'))).sort();
 const log = (l: string) => console.error(`[tests] ${l}`);
 
-for (const group of (process.env.DQE_TEST_PYTHON_GROUPS ?? 'temporal').split(',').filter(Boolean)) await ensurePythonGroup(group, log);
+for (const group of (process.env.DQE_TEST_PYTHON_GROUPS ?? 'temporal,swift').split(',').filter(Boolean)) await ensurePythonGroup(group, log);
 const state = await mkdtemp(join(tmpdir(), 'dqe-tests-'));
 const server = await startDevServer({ dbFile: join(state, 'temporal.db'), log });
 log(`Temporal dev server ${server.address} (UI ${server.uiUrl}); ${files.length} test files`);

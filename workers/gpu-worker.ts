@@ -1,9 +1,11 @@
 // The GPU worker: runs only swift training and prediction, one job at a time, on its own task queue
 // (`dqe-gpu`), so a node's GPUs are never shared by two jobs and the CPU worker never runs swift.
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { confineActivities } from '../activities/confine.js';
 import type { DqeActivities } from '../activities/index.js';
 import { predictShard, trainModel, type PredictShardArgs, type TrainArgs } from '../activities/train.js';
 import { DEFAULT_KILL_GRACE_MS, resolveSwiftBin, type SwiftRuntime } from '../adapters/trainers/swift.js';
+import { allowedRoots } from '../infra/allowed-roots.js';
 import { connectWorker, describeTarget, temporalTarget } from './connection.js';
 
 /** Default task queue of the GPU workers. */
@@ -36,6 +38,8 @@ export interface GpuWorkerOptions {
   /** How swift is run here (executable, environment, kill grace, draining). @default {} */
   swift?: SwiftRuntime;
   identity?: string;
+  /** Where DQE_ALLOWED_ROOTS (the folders runs may use, as on the CPU workers) is read. @default process.env */
+  env?: NodeJS.ProcessEnv;
   /** More Worker options, applied last. @default none */
   extra?: Partial<WorkerOptions>;
 }
@@ -47,7 +51,7 @@ export async function createGpuWorker(opts: GpuWorkerOptions): Promise<Worker> {
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? GPU_TASK_QUEUE,
-    activities: createGpuActivities(swift, opts.identity),
+    activities: confineActivities(createGpuActivities(swift, opts.identity), allowedRoots(opts.env ?? process.env)),
     // One job owns the node's GPUs; a second would run out of memory or halve both.
     maxConcurrentActivityTaskExecutions: 1,
     maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE_MS,

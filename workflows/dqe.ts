@@ -169,7 +169,8 @@ function gpuActivities(taskQueue: string, heartbeatTimeoutSeconds: number): DqeA
     taskQueue,
     startToCloseTimeout: '7 days',
     heartbeatTimeout: heartbeatTimeoutSeconds * 1000,
-    retry: { initialInterval: '30 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 20, nonRetryableErrorTypes: NON_RETRYABLE },
+    // A retried job resumes from its checkpoint, so waiting long before it buys nothing.
+    retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 20, nonRetryableErrorTypes: NON_RETRYABLE },
   };
   return proxyActivities<DqeActivities>(options);
 }

@@ -5,9 +5,10 @@
 // linear probe), a sampled row by a linear probe trained on the unsampled half. The row is then
 // judged by `offlineVerdict`: mislabeled when the probability of its own label is below
 // `mislabeledBelow`, label_ok at or above `okAtLeast`, undecided in between.
-import { predictLinear, trainLinear } from '../../core/linear-model.js';
+import { predictLinear } from '../../core/linear-model.js';
 import { offlineVerdict, type OfflineJudgeThresholds, type RowVerdict } from '../../core/judging.js';
 import { readMatrix } from '../files.js';
+import { trainLinearYielding } from '../trainers/linear.js';
 import type { Judge } from './types.js';
 
 /** The probes' optimiser settings: the linear trainer's defaults. */
@@ -29,13 +30,13 @@ export function createOfflineJudge(t: OfflineJudgeThresholds): Judge {
       const k = req.labels.length;
       const probs = new Map<number, readonly number[]>();
 
-      const probe = (trainSplit: 'sampled' | 'unsampled', score: number[]) => {
+      const probe = async (trainSplit: 'sampled' | 'unsampled', score: number[]) => {
         if (score.length === 0) return;
         const trainIds: number[] = [];
         req.splits.forEach((s, id) => s === trainSplit && trainIds.push(id));
         const targets = Uint32Array.from(trainIds, (id) => req.labelIds[id]!);
         ctx.heartbeat({ probe: trainSplit, rows: trainIds.length });
-        const model = trainLinear(vectors, dim, trainIds, targets, k, PROBE);
+        const { model } = await trainLinearYielding(vectors, dim, trainIds, targets, k, PROBE, ctx, { probe: trainSplit });
         const p = predictLinear(model, vectors, score);
         score.forEach((id, i) => probs.set(id, Array.from(p.subarray(i * k, (i + 1) * k))));
       };
@@ -45,8 +46,8 @@ export function createOfflineJudge(t: OfflineJudgeThresholds): Judge {
         const given = req.unsampledProbs.get(id);
         if (given && rows.get(id)!.split === 'unsampled') probs.set(id, given);
       }
-      probe('sampled', unsampledNeeding);
-      probe('unsampled', ids.filter((id) => rows.get(id)!.split === 'sampled'));
+      await probe('sampled', unsampledNeeding);
+      await probe('unsampled', ids.filter((id) => rows.get(id)!.split === 'sampled'));
 
       const verdicts: RowVerdict[] = ids.map((id) => offlineVerdict(id, rows.get(id)!.label, probs.get(id)!, req.labels, t));
       return { verdicts };

@@ -1,8 +1,9 @@
 // The CPU trainer: multinomial logistic regression on the embeddings.
 import { join } from 'node:path';
-import { argmax, predictLinear, trainLinear, type LinearModel } from '../../core/linear-model.js';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { argmax, predictLinear, trainLinearSteps, type LinearModel, type LinearTrainOptions } from '../../core/linear-model.js';
 import { exists, readFloat64, readJson, readMatrix, writeJsonAtomic, writeTypedAtomic } from '../files.js';
-import type { Trainer } from './types.js';
+import type { JobContext, Trainer } from './types.js';
 
 export interface LinearTrainerOptions {
   epochs: number;
@@ -10,8 +11,51 @@ export interface LinearTrainerOptions {
   l2: number;
 }
 
-/** Epochs between heartbeats: often enough for a short heartbeat timeout, rare enough to cost nothing. */
-const HEARTBEAT_EVERY_EPOCHS = 10;
+/**
+ * Longest the trainer computes without letting the event loop run, in ms: heartbeats are only sent
+ * from the event loop, so this bounds how long the worker looks dead (and holds up the worker's
+ * workflow tasks), whatever the data size.
+ */
+const MAX_BLOCK_MS = 100;
+/** Rows of a gradient pass between checks of the clock: a few milliseconds of work at d = 1024. */
+const ROWS_PER_STEP = 4096;
+
+/**
+ * Trains like `trainLinear` (bit-identical weights), but gives the event loop a turn at least every
+ * MAX_BLOCK_MS and heartbeats the epoch and loss each time.
+ */
+export async function trainLinearYielding(
+  vectors: Float32Array,
+  dim: number,
+  rows: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  classes: number,
+  opts: LinearTrainOptions,
+  ctx: Pick<JobContext, 'heartbeat'>,
+  /** More heartbeat details, e.g. which probe this is. */
+  details: Record<string, unknown> = {},
+): Promise<{ model: LinearModel; finalLoss: number }> {
+  const steps = trainLinearSteps(vectors, dim, rows, targets, classes, opts, ROWS_PER_STEP);
+  let finalLoss = NaN;
+  let since = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return { model: step.value, finalLoss };
+    if (step.value.loss !== undefined) finalLoss = step.value.loss;
+    if (performance.now() - since >= MAX_BLOCK_MS) {
+      ctx.heartbeat({ ...details, step: step.value.epoch, maxSteps: opts.epochs, ...(Number.isNaN(finalLoss) ? {} : { loss: finalLoss }) });
+      await yieldToEventLoop();
+      since = performance.now();
+    }
+  }
+}
+
+/** model.json: the model's shape, and what training reported, so a retry that finds the model reports the same. */
+interface ModelMeta {
+  classes: number;
+  dim: number;
+  details?: Record<string, unknown>;
+}
 
 async function loadModel(path: string): Promise<LinearModel> {
   const meta = await readJson<{ classes: number; dim: number }>(path);
@@ -24,18 +68,16 @@ export function createLinearTrainer(opts: LinearTrainerOptions): Trainer {
     name: 'linear',
     async train(req, ctx) {
       const modelPath = join(req.jobDir, 'model.json');
-      if (await exists(modelPath)) return { modelPath, trainSeconds: 0, details: { reused: true } };
+      // A retry after the model was written but before the phase recorded it (a crash in between).
+      if (await exists(modelPath)) return { modelPath, trainSeconds: 0, details: (await readJson<ModelMeta>(modelPath)).details ?? { reused: true } };
       const started = performance.now();
       const vectors = await readMatrix(req.matrix);
       const targets = Uint32Array.from(req.trainIds, (id) => req.labelIds[id]!);
-      let lastLoss = NaN;
-      const model = trainLinear(vectors, req.matrix.dim, req.trainIds, targets, req.labels.length, opts, (epoch, loss) => {
-        lastLoss = loss;
-        if (epoch % HEARTBEAT_EVERY_EPOCHS === 0) ctx.heartbeat({ step: epoch, maxSteps: opts.epochs, loss });
-      });
+      const { model, finalLoss } = await trainLinearYielding(vectors, req.matrix.dim, req.trainIds, targets, req.labels.length, opts, ctx);
+      const details = { epochs: opts.epochs, finalLoss };
       await writeTypedAtomic(`${modelPath}.f64`, model.weights);
-      await writeJsonAtomic(modelPath, { classes: model.classes, dim: model.dim });
-      return { modelPath, trainSeconds: (performance.now() - started) / 1000, details: { epochs: opts.epochs, finalLoss: lastLoss } };
+      await writeJsonAtomic(modelPath, { classes: model.classes, dim: model.dim, details } satisfies ModelMeta);
+      return { modelPath, trainSeconds: (performance.now() - started) / 1000, details };
     },
     async predict(req) {
       const model = await loadModel(req.modelPath);

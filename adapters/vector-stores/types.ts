@@ -1,5 +1,6 @@
 // The interface every vector store implements: index the kept rows of a run, then find neighbours.
 import type { Neighbour, Split } from '../../core/categorise.js';
+import type { AnnSummary } from './ann.js';
 
 export interface StorePoint {
   /** Kept-row id (0-based, input order). */
@@ -15,6 +16,15 @@ export interface IndexRequest {
   dim: number;
   points: readonly StorePoint[];
   onProgress?: (done: number, total: number) => void;
+  /** The run's work directory, where a store that builds files (the embedded ANN index) keeps them. */
+  workDir?: string;
+}
+
+export interface IndexOutcome {
+  indexed: number;
+  reused: boolean;
+  /** Present when the embedded store built (or found) an ANN index: its settings and measured recall@1. */
+  ann?: AnnSummary;
 }
 
 export interface NearestRequest {
@@ -27,12 +37,14 @@ export interface NearestRequest {
   queryIds: readonly number[];
   /** Only rows of this split are candidates. @default every row */
   split?: Split;
+  /** The run's work directory, as given to `index`. */
+  workDir?: string;
 }
 
 export interface VectorStore {
   readonly name: string;
   /** Makes every row searchable. Idempotent: a retry completes a partial index and never duplicates. */
-  index(req: IndexRequest): Promise<{ indexed: number; reused: boolean }>;
+  index(req: IndexRequest): Promise<IndexOutcome>;
   /** Top-1 neighbour of each query by cosine similarity, the query excluded, ties to the lowest id. */
   nearest(req: NearestRequest): Promise<Neighbour[]>;
   /** Removes what `index` created for the run. */

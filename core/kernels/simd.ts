@@ -96,7 +96,7 @@ export function kernelSpaceFor(vectors: Float32Array, dim: number, copyLimitByte
   if (module === null || wasmApi === undefined) return null;
   const registered = registry.get(vectors.buffer);
   if (registered !== undefined && vectors.byteOffset === 0 && registered.layout.sumOffset + dim * 8 <= registered.layout.outOffset) {
-    return makeSpace(module, registered.memory, registered.layout, vectors, dim);
+    return makeSpace(wasmApi, module, registered.memory, registered.layout, vectors, dim);
   }
   if (vectors.byteLength > copyLimitBytes) return null;
   const layout = layoutFor(vectors.length, dim);
@@ -104,11 +104,13 @@ export function kernelSpaceFor(vectors: Float32Array, dim: number, copyLimitByte
   const memory = newMemory(wasmApi, layout.totalBytes);
   const copy = new Float32Array(memory.buffer, 0, vectors.length);
   copy.set(vectors);
-  return makeSpace(module, memory, layout, copy, dim);
+  return makeSpace(wasmApi, module, memory, layout, copy, dim);
 }
 
-function makeSpace(module: WasmModule, memory: WasmMemory, layout: Layout, vectors: Float32Array, dim: number): KernelSpace {
-  const instance = new wasmApi!.Instance(module, { env: { memory } });
+function makeSpace(
+  api: WasmApi,
+  module: WasmModule, memory: WasmMemory, layout: Layout, vectors: Float32Array, dim: number): KernelSpace {
+  const instance = new api.Instance(module, { env: { memory } });
   const exports = instance.exports as {
     dot4: (o0: number, o1: number, o2: number, o3: number, s: number, dim: number, out: number) => void;
     dist4: (o: number, o0: number, o1: number, o2: number, o3: number, dim: number, out: number) => void;

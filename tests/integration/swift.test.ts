@@ -38,6 +38,8 @@ const RUNTIME = { env: SWIFT_ENV, killGraceMs: 5_000, pollMs: 500 };
 
 let t: TestTemporal;
 let dir: string;
+/** Loss per step of the first test's uninterrupted training (same data, seed and settings as the crash test's). */
+const uninterrupted = new Map<number, number>();
 let model: string;
 let dataset: string;
 
@@ -178,6 +180,7 @@ describe('swift trainer on the dev server (real ms-swift, CPU)', () => {
     const maxSteps = 2 * c.sampled;
     assert.deepEqual(steps.map((s) => s.step), range(1, maxSteps));
     assert.ok(steps.every((s) => s.maxSteps === maxSteps));
+    for (const s of steps) uninterrupted.set(s.step, s.loss!);
     const final = JSON.parse(lines.at(-1)!) as { last_model_checkpoint: string; train_dataset: string };
     assert.equal(final.last_model_checkpoint, join(outputDir, `checkpoint-${maxSteps}`));
     assert.match(final.train_dataset, new RegExp(`size=${c.sampled}$`, 'u'));
@@ -253,6 +256,8 @@ describe('swift trainer on the dev server (real ms-swift, CPU)', () => {
     const resumed = after.steps.slice(before!.steps.length);
     assert.equal(resumed[0]!.step, killedAt + 1);
     assert.deepEqual(resumed.map((s) => s.step), range(killedAt + 1, maxSteps));
+    // Weights, optimizer, scheduler, RNG and data order all came back: the losses are the uninterrupted run's.
+    if (uninterrupted.size > 0) for (const s of resumed) assert.ok(Math.abs(s.loss! - uninterrupted.get(s.step)!) < 1e-4, `step ${s.step}: ${s.loss} vs ${uninterrupted.get(s.step)}`);
     console.error(`[swift resume] killed after checkpoint-${killedAt}; first logging.jsonl line of the resumed run: ${after.lines[before!.lines.length]}`);
     const sftLog = join(outputDir, '..', 'swift-sft.log');
     const checkpoint = join(outputDir, `checkpoint-${killedAt}`);
@@ -294,6 +299,7 @@ describe('swift trainer on the dev server (real ms-swift, CPU)', () => {
     const draining = await startGpuWorkerProcess(gpuQueue, '--checkpoint-wait', '120');
     let stoppedAt = 0;
     let termAt = 0;
+    let drainedLines = 0;
     try {
       await cpu.runUntil(async () => {
         const handle = await t.client.workflow.start('dqe', {
@@ -308,6 +314,7 @@ describe('swift trainer on the dev server (real ms-swift, CPU)', () => {
         assert.equal(code, 0, 'the worker exits by itself once its job has stopped');
         assert.equal(signalGroup(first, 0), false, 'the worker stopped swift before exiting');
         stoppedAt = (await checkpointAtLeast(runDir, 0))!;
+        drainedLines = (await loggedSteps(await trainOutputDir(runDir))).steps.length;
         const pending = (await handle.describe()).raw.pendingActivities?.[0];
         assert.equal(pending?.activityType?.name, 'trainModel');
         assert.equal(pending?.lastFailure?.applicationFailureInfo?.type, 'DqeWorkerShutdown');
@@ -333,8 +340,7 @@ describe('swift trainer on the dev server (real ms-swift, CPU)', () => {
     // The draining worker ran on past the checkpoint it had at SIGTERM, and stopped at the next one.
     assert.ok(stoppedAt > termAt, `stopped at checkpoint-${stoppedAt}, SIGTERM at checkpoint-${termAt}`);
     const { steps, lines } = await loggedSteps(await trainOutputDir(runDir));
-    const second = steps.findIndex((s, i) => i > 0 && s.step <= steps[i - 1]!.step);
-    assert.equal(steps[second]!.step, stoppedAt + 1, 'the second attempt resumed from the drained checkpoint');
+    assert.equal(steps[drainedLines]!.step, stoppedAt + 1, 'the second attempt resumed from the drained checkpoint');
     assert.ok(steps.at(-1)!.step < steps.at(-1)!.maxSteps, 'training stopped before its end');
     assert.ok(!lines.some((l) => l.includes('last_model_checkpoint')));
   });

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { firstIndex, Rng } from '../../core/random.js';
 import {
+  allocateVectors,
   greedySample,
   greedySampleWithStats,
   naiveGreedySample,
@@ -54,10 +55,13 @@ function clusteredRows(n: number, dim: number, seed: number, clusters: number): 
   return out;
 }
 
+/** Fast == oracle with both kernel families: scalar loops and WebAssembly SIMD. */
 function assertSameAsOracle(vectors: Float32Array, n: number, dim: number, count: number, seed: number, rule: SamplingRule): void {
-  const expected = naiveGreedySample(vectors, n, dim, { count, seed, rule });
-  const actual = greedySample(vectors, n, dim, { count, seed, rule });
-  assert.deepEqual(Array.from(actual), Array.from(expected), `rule=${rule} n=${n} dim=${dim} count=${count} seed=${seed}`);
+  const expected = Array.from(naiveGreedySample(vectors, n, dim, { count, seed, rule }));
+  for (const kernel of ['scalar', 'simd'] as const) {
+    const actual = greedySample(vectors, n, dim, { count, seed, rule, kernel });
+    assert.deepEqual(Array.from(actual), expected, `rule=${rule} kernel=${kernel} n=${n} dim=${dim} count=${count} seed=${seed}`);
+  }
 }
 
 test('five points on the unit circle, worked by hand', () => {
@@ -268,6 +272,26 @@ test('n = 2000 stays fast, matches the oracle and prunes most of the work', () =
     assert.deepEqual(Array.from(indices), Array.from(naiveGreedySample(rows, n, dim, { count, seed: 31, rule })));
     assert.equal(stats.naiveEvaluations, (count - 1) * n - (count * (count - 1)) / 2);
     if (rule === 'centroid') assert.ok(stats.exactEvaluations < stats.naiveEvaluations / 3, `centroid did ${stats.exactEvaluations} evaluations`);
+  }
+});
+
+test('rows allocated with allocateVectors use the SIMD kernels without a copy, with the same result', () => {
+  const n = 500;
+  const dim = 37; // not a multiple of 4: the kernels' scalar tails run too
+  const plain = clusteredRows(n, dim, 41, 5);
+  const shared = allocateVectors(n, dim);
+  shared.set(plain);
+  for (const rule of RULES) {
+    const expected = Array.from(naiveGreedySample(plain, n, dim, { count: 300, seed: 41, rule }));
+    // Twice: the second run must not see scratch left over by the first.
+    for (let run = 0; run < 2; run++) {
+      const { indices, stats } = greedySampleWithStats(shared, n, dim, { count: 300, seed: 41, rule });
+      assert.equal(stats.simd, true);
+      assert.deepEqual(Array.from(indices), expected);
+    }
+    const scalar = greedySampleWithStats(plain, n, dim, { count: 300, seed: 41, rule, kernel: 'scalar' });
+    assert.equal(scalar.stats.simd, false);
+    assert.deepEqual(Array.from(scalar.indices), expected);
   }
 });
 

@@ -7,14 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ScheduleNotFoundError } from '@temporalio/client';
-import { execa } from 'execa';
 import { listDqeRuns } from '../../client/runs.js';
 import { createDqeSchedule, deleteDqeSchedule, describeDqeSchedule, type DqeScheduleInfo } from '../../client/schedules.js';
 import { timeSegment } from '../../core/output-dir.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
-import { REPO_ROOT } from '../../infra/python-env.js';
 import { createCpuWorker } from '../../workers/cpu-worker.js';
 import type { DqeResult } from '../../workflows/index.js';
+import { dqeCli } from '../helpers/dqe-cli.js';
 import { until } from '../helpers/poll.js';
 import { testTemporal, uniqueId, type TestTemporal } from '../helpers/temporal.js';
 
@@ -44,12 +43,11 @@ describe('dqe schedules on the dev server', () => {
   });
   after(async () => t.close());
 
-  /** The real `dqe` command against the test server. */
-  const dqe = (args: string[]) =>
-    execa('node', ['bin/dqe.js', ...args], { cwd: REPO_ROOT, env: { ...process.env, TEMPORAL_ADDRESS: t.address, TEMPORAL_NAMESPACE: 'default' }, reject: false, all: true });
+  /** The `dqe` command against the test server. */
+  const dqe = (args: string[]) => dqeCli(args, t.address);
   const describeJson = async (id: string) => {
     const out = await dqe(['schedule', 'describe', id, '--json']);
-    assert.equal(out.exitCode, 0, out.all);
+    assert.equal(out.exitCode, 0, out.stderr);
     return JSON.parse(out.stdout) as DqeScheduleInfo;
   };
 
@@ -59,7 +57,7 @@ describe('dqe schedules on the dev server', () => {
     const created = await dqe([
       'schedule', 'create', scheduleId, dataset, '--cron', '0 3 * * *', '--time-zone', 'Europe/Paris', '--output-root', root, '--task-queue', taskQueue, '--seed', '1',
     ]);
-    assert.equal(created.exitCode, 0, created.all);
+    assert.equal(created.exitCode, 0, created.stderr);
     assert.match(created.stdout, new RegExp(`^created schedule ${scheduleId}; next runs: `, 'u'));
 
     const d = await describeJson(scheduleId);
@@ -76,7 +74,7 @@ describe('dqe schedules on the dev server', () => {
 
     // No worker yet: the first triggered run starts and stays running.
     const first = await dqe(['schedule', 'trigger', scheduleId]);
-    assert.equal(first.exitCode, 0, first.all);
+    assert.equal(first.exitCode, 0, first.stderr);
     assert.equal(first.stdout.trim(), `triggered schedule ${scheduleId} (overlap SKIP)`);
     const [run1] = await until('the first triggered run', async () => {
       const s = await describeDqeSchedule(t.client, scheduleId);
@@ -87,7 +85,7 @@ describe('dqe schedules on the dev server', () => {
 
     // Under SKIP (the schedule's policy, which dqe's trigger applies), a trigger during a run starts nothing.
     const skipped = await dqe(['schedule', 'trigger', scheduleId]);
-    assert.equal(skipped.exitCode, 0, skipped.all);
+    assert.equal(skipped.exitCode, 0, skipped.stderr);
     assert.equal(skipped.stderr.trim(), `note: ${run1} is still running, so under SKIP this trigger starts nothing; use --overlap allow_all to run anyway`);
     const afterSkip = await until('the skipped trigger to be counted', async () => {
       const s = await describeDqeSchedule(t.client, scheduleId);
@@ -98,7 +96,7 @@ describe('dqe schedules on the dev server', () => {
 
     // ALLOW_ALL for this one trigger starts a second run beside the first.
     const allowed = await dqe(['schedule', 'trigger', scheduleId, '--overlap', 'allow_all']);
-    assert.equal(allowed.exitCode, 0, allowed.all);
+    assert.equal(allowed.exitCode, 0, allowed.stderr);
     // (Temporal tracks ALLOW_ALL runs in recent actions only: the schedule does not wait on them.)
     const running = await until('the second run', async () => {
       const s = await describeDqeSchedule(t.client, scheduleId);
@@ -129,7 +127,7 @@ describe('dqe schedules on the dev server', () => {
     assert.deepEqual(listed.map((r) => r.scheduleId), [scheduleId, scheduleId]);
 
     const paused = await dqe(['schedule', 'pause', scheduleId, '--note', 'dataset frozen for the audit']);
-    assert.equal(paused.exitCode, 0, paused.all);
+    assert.equal(paused.exitCode, 0, paused.stderr);
     const p = await describeJson(scheduleId);
     assert.deepEqual([p.paused, p.note], [true, 'dataset frozen for the audit']);
     const listedPaused = await until('the paused schedule in `dqe schedule list`', async () => {
@@ -143,7 +141,7 @@ describe('dqe schedules on the dev server', () => {
     assert.equal((await describeJson(scheduleId)).paused, false);
 
     const deleted = await dqe(['schedule', 'delete', scheduleId]);
-    assert.equal(deleted.exitCode, 0, deleted.all);
+    assert.equal(deleted.exitCode, 0, deleted.stderr);
     await assert.rejects(describeDqeSchedule(t.client, scheduleId), ScheduleNotFoundError);
     const gone = await dqe(['schedule', 'describe', scheduleId]);
     assert.equal(gone.exitCode, 1);

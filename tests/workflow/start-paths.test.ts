@@ -7,14 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { QdrantClient } from '@qdrant/js-client-rest';
-import { WorkflowFailedError } from '@temporalio/client';
+import { Client, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { msToTs } from '@temporalio/common/lib/time.js';
 import { Worker } from '@temporalio/worker';
 import { execa } from 'execa';
 import { createActivities } from '../../activities/index.js';
 import { collectionForRun } from '../../adapters/vector-stores/qdrant.js';
 import { cancelDqe, getDqeProgress, startDqe } from '../../client/api.js';
-import { listDqeRuns } from '../../client/runs.js';
+import { listDqeRuns, missingDqeSearchAttributes } from '../../client/runs.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
 import { findTemporalCli } from '../../infra/temporal.js';
 import { ensurePythonGroup, REPO_ROOT, VENV_BIN } from '../../infra/python-env.js';
@@ -22,6 +23,7 @@ import { createCpuWorker, workflowBundle } from '../../workers/cpu-worker.js';
 import { DQE_DATASET, DQE_FINAL_SIZE, DQE_PHASE, DQE_STATUS } from '../../workflows/visibility.js';
 import type { DqeResult } from '../../workflows/index.js';
 import { startQdrantShim, type QdrantShim } from '../qdrant-shim/start.js';
+import { dqeCli } from '../helpers/dqe-cli.js';
 import { until } from '../helpers/poll.js';
 import { testTemporal, uniqueId, type TestTemporal } from '../helpers/temporal.js';
 
@@ -67,10 +69,9 @@ describe('starting dqe runs', () => {
     assert.equal(d.typedSearchAttributes.get(DQE_FINAL_SIZE), result.counts.final);
     assert.deepEqual(d.memo, { dataset, runDir: outputDir, finalSize: result.counts.final, kept: result.counts.kept });
 
-    // `dqe list`, through the real CLI, filters by dataset and status (visibility lags a little).
-    const env = { ...process.env, TEMPORAL_ADDRESS: t.address, TEMPORAL_NAMESPACE: 'default' };
+    // `dqe list` filters by dataset and status (visibility lags a little).
     const listed = await until('dqe list to show the run', async () => {
-      const out = await execa('node', ['bin/dqe.js', 'list', '--json', '--dataset', dataset, '--status', 'completed'], { cwd: REPO_ROOT, env });
+      const out = await dqeCli(['list', '--json', '--dataset', dataset, '--status', 'completed'], t.address);
       const runs = JSON.parse(out.stdout) as Array<{ workflowId: string; status: string; finalSize: number; execution: string; runDir: string }>;
       return runs.some((r) => r.workflowId === workflowId) ? runs : undefined;
     });
@@ -150,6 +151,25 @@ describe('starting dqe runs', () => {
       return r.length > 0 ? r : undefined;
     });
     assert.equal(runs.length, 1);
+  });
+
+  test('`dqe setup` registers the search attributes a fresh namespace lacks; workers refuse to start without them', async () => {
+    const namespace = uniqueId('dqe-ns');
+    await t.client.connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+    const client = new Client({ connection: t.client.connection, namespace });
+    const missing = await until('the new namespace', () => missingDqeSearchAttributes(client));
+    assert.deepEqual(missing, ['DqeDataset', 'DqePhase', 'DqeStatus', 'DqeFinalSize']);
+    const refused = await dqeCli(['worker', '--task-queue', taskQueue], t.address, namespace);
+    assert.equal(refused.exitCode, 1);
+    assert.equal(
+      refused.stderr,
+      `dqe: namespace ${namespace} lacks dqe's search attribute(s) DqeDataset, DqePhase, DqeStatus, DqeFinalSize, which every run sets: run \`dqe setup\` once ` +
+        '(or `temporal operator search-attribute create --name DqeDataset --type Keyword --name DqePhase --type Keyword --name DqeStatus --type Keyword --name DqeFinalSize --type Int`)',
+    );
+    const setup = await dqeCli(['setup'], t.address, namespace);
+    assert.equal(setup.stdout, `registered DqeDataset, DqePhase, DqeStatus, DqeFinalSize on namespace ${namespace}`);
+    assert.deepEqual(await until('the attributes to register', async () => ((await missingDqeSearchAttributes(client)).length === 0 ? [] : undefined)), []);
+    assert.equal((await dqeCli(['setup'], t.address, namespace)).stdout, `namespace ${namespace} already has dqe's search attributes`);
   });
 
   describe('dqe cancel', () => {

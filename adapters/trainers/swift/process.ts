@@ -161,6 +161,7 @@ export class SwiftNotFoundError extends Error {
 
 /** Runs swift detached in a new process group and waits for the whole group to end. */
 export async function runSwift(o: RunSwiftOptions): Promise<SwiftRun> {
+  if (o.signal.aborted) return { exitCode: undefined, signal: undefined, cancelled: true, tail: [] };
   const log = createWriteStream(o.logPath, { flags: 'a' });
   log.write(`\n==== ${new Date().toISOString()} ${o.bin} ${o.args.join(' ')}\n`);
   const tail = new OutputTail();

@@ -1,0 +1,334 @@
+// Top-1 neighbour search for the embedded store with usearch: a certified exact scan for small runs and an
+// HNSW index tuned on the run's own rows to a target recall@1 for large ones; both re-rank their candidates
+// in float64, so scores and ties (lowest row id) are those of `exactNearest`.
+import { availableParallelism } from 'node:os';
+import { Index, MetricKind, ScalarKind, exactSearch, type BatchMatches } from 'usearch';
+import type { Neighbour } from '../../core/categorise.js';
+import { Rng } from '../../core/random.js';
+
+/** The usearch release whose behaviour (f32 inner products, i8 casting) the error bounds below assume. */
+export const ANN_LIBRARY = 'usearch 2.25';
+
+/** Candidates the exact scan keeps per query before its float64 re-rank; widened when it cannot certify. */
+const EXACT_CANDIDATES = 8;
+/** Factor by which a search that could not settle a query asks for more candidates. */
+const WIDEN_FACTOR = 4;
+/**
+ * Safety factor on the float32 rounding bound of a `dim`-term inner product (dim · 2^-24 · |x||y|): usearch's
+ * SIMD kernels sum in another order than a sequential loop, and the distance is rounded once more as 1 - dot.
+ */
+const F32_BOUND_SAFETY = 2;
+const F32_UNIT_ROUNDOFF = 2 ** -24;
+/** The usearch sentinel for "no key" in padded result slots (2^64 - 1). */
+const NO_KEY = 0xffff_ffff_ffff_ffffn;
+
+export type AnnQuantization = 'i8' | 'f16' | 'f32';
+
+/** How the HNSW index is built and tuned; the defaults come from bench/ann.ts (docs/performance-ann.md). */
+export interface AnnTuning {
+  /**
+   * Scalar type of the vectors inside the graph. i8 quarters the memory traffic of every distance the
+   * build computes; the float64 re-rank of `candidates` per query restores exact scores. @default 'i8'
+   */
+  quantization: AnnQuantization;
+  /** Graph degree (HNSW's M). @default 16 */
+  connectivity: number;
+  /** Candidate list while inserting (HNSW's efConstruction). @default 64 */
+  expansionAdd: number;
+  /** Candidates per query re-ranked in float64 (the query row itself not counted). @default 10 */
+  candidates: number;
+  /** Rows drawn (seeded) to measure recall@1 against the certified exact scan. @default 256 */
+  calibrationQueries: number;
+  /** First search breadth (HNSW's ef) tried; doubled until the target recall is met. @default 32 */
+  minExpansionSearch: number;
+  /** Largest search breadth tried before giving up on the target. @default 4096 */
+  maxExpansionSearch: number;
+  /** Native threads for building and searching. @default os.availableParallelism() */
+  threads: number;
+  /** Rows per `add` call, so that progress is reported between calls. @default 32768 */
+  addChunkRows: number;
+  /** Seed of the calibration sample. @default 1 */
+  seed: number;
+}
+
+export const DEFAULT_ANN_TUNING: AnnTuning = {
+  quantization: 'i8',
+  connectivity: 16,
+  expansionAdd: 64,
+  candidates: 10,
+  calibrationQueries: 256,
+  minExpansionSearch: 32,
+  maxExpansionSearch: 4096,
+  threads: availableParallelism(),
+  addChunkRows: 32_768,
+  seed: 1,
+};
+
+/** What the index phase measured, kept beside the index file and shown in the run's report. */
+export interface AnnSummary {
+  library: string;
+  quantization: AnnQuantization;
+  connectivity: number;
+  expansionAdd: number;
+  /** The search breadth chosen by calibration (the largest tried when the target was not reached). */
+  expansionSearch: number;
+  candidates: number;
+  /** recall@1 against the certified exact scan on `calibrationQueries` rows of the run itself. */
+  recall: number;
+  recallHits: number;
+  calibrationQueries: number;
+  targetRecall: number;
+  /** Whether `recall` reached `targetRecall` at some breadth up to `maxExpansionSearch`. */
+  reached: boolean;
+  /** Every breadth tried, in order, with the recall@1 it gave. */
+  tried: { expansionSearch: number; recall: number }[];
+  buildSeconds: number;
+  calibrateSeconds: number;
+}
+
+/** Rows the exact scan may return (ascending ids) and their vectors; all rows when absent. */
+export interface Pool {
+  rows: Int32Array;
+  matrix: Float32Array;
+}
+
+/** Float64 dot product of rows a and b, in the same order of operations as `exactNearest` (same bits). */
+export function dot64(vectors: Float32Array, dim: number, a: number, b: number): number {
+  const ao = a * dim;
+  const bo = b * dim;
+  let s = 0;
+  for (let j = 0; j < dim; j++) s += vectors[ao + j]! * vectors[bo + j]!;
+  return s;
+}
+
+/** Bound on |float32 inner product - exact| for vectors of norms at most `normA`, `normB`. */
+export function f32DotBound(dim: number, normA: number, normB: number): number {
+  return F32_BOUND_SAFETY * (dim + 2) * F32_UNIT_ROUNDOFF * normA * normB + 2 * F32_UNIT_ROUNDOFF;
+}
+
+/** The largest row norm (a bound every row's float32 error term needs). */
+export function maxRowNorm(vectors: Float32Array, n: number, dim: number): number {
+  let max = 0;
+  for (let i = 0; i < n; i++) max = Math.max(max, dot64(vectors, dim, i, i));
+  return Math.sqrt(max);
+}
+
+function gather(vectors: Float32Array, dim: number, rows: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(rows.length * dim);
+  for (let i = 0; i < rows.length; i++) out.set(vectors.subarray(rows[i]! * dim, rows[i]! * dim + dim), i * dim);
+  return out;
+}
+
+function asBatch(m: ReturnType<typeof exactSearch>, queries: number, k: number): BatchMatches {
+  // usearch unwraps a single query's result; both shapes carry keys and distances laid out per query.
+  if ('counts' in m) return m;
+  return { keys: m.keys, distances: m.distances, counts: new BigUint64Array([BigInt(m.keys.length)]), k, get: () => m } as BatchMatches;
+}
+
+const NO_NEIGHBOUR: Neighbour = { id: -1, score: -Infinity };
+
+/**
+ * Exact top-1 of each query among the pool rows (all `n` rows by default), the query itself excluded,
+ * ties to the lowest id: usearch's SIMD float32 scan proposes candidates, float64 re-ranks them, and a
+ * query is settled only when no row outside the candidates can reach the best float64 score given the
+ * float32 error bound; otherwise it is asked again with more candidates, up to the whole pool.
+ */
+export function exactTop1(
+  vectors: Float32Array,
+  n: number,
+  dim: number,
+  queries: ArrayLike<number>,
+  options: { pool?: Pool; maxNorm?: number; threads?: number } = {},
+): Neighbour[] {
+  const pool = options.pool;
+  const m = pool ? pool.rows.length : n;
+  const out: Neighbour[] = Array.from({ length: queries.length }, () => NO_NEIGHBOUR);
+  if (m === 0 || queries.length === 0) return out;
+  const data = pool ? pool.matrix : vectors.subarray(0, n * dim);
+  const rowOf = pool ? (key: number) => pool.rows[key]! : (key: number) => key;
+  const maxNorm = options.maxNorm ?? maxRowNorm(data, m, dim);
+  const threads = options.threads ?? DEFAULT_ANN_TUNING.threads;
+  let pending = Array.from({ length: queries.length }, (_, i) => i);
+  let k = Math.min(m, EXACT_CANDIDATES);
+  while (pending.length > 0) {
+    const rows = pending.map((i) => queries[i]!);
+    const res = asBatch(exactSearch(data, gather(vectors, dim, rows), dim, k, MetricKind.IP, threads), rows.length, k);
+    const unsettled: number[] = [];
+    pending.forEach((qi, i) => {
+      const q = rows[i]!;
+      const qNorm = Math.sqrt(dot64(vectors, dim, q, q));
+      const bound = f32DotBound(dim, qNorm, maxNorm);
+      let best = -1;
+      let bestScore = -Infinity;
+      let lowest32 = Infinity;
+      const found = Number(res.counts[i]!);
+      for (let j = 0; j < found; j++) {
+        const key = res.keys[i * k + j]!;
+        if (key === NO_KEY) continue;
+        const id = rowOf(Number(key));
+        const s32 = 1 - res.distances[i * k + j]!;
+        lowest32 = Math.min(lowest32, s32);
+        if (id === q) continue;
+        const s = dot64(vectors, dim, q, id);
+        if (Math.abs(s - s32) > bound) {
+          throw new Error(`${ANN_LIBRARY}: float32 inner product ${s32} of rows ${q} and ${id} is off the float64 ${s} by more than ${bound}`);
+        }
+        if (s > bestScore || (s === bestScore && id < best)) {
+          bestScore = s;
+          best = id;
+        }
+      }
+      // Every row not returned scores at most lowest32 in float32, so at most lowest32 + bound exactly.
+      if (found >= m || (best >= 0 && bestScore > lowest32 + bound)) out[qi] = best < 0 ? NO_NEIGHBOUR : { id: best, score: bestScore };
+      else unsettled.push(qi);
+    });
+    if (unsettled.length > 0 && k === m) throw new Error('exactTop1: a full scan left queries unsettled');
+    pending = unsettled;
+    k = Math.min(m, k * WIDEN_FACTOR);
+  }
+  return out;
+}
+
+const SCALAR: Record<AnnQuantization, ScalarKind> = { i8: ScalarKind.I8, f16: ScalarKind.F16, f32: ScalarKind.F32 };
+
+function newIndex(dim: number, t: AnnTuning, expansionSearch: number): Index {
+  return new Index({
+    dimensions: dim,
+    metric: MetricKind.IP,
+    quantization: SCALAR[t.quantization],
+    connectivity: t.connectivity,
+    expansion_add: t.expansionAdd,
+    expansion_search: expansionSearch,
+    multi: false,
+  });
+}
+
+/** An HNSW index over every row of a run, searched with a fixed breadth and re-ranked in float64. */
+export class AnnIndex {
+  private constructor(
+    private readonly index: Index,
+    private readonly tuning: AnnTuning,
+    readonly expansionSearch: number,
+  ) {}
+
+  /** Builds the graph over rows 0..n-1 (keys = row ids) and writes it to `path` (the caller renames it). */
+  static build(vectors: Float32Array, n: number, dim: number, tuning: AnnTuning, path: string, onProgress?: (done: number, total: number) => void): void {
+    const index = newIndex(dim, tuning, tuning.minExpansionSearch);
+    for (let start = 0; start < n; start += tuning.addChunkRows) {
+      const end = Math.min(n, start + tuning.addChunkRows);
+      const keys = new BigUint64Array(end - start);
+      for (let i = start; i < end; i++) keys[i - start] = BigInt(i);
+      index.add(keys, vectors.subarray(start * dim, end * dim), tuning.threads);
+      onProgress?.(end, n);
+    }
+    index.save(path);
+  }
+
+  /** Opens an index written by `build`, to be searched with `expansionSearch`. */
+  static load(path: string, dim: number, tuning: AnnTuning, expansionSearch: number): AnnIndex {
+    const index = newIndex(dim, tuning, expansionSearch);
+    index.load(path);
+    return new AnnIndex(index, tuning, expansionSearch);
+  }
+
+  get size(): number {
+    return this.index.size();
+  }
+
+  /**
+   * Top-1 of each query row among every indexed row but itself, from the graph's best `candidates`
+   * re-ranked in float64 (ties to the lowest id). A query whose returned candidates all tie is asked again
+   * with more: exact duplicates share one quantised vector, and the lowest id may lie past the first ones.
+   */
+  search(vectors: Float32Array, dim: number, queries: ArrayLike<number>): Neighbour[] {
+    const out: Neighbour[] = Array.from({ length: queries.length }, () => NO_NEIGHBOUR);
+    const size = this.index.size();
+    let pending = Array.from({ length: queries.length }, (_, i) => i);
+    let k = Math.min(size, this.tuning.candidates + 1);
+    while (pending.length > 0 && k > 0) {
+      const rows = pending.map((i) => queries[i]!);
+      const res = asBatch(this.index.search(gather(vectors, dim, rows), k, this.tuning.threads), rows.length, k);
+      const unsettled: number[] = [];
+      pending.forEach((qi, i) => {
+        const q = rows[i]!;
+        let best = -1;
+        let bestScore = -Infinity;
+        let worstScore = Infinity;
+        let others = 0;
+        const found = Number(res.counts[i]!);
+        for (let j = 0; j < found; j++) {
+          const key = res.keys[i * k + j]!;
+          if (key === NO_KEY) continue;
+          const id = Number(key);
+          if (id === q) continue;
+          const s = dot64(vectors, dim, q, id);
+          others++;
+          worstScore = Math.min(worstScore, s);
+          if (s > bestScore || (s === bestScore && id < best)) {
+            bestScore = s;
+            best = id;
+          }
+        }
+        out[qi] = best < 0 ? NO_NEIGHBOUR : { id: best, score: bestScore };
+        if (found >= k && others > 1 && worstScore === bestScore && k < size) unsettled.push(qi);
+      });
+      pending = unsettled;
+      k = Math.min(size, k * WIDEN_FACTOR);
+    }
+    return out;
+  }
+}
+
+/** `count` distinct rows of 0..n-1 drawn with a seeded generator (Floyd's algorithm), ascending. */
+export function sampleRows(n: number, count: number, seed: number): Int32Array {
+  const rng = new Rng(seed);
+  const chosen = new Set<number>();
+  for (let j = n - Math.min(count, n); j < n; j++) {
+    const t = rng.nextInt(j + 1);
+    chosen.add(chosen.has(t) ? j : t);
+  }
+  return Int32Array.from([...chosen].sort((a, b) => a - b));
+}
+
+/**
+ * Measures recall@1 of the index at `path` against the certified exact scan on a seeded sample of rows,
+ * doubling the search breadth from `minExpansionSearch` until it reaches `targetRecall`.
+ */
+export function calibrate(
+  vectors: Float32Array,
+  n: number,
+  dim: number,
+  path: string,
+  tuning: AnnTuning,
+  targetRecall: number,
+  maxNorm: number,
+): Omit<AnnSummary, 'buildSeconds' | 'calibrateSeconds'> {
+  const sample = sampleRows(n, tuning.calibrationQueries, tuning.seed);
+  const truth = exactTop1(vectors, n, dim, sample, { maxNorm, threads: tuning.threads });
+  const tried: { expansionSearch: number; recall: number }[] = [];
+  let hits = 0;
+  let ef = tuning.minExpansionSearch;
+  for (;;) {
+    const got = AnnIndex.load(path, dim, tuning, ef).search(vectors, dim, sample);
+    hits = got.reduce((h, g, i) => h + (g.id === truth[i]!.id ? 1 : 0), 0);
+    const recall = sample.length === 0 ? 1 : hits / sample.length;
+    tried.push({ expansionSearch: ef, recall });
+    if (recall >= targetRecall || ef >= tuning.maxExpansionSearch) {
+      return {
+        library: ANN_LIBRARY,
+        quantization: tuning.quantization,
+        connectivity: tuning.connectivity,
+        expansionAdd: tuning.expansionAdd,
+        expansionSearch: ef,
+        candidates: tuning.candidates,
+        recall,
+        recallHits: hits,
+        calibrationQueries: sample.length,
+        targetRecall,
+        reached: recall >= targetRecall,
+        tried,
+      };
+    }
+    ef = Math.min(tuning.maxExpansionSearch, ef * 2);
+  }
+}

@@ -1,0 +1,89 @@
+// Review decisions: their checks, and how they override the judge's verdicts.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { applyDecisions, checkSubmission, formatReviewProblems, MAX_INLINE_DECISIONS, type ReviewRow } from '../../core/review.js';
+import type { RowVerdict } from '../../core/judging.js';
+
+const labels = ['billing', 'refund', 'other'];
+const at = (i: number) => `decisions.${i}`;
+
+test('checkSubmission: an empty submission accepts every verdict', () => {
+  assert.deepEqual(checkSubmission({}, labels), { ok: true, submission: {} });
+  assert.deepEqual(checkSubmission({ decisions: [], reviewer: 'ana' }, labels), { ok: true, submission: { decisions: [], reviewer: 'ana' } });
+});
+
+test('checkSubmission names every bad decision and field', () => {
+  const r = checkSubmission(
+    {
+      decisions: [
+        { row: 3, verdict: 'mislabeled', label: 'refunds' },
+        { row: 0, verdict: 'wrong' },
+        { row: 5, verdict: 'label_ok', label: 'billing' },
+        { row: 3, verdict: 'label_ok' },
+      ],
+      colour: 'red',
+    },
+    labels,
+  );
+  assert.equal(r.ok, false);
+  assert.equal(
+    formatReviewProblems(!r.ok ? r.problems : []),
+    'invalid review: decisions.1.row: Too small: expected number to be >0; decisions.1.verdict: Invalid option: expected one of "label_ok"|"mislabeled"|"undecided"; (submission): unknown field(s): colour',
+  );
+  // Shape first; labels and duplicates once the shape is right.
+  const r2 = checkSubmission({ decisions: [{ row: 3, verdict: 'mislabeled', label: 'refunds' }, { row: 5, verdict: 'label_ok', label: 'billing' }, { row: 3, verdict: 'label_ok' }] }, labels);
+  assert.deepEqual(r2.ok ? [] : r2.problems, [
+    { at: 'decisions.0.label', message: '"refunds" is not a label of this run; labels: billing, refund, other' },
+    { at: 'decisions.1.label', message: 'a label goes only with verdict mislabeled' },
+    { at: 'decisions.2.row', message: 'row 3 is already decided by decisions.0' },
+  ]);
+  const both = checkSubmission({ decisions: [], decisionsFile: '/d.jsonl' }, labels);
+  assert.deepEqual(both.ok ? [] : both.problems, [{ at: 'decisionsFile', message: 'give decisions or decisionsFile, not both' }]);
+  const many = checkSubmission({ decisions: Array.from({ length: MAX_INLINE_DECISIONS + 1 }, (_, i) => ({ row: i + 1, verdict: 'label_ok' })) }, labels);
+  assert.deepEqual(many.ok ? [] : many.problems, [{ at: 'decisions', message: `at most ${MAX_INLINE_DECISIONS} decisions inline; put more in decisionsFile` }]);
+});
+
+test('applyDecisions overrides the decided rows, keeps the rest, and records each change', () => {
+  const judged: RowVerdict[] = [
+    { id: 10, verdict: 'mislabeled', suggested: 'refund', reason: 'p=0.1' },
+    { id: 11, verdict: 'label_ok', reason: 'p=0.9' },
+    { id: 12, verdict: 'undecided', reason: 'p=0.4' },
+  ];
+  const rows = new Map<number, ReviewRow>([
+    [101, { id: 10, row: 101, label: 'billing', partnerLabel: 'refund' }],
+    [102, { id: 11, row: 102, label: 'refund', partnerLabel: 'billing' }],
+    [103, { id: 12, row: 103, label: 'other', partnerLabel: 'billing' }],
+  ]);
+  const r = applyDecisions(
+    judged,
+    rows,
+    [
+      { row: 101, verdict: 'label_ok', reason: 'reads like billing' },
+      { row: 102, verdict: 'mislabeled' },
+      { row: 103, verdict: 'mislabeled', label: 'refund' },
+    ],
+    at,
+    'ana',
+  );
+  assert.ok(r.ok);
+  assert.deepEqual(r.verdicts, [
+    { id: 10, verdict: 'label_ok', reason: 'reviewed by ana: reads like billing' },
+    { id: 11, verdict: 'mislabeled', suggested: 'billing', reason: 'reviewed by ana' },
+    { id: 12, verdict: 'mislabeled', suggested: 'refund', reason: 'reviewed by ana' },
+  ]);
+  assert.deepEqual(r.changes.map((c) => [c.row, c.judge.verdict, c.review.verdict, c.changed]), [
+    [101, 'mislabeled', 'label_ok', true],
+    [102, 'label_ok', 'mislabeled', true],
+    [103, 'undecided', 'mislabeled', true],
+  ]);
+  // Confirming the judge is a decision, not a change; undecided rows stay as judged.
+  const same = applyDecisions(judged, rows, [{ row: 102, verdict: 'label_ok' }], at, undefined);
+  assert.ok(same.ok);
+  assert.deepEqual(same.changes.map((c) => c.changed), [false]);
+  assert.deepEqual(same.verdicts.map((v) => v.verdict), ['mislabeled', 'label_ok', 'undecided']);
+});
+
+test('applyDecisions refuses rows in no noisy pair', () => {
+  const r = applyDecisions([], new Map(), [{ row: 7, verdict: 'label_ok' }], (i) => `review.jsonl:${i + 2}`, undefined);
+  assert.deepEqual(r, { ok: false, problems: [{ at: 'review.jsonl:2.row', message: 'row 7 is in no noisy pair of this run (see noisy-pairs.jsonl)' }] });
+});
