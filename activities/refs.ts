@@ -6,6 +6,7 @@ import type { RejectReason } from '../core/clean.js';
 import type { Verdict } from '../core/judging.js';
 import type { MatrixRef } from '../adapters/files.js';
 import type { JudgeUsage } from '../adapters/judges/types.js';
+import type { AnnSummary } from '../adapters/vector-stores/ann.js';
 
 export type { MatrixRef, Shard };
 
@@ -144,6 +145,8 @@ export interface IndexResult {
   store: string;
   indexed: number;
   reused: boolean;
+  /** The embedded store's ANN index, when it built one: settings and recall@1 measured against exact. */
+  ann?: AnnSummary;
   seconds: number;
 }
 

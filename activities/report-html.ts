@@ -81,6 +81,9 @@ function canvas(spec: ChartSpec, height: number): string {
   return `<div class="chart" style="height:${height}px"><canvas id="${spec.id}" data-series="${esc(JSON.stringify(spec.series.map((s) => s.paths)))}"></canvas></div>`;
 }
 
+/** Noisy pairs rendered as table rows; more would make the page slow to open (all are in noisy-pairs.jsonl). */
+const MAX_PAIR_ROWS = 5000;
+
 const COLORS = { blue: '#3b6fb6', grey: '#9aa5b1', green: '#3f9e5a', orange: '#e08a2c', red: '#c8453b', purple: '#7b5ea7', teal: '#2a9d8f' };
 
 interface PairSide {
@@ -111,7 +114,7 @@ function sideCells(s: PairSide): string[] {
 function pairsSection(r: ReportWithEvaluation): string {
   const pairs = r.noisyPairs as PairView[];
   const passes = [...new Set(pairs.map((p) => p.pass ?? 1))].sort();
-  const rows = pairs.map((p) => {
+  const rows = pairs.slice(0, MAX_PAIR_ROWS).map((p) => {
     const verdicts = [p.x.verdict?.verdict, p.neighbour.verdict?.verdict].filter(Boolean).join(' ');
     return `<tr data-verdicts="${esc(verdicts)}" data-labels="${esc(`${p.x.label}\n${p.neighbour.label}`)}" data-pass="${p.pass ?? 1}"><td>${p.pass ?? 1}</td><td>${p.similarity.toFixed(3)}</td>${[...sideCells(p.x), ...sideCells(p.neighbour)].map((c) => `<td>${c}</td>`).join('')}</tr>`;
   });
@@ -120,7 +123,7 @@ function pairsSection(r: ReportWithEvaluation): string {
 <section id="noisy-pairs">
   <h2>Noisy pairs</h2>
   <p>Each wrongly predicted row whose nearest neighbour carries another label, with the judge's verdict on each side.
-  Showing <b id="pairs-shown">${pairs.length}</b> of ${v(['counts', 'noisyPairs'], r.counts.noisyPairs)}${r.twoFold ? ` + ${v(['twoFold', 'noisyPairs'], r.twoFold.noisyPairs)} (second pass)` : ''} pairs.</p>
+  Showing <b id="pairs-shown">${rows.length}</b> of ${v(['counts', 'noisyPairs'], r.counts.noisyPairs)}${r.twoFold ? ` + ${v(['twoFold', 'noisyPairs'], r.twoFold.noisyPairs)} (second pass)` : ''} pairs.</p>
   <div class="filters">
     <input id="pairs-search" type="search" placeholder="search texts, labels, reasons" aria-label="search the noisy pairs">
     <select id="pairs-verdict" aria-label="verdict"><option value="">any verdict</option>${options(['mislabeled', 'label_ok', 'undecided'])}</select>
@@ -129,6 +132,7 @@ function pairsSection(r: ReportWithEvaluation): string {
   </div>
   <table id="pairs-table" class="pairs"><thead><tr><th>pass</th><th>sim.</th><th>wrongly predicted row</th><th>label</th><th>verdict</th><th>nearest neighbour</th><th>label</th><th>verdict</th></tr></thead>
   <tbody>${rows.join('')}</tbody></table>
+  ${pairs.length > rows.length ? `<p class="muted">The table holds the first ${rows.length} pairs; all ${pairs.length} are in noisy-pairs.jsonl and report.json.</p>` : ''}
 </section>`;
 }
 
@@ -375,7 +379,7 @@ ${pairsSection(r)}
 </section>
 <p class="muted">Written by dqe. report.json holds every number on this page.</p>
 </main>
-<script type="application/json" id="report-data">${scriptJson(r)}</script>
+<script type="application/json" id="report-data">${scriptJson({ ...r, noisyPairs: undefined, conflicts: undefined })}</script>
 <script type="application/json" id="chart-specs">${scriptJson(charts)}</script>
 <script>${chartJsBundle()}</script>
 <script>${CLIENT_SCRIPT}</script>

@@ -39,6 +39,7 @@ export async function indexVectors(deps: VectorSearchDeps, args: IndexArgs): Pro
   const ctx = jobContext();
   const res = await store.index({
     runId: args.runId,
+    workDir: join(resolve(args.runDir), 'work'),
     vectors: await readMatrix(args.embed.matrix),
     dim: args.embed.matrix.dim,
     points: await points(args),
@@ -52,7 +53,8 @@ const QUERY_BATCH = 256;
 
 export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseArgs): Promise<CategoriseResult> {
   const started = performance.now();
-  const key = hashKey({ predictions: args.predict.predictionsPath, store: args.vectorStore.name });
+  // The whole store config: its search settings (exact or ANN, Qdrant's hnswEf) can change the neighbours.
+  const key = hashKey({ predictions: args.predict.predictionsPath, store: args.vectorStore });
   const ctx = jobContext();
   return runPhaseOnce(join(resolve(args.runDir), 'work'), 'categorise', key, async (prefix) => {
     const store = createVectorStore(args.vectorStore, deps.env);
@@ -65,7 +67,7 @@ export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseAr
     const neighbours: Neighbour[] = [];
     for (let i = 0; i < wrong.length; i += QUERY_BATCH) {
       const queryIds = wrong.slice(i, i + QUERY_BATCH).map((p) => p.id);
-      neighbours.push(...(await store.nearest({ runId: args.runId, vectors, dim: args.embed.matrix.dim, points: pts, queryIds })));
+      neighbours.push(...(await store.nearest({ runId: args.runId, vectors, dim: args.embed.matrix.dim, points: pts, queryIds, workDir: join(resolve(args.runDir), 'work') })));
       ctx.heartbeat({ done: Math.min(i + QUERY_BATCH, wrong.length), total: wrong.length });
     }
     const needed = new Set<number>();

@@ -60,6 +60,37 @@ for (const seed of o.seeds.split(',').map(Number)) {
 }
 
 const results: Array<Case & { evaluation: Evaluation; wallSeconds: number }> = [];
+
+// The summary: per dataset and seed, the arms' accuracies and the detection F1 of the noisy cases.
+function summarise() {
+  return results.map((r) => ({
+    case: `${r.dataset} seed ${r.seed} ${r.noise === null ? 'clean' : `noise ${r.noise}`} ${r.twoFold ? 'two-fold' : 'one-fold'}`,
+    testRows: r.evaluation.test.rows,
+    kept: r.evaluation.trainRows,
+    accuracy: Object.fromEntries(Object.entries(r.evaluation.arms).map(([k, a]) => [k, a.metrics.accuracy])),
+    macroF1: Object.fromEntries(Object.entries(r.evaluation.arms).map(([k, a]) => [k, a.metrics.macroF1])),
+    dataFraction: r.evaluation.arms.dqe.dataFraction,
+    trainSeconds: Object.fromEntries(Object.entries(r.evaluation.arms).map(([k, a]) => [k, a.trainSeconds])),
+    pValues: Object.fromEntries(r.evaluation.comparisons.map((c) => [`${c.a} vs ${c.b}`, { tTest: c.tTest.pValue, mcnemar: c.mcnemar.pValue }])),
+    noiseF1: r.evaluation.noise ? { dqe: r.evaluation.noise.dqe.f1, dqeFlagged: r.evaluation.noise.dqeFlagged.f1, cleanlab: r.evaluation.noise.cleanlab?.f1 ?? null } : null,
+  }));
+}
+
+/** Saves what has run so far, so an interrupted run keeps its finished cases (`complete: false`). */
+async function save(complete: boolean): Promise<void> {
+  const out = {
+    benchmark: 'eval',
+    complete,
+    command: `npx tsx bench/eval.ts ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: { cpus: cpus().length, node: process.version },
+    options: o,
+    summary: summarise(),
+    results,
+  };
+  await mkdir(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
+  await writeFile(join(REPO_ROOT, o.out), `${JSON.stringify(out, null, 2)}\n`);
+}
+
 let runs = 0;
 await worker.runUntil(async () => {
   for (const c of cases) {
@@ -86,33 +117,14 @@ await worker.runUntil(async () => {
     const wallSeconds = (performance.now() - started) / 1000;
     console.log(`\n${name} (${wallSeconds.toFixed(1)} s)\n${formatEvaluation(evaluation)}`);
     results.push({ ...c, evaluation, wallSeconds });
+    await save(false);
   }
 });
 await connection.close();
 await workerConnection.close();
 await server.stop();
+await save(true);
+const summary = summarise();
 
-// The summary: per dataset and seed, the arms of the clean runs and the detection scores of the noisy ones.
-const summary = results.map((r) => ({
-  case: `${r.dataset} seed ${r.seed} ${r.noise === null ? 'clean' : `noise ${r.noise}`} ${r.twoFold ? 'two-fold' : 'one-fold'}`,
-  testRows: r.evaluation.test.rows,
-  kept: r.evaluation.trainRows,
-  accuracy: Object.fromEntries(Object.entries(r.evaluation.arms).map(([k, a]) => [k, a.metrics.accuracy])),
-  macroF1: Object.fromEntries(Object.entries(r.evaluation.arms).map(([k, a]) => [k, a.metrics.macroF1])),
-  dataFraction: r.evaluation.arms.dqe.dataFraction,
-  trainSeconds: Object.fromEntries(Object.entries(r.evaluation.arms).map(([k, a]) => [k, a.trainSeconds])),
-  pValues: Object.fromEntries(r.evaluation.comparisons.map((c) => [`${c.a} vs ${c.b}`, { tTest: c.tTest.pValue, mcnemar: c.mcnemar.pValue }])),
-  noiseF1: r.evaluation.noise ? { dqe: r.evaluation.noise.dqe.f1, dqeFlagged: r.evaluation.noise.dqeFlagged.f1, cleanlab: r.evaluation.noise.cleanlab?.f1 ?? null } : null,
-}));
-const out = {
-  benchmark: 'eval',
-  command: `npx tsx bench/eval.ts ${process.argv.slice(2).join(' ')}`.trim(),
-  machine: { cpus: cpus().length, node: process.version },
-  options: o,
-  summary,
-  results,
-};
-await mkdir(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
-await writeFile(join(REPO_ROOT, o.out), `${JSON.stringify(out, null, 2)}\n`);
 console.log(`\nsaved ${o.out}`);
 console.table(summary.map((s) => ({ case: s.case, full: s.accuracy.full, dqe: s.accuracy.dqe, random: s.accuracy.random, share: s.dataFraction, 'dqe F1': s.noiseF1?.dqe, 'cleanlab F1': s.noiseF1?.cleanlab })));

@@ -16,12 +16,11 @@ import { DefaultLogger, Runtime, type NativeConnection } from '@temporalio/worke
 import { execa } from 'execa';
 import { jobContext } from '../activities/context.js';
 import { renderReportHtml, type ReportWithEvaluation } from '../activities/report-html.js';
-import type { KeptRow } from '../activities/refs.js';
+import type { CategoryRow, KeptRow } from '../activities/refs.js';
 import { readCsvDataset, readJsonlDataset, formatOf, type RawRow } from '../adapters/dataset-reader.js';
 import { createEmbedder } from '../adapters/embedders/index.js';
-import { AtomicWriter, readJson, readJsonl, readJsonlAll, readMatrix, readUint32, writeFileAtomic, writeJsonAtomic, writeTypedAtomic } from '../adapters/files.js';
+import { AtomicWriter, exists, readJson, readJsonl, readJsonlAll, readMatrix, readUint32, writeFileAtomic, writeJsonAtomic, writeTypedAtomic } from '../adapters/files.js';
 import { createTrainer, type Trainer } from '../adapters/trainers/index.js';
-import type { CategoryRow } from '../activities/refs.js';
 import { normaliseText } from '../core/clean.js';
 import {
   ARMS,
@@ -119,6 +118,7 @@ function labelOf(v: unknown): string | undefined {
 async function readRows(path: string, format: 'jsonl' | 'csv' | undefined, textField: string, labelField: string): Promise<{ rows: InputRow[]; unreadable: number }> {
   const fmt = formatOf(path, format);
   if (!fmt) throw new Error(`${path}: unknown format; name it .jsonl or .csv, or pass --format`);
+  if (!(await exists(path))) throw new Error(`${path}: no such file`);
   const rows: InputRow[] = [];
   let unreadable = 0;
   const source: AsyncIterable<RawRow> = fmt === 'csv' ? readCsvDataset(path) : readJsonlDataset(path, () => {});

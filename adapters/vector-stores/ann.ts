@@ -2,7 +2,7 @@
 // HNSW index tuned on the run's own rows to a target recall@1 for large ones; both re-rank their candidates
 // in float64, so scores and ties (lowest row id) are those of `exactNearest`.
 import { availableParallelism } from 'node:os';
-import { Index, MetricKind, ScalarKind, exactSearch, type BatchMatches } from 'usearch';
+import { Index, MetricKind, ScalarKind, exactSearch, type BatchMatches, type Matches } from 'usearch';
 import type { Neighbour } from '../../core/categorise.js';
 import { Rng } from '../../core/random.js';
 
@@ -119,10 +119,16 @@ function gather(vectors: Float32Array, dim: number, rows: ArrayLike<number>): Fl
   return out;
 }
 
-function asBatch(m: ReturnType<typeof exactSearch>, queries: number, k: number): BatchMatches {
-  // usearch unwraps a single query's result; both shapes carry keys and distances laid out per query.
-  if ('counts' in m) return m;
-  return { keys: m.keys, distances: m.distances, counts: new BigUint64Array([BigInt(m.keys.length)]), k, get: () => m } as BatchMatches;
+/** Keys and distances of every query, `k` slots per query, `counts` of them filled. */
+interface Batch {
+  keys: BigUint64Array;
+  distances: Float32Array;
+  counts: BigUint64Array;
+}
+
+function asBatch(m: Matches | BatchMatches): Batch {
+  // usearch unwraps a single query's result; both shapes lay keys and distances out per query.
+  return 'counts' in m ? m : { keys: m.keys, distances: m.distances, counts: new BigUint64Array([BigInt(m.keys.length)]) };
 }
 
 const NO_NEIGHBOUR: Neighbour = { id: -1, score: -Infinity };
@@ -152,7 +158,7 @@ export function exactTop1(
   let k = Math.min(m, EXACT_CANDIDATES);
   while (pending.length > 0) {
     const rows = pending.map((i) => queries[i]!);
-    const res = asBatch(exactSearch(data, gather(vectors, dim, rows), dim, k, MetricKind.IP, threads), rows.length, k);
+    const res = asBatch(exactSearch(data, gather(vectors, dim, rows), dim, k, MetricKind.IP, threads));
     const unsettled: number[] = [];
     pending.forEach((qi, i) => {
       const q = rows[i]!;
@@ -247,7 +253,7 @@ export class AnnIndex {
     let k = Math.min(size, this.tuning.candidates + 1);
     while (pending.length > 0 && k > 0) {
       const rows = pending.map((i) => queries[i]!);
-      const res = asBatch(this.index.search(gather(vectors, dim, rows), k, this.tuning.threads), rows.length, k);
+      const res = asBatch(this.index.search(gather(vectors, dim, rows), k, this.tuning.threads));
       const unsettled: number[] = [];
       pending.forEach((qi, i) => {
         const q = rows[i]!;
@@ -306,11 +312,10 @@ export function calibrate(
   const sample = sampleRows(n, tuning.calibrationQueries, tuning.seed);
   const truth = exactTop1(vectors, n, dim, sample, { maxNorm, threads: tuning.threads });
   const tried: { expansionSearch: number; recall: number }[] = [];
-  let hits = 0;
   let ef = tuning.minExpansionSearch;
   for (;;) {
     const got = AnnIndex.load(path, dim, tuning, ef).search(vectors, dim, sample);
-    hits = got.reduce((h, g, i) => h + (g.id === truth[i]!.id ? 1 : 0), 0);
+    const hits = got.reduce((h, g, i) => h + (g.id === truth[i]!.id ? 1 : 0), 0);
     const recall = sample.length === 0 ? 1 : hits / sample.length;
     tried.push({ expansionSearch: ef, recall });
     if (recall >= targetRecall || ef >= tuning.maxExpansionSearch) {

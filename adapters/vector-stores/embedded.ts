@@ -1,21 +1,195 @@
-// The embedded vector store: exact search over the run's own matrix, nothing to start or configure.
-import { exactNearest } from '../../core/categorise.js';
-import type { VectorStore } from './types.js';
+// The embedded vector store: the run's own matrix searched in process, exactly below a size threshold and
+// through a usearch HNSW index tuned to a target recall above it (built in the index phase, kept in the
+// run's work directory so that the categorise phase, maybe on another worker, loads it).
+import { createHash } from 'node:crypto';
+import { rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Neighbour, Split } from '../../core/categorise.js';
+import type { VectorStoreConfig } from '../../core/input.js';
+import { exists, hashKey, readJson, writeJsonAtomic } from '../files.js';
+import { AnnIndex, DEFAULT_ANN_TUNING, calibrate, exactTop1, maxRowNorm, type AnnSummary, type AnnTuning, type Pool } from './ann.js';
+import type { IndexOutcome, IndexRequest, NearestRequest, VectorStore } from './types.js';
 
-export function createEmbeddedStore(): VectorStore {
+export type EmbeddedStoreConfig = Extract<VectorStoreConfig, { name: 'embedded' }>;
+export type SearchMode = 'exact' | 'ann';
+
+/** Stable `ApplicationFailure` types this store throws. */
+export const EMBEDDED_FAILURES = {
+  /** The matrix does not hold `points.length` vectors of `dim` floats (the same type as Qdrant's). */
+  dimensionMismatch: 'DqeVectorDimensionMismatch',
+  /** ANN search was chosen but the request names no work directory to keep the index in. */
+  noWorkDir: 'DqeAnnIndexNeedsWorkDir',
+} as const;
+
+/**
+ * Kept rows from which 'auto' builds an ANN index. bench/ann.ts (docs/performance-ann.md) measures build +
+ * calibration + queries against the exact scan with queries = 5% of the rows: the index wins from here on.
+ */
+export const DEFAULT_ANN_THRESHOLD = 50_000;
+/** recall@1 against exact search the index is tuned to unless the input says otherwise. */
+export const DEFAULT_TARGET_RECALL = 0.99;
+/** Rows hashed (evenly spaced, first and last included) to tell one run's matrix from another's. */
+const FINGERPRINT_ROWS = 4096;
+const INDEX_FILE_PREFIX = 'ann-index';
+
+/** Which search a run of `rows` kept rows gets under `config`, and why (for logs and the report). */
+export function planSearch(config: EmbeddedStoreConfig, rows: number): { mode: SearchMode; reason: string } {
+  const search = config.search ?? 'auto';
+  if (search !== 'auto') return { mode: search, reason: `vectorStore.search is '${search}'` };
+  const threshold = config.annThreshold ?? DEFAULT_ANN_THRESHOLD;
+  return rows >= threshold
+    ? { mode: 'ann', reason: `${rows} kept rows >= annThreshold ${threshold}` }
+    : { mode: 'exact', reason: `${rows} kept rows < annThreshold ${threshold}` };
+}
+
+/** Rows of the matrix; a matrix that does not match the points is a non-retryable failure. */
+function rowsOf(req: { vectors: Float32Array; dim: number; points: readonly unknown[] }): number {
+  const n = req.points.length;
+  if (!Number.isInteger(req.dim) || req.dim < 1 || req.vectors.length !== n * req.dim) {
+    throw ApplicationFailure.create({
+      type: EMBEDDED_FAILURES.dimensionMismatch,
+      nonRetryable: true,
+      message: `embedded vector store: ${req.vectors.length} floats do not make ${n} vectors of dimension ${req.dim}`,
+    });
+  }
+  return n;
+}
+
+/** Cheap identity of a matrix: its shape and a strided sample of whole rows. */
+function fingerprint(vectors: Float32Array, n: number, dim: number): string {
+  const h = createHash('sha256').update(`${n}x${dim}`);
+  const step = Math.max(1, Math.floor((n - 1) / (FINGERPRINT_ROWS - 1)));
+  const bytes = new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength);
+  for (let i = 0; i < n; i += step) h.update(bytes.subarray(i * dim * 4, (i + 1) * dim * 4));
+  if (n > 0) h.update(bytes.subarray((n - 1) * dim * 4, n * dim * 4));
+  return h.digest('hex');
+}
+
+interface Built {
+  path: string;
+  summary: AnnSummary;
+}
+
+interface Loaded {
+  key: string;
+  index: AnnIndex | undefined;
+  summary: AnnSummary;
+}
+
+/**
+ * The embedded store. `tuning` overrides the ANN build and calibration settings (tests and benchmarks);
+ * the input configures only the choice of search and the target recall.
+ */
+export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embedded' }, tuning: Partial<AnnTuning> = {}): VectorStore {
+  const t: AnnTuning = { ...DEFAULT_ANN_TUNING, ...tuning };
+  const targetRecall = config.targetRecall ?? DEFAULT_TARGET_RECALL;
+  // Per-matrix values computed once: categorise calls `nearest` batch after batch with the same array.
+  const norms = new WeakMap<Float32Array, number>();
+  const pools = new WeakMap<Float32Array, Map<Split, Pool>>();
+  let loaded: Loaded | undefined;
+
+  const maxNorm = (vectors: Float32Array, n: number, dim: number): number => {
+    let m = norms.get(vectors);
+    if (m === undefined) norms.set(vectors, (m = maxRowNorm(vectors, n, dim)));
+    return m;
+  };
+
+  const indexKey = (vectors: Float32Array, n: number, dim: number): string => {
+    const { threads: _threads, addChunkRows: _chunk, ...result } = t;
+    return hashKey({ matrix: fingerprint(vectors, n, dim), tuning: result, targetRecall });
+  };
+
+  const workDirOf = (req: { workDir?: string }): string => {
+    if (req.workDir === undefined) {
+      throw ApplicationFailure.create({
+        type: EMBEDDED_FAILURES.noWorkDir,
+        nonRetryable: true,
+        message: 'embedded vector store: ANN search keeps its index in the run\'s work directory, but the request gave no workDir',
+      });
+    }
+    return req.workDir;
+  };
+
+  /** Builds the index unless this matrix's is already in `dir`; the summary file is written last. */
+  async function ensureIndex(req: IndexRequest | NearestRequest, n: number, key: string, dir: string): Promise<Built & { reused: boolean }> {
+    const base = join(dir, `${INDEX_FILE_PREFIX}.${key}`);
+    const path = `${base}.usearch`;
+    const manifest = `${base}.json`;
+    if ((await exists(manifest)) && (await exists(path))) return { path, summary: await readJson<AnnSummary>(manifest), reused: true };
+    const tmp = `${path}.tmp-${process.pid}`;
+    try {
+      const started = performance.now();
+      AnnIndex.build(req.vectors, n, req.dim, t, tmp, 'onProgress' in req ? req.onProgress : undefined);
+      const built = performance.now();
+      const calibrated = calibrate(req.vectors, n, req.dim, tmp, t, targetRecall, maxNorm(req.vectors, n, req.dim));
+      const summary: AnnSummary = {
+        ...calibrated,
+        buildSeconds: (built - started) / 1000,
+        calibrateSeconds: (performance.now() - built) / 1000,
+      };
+      await rename(tmp, path);
+      await writeJsonAtomic(manifest, summary);
+      return { path, summary, reused: false };
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /** The run's index, loaded once per store object and matrix. */
+  async function annFor(req: NearestRequest, n: number): Promise<Loaded> {
+    const key = indexKey(req.vectors, n, req.dim);
+    if (loaded?.key === key) return loaded;
+    const { path, summary } = await ensureIndex(req, n, key, workDirOf(req));
+    // In 'auto', an index that could not reach the target recall is not used: exact search is.
+    const useIndex = summary.reached || config.search === 'ann';
+    loaded = { key, summary, index: useIndex ? AnnIndex.load(path, req.dim, t, summary.expansionSearch) : undefined };
+    return loaded;
+  }
+
+  function pool(vectors: Float32Array, n: number, dim: number, split: Split, req: NearestRequest): Pool {
+    let bySplit = pools.get(vectors);
+    if (!bySplit) pools.set(vectors, (bySplit = new Map<Split, Pool>()));
+    let p = bySplit.get(split);
+    if (!p) {
+      const rows = Int32Array.from(req.points.filter((pt) => pt.split === split).map((pt) => pt.id));
+      const matrix = new Float32Array(rows.length * dim);
+      rows.forEach((r, i) => matrix.set(vectors.subarray(r * dim, r * dim + dim), i * dim));
+      p = { rows, matrix };
+      bySplit.set(split, p);
+    }
+    return p;
+  }
+
   return {
     name: 'embedded',
-    index(req) {
-      // The matrix file is the index; nothing to build.
-      return Promise.resolve({ indexed: req.points.length, reused: true });
+    async index(req): Promise<IndexOutcome> {
+      const n = rowsOf(req);
+      if (planSearch(config, n).mode === 'exact') {
+        // The matrix file is the index; nothing to build.
+        return { indexed: n, reused: true };
+      }
+      const key = indexKey(req.vectors, n, req.dim);
+      const { summary, reused } = await ensureIndex(req, n, key, workDirOf(req));
+      return { indexed: n, reused, ann: summary };
     },
-    nearest(req) {
-      const n = req.vectors.length / req.dim;
-      const split = req.split;
-      const candidate = split === undefined ? undefined : (i: number) => req.points[i]?.split === split;
-      return Promise.resolve(exactNearest(req.vectors, n, req.dim, req.queryIds, candidate));
+    async nearest(req): Promise<Neighbour[]> {
+      const n = rowsOf(req);
+      const { vectors, dim } = req;
+      // A split filter needs candidates the graph cannot restrict to; no phase asks for one at scale.
+      if (req.split !== undefined) {
+        const p = pool(vectors, n, dim, req.split, req);
+        return exactTop1(vectors, n, dim, req.queryIds, { pool: p, maxNorm: maxNorm(vectors, n, dim), threads: t.threads });
+      }
+      if (planSearch(config, n).mode === 'ann') {
+        const ann = await annFor(req, n);
+        if (ann.index) return ann.index.search(vectors, dim, req.queryIds);
+      }
+      return exactTop1(vectors, n, dim, req.queryIds, { maxNorm: maxNorm(vectors, n, dim), threads: t.threads });
     },
     drop() {
+      // The index file lives in the run's work directory and goes with it; free the loaded copy.
+      loaded = undefined;
       return Promise.resolve();
     },
   };

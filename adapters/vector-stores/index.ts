@@ -9,7 +9,7 @@ export type { VectorStore, StorePoint } from './types.js';
 export function createVectorStore(config: VectorStoreConfig, env: NodeJS.ProcessEnv): VectorStore {
   switch (config.name) {
     case 'embedded':
-      return createEmbeddedStore();
+      return createEmbeddedStore(config);
     case 'qdrant':
       // QDRANT_URL and QDRANT_API_KEY come from the worker's environment, never from the workflow input.
       return createQdrantStore(config, env);

@@ -5,6 +5,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Worker } from '@temporalio/worker';
 import { execa } from 'execa';
 import { readJsonlAll, readUint32 } from '../../adapters/files.js';
 import type { ReportWithEvaluation } from '../../activities/report-html.js';
@@ -15,7 +16,7 @@ import type { RowVerdict } from '../../core/judging.js';
 import { mergeVerdicts } from '../../core/two-fold.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
 import { REPO_ROOT } from '../../infra/python-env.js';
-import { createCpuWorker } from '../../workers/cpu-worker.js';
+import { createCpuWorker, workflowBundle } from '../../workers/cpu-worker.js';
 import type { DqeResult } from '../../workflows/index.js';
 import { testTemporal, uniqueId, type TestTemporal } from '../helpers/temporal.js';
 
@@ -124,17 +125,40 @@ describe('dqe eval', () => {
     assert.match(html, /<table id="noise-table">/u);
   });
 
+  test('a missing dataset or an unknown format is a clear error naming the file', async () => {
+    const run = (file: string) => execa(process.execPath, [join(REPO_ROOT, 'bin/dqe.js'), 'eval', file, '--output-dir', join(dir, 'eval-bad')], { cwd: REPO_ROOT, reject: false });
+    const missing = await run(join(dir, 'nope.jsonl'));
+    assert.equal(missing.exitCode, 1);
+    assert.equal(missing.stderr.trim(), `dqe: ${join(dir, 'nope.jsonl')}: no such file`);
+    const txt = join(dir, 'data.txt');
+    await writeFile(txt, 'hello\n');
+    const unknown = await run(txt);
+    assert.equal(unknown.exitCode, 1);
+    assert.equal(unknown.stderr.trim(), `dqe: ${txt}: unknown format; name it .jsonl or .csv, or pass --format`);
+  });
+
   test('two-fold DQE on the same split judges both halves and keeps a subset of the one-fold final set', async () => {
     const taskQueue = uniqueId('dqe-eval-2f');
     const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: { cacheDir: join(dir, 'cache'), env: {} } });
     const out = join(dir, 'eval-two');
+    const workflowId = uniqueId('dqe-eval-2f');
     const e = await worker.runUntil(
       runEvaluation(
         { dataset, holdout: HOLDOUT, injectNoise: NOISE, seed: 3, cleanlab: false, dqe: { twoFold: true }, outputDir: out },
-        { env: {}, runDqe: (input) => t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('dqe-eval-2f'), args: [input] }) as Promise<DqeResult> },
+        { env: {}, runDqe: (input) => t.client.workflow.execute('dqe', { taskQueue, workflowId, args: [input] }) as Promise<DqeResult> },
       ),
     );
     assert.equal(e.twoFold, true);
+    // The second pass is its own activities, after categorise and after judge; the history replays deterministically.
+    const history = await t.client.workflow.getHandle(workflowId).fetchHistory();
+    const activities = (history.events ?? []).flatMap((ev) => (ev.activityTaskScheduledEventAttributes ? [ev.activityTaskScheduledEventAttributes.activityType?.name] : []));
+    const following = (type: string) => activities.slice(activities.indexOf(type) + 1);
+    assert.deepEqual(following('categoriseWrong').slice(0, 2), ['swapHalves', 'trainModel']);
+    assert.equal(activities.filter((a) => a === 'trainModel').length, 2);
+    assert.equal(activities.filter((a) => a === 'categoriseWrong').length, 2);
+    assert.equal(activities.filter((a) => a === 'judgeNoisy').length, 2);
+    assert.deepEqual(activities.slice(-2), ['assembleRun', 'writeReport']);
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
     assert.equal(e.noise!.cleanlab, null);
     // The same seed gives the same training part and flips as the one-fold run.
     assert.equal(await readFile(join(out, 'train.jsonl'), 'utf8'), await readFile(join(oneFoldDir(), 'train.jsonl'), 'utf8'));

@@ -1,7 +1,7 @@
 // The swift trainer for real: ms-swift fine-tunes and answers with a tiny Qwen2 model built offline,
 // on the CPU, driven by the dqe workflow through a GPU worker on the dev server; a SIGKILLed worker's
-// training resumes from its last checkpoint, a finished one is never trained again, and cancelling a
-// run leaves no swift process behind.
+// training resumes from its last checkpoint, a finished one is never trained again, a SIGTERMed worker
+// stops at the next checkpoint, and cancelling a run leaves no swift process behind.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -144,7 +144,10 @@ before(async () => {
   dataset = join(dir, 'spam.jsonl');
   await writeFile(dataset, spamAssassinJsonl({ limit: MAILS, maxChars: MAIL_CHARS }));
 });
-after(async () => t.close());
+after(async () => {
+  await t.close();
+  await rm(dir, { recursive: true, force: true });
+});
 
 describe('swift trainer on the dev server (real ms-swift, CPU)', () => {
   test('a run fine-tunes with swift sft on the GPU queue and maps swift infer answers back to rows', async () => {

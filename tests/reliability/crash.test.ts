@@ -71,6 +71,8 @@ describe('crash survival', () => {
     assert.deepEqual(c.identical, DATA_OUTPUTS.filter((n) => n !== 'final.jsonl'));
     assert.deepEqual(c.reportDifferences, ['counts.final']);
     assert.deepEqual(c.embeddedTotal, { reference: 10, drilled: 10 });
+    assert.deepEqual(c.embedding, { reference: { reused: 0, embedded: 10 }, drilled: { reused: 4, embedded: 6 } });
+    assert.equal(c.leftoverTempFiles, 0);
   });
 });
 

@@ -2,7 +2,7 @@
 // uninterrupted, then the same run (same input, seed, workflow id and run directory) while the CPU
 // worker is SIGKILLed at seeded random moments inside each phase and restarted, then again while the
 // Temporal dev server is SIGKILLed and restarted on its SQLite file; the outputs are then compared.
-import { readFile, rename, rm, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
@@ -33,6 +33,14 @@ const WORKFLOW_TASK_TIMEOUT = '5s';
 const SERVER_DOWNTIME_MS = 1_500;
 /** The longest any drilled run may take, in ms, before the drill calls it hung. */
 const RUN_DEADLINE_MS = 15 * 60_000;
+/**
+ * A kill lands a random time into its activity, up to this fraction of how long the activity is
+ * expected to take: its time in the reference run, scaled by how fast this run has been so far (the
+ * machine's load changes from run to run). Below 1, so that a faster attempt still gets hit.
+ */
+const AIM_FRACTION = 0.8;
+/** Activities shorter than this in the reference run (ms) say little about the machine's speed. */
+const MIN_SPEED_SAMPLE_MS = 20;
 /** Kills of one activity type at most: its retry policy allows 10 attempts, and each kill spends one. */
 const MAX_KILLS_PER_ACTIVITY = 3;
 
@@ -75,6 +83,10 @@ export interface RunComparison {
   reportDifferences: string[];
   /** The kept rows, which embedding.reused + embedding.embedded must add up to. */
   embeddedTotal: { reference: number; drilled: number };
+  /** The cache split that RUN_ACCOUNTING leaves out of the comparison, as it came out. */
+  embedding: { reference: { reused: number; embedded: number }; drilled: { reused: number; embedded: number } };
+  /** Temporary files killed attempts left behind (`<name>.tmp-<pid>-<hex>`): never read, never renamed into place. */
+  leftoverTempFiles: number;
 }
 
 export interface DrillRun {
@@ -120,11 +132,14 @@ export async function compareRuns(referenceDir: string, drilledDir: string): Pro
   const [ra, rb] = await Promise.all([readFile(join(referenceDir, 'report.json'), 'utf8'), readFile(join(drilledDir, 'report.json'), 'utf8')]);
   const reportA = JSON.parse(ra) as { embedding: { reused: number; embedded: number } };
   const reportB = JSON.parse(rb) as { embedding: { reused: number; embedded: number } };
+  const leftovers = (await readdir(drilledDir, { recursive: true })).filter((name) => /\.tmp-\d+/u.test(name));
   return {
     identical,
     differing,
     reportDifferences: differences(reportA, reportB, RUN_ACCOUNTING),
     embeddedTotal: { reference: reportA.embedding.reused + reportA.embedding.embedded, drilled: reportB.embedding.reused + reportB.embedding.embedded },
+    embedding: { reference: { reused: reportA.embedding.reused, embedded: reportA.embedding.embedded }, drilled: { reused: reportB.embedding.reused, embedded: reportB.embedding.embedded } },
+    leftoverTempFiles: leftovers.length,
   };
 }
 
@@ -169,7 +184,9 @@ export async function runKillHarness(o: KillHarnessOptions): Promise<KillHarness
 
   let worker: WorkerProcess | undefined;
   const allEvents: WorkerEvent[] = [];
-  let waiters: Array<(e: StartEvent) => void> = [];
+  // Activity starts are read from `allEvents` from `cursor` on, so none is missed while a worker restarts.
+  let cursor = 0;
+  let wake: (() => void) | undefined;
   const startWorker = async (cache: string, n: number) => {
     worker = await startWorkerProcess({
       address,
@@ -180,15 +197,20 @@ export async function runKillHarness(o: KillHarnessOptions): Promise<KillHarness
       stickyTimeoutMs: STICKY_TIMEOUT_MS,
       onEvent: (e) => {
         allEvents.push(e);
-        if (e.event === 'activity-start') {
-          const ws = waiters;
-          waiters = [];
-          for (const w of ws) w(e);
-        }
+        wake?.();
       },
     });
   };
-  const nextStart = () => new Promise<StartEvent>((resolve) => waiters.push(resolve));
+  /** The next activity start reported by the current worker (a killed worker's late lines are skipped). */
+  const nextStart = async (): Promise<StartEvent> => {
+    for (;;) {
+      while (cursor < allEvents.length) {
+        const e = allEvents[cursor++]!;
+        if (e.event === 'activity-start' && e.pid === worker?.pid) return e;
+      }
+      await new Promise<void>((r) => (wake = r));
+    }
+  };
 
   /** Starts the run and waits for its result, riding out a server that is down for a while. */
   const startRun = async () => {
@@ -234,6 +256,7 @@ export async function runKillHarness(o: KillHarnessOptions): Promise<KillHarness
     /** One drilled run: `kill` is called at each planned moment and must bring the run's machinery back. */
     const drill = async (target: Kill['target'], kills: number, cache: string, kill: () => Promise<void>): Promise<DrillRun> => {
       allEvents.length = 0;
+      cursor = 0;
       let processes = 1;
       await startWorker(cache, 1);
       const run = await startRun();
@@ -244,11 +267,22 @@ export async function runKillHarness(o: KillHarnessOptions): Promise<KillHarness
         let start: StartEvent;
         do start = await Promise.race([nextStart(), run.result.then(() => Promise.reject(new Error(`the run finished before ${target} kill ${done.length + 1} (aimed at ${aimedAt})`)))]);
         while (order.indexOf(start.type) < order.indexOf(aimedAt));
-        const delayMs = Math.round(rng.nextFloat() * activitySeconds[start.type]! * 1000 * 0.9);
+        // How fast this run goes compared with the reference, from the activities finished so far.
+        let observed = 0;
+        let expected = 0;
+        for (const e of allEvents) {
+          if (e.event === 'activity-end' && e.ok && activitySeconds[e.type]! * 1000 >= MIN_SPEED_SAMPLE_MS) {
+            observed += e.seconds;
+            expected += activitySeconds[e.type]!;
+          }
+        }
+        const speed = expected > 0 ? observed / expected : 1;
+        const delayMs = Math.round(rng.nextFloat() * activitySeconds[start.type]! * speed * 1000 * AIM_FRACTION);
         await sleep(delayMs);
         const flying = worker!.inFlight();
         const atSeconds = (performance.now() - run.started) / 1000;
         await kill();
+        cursor = allEvents.length;
         if (target === 'worker') {
           processes++;
           await startWorker(cache, processes);

@@ -1,0 +1,330 @@
+// Tests of the embedded store's neighbour search: the certified exact scan equals exactNearest, the ANN index
+// reaches its recall on a small set and breaks ties like exact search, and 'auto' picks by row count.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { exactNearest, type Split } from '../../core/categorise.js';
+import { parseDqeInput } from '../../core/input.js';
+import { Rng } from '../../core/random.js';
+import { AnnIndex, DEFAULT_ANN_TUNING, exactTop1, f32DotBound, sampleRows, type AnnTuning } from '../../adapters/vector-stores/ann.js';
+import { EMBEDDED_FAILURES, createEmbeddedStore, planSearch, type EmbeddedStoreConfig } from '../../adapters/vector-stores/embedded.js';
+import type { StorePoint } from '../../adapters/vector-stores/types.js';
+
+/**
+ * Seeded unit rows: `clusters` Gaussian blobs around random directions (spread `noise`), then a fraction
+ * `dup` of rows replaced by exact copies of earlier rows, so ties at score 1 occur.
+ */
+function clustered(n: number, dim: number, seed: number, clusters = 8, noise = 0.3, dup = 0.05): Float32Array {
+  const rng = new Rng(seed);
+  const centres = Array.from({ length: clusters }, () => Array.from({ length: dim }, () => rng.nextGaussian() / Math.sqrt(dim)));
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    if (i > 0 && rng.nextFloat() < dup) {
+      const src = rng.nextInt(i);
+      out.copyWithin(i * dim, src * dim, src * dim + dim);
+      continue;
+    }
+    const c = centres[rng.nextInt(clusters)]!;
+    let norm = 0;
+    for (let j = 0; j < dim; j++) {
+      const v = c[j]! + (noise * rng.nextGaussian()) / Math.sqrt(dim);
+      out[i * dim + j] = v;
+      norm += v * v;
+    }
+    norm = Math.sqrt(norm);
+    for (let j = 0; j < dim; j++) out[i * dim + j] = out[i * dim + j]! / norm;
+  }
+  return out;
+}
+
+const ids = (n: number) => Array.from({ length: n }, (_, i) => i);
+const points = (n: number, split: (i: number) => Split = (i) => (i % 2 === 0 ? 'sampled' : 'unsampled')): StorePoint[] =>
+  ids(n).map((id) => ({ id, label: 'a', split: split(id) }));
+/** Single-threaded native calls, so that the HNSW graph (and so every ANN answer) is the same each run. */
+const TUNING: Partial<AnnTuning> = { threads: 1, addChunkRows: 500 };
+
+async function withDir<T>(fn: (dir: string) => T | Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'dqe-ann-test-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe('certified exact scan (usearch + float64 re-rank)', () => {
+  test('equals exactNearest, ids and score bits, on clustered data with duplicates', () => {
+    for (const [n, dim, seed] of [
+      [400, 32, 1],
+      [300, 7, 2],
+      [250, 128, 3],
+      [200, 1, 4],
+    ] as const) {
+      const v = clustered(n, dim, seed);
+      assert.deepEqual(exactTop1(v, n, dim, ids(n)), exactNearest(v, n, dim, ids(n)), `n=${n} dim=${dim}`);
+    }
+  });
+
+  test('N = 1 has no neighbour; N = 2 gives the other row', () => {
+    const one = new Float32Array([0.6, 0.8]);
+    assert.deepEqual(exactTop1(one, 1, 2, [0]), [{ id: -1, score: -Infinity }]);
+    const two = new Float32Array([0.6, 0.8, 1, 0]);
+    const got = exactTop1(two, 2, 2, [0, 1]);
+    assert.deepEqual(got, exactNearest(two, 2, 2, [0, 1]));
+    assert.deepEqual(
+      got.map((g) => g.id),
+      [1, 0],
+    );
+  });
+
+  test('more exact duplicates than its first candidates: widens until the lowest id is certain', () => {
+    // 40 copies of one vector scattered among 200 rows: each copy's neighbour is the lowest other copy.
+    const dim = 16;
+    const base = clustered(200, dim, 5, 4, 0.3, 0);
+    const copies = ids(40).map((i) => 5 * i + 3);
+    for (const c of copies) base.copyWithin(c * dim, 0, dim);
+    const got = exactTop1(base, 200, dim, copies);
+    assert.deepEqual(
+      got.map((g) => g.id),
+      copies.map((c) => (c === 0 ? 3 : 0)),
+    );
+    assert.deepEqual(got, exactNearest(base, 200, dim, copies));
+  });
+
+  test('near-duplicates closer than float32 can order them: the float64 order wins', () => {
+    // 60 copies of one vector, each nudged by a few float32 ulps on some coordinates: their float64 scores
+    // differ below float32's resolution, so usearch's candidate order is noise and only widening finds the best.
+    const dim = 64;
+    const n = 400;
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const v = clustered(n, dim, seed, 4, 0.3, 0);
+      const rng = new Rng(seed);
+      const copies = ids(60).map((i) => 6 * i + 5);
+      for (const c of copies) {
+        v.copyWithin(c * dim, 0, dim);
+        for (let t = 0; t < 8; t++) {
+          const j = rng.nextInt(dim);
+          v[c * dim + j] = v[c * dim + j]! * (1 + (rng.nextInt(7) - 3) * 2 ** -23);
+        }
+      }
+      const queries = [0, ...copies];
+      assert.deepEqual(exactTop1(v, n, dim, queries), exactNearest(v, n, dim, queries), `seed ${seed}`);
+    }
+  });
+
+  test('a candidate pool (split filter) equals exactNearest with the same filter', () => {
+    const n = 300;
+    const dim = 24;
+    const v = clustered(n, dim, 6);
+    const rows = Int32Array.from(ids(n).filter((i) => i % 3 === 0));
+    const matrix = new Float32Array(rows.length * dim);
+    rows.forEach((r, i) => matrix.set(v.subarray(r * dim, r * dim + dim), i * dim));
+    assert.deepEqual(
+      exactTop1(v, n, dim, ids(n), { pool: { rows, matrix } }),
+      exactNearest(v, n, dim, ids(n), (i) => i % 3 === 0),
+    );
+  });
+
+  test('the float32 error bound covers usearch on long vectors with large entries', () => {
+    // One coordinate carries most of the mass: the worst case for rounding in a float32 sum.
+    const dim = 1536;
+    const n = 64;
+    const v = clustered(n, dim, 7, 2, 1, 0);
+    for (let i = 0; i < n; i++) v[i * dim] = 0.9 + i / 1000;
+    assert.deepEqual(exactTop1(v, n, dim, ids(n)), exactNearest(v, n, dim, ids(n)));
+    assert.ok(f32DotBound(dim, 1, 1) < 1e-3, 'the bound stays tight enough to settle most queries');
+  });
+});
+
+describe('ANN index (usearch HNSW, float64 re-rank)', () => {
+  test('reaches recall@1 >= 0.99 against exact on a small set, and reports what it measured', async () => {
+    await withDir(async (dir) => {
+      const n = 3000;
+      const dim = 32;
+      const v = clustered(n, dim, 11);
+      const store = createEmbeddedStore({ name: 'embedded', search: 'ann', targetRecall: 0.99 }, TUNING);
+      const res = await store.index({ runId: 'r', vectors: v, dim, points: points(n), workDir: dir });
+      assert.equal(res.indexed, n);
+      assert.equal(res.reused, false);
+      const ann = res.ann!;
+      assert.equal(ann.calibrationQueries, DEFAULT_ANN_TUNING.calibrationQueries);
+      assert.equal(ann.recallHits / ann.calibrationQueries, ann.recall);
+      assert.ok(ann.reached && ann.recall >= 0.99, `calibration recall ${ann.recall}`);
+      assert.equal(ann.tried.at(-1)!.expansionSearch, ann.expansionSearch);
+      // Every row as a query, against the exact answers: recall on the whole set, not just the sample.
+      const got = await store.nearest({ runId: 'r', vectors: v, dim, points: points(n), queryIds: ids(n), workDir: dir });
+      const want = exactNearest(v, n, dim, ids(n));
+      const hits = got.filter((g, i) => g.id === want[i]!.id).length;
+      assert.ok(hits / n >= 0.99, `recall@1 over all rows ${hits / n}`);
+      // A hit carries the exact float64 score (the same bits as exactNearest), never the quantised one.
+      got.forEach((g, i) => {
+        if (g.id === want[i]!.id) assert.equal(g.score, want[i]!.score);
+        assert.notEqual(g.id, i, 'a query is never its own neighbour');
+      });
+    });
+  });
+
+  test('ties go to the lowest id even when the duplicates outnumber the candidates', async () => {
+    await withDir(async (dir) => {
+      const n = 1000;
+      const dim = 16;
+      const v = clustered(n, dim, 12, 8, 0.3, 0);
+      // 30 copies of row 7 (more than the 10 candidates re-ranked), spread over the id range.
+      const copies = [7, ...ids(29).map((i) => 31 * i + 40)];
+      for (const c of copies) v.copyWithin(c * dim, 7 * dim, 8 * dim);
+      const tuning = { ...TUNING, candidates: 10 };
+      const store = createEmbeddedStore({ name: 'embedded', search: 'ann', targetRecall: 0.99 }, tuning);
+      await store.index({ runId: 'r', vectors: v, dim, points: points(n), workDir: dir });
+      const got = await store.nearest({ runId: 'r', vectors: v, dim, points: points(n), queryIds: copies, workDir: dir });
+      assert.deepEqual(
+        got.map((g) => g.id),
+        copies.map((c) => (c === 7 ? 40 : 7)),
+      );
+      got.forEach((g) => assert.equal(g.score, exactNearest(v, n, dim, [7])[0]!.score));
+    });
+  });
+
+  test('categorise on another worker loads the saved index instead of building it again', async () => {
+    await withDir(async (dir) => {
+      const n = 1500;
+      const dim = 24;
+      const v = clustered(n, dim, 13);
+      const req = { runId: 'r', vectors: v, dim, points: points(n), workDir: dir };
+      const first = await createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING).index(req);
+      const files = (await readdir(dir)).sort();
+      assert.deepEqual(
+        files.map((f) => f.replace(/\.[0-9a-f]{16}\./, '.KEY.')),
+        ['ann-index.KEY.json', 'ann-index.KEY.usearch'],
+      );
+      const indexFile = join(dir, files[1]!);
+      const built = (await stat(indexFile)).mtimeMs;
+      const again = await createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING).index(req);
+      assert.deepEqual(again, { ...first, reused: true });
+      const queries = ids(200).map((i) => i * 7);
+      const a = await createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING).nearest({ ...req, queryIds: queries });
+      const b = await createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING).nearest({ ...req, queryIds: queries });
+      assert.deepEqual(a, b);
+      assert.equal((await stat(indexFile)).mtimeMs, built, 'the index file was not rewritten');
+      // Another matrix of the same shape is another index, not the saved one.
+      const other = clustered(n, dim, 14);
+      const third = await createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING).index({ ...req, vectors: other });
+      assert.equal(third.reused, false);
+      assert.equal((await readdir(dir)).length, 4);
+    });
+  });
+
+  test("'auto' falls back to exact search when calibration cannot reach the target", async () => {
+    await withDir(async (dir) => {
+      const n = 2000;
+      const dim = 64;
+      // Unclustered directions and a crippled graph: one candidate at breadth 1 cannot reach recall 1.
+      const v = clustered(n, dim, 15, 1, 10, 0);
+      const crippled = { ...TUNING, connectivity: 2, expansionAdd: 1, minExpansionSearch: 1, maxExpansionSearch: 1, candidates: 1 };
+      const config: EmbeddedStoreConfig = { name: 'embedded', search: 'auto', annThreshold: 1000, targetRecall: 1 };
+      const store = createEmbeddedStore(config, crippled);
+      const res = await store.index({ runId: 'r', vectors: v, dim, points: points(n), workDir: dir });
+      assert.equal(res.ann!.reached, false);
+      assert.ok(res.ann!.recall < 1);
+      const got = await store.nearest({ runId: 'r', vectors: v, dim, points: points(n), queryIds: ids(n), workDir: dir });
+      assert.deepEqual(got, exactNearest(v, n, dim, ids(n)));
+    });
+  });
+
+  test('the calibration sample is seeded, distinct and sorted', () => {
+    const a = sampleRows(1000, 50, 3);
+    assert.deepEqual(a, sampleRows(1000, 50, 3));
+    assert.notDeepEqual(a, sampleRows(1000, 50, 4));
+    assert.equal(new Set(a).size, 50);
+    assert.ok(a.every((x, i) => x >= 0 && x < 1000 && (i === 0 || x > a[i - 1]!)));
+    assert.deepEqual(sampleRows(5, 50, 3), Int32Array.from([0, 1, 2, 3, 4]));
+  });
+
+  test('AnnIndex.search with a breadth and candidates covering every row is exact', async () => {
+    await withDir((dir) => {
+      const n = 120;
+      const dim = 8;
+      const v = clustered(n, dim, 16);
+      const tuning: AnnTuning = { ...DEFAULT_ANN_TUNING, ...TUNING, candidates: n };
+      const path = join(dir, 'i.usearch');
+      AnnIndex.build(v, n, dim, tuning, path);
+      assert.deepEqual(AnnIndex.load(path, dim, tuning, n).search(v, dim, ids(n)), exactNearest(v, n, dim, ids(n)));
+    });
+  });
+});
+
+describe("search choice: 'auto', 'exact', 'ann'", () => {
+  test('planSearch picks by row count against annThreshold, and obeys a forced mode', () => {
+    const auto: EmbeddedStoreConfig = { name: 'embedded', annThreshold: 1000 };
+    assert.equal(planSearch(auto, 999).mode, 'exact');
+    assert.equal(planSearch(auto, 1000).mode, 'ann');
+    assert.equal(planSearch({ name: 'embedded' }, 49_999).mode, 'exact');
+    assert.equal(planSearch({ name: 'embedded' }, 50_000).mode, 'ann');
+    assert.deepEqual(planSearch({ name: 'embedded', search: 'exact', annThreshold: 10 }, 1e6), { mode: 'exact', reason: "vectorStore.search is 'exact'" });
+    assert.equal(planSearch({ name: 'embedded', search: 'ann' }, 3).mode, 'ann');
+  });
+
+  test('below the threshold index builds nothing; at it, index builds the ANN index', async () => {
+    await withDir(async (dir) => {
+      const dim = 16;
+      const config: EmbeddedStoreConfig = { name: 'embedded', annThreshold: 600 };
+      const small = clustered(599, dim, 17);
+      assert.deepEqual(await createEmbeddedStore(config, TUNING).index({ runId: 'r', vectors: small, dim, points: points(599), workDir: dir }), {
+        indexed: 599,
+        reused: true,
+      });
+      assert.deepEqual(await readdir(dir), []);
+      const big = clustered(600, dim, 17);
+      const res = await createEmbeddedStore(config, TUNING).index({ runId: 'r', vectors: big, dim, points: points(600), workDir: dir });
+      assert.equal(res.reused, false);
+      assert.ok(res.ann && res.ann.calibrationQueries === 256);
+      assert.equal((await readdir(dir)).length, 2);
+    });
+  });
+
+  test('split-filtered queries are answered exactly in every mode', async () => {
+    await withDir(async (dir) => {
+      const n = 800;
+      const dim = 16;
+      const v = clustered(n, dim, 18);
+      const pts = points(n);
+      const store = createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING);
+      await store.index({ runId: 'r', vectors: v, dim, points: pts, workDir: dir });
+      for (const split of ['sampled', 'unsampled'] as const) {
+        const got = await store.nearest({ runId: 'r', vectors: v, dim, points: pts, queryIds: ids(n), split, workDir: dir });
+        assert.deepEqual(got, exactNearest(v, n, dim, ids(n), (i) => pts[i]!.split === split));
+      }
+    });
+  });
+
+  test('a matrix that does not fit the points, or ANN without a work directory, is a clear non-retryable failure', async () => {
+    const store = createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING);
+    const v = clustered(10, 4, 19);
+    const rejects = async (p: Promise<unknown>, type: string, message: RegExp) => {
+      const err = await p.then(
+        () => assert.fail('expected a failure'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof ApplicationFailure);
+      assert.equal(err.type, type);
+      assert.equal(err.nonRetryable, true);
+      assert.match(err.message, message);
+    };
+    await rejects(store.index({ runId: 'r', vectors: v.subarray(1), dim: 4, points: points(10) }), EMBEDDED_FAILURES.dimensionMismatch, /39 floats do not make 10 vectors of dimension 4/);
+    await rejects(store.index({ runId: 'r', vectors: v, dim: 4, points: points(10) }), EMBEDDED_FAILURES.noWorkDir, /no workDir/);
+  });
+
+  test('the input accepts the search settings and names a bad one', () => {
+    const ok = parseDqeInput({ dataset: 'd.jsonl', vectorStore: { name: 'embedded', search: 'ann', annThreshold: 10, targetRecall: 0.95 } });
+    assert.ok(ok.ok);
+    assert.deepEqual(ok.config.vectorStore, { name: 'embedded', search: 'ann', annThreshold: 10, targetRecall: 0.95 });
+    const bad = parseDqeInput({ dataset: 'd.jsonl', vectorStore: { name: 'embedded', search: 'fast', targetRecall: 1.5 } });
+    assert.ok(!bad.ok);
+    assert.deepEqual(
+      bad.problems.map((p) => p.field).sort(),
+      ['vectorStore.search', 'vectorStore.targetRecall'],
+    );
+  });
+});
