@@ -98,7 +98,8 @@ function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: unknown[]
     confusion: derived.confusion,
     twoFold: derived.twoFold,
     embedding: { embedder: a.embed.embedderId, dim: a.embed.matrix.dim, reused: a.embed.reused, embedded: a.embed.embedded },
-    vectorStore: { name: a.index.store, indexed: a.index.indexed },
+    // The ANN index's settings and its recall@1 measured against exact search, when the store built one.
+    vectorStore: { name: a.index.store, indexed: a.index.indexed, ...(a.index.ann ? { ann: a.index.ann } : {}) },
     judge: { name: a.judge.judge, usage: a.judge.usage ?? null, review: a.judge.review ?? null },
     conflicts,
     noisyPairs: pairs,

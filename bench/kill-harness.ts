@@ -1,9 +1,9 @@
-// The full crash drill: a dqe run SIGKILLed at 20+ seeded random moments spread over every phase (the
+// The full crash drill: a dqe run SIGKILLed at 28 seeded random moments spread over every phase (the
 // CPU worker restarted each time), then again with the Temporal dev server SIGKILLed and restarted on
 // its SQLite file; prints what each kill hit and whether the outputs match an uninterrupted run, and
 // writes bench/results/kill-harness.json.
 //
-//   npx tsx bench/kill-harness.ts [--kills 22] [--server-kills 4] [--rows 1500] [--seed 11] [--heartbeat 2]
+//   npx tsx bench/kill-harness.ts [--kills 28] [--server-kills 4] [--rows 1500] [--seed 11] [--heartbeat 3]
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -13,11 +13,11 @@ import { runKillHarness, type DrillRun } from '../tests/reliability/kill-harness
 import { machine } from './machine.js';
 
 const o = new Command('kill-harness')
-  .option('--kills <n>', 'SIGKILLs of the CPU worker during one run', (v) => Number(v), 22)
+  .option('--kills <n>', 'SIGKILLs of the CPU worker during one run (28: two per activity type)', (v) => Number(v), 28)
   .option('--server-kills <n>', 'SIGKILLs and restarts of the dev server during another run', (v) => Number(v), 4)
   .option('--rows <n>', 'SpamAssassin mails in the dataset', (v) => Number(v), 1500)
   .option('--seed <n>', 'seeds the run and the kill plan', (v) => Number(v), 11)
-  .option('--heartbeat <s>', "the runs' heartbeatTimeoutSeconds", (v) => Number(v), 2)
+  .option('--heartbeat <s>', "the runs' heartbeatTimeoutSeconds (above the longest event-loop block at this size)", (v) => Number(v), 3)
   .option('--out <file>', 'results file', 'bench/results/kill-harness.json')
   .parse()
   .opts<{ kills: number; serverKills: number; rows: number; seed: number; heartbeat: number; out: string }>();
@@ -52,7 +52,7 @@ function phasesHit(d: DrillRun): string[] {
 function summary(name: string, d: DrillRun) {
   const inFlight = d.kills.filter((k) => k.inFlight !== null);
   const passed = d.comparison.differing.length === 0 && d.comparison.reportDifferences.length === 0 && d.comparison.embeddedTotal.reference === d.comparison.embeddedTotal.drilled;
-  console.log(`\n${name}: ${d.kills.length} kills survived, run took ${d.seconds.toFixed(1)} s, ${d.workerProcesses} worker processes`);
+  console.log(`\n${name}: ${d.kills.length} kills survived, run took ${d.seconds.toFixed(1)} s, ${d.workerProcesses} worker processes${d.notReached.length ? `; ${d.notReached.length} planned kills not reached (the run finished first)` : ''}`);
   console.log(`  kills inside an activity: ${inFlight.length}; activity types hit: ${[...new Set(inFlight.map((k) => k.inFlight))].length}; phases hit inside their activity: ${phasesHit(d).length} of ${phaseCount} (${phasesHit(d).join(', ')})`);
   for (const k of d.kills) console.log(`  ${String(k.atSeconds).padStart(6)} s  aimed at ${k.aimedAt.padEnd(17)} in flight: ${k.inFlight ? `${k.inFlight} (attempt ${k.attempt})` : '-'}`);
   console.log(`  byte-identical: ${d.comparison.identical.join(', ') || 'none'}; differing: ${d.comparison.differing.join(', ') || 'none'}`);

@@ -53,8 +53,15 @@ export type Confined = { ok: true; path: string } | { ok: false; message: string
  */
 export async function confinePath(path: string, what: string, roots: readonly string[]): Promise<Confined> {
   const absolute = resolve(path);
-  const real = await realPathOf(absolute);
-  const realRoots = await Promise.all(roots.map((r) => realPathOf(r)));
+  let real: string;
+  let realRoots: string[];
+  try {
+    real = await realPathOf(absolute);
+    realRoots = await Promise.all(roots.map((r) => realPathOf(r)));
+  } catch (err) {
+    // A folder on the way the worker may not enter, a symlink loop: what it points to is unknown.
+    return { ok: false, message: `${what} ${absolute}: cannot resolve it to check it against the allowed roots (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
+  }
   if (realRoots.some((root) => isInside(real, root))) return { ok: true, path: real };
   const shown = real === absolute ? absolute : `${absolute} (really ${real})`;
   return {

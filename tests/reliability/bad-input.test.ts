@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { execa } from 'execa';
 import { readJsonlAll } from '../../adapters/files.js';
 import { readCsvDataset, readJsonlDataset } from '../../adapters/dataset-reader.js';
@@ -20,6 +21,8 @@ import { REPO_ROOT } from '../../infra/python-env.js';
 import { createCpuWorker } from '../../workers/cpu-worker.js';
 import { testTemporal, uniqueId, type TestTemporal } from '../helpers/temporal.js';
 import type { LoadAsUserOutcome } from './helpers/load-as-user.js';
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const FIXTURES = join(REPO_ROOT, 'tests', 'fixtures', 'bad-input');
 const fixture = (name: string) => join(FIXTURES, name);

@@ -25,6 +25,7 @@ before(async () => {
 after(async () => rm(scratch, { recursive: true, force: true }));
 
 function assertSurvived(d: DrillRun, kills: number): void {
+  assert.deepEqual(d.notReached, []);
   assert.equal(d.kills.length, kills);
   assert.deepEqual(d.comparison.identical, [...DATA_OUTPUTS]);
   assert.deepEqual(d.comparison.differing, []);

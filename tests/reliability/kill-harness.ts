@@ -92,6 +92,11 @@ export interface RunComparison {
 export interface DrillRun {
   seconds: number;
   kills: Kill[];
+  /**
+   * Planned kills that never came: the run finished first, because an earlier kill aimed at one of
+   * the last activities landed after it had ended (only possible at the end of the plan).
+   */
+  notReached: string[];
   /** Attempts per activity type, over every worker process of the run. */
   attempts: Record<string, number>;
   /** Worker processes the run used (1 + worker kills). */
@@ -262,11 +267,18 @@ export async function runKillHarness(o: KillHarnessOptions): Promise<KillHarness
       const run = await startRun();
       const plan = killPlan(order, kills, rng);
       const done: Kill[] = [];
-      for (const aimedAt of plan) {
+      const notReached: string[] = [];
+      const finished = run.result.then(() => undefined);
+      for (const [k, aimedAt] of plan.entries()) {
         // The next start of the aimed-at type, or of a later one if the run has already gone past it.
-        let start: StartEvent;
-        do start = await Promise.race([nextStart(), run.result.then(() => Promise.reject(new Error(`the run finished before ${target} kill ${done.length + 1} (aimed at ${aimedAt})`)))]);
-        while (order.indexOf(start.type) < order.indexOf(aimedAt));
+        let start: StartEvent | undefined;
+        do start = await Promise.race([nextStart(), finished]);
+        while (start && order.indexOf(start.type) < order.indexOf(aimedAt));
+        if (!start) {
+          notReached.push(...plan.slice(k));
+          log(`the run finished before ${target} kill ${k + 1} (aimed at ${aimedAt}); ${plan.length - k} planned kills not reached`);
+          break;
+        }
         // How fast this run goes compared with the reference, from the activities finished so far.
         let observed = 0;
         let expected = 0;
@@ -295,7 +307,7 @@ export async function runKillHarness(o: KillHarnessOptions): Promise<KillHarness
       await worker!.stop();
       const attempts: Record<string, number> = {};
       for (const e of allEvents) if (e.event === 'activity-start') attempts[e.type] = (attempts[e.type] ?? 0) + 1;
-      return { seconds, kills: done, attempts, workerProcesses: processes, comparison: await compareRuns(referenceDir, runDir) };
+      return { seconds, kills: done, notReached, attempts, workerProcesses: processes, comparison: await compareRuns(referenceDir, runDir) };
     };
 
     // 2. The same run while the worker is SIGKILLed and restarted.

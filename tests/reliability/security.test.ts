@@ -126,6 +126,9 @@ describe('paths confined to the allowed roots', () => {
     await refused(join(`${data}-evil`, 'mails.jsonl'), join(`${data}-evil`, 'mails.jsonl'));
     await refused(join(data, 'link-out.jsonl'), `${join(data, 'link-out.jsonl')} (really ${join(outside, 'secret.jsonl')})`);
     await refused(join(data, 'dir-out', 'new-run'), `${join(data, 'dir-out', 'new-run')} (really ${join(outside, 'new-run')})`);
+    const loop = join(data, 'loop.jsonl');
+    await symlink(loop, loop);
+    assert.deepEqual(await confinePath(loop, 'dataset', roots), { ok: false, message: `dataset ${loop}: cannot resolve it to check it against the allowed roots (ELOOP)` });
   });
 
   test('a worker with DQE_ALLOWED_ROOTS refuses runs that name other paths, at the first attempt', async () => {
