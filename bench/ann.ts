@@ -4,9 +4,9 @@
 // Usage: npx tsx bench/ann.ts [--quick] [--key=value ...]
 //   --compare-n=100000 --compare-queries=1000      ANN libraries side by side (usearch i8/f16/f32, hnswlib-node,
 //                                                  faiss-node when it installs), recall@1 against exact
-//   --sweep=10000,25000,50000,100000,200000         exact vs ANN with queries = query-frac × n: the 'auto' threshold
+//   --sweep=10000,25000,50000,100000                exact vs ANN with queries = query-frac × n: the 'auto' threshold
 //   --query-frac=0.05
-//   --big-n=1000000 --big-queries=50000 --recall-sample=2000
+//   --big-n=1000000 --big-queries=50000 --recall-sample=1000
 //                                                  the target run through the embedded store, in a child process
 //                                                  (so its peak RSS is its own); 0 skips it
 //   --dim=768 --clusters=64 --noise=0.7 --alpha=0.5 --dup=0.05 --seed=1
@@ -17,7 +17,7 @@
 // slows wall time, so CPU seconds are recorded too.
 
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, readdirSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -55,11 +55,11 @@ interface Config extends DataParams {
 const FULL: Config = {
   compareN: 100_000,
   compareQueries: 1000,
-  sweep: [10_000, 25_000, 50_000, 100_000, 200_000],
+  sweep: [10_000, 25_000, 50_000, 100_000],
   queryFrac: 0.05,
   bigN: 1_000_000,
   bigQueries: 50_000,
-  recallSample: 2000,
+  recallSample: 1000,
   dim: 768,
   clusters: 64,
   noise: 0.7,
@@ -186,13 +186,21 @@ function makeMixture(n: number, p: DataParams): Float32Array {
   return out;
 }
 
-/** The mixture's first n rows, generated once per parameter set and cached as a raw float32 file. */
-function mixture(n: number, p: DataParams, dataDir: string): Float32Array {
+/**
+ * The mixture's first n rows, cached as raw float32 files: a cached file of the same parameters with at
+ * least n rows is read as a prefix (rows are drawn in order), else `cacheRows` rows are generated and saved.
+ */
+function mixture(n: number, p: DataParams, dataDir: string, cacheRows = n): Float32Array {
   mkdirSync(dataDir, { recursive: true });
-  const file = path.join(dataDir, `mixture-${n}x${p.dim}-c${p.clusters}-n${p.noise}-a${p.alpha}-d${p.dup}-s${p.seed}.f32`);
+  const tag = `x${p.dim}-c${p.clusters}-n${p.noise}-a${p.alpha}-d${p.dup}-s${p.seed}.f32`;
+  const cached = readdirSync(dataDir)
+    .map((name) => ({ name, rows: Number(/^mixture-(\d+)(x.*)$/.exec(name)?.[1] ?? NaN), tag: /^mixture-\d+(x.*)$/.exec(name)?.[1] }))
+    .filter((c) => c.tag === tag && c.rows >= n)
+    .sort((a, b) => a.rows - b.rows)[0];
   const out = new Float32Array(n * p.dim);
   const bytes = new Uint8Array(out.buffer);
-  if (existsSync(file)) {
+  if (cached) {
+    const file = path.join(dataDir, cached.name);
     const fd = openSync(file, 'r');
     try {
       for (let off = 0; off < bytes.length; ) {
@@ -205,16 +213,19 @@ function mixture(n: number, p: DataParams, dataDir: string): Float32Array {
     }
     return out;
   }
-  out.set(makeMixture(n, p));
+  const rows = Math.max(n, cacheRows);
+  const all = makeMixture(rows, p);
+  const file = path.join(dataDir, `mixture-${rows}${tag}`);
+  const allBytes = new Uint8Array(all.buffer);
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
-    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, Math.min(IO_CHUNK, bytes.length - off));
+    for (let off = 0; off < allBytes.length; ) off += writeSync(fd, allBytes, off, Math.min(IO_CHUNK, allBytes.length - off));
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, file);
-  return out;
+  return rows === n ? all : all.slice(0, n * p.dim);
 }
 
 interface Timed<T> {
@@ -454,6 +465,9 @@ async function main(): Promise<void> {
     return;
   }
   const started = machine();
+  // One generated matrix serves every stage: each reads the prefix it needs.
+  const largest = Math.max(config.stages.includes('compare') ? config.compareN : 0, config.stages.includes('sweep') ? Math.max(...config.sweep) : 0, config.stages.includes('big') ? config.bigN : 0);
+  if (largest > 0) mixture(1, config, config.dataDir, largest);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dqe-bench-ann-'));
   const results: Record<string, unknown> = { machine: started, config: { ...config, defaultAnnThreshold: DEFAULT_ANN_THRESHOLD, tuning: { ...DEFAULT_ANN_TUNING } } };
   try {

@@ -81,6 +81,9 @@ export async function listDqeRuns(client: Client, opts: ListDqeRunsOptions = {})
 }
 
 const INDEXED_TYPES = { Keyword: 'KEYWORD', Int: 'INT' } as const;
+/** gRPC status codes of a server that will not say which search attributes it has. */
+const GRPC_PERMISSION_DENIED = 7;
+const GRPC_UNIMPLEMENTED = 12;
 
 /**
  * Registers dqe's search attributes on the namespace where they are missing, and returns the names it
@@ -106,9 +109,17 @@ export async function missingDqeSearchAttributes(client: Client): Promise<Array<
 
 /** Throws, saying how to fix it, when the namespace lacks dqe's search attributes (runs would stall on their first workflow task). */
 export async function assertDqeSearchAttributes(client: Client): Promise<void> {
-  const missing = await missingDqeSearchAttributes(client);
+  let missing: string[];
+  try {
+    missing = await missingDqeSearchAttributes(client);
+  } catch (err) {
+    // A server that does not let this identity list search attributes (Temporal Cloud's API keys, say): run unchecked.
+    const code = (err as { code?: number }).code;
+    if (code === GRPC_PERMISSION_DENIED || code === GRPC_UNIMPLEMENTED) return;
+    throw err;
+  }
   if (missing.length === 0) return;
-  const create = missing.map((name) => `--name ${name} --type ${DQE_SEARCH_ATTRIBUTES[name]}`).join(' ');
+  const create = missing.map((name) => `--name ${name} --type ${DQE_SEARCH_ATTRIBUTES[name as keyof typeof DQE_SEARCH_ATTRIBUTES]}`).join(' ');
   throw new Error(
     `namespace ${client.options.namespace} lacks dqe's search attribute(s) ${missing.join(', ')}, which every run sets: run \`dqe setup\` once ` +
       `(or \`temporal operator search-attribute create ${create}\`)`,

@@ -308,7 +308,8 @@ describe('swift trainer on the dev server (real ms-swift, CPU)', () => {
         const handle = await t.client.workflow.start('dqe', {
           taskQueue: cpuQueue,
           workflowId: uniqueId('dqe-swift-cancel'),
-          args: [{ dataset, outputDir: runDir, seed: 1, gpuTaskQueue: gpuQueue, gpuHeartbeatTimeoutSeconds: 5, trainer: swiftTrainer(5) }],
+          // LoRA here (full fine-tuning above): its adapter checkpoints resume the same way.
+          args: [{ dataset, outputDir: runDir, seed: 1, gpuTaskQueue: gpuQueue, gpuHeartbeatTimeoutSeconds: 5, trainer: { ...swiftTrainer(5), tunerType: 'lora' as const } }],
         });
         termAt = await waitFor('checkpoint-2', 300_000, () => checkpointAtLeast(runDir, 2));
         const first = await swiftPgid(runDir);

@@ -289,7 +289,8 @@ export async function runKillHarness(o: KillHarnessOptions): Promise<KillHarness
           }
         }
         const speed = expected > 0 ? observed / expected : 1;
-        const delayMs = Math.round(rng.nextFloat() * activitySeconds[start.type]! * speed * 1000 * AIM_FRACTION);
+        // Squared, so kills lean towards the start of the activity: a fast attempt of a short one still gets hit.
+        const delayMs = Math.round(rng.nextFloat() ** 2 * activitySeconds[start.type]! * speed * 1000 * AIM_FRACTION);
         await sleep(delayMs);
         const flying = worker!.inFlight();
         const atSeconds = (performance.now() - run.started) / 1000;

@@ -18,8 +18,10 @@ test('fills every default from a dataset path alone', () => {
     judge: { name: 'offline', mislabeledBelow: 0.25, okAtLeast: 0.5 },
     noisy: 'drop',
     undecided: 'keep',
+    review: false,
     twoFold: false,
     gpuTaskQueue: 'dqe-gpu',
+    gpuHeartbeatTimeoutSeconds: 300,
     shardSize: 50000,
   });
 });
