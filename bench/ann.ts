@@ -9,7 +9,9 @@
 //   --big-n=1000000 --big-queries=50000 --recall-sample=1000
 //                                                  the target run through the embedded store, in a child process
 //                                                  (so its peak RSS is its own); 0 skips it
+//   --big-search=ann                               'auto' falls back to exact search when the target is missed
 //   --dim=768 --clusters=64 --noise=0.7 --alpha=0.5 --dup=0.05 --seed=1
+//   --subclusters=0 --subnoise=0.25                 >0: a second level (topics → tight groups), see makeMixture
 //   --data-dir=<os tmp>/dqe-bench-ann (generated matrices are cached there) --out=bench/results/ann.json
 //   --stages=compare,sweep,big
 // --quick shrinks every size for a smoke run of a minute or two.
@@ -34,6 +36,9 @@ interface DataParams {
   readonly dim: number;
   readonly clusters: number;
   readonly noise: number;
+  /** Sub-clusters per cluster (0: none): each row is its sub-cluster's centre plus `subnoise` of noise. */
+  readonly subclusters: number;
+  readonly subnoise: number;
   readonly alpha: number;
   readonly dup: number;
   readonly seed: number;
@@ -47,6 +52,8 @@ interface Config extends DataParams {
   readonly bigN: number;
   readonly bigQueries: number;
   readonly recallSample: number;
+  /** The big run's search setting: 'ann' reports a missed target; 'auto' would then search exactly (hours). */
+  readonly bigSearch: 'ann' | 'auto';
   readonly dataDir: string;
   readonly out: string;
   readonly stages: readonly string[];
@@ -60,9 +67,12 @@ const FULL: Config = {
   bigN: 1_000_000,
   bigQueries: 50_000,
   recallSample: 1000,
+  bigSearch: 'ann',
   dim: 768,
   clusters: 64,
   noise: 0.7,
+  subclusters: 0,
+  subnoise: 0.25,
   alpha: 0.5,
   dup: 0.05,
   seed: 1,
@@ -106,9 +116,12 @@ function parseArgs(argv: readonly string[]): { config: Config; stage: string } {
       case 'big-n': config = { ...config, bigN: num }; break;
       case 'big-queries': config = { ...config, bigQueries: num }; break;
       case 'recall-sample': config = { ...config, recallSample: num }; break;
+      case 'big-search': config = { ...config, bigSearch: value === 'auto' ? 'auto' : 'ann' }; break;
       case 'dim': config = { ...config, dim: num }; break;
       case 'clusters': config = { ...config, clusters: num }; break;
       case 'noise': config = { ...config, noise: num }; break;
+      case 'subclusters': config = { ...config, subclusters: num }; break;
+      case 'subnoise': config = { ...config, subnoise: num }; break;
       case 'alpha': config = { ...config, alpha: num }; break;
       case 'dup': config = { ...config, dup: num }; break;
       case 'seed': config = { ...config, seed: num }; break;
@@ -127,6 +140,11 @@ function parseArgs(argv: readonly string[]): { config: Config; stage: string } {
  * rows, one of `clusters` centres with Zipf(1) sizes, noise whose per-axis scale decays as (j+1)^-alpha so
  * the intrinsic dimension is well below dim, as with text embeddings; a fraction `dup` of rows are exact
  * copies of earlier rows. Rows are drawn one after another, so a prefix of n rows is itself such a sample.
+ * With `subclusters` > 0 the noise above places one of that many sub-centres per cluster (drawn when first
+ * used) and each row adds `subnoise` of the same anisotropic noise to its sub-centre: topics made of tight
+ * groups (templates, paraphrases), where a row's nearest neighbour is clearly nearer than the rest of its
+ * topic. Without it, each cluster is one wide Gaussian of up to a fifth of the rows, whose nearest
+ * neighbours are barely nearer than the next hundred: the hard case for any graph index.
  */
 function makeMixture(n: number, p: DataParams): Float32Array {
   const { dim } = p;
@@ -164,6 +182,7 @@ function makeMixture(n: number, p: DataParams): Float32Array {
   const CENTRE_WEIGHT = 0.6;
   const out = new Float32Array(n * dim);
   const row = new Float64Array(dim);
+  const subCentres = new Map<number, Float32Array>();
   for (let i = 0; i < n; i++) {
     if (i > 0 && rng.nextFloat() < p.dup) {
       const src = rng.nextInt(i);
@@ -175,10 +194,26 @@ function makeMixture(n: number, p: DataParams): Float32Array {
     while (cumulative[c]! < u) c++;
     const centre = centres[c]!;
     let s = 0;
-    for (let j = 0; j < dim; j++) {
-      const v = SHARED_WEIGHT * shared[j]! + CENTRE_WEIGHT * centre[j]! + scale[j]! * gauss();
-      row[j] = v;
-      s += v * v;
+    if (p.subclusters > 0) {
+      const k = rng.nextInt(p.subclusters);
+      const key = c * p.subclusters + k;
+      let sub = subCentres.get(key);
+      if (!sub) {
+        sub = new Float32Array(dim);
+        for (let j = 0; j < dim; j++) sub[j] = scale[j]! * gauss();
+        subCentres.set(key, sub);
+      }
+      for (let j = 0; j < dim; j++) {
+        const v = SHARED_WEIGHT * shared[j]! + CENTRE_WEIGHT * centre[j]! + sub[j]! + (p.subnoise / p.noise) * scale[j]! * gauss();
+        row[j] = v;
+        s += v * v;
+      }
+    } else {
+      for (let j = 0; j < dim; j++) {
+        const v = SHARED_WEIGHT * shared[j]! + CENTRE_WEIGHT * centre[j]! + scale[j]! * gauss();
+        row[j] = v;
+        s += v * v;
+      }
     }
     s = Math.sqrt(s);
     for (let j = 0; j < dim; j++) out[i * dim + j] = row[j]! / s;
@@ -192,7 +227,8 @@ function makeMixture(n: number, p: DataParams): Float32Array {
  */
 function mixture(n: number, p: DataParams, dataDir: string, cacheRows = n): Float32Array {
   mkdirSync(dataDir, { recursive: true });
-  const tag = `x${p.dim}-c${p.clusters}-n${p.noise}-a${p.alpha}-d${p.dup}-s${p.seed}.f32`;
+  const sub = p.subclusters > 0 ? `-sc${p.subclusters}-sn${p.subnoise}` : '';
+  const tag = `x${p.dim}-c${p.clusters}-n${p.noise}${sub}-a${p.alpha}-d${p.dup}-s${p.seed}.f32`;
   const cached = readdirSync(dataDir)
     .map((name) => ({ name, rows: Number(/^mixture-(\d+)(x.*)$/.exec(name)?.[1] ?? NaN), tag: /^mixture-\d+(x.*)$/.exec(name)?.[1] }))
     .filter((c) => c.tag === tag && c.rows >= n)
@@ -409,8 +445,8 @@ async function bigStage(config: Config): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dqe-bench-ann-big-'));
   try {
     const rssBefore = process.memoryUsage().rss;
-    const index = await timed(() => createEmbeddedStore({ name: 'embedded' }).index({ runId: 'bench', vectors: data, dim, points: pts, workDir: dir }));
-    const store = createEmbeddedStore({ name: 'embedded' });
+    const index = await timed(() => createEmbeddedStore({ name: 'embedded', search: config.bigSearch }).index({ runId: 'bench', vectors: data, dim, points: pts, workDir: dir }));
+    const store = createEmbeddedStore({ name: 'embedded', search: config.bigSearch });
     const search = await timed(async () => {
       const got: Neighbour[] = [];
       for (let i = 0; i < queries.length; i += QUERY_BATCH) {
