@@ -10,6 +10,7 @@
 //                                                  the target run through the embedded store, in a child process
 //                                                  (so its peak RSS is its own); 0 skips it
 //   --big-search=ann                               'auto' falls back to exact search when the target is missed
+//   --max-ef=4096                                  largest search breadth calibration may pick (sweep and big)
 //   --dim=768 --clusters=64 --noise=0.7 --alpha=0.5 --dup=0.05 --seed=1
 //   --subclusters=0 --subnoise=0.25                 >0: a second level (topics → tight groups), see makeMixture
 //   --data-dir=<os tmp>/dqe-bench-ann (generated matrices are cached there) --out=bench/results/ann.json
@@ -54,6 +55,8 @@ interface Config extends DataParams {
   readonly recallSample: number;
   /** The big run's search setting: 'ann' reports a missed target; 'auto' would then search exactly (hours). */
   readonly bigSearch: 'ann' | 'auto';
+  /** Largest search breadth calibration may choose (the store's default unless given). */
+  readonly maxEf: number;
   readonly dataDir: string;
   readonly out: string;
   readonly stages: readonly string[];
@@ -68,6 +71,7 @@ const FULL: Config = {
   bigQueries: 50_000,
   recallSample: 1000,
   bigSearch: 'ann',
+  maxEf: DEFAULT_ANN_TUNING.maxExpansionSearch,
   dim: 768,
   clusters: 64,
   noise: 0.7,
@@ -117,6 +121,7 @@ function parseArgs(argv: readonly string[]): { config: Config; stage: string } {
       case 'big-queries': config = { ...config, bigQueries: num }; break;
       case 'recall-sample': config = { ...config, recallSample: num }; break;
       case 'big-search': config = { ...config, bigSearch: value === 'auto' ? 'auto' : 'ann' }; break;
+      case 'max-ef': config = { ...config, maxEf: num }; break;
       case 'dim': config = { ...config, dim: num }; break;
       case 'clusters': config = { ...config, clusters: num }; break;
       case 'noise': config = { ...config, noise: num }; break;
@@ -406,9 +411,9 @@ async function sweep(config: Config, dir: string): Promise<Record<string, unknow
     const queries = Array.from(sampleRows(n, Math.max(1, Math.round(config.queryFrac * n)), 3));
     const run = async (search: 'exact' | 'ann', workDir: string) =>
       timed(async () => {
-        const index = await createEmbeddedStore({ name: 'embedded', search }).index({ runId: 'bench', vectors: data, dim, points: pts, workDir });
+        const index = await createEmbeddedStore({ name: 'embedded', search }, { maxExpansionSearch: config.maxEf }).index({ runId: 'bench', vectors: data, dim, points: pts, workDir });
         // A fresh store, as the categorise activity makes: it loads the saved index.
-        const store = createEmbeddedStore({ name: 'embedded', search });
+        const store = createEmbeddedStore({ name: 'embedded', search }, { maxExpansionSearch: config.maxEf });
         const got: Neighbour[] = [];
         for (let i = 0; i < queries.length; i += QUERY_BATCH) {
           got.push(...(await store.nearest({ runId: 'bench', vectors: data, dim, points: pts, queryIds: queries.slice(i, i + QUERY_BATCH), workDir })));
@@ -445,8 +450,8 @@ async function bigStage(config: Config): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dqe-bench-ann-big-'));
   try {
     const rssBefore = process.memoryUsage().rss;
-    const index = await timed(() => createEmbeddedStore({ name: 'embedded', search: config.bigSearch }).index({ runId: 'bench', vectors: data, dim, points: pts, workDir: dir }));
-    const store = createEmbeddedStore({ name: 'embedded', search: config.bigSearch });
+    const index = await timed(() => createEmbeddedStore({ name: 'embedded', search: config.bigSearch }, { maxExpansionSearch: config.maxEf }).index({ runId: 'bench', vectors: data, dim, points: pts, workDir: dir }));
+    const store = createEmbeddedStore({ name: 'embedded', search: config.bigSearch }, { maxExpansionSearch: config.maxEf });
     const search = await timed(async () => {
       const got: Neighbour[] = [];
       for (let i = 0; i < queries.length; i += QUERY_BATCH) {
