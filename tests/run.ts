@@ -1,7 +1,7 @@
 // The test command: starts one real Temporal dev server for the whole suite, then runs every
 // tests/**/*.test.ts file with Node's test runner against it.
-import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -20,7 +20,19 @@ const only = process.argv.slice(2);
 const files = (only.length > 0 ? only : testFiles(join(REPO_ROOT, 'tests'))).sort();
 const log = (l: string) => console.error(`[tests] ${l}`);
 
-for (const group of (process.env.DQE_TEST_PYTHON_GROUPS ?? 'temporal,swift').split(',').filter(Boolean)) await ensurePythonGroup(group, log);
+/** Python groups (infra/requirements/<group>.txt) the suite needs: the CLI, ms-swift, Qdrant's client, cleanlab. */
+const PYTHON_GROUPS = 'temporal,swift,qdrant,cleanlab';
+for (const group of (process.env.DQE_TEST_PYTHON_GROUPS ?? PYTHON_GROUPS).split(',').filter(Boolean)) await ensurePythonGroup(group, log);
+
+// The HTML report test drives Debian's Chromium; on a fresh Debian machine as root, install it.
+const chromium = process.env.DQE_CHROMIUM ?? '/usr/bin/chromium';
+if (!existsSync(chromium) && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
+  log('installing Debian chromium for the HTML report test');
+  for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'chromium']]) {
+    const r = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (r.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed with exit code ${r.status}`);
+  }
+}
 const state = await mkdtemp(join(tmpdir(), 'dqe-tests-'));
 const server = await startDevServer({ dbFile: join(state, 'temporal.db'), log });
 log(`Temporal dev server ${server.address} (UI ${server.uiUrl}); ${files.length} test files`);
