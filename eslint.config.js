@@ -6,7 +6,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.venv*/**', 'dist/**', 'runs/**', '.dqe/**', 'examples/data/**', '**/*.py'] },
+  { ignores: ['node_modules/**', '.venv*/**', 'dist/**', 'runs/**', '.dqe/**', 'examples/data/**', 'bench/results/**', 'tests/.artifacts/**', '**/*.py'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -292,9 +292,12 @@ export async function runKillHarness(o: KillHarnessOptions): Promise<KillHarness
         // Squared, so kills lean towards the start of the activity: a fast attempt of a short one still gets hit.
         const delayMs = Math.round(rng.nextFloat() ** 2 * activitySeconds[start.type]! * speed * 1000 * AIM_FRACTION);
         await sleep(delayMs);
-        const flying = worker!.inFlight();
         const atSeconds = (performance.now() - run.started) / 1000;
+        // For a worker kill, read after its death: a fast activity may have ended just before it.
+        let flying = worker!.inFlight();
+        const killed = worker!;
         await kill();
+        if (target === 'worker') flying = killed.inFlight();
         cursor = allEvents.length;
         if (target === 'worker') {
           processes++;

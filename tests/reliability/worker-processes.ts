@@ -45,6 +45,8 @@ export class WorkerProcess {
   stderr = '';
   readonly ready: Promise<void>;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once every line the process wrote has been read (its stdout closed). */
+  private readonly drained: Promise<void>;
   private readonly child: ChildProcess;
 
   constructor(readonly opts: WorkerProcessOptions) {
@@ -62,13 +64,15 @@ export class WorkerProcess {
     this.child.stderr!.setEncoding('utf8');
     this.child.stderr!.on('data', (d: string) => (this.stderr += d));
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    const lines = createInterface({ input: this.child.stdout! });
+    this.drained = new Promise((resolve) => lines.once('close', resolve));
     this.ready = new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`worker ${opts.identity} not ready within ${READY_TIMEOUT_MS / 1000}s:\n${this.stderr.slice(-2000)}`)), READY_TIMEOUT_MS);
       void this.exited.then(({ code, signal }) => {
         clearTimeout(timer);
         reject(new Error(`worker ${opts.identity} exited (code ${code}, signal ${signal}) before it was ready:\n${this.stderr.slice(-2000)}`));
       });
-      createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      lines.on('line', (line) => {
         let e: WorkerEvent;
         try {
           e = JSON.parse(line) as WorkerEvent;
@@ -95,10 +99,14 @@ export class WorkerProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** SIGKILL: no shutdown, no flush, exactly what a crash or an OOM kill does. */
+  /**
+   * SIGKILL: no shutdown, no flush, exactly what a crash or an OOM kill does. Resolves once the
+   * process is gone and all it wrote is read, so `inFlight()` then tells what was running at its death.
+   */
   async kill(): Promise<void> {
     if (this.running) this.child.kill('SIGKILL');
     await this.exited;
+    await this.drained;
   }
 
   /** SIGTERM: a graceful shutdown (in-flight activities finish or are cancelled). */
@@ -107,9 +115,10 @@ export class WorkerProcess {
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
     await this.exited;
     clearTimeout(timer);
+    await this.drained;
   }
 
-  /** The activity started on this worker and not (yet) ended, if any: the last one when several are. */
+  /** The activity started on this worker and not (yet, as far as its lines have been read) ended, if any: the last one when several are. */
   inFlight(): Extract<WorkerEvent, { event: 'activity-start' }> | undefined {
     const open = new Map<string, Extract<WorkerEvent, { event: 'activity-start' }>>();
     for (const e of this.events) {
