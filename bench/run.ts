@@ -1,0 +1,36 @@
+// `npm run bench`: runs every benchmark (sampling, neighbour search, SpamAssassin end to end), then
+// gathers each one's JSON under bench/results/ into bench/results.json and prints where it is.
+//
+//   npm run bench               # full sizes: about an hour on a 2-core machine
+//   npm run bench -- --quick    # small sizes, a few minutes: checks the scripts, not the targets
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeJsonAtomic } from '../adapters/files.js';
+import { machine } from './machine.js';
+
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+
+/** Each benchmark: its script, its arguments, and the results file it writes. */
+const BENCHES: Array<{ name: string; args: string[]; out: string }> = [
+  { name: 'sampling', args: ['bench/sampling.ts', ...(quick ? ['--quick'] : [])], out: 'bench/results/sampling.json' },
+  { name: 'ann', args: ['bench/ann.ts', ...(quick ? ['--quick'] : [])], out: 'bench/results/ann.json' },
+  { name: 'e2e', args: ['bench/e2e.ts', ...(quick ? ['--limit', '600', '--repeat', '1'] : [])], out: 'bench/results/e2e.json' },
+];
+
+for (const b of BENCHES) {
+  if (only && !only.includes(b.name)) continue;
+  console.error(`\n== bench ${b.name}: tsx ${b.args.join(' ')}`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', ...b.args], { stdio: 'inherit' });
+  if (r.status !== 0) console.error(`bench ${b.name} exited with ${r.status}; its previous results (if any) are kept`);
+}
+
+/** Every results file there is, including the drills and evaluations other scripts write. */
+const FILES = ['sampling', 'ann', 'ann-compare-hier', 'e2e', 'kill-harness', 'eval', 'eval-seeds-1-2'];
+const results: Record<string, unknown> = { machine: machine(), quick };
+for (const f of FILES) {
+  const path = `bench/results/${f}.json`;
+  if (existsSync(path)) results[f] = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+}
+await writeJsonAtomic('bench/results.json', results);
+console.error(`\nwrote bench/results.json (${Object.keys(results).filter((k) => k !== 'machine' && k !== 'quick').join(', ')})`);
