@@ -56,8 +56,6 @@ export interface GreedySampleStats {
   naiveEvaluations: number;
   /** Centroid: epochs (centroid snapshots) created; kcenter: pivot rows used. */
   groups: number;
-  /** Centroid: O(sketch dims) bound checks that spared or preceded exact evaluations. */
-  sketchChecks: number;
 }
 
 export interface GreedySampleResult {
@@ -96,21 +94,6 @@ const DOT_BATCH = 4;
 // for the SIMD kernels (about 2-3x faster than the scalar loops) only up to
 // this size in bytes: the copy takes one pass, but briefly doubles the matrix.
 const SIMD_COPY_LIMIT_BYTES = 1 << 30;
-
-// Centroid sketch: SKETCH_DIMS principal directions, found from
-// SKETCH_SAMPLE_ROWS rows in SKETCH_ITERATIONS subspace iterations. Measured on
-// clustered 256-d data: 8/16/32 dims cut exact evaluations 1.9/2.3/3.3x, while
-// computing the sketch of every row costs SKETCH_DIMS evaluations' worth; 16 is
-// the best trade. Below SKETCH_MIN_ROWS rows or SKETCH_MIN_DIM dims the setup
-// is not worth it.
-const SKETCH_DIMS = 16;
-const SKETCH_SAMPLE_ROWS = 512;
-const SKETCH_ITERATIONS = 12;
-const SKETCH_MIN_ROWS = 4096;
-const SKETCH_MIN_DIM = 32;
-// Relative widening of sketch residuals: covers rounding and U's departure from
-// orthonormality (~1e-15 after two Gram–Schmidt passes) with a wide margin.
-const SKETCH_SLACK = 1e-9;
 
 // kcenter pivots: the first centers, whose distances to every row are kept
 // (n*KCENTER_PIVOTS float64, 256 MB at n = 1M). Each costs one full pass to set
@@ -344,7 +327,7 @@ export function greedySampleWithStats(
   options: GreedySampleOptions,
 ): GreedySampleResult {
   const { count, seed, rule } = validate(vectors, n, dim, options);
-  const stats: GreedySampleStats = { simd: false, exactEvaluations: 0, naiveEvaluations: 0, groups: 0, sketchChecks: 0 };
+  const stats: GreedySampleStats = { simd: false, exactEvaluations: 0, naiveEvaluations: 0, groups: 0 };
   // Row i remains in step k (k = 1..count-1) while it is one of the n-k unselected rows.
   for (let k = 1; k < count; k++) stats.naiveEvaluations += n - k;
   if (count === 0) return { indices: new Uint32Array(0), stats };
@@ -484,122 +467,8 @@ function distanceToRef(c: Float64Array, ref: Float64Array, dim: number): number 
 }
 
 /**
- * A low-dimensional sketch of the rows for the centroid bound: an orthonormal
- * basis U of p principal directions (of the uncentered second moment, so the
- * shared direction of all embeddings comes first), each row's coordinates
- * P = U^T x and the norm of its residual x - U P.
- */
-interface Sketch {
-  readonly p: number;
-  /** p×dim, row-major, orthonormal rows. */
-  readonly basis: Float64Array;
-  /** n×p sketch coordinates. */
-  readonly coords: Float64Array;
-  /** Upper bound on ||x - U U^T x|| per row. */
-  readonly residual: Float64Array;
-}
-
-/**
- * Top principal directions by subspace iteration on a strided sample of rows
- * (V <- orth(X^T X V)); null when the sample has no usable directions. Only
- * the amount of pruning depends on how good they are, never the result.
- */
-function buildSketch(vectors: Float32Array, n: number, dim: number, norms: Float64Array, kernels: Kernels): Sketch | null {
-  const p = Math.min(SKETCH_DIMS, dim);
-  const stride = Math.max(1, Math.floor(n / SKETCH_SAMPLE_ROWS));
-  const sample: number[] = [];
-  for (let i = 0; i < n && sample.length < SKETCH_SAMPLE_ROWS; i += stride) if (norms[i]! > 0) sample.push(i);
-  if (sample.length === 0) return null;
-  // Fixed start (a deterministic pseudo-random block) so runs are repeatable.
-  let basis = new Float64Array(p * dim);
-  let state = 0x9e3779b9;
-  for (let t = 0; t < basis.length; t++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    basis[t] = state / 4294967296 - 0.5;
-  }
-  let rank = orthonormalize(basis, p, dim);
-  const xv = new Float64Array(p);
-  for (let it = 0; it < SKETCH_ITERATIONS && rank > 0; it++) {
-    const next = new Float64Array(p * dim);
-    for (const i of sample) {
-      const o = i * dim;
-      for (let m = 0; m < rank; m++) {
-        let acc = 0;
-        const bo = m * dim;
-        for (let j = 0; j < dim; j++) acc += vectors[o + j]! * basis[bo + j]!;
-        xv[m] = acc;
-      }
-      for (let m = 0; m < rank; m++) {
-        const a = xv[m]!;
-        const bo = m * dim;
-        for (let j = 0; j < dim; j++) next[bo + j]! += a * vectors[o + j]!;
-      }
-    }
-    basis = next;
-    rank = orthonormalize(basis, rank, dim);
-  }
-  if (rank === 0) return null;
-  basis = basis.slice(0, rank * dim);
-
-  // Coordinates of every row, with the four-row kernel (it multiplies rows with kernels.sum).
-  const coords = new Float64Array(n * rank);
-  const sum = kernels.sum;
-  const out = kernels.out;
-  for (let m = 0; m < rank; m++) {
-    sum.set(basis.subarray(m * dim, (m + 1) * dim));
-    let i = 0;
-    for (; i + 4 <= n; i += 4) {
-      kernels.dot4(i * dim, (i + 1) * dim, (i + 2) * dim, (i + 3) * dim);
-      coords[i * rank + m] = out[0]!;
-      coords[(i + 1) * rank + m] = out[1]!;
-      coords[(i + 2) * rank + m] = out[2]!;
-      coords[(i + 3) * rank + m] = out[3]!;
-    }
-    for (; i < n; i++) coords[i * rank + m] = dot64(vectors, i * dim, sum, dim);
-  }
-  sum.fill(0);
-  const residual = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let e = 0;
-    for (let m = 0; m < rank; m++) e += coords[i * rank + m]! ** 2;
-    const n2 = norms[i]!;
-    // ||x||^2 - ||U^T x||^2, widened for rounding and for U being orthonormal only to ~1e-15.
-    residual[i] = Math.sqrt(Math.max(0, n2 - e) + SKETCH_SLACK * n2) * (1 + SKETCH_SLACK);
-  }
-  return { p: rank, basis, coords, residual };
-}
-
-/** Modified Gram–Schmidt, twice, on the first `count` rows; drops collapsed rows and returns how many remain. */
-function orthonormalize(rows: Float64Array, count: number, dim: number): number {
-  let rank = 0;
-  for (let m = 0; m < count; m++) {
-    const mo = m * dim;
-    let start = 0;
-    for (let j = 0; j < dim; j++) start += rows[mo + j]! ** 2;
-    for (let pass = 0; pass < 2; pass++) {
-      for (let q = 0; q < rank; q++) {
-        const qo = q * dim;
-        let d = 0;
-        for (let j = 0; j < dim; j++) d += rows[mo + j]! * rows[qo + j]!;
-        for (let j = 0; j < dim; j++) rows[mo + j]! -= d * rows[qo + j]!;
-      }
-    }
-    let norm = 0;
-    for (let j = 0; j < dim; j++) norm += rows[mo + j]! ** 2;
-    // A row that lost almost all of its length is (numerically) in the span already.
-    if (!(norm > 1e-20 * start) || norm === 0) continue;
-    const inv = 1 / Math.sqrt(norm);
-    const ro = rank * dim;
-    for (let j = 0; j < dim; j++) rows[ro + j] = rows[mo + j]! * inv;
-    rank++;
-  }
-  return rank;
-}
-
-/**
  * Centroid rule, lazily. Rows live in epochs; epoch e has a reference vector
- * ref_e (the centroid of some step) and a max-heap of its rows keyed so that,
- * at any later step t,
+ * ref_e and a max-heap of its rows keyed so that, at any later step t,
  *   score_r(t) <= key_r + 2·nmax·||c_t - ref_e||.
  * A row evaluated exactly at step a enters a fresh epoch with ref = c_a and
  * key = score_r(a) (Cauchy–Schwarz: |x·(c_t - c_a)| <= ||x||·||c_t - c_a||).
@@ -610,14 +479,6 @@ function orthonormalize(rows: Float64Array, count: number, dim: number): number 
  * running path length of the centroid: D_e(t) <= D_e(t0) + P(t) - P(t0), so an
  * epoch is skipped without touching its reference while that bound is below
  * the best exact score of the step.
- *
- * A row that passes its heap bound is checked against a sharper one before it
- * is evaluated: with the sketch (U, P = U^T x, residual r), and a the step of
- * its last exact score,
- *   x·(c_t - c_a) = P·U^T(c_t - c_a) + r(x)·r(c_t - c_a),
- * where the first term is computed exactly in O(p) and only the residual part
- * is bounded by Cauchy–Schwarz; ||r(c_t - c_a)|| <= ||r(c_t - ref_e)|| + rOff,
- * rOff being kept per row like the heap keys.
  */
 function centroidFast(
   vectors: Float32Array,
@@ -652,22 +513,6 @@ function centroidFast(
   for (let i = 0, z = 0; i < n; i++) if (norms[i] === 0) zeros[z++] = i;
   let zeroPtr = 0;
 
-  // The sketch borrows kernels.sum, so it is built before the sum gets its first row.
-  const sketch = n >= SKETCH_MIN_ROWS && dim >= SKETCH_MIN_DIM && count > 2 ? buildSketch(vectors, n, dim, norms, kernels) : null;
-  const p = sketch?.p ?? 0;
-  const basis = sketch?.basis ?? new Float64Array(0);
-  const coords = sketch?.coords ?? new Float64Array(0);
-  const residual = sketch?.residual ?? new Float64Array(0);
-  // Per row, from its last exact evaluation: the score, the step, and the residual offset to its epoch's reference.
-  const anchorScore = new Float64Array(sketch === null ? 0 : n);
-  const anchorStep = new Int32Array(sketch === null ? 0 : n);
-  const residualOffset = new Float64Array(sketch === null ? 0 : n);
-  // U^T c for every step, to rebuild U^T (c_t - c_a) for any row.
-  const sketchedCentroid = new Float64Array(sketch === null ? 0 : (count + 1) * p);
-  // Cross terms of U being orthonormal only to ~1e-15, bounded by SKETCH_SLACK·||x||·||c_t - c_a|| <= SKETCH_SLACK·2·n2max.
-  const sketchSlack = 4 * SKETCH_SLACK * n2max;
-  let sketchChecks = 0;
-
   const sum = kernels.sum;
   addRow(sum, vectors, first * dim, dim);
   let k = 1;
@@ -678,20 +523,8 @@ function centroidFast(
   let pathLength = 0;
   let slack = slackUnit * (1 + n2max);
 
-  const sketchCentroid = (): void => {
-    const o = k * p;
-    for (let m = 0; m < p; m++) {
-      let acc = 0;
-      const bo = m * dim;
-      for (let j = 0; j < dim; j++) acc += basis[bo + j]! * c[j]!;
-      sketchedCentroid[o + m] = acc;
-    }
-  };
-  if (sketch !== null) sketchCentroid();
-
   // Epochs; ids are never reused, a dead epoch has refs[e] === null.
   const refs: (Float64Array | null)[] = [];
-  const refStep: number[] = []; // the step whose centroid the reference is
   const heaps: (MaxHeap | null)[] = [];
   const spanLo: number[] = [];
   const spanHi: number[] = [];
@@ -706,10 +539,9 @@ function centroidFast(
     r.set(c);
     return r;
   };
-  const addEpoch = (ref: Float64Array, step: number, heap: MaxHeap, lo: number, hi: number, dist: number): number => {
+  const addEpoch = (ref: Float64Array, heap: MaxHeap, lo: number, hi: number, dist: number): number => {
     const e = refs.length;
     refs.push(ref);
-    refStep.push(step);
     heaps.push(heap);
     spanLo.push(lo);
     spanHi.push(hi);
@@ -722,28 +554,8 @@ function centroidFast(
     refs[e] = null;
     heaps[e] = null;
   };
-  // Each computed U^T c coordinate is within (dim+4)·EPS·nmax of the exact one (a length-dim float64
-  // dot with a unit basis row, plus the rounding of c = S/k), so U^T of a difference within this norm.
-  const sketchError = 2 * Math.sqrt(p) * (dim + 4) * EPS * nmax;
-  /**
-   * Upper bound on ||r(v)|| for v = c_stepA - c_stepB given an upper bound `dist` on ||v||:
-   * ||r(v)||^2 = ||v||^2 - ||U^T v||^2, with the computed ||U^T v|| first lowered by its possible error.
-   */
-  const residualDistance = (dist: number, stepA: number, stepB: number): number => {
-    let proj = 0;
-    const oa = stepA * p;
-    const ob = stepB * p;
-    for (let m = 0; m < p; m++) {
-      const t = sketchedCentroid[oa + m]! - sketchedCentroid[ob + m]!;
-      proj += t * t;
-    }
-    const lower = Math.max(0, Math.sqrt(proj) * (1 - SKETCH_SLACK) - sketchError);
-    const d2 = dist * dist;
-    return Math.sqrt(Math.max(0, d2 - lower * lower) + SKETCH_SLACK * d2) * (1 + SKETCH_SLACK);
-  };
 
-  // Rows leaving their heaps in the current step; all but the winner come back in a fresh epoch.
-  // Evaluated rows come back keyed by their exact score, sketch-pruned rows by their sketch bound.
+  // Rows evaluated in the current step: all leave their heaps, all but the winner come back in a new epoch.
   let evIds = new Int32Array(Math.max(16, n));
   let evScores = new Float64Array(Math.max(16, n));
   let evCount = 0;
@@ -751,7 +563,8 @@ function centroidFast(
   let best = -Infinity;
   let bestRow = -1;
 
-  const keep = (r: number, key: number): void => {
+  const record = (r: number, dot: number): void => {
+    const s = centroidScore(norms[r]!, dot, k);
     if (evCount === evIds.length) {
       const ids = new Int32Array(evCount * 2);
       ids.set(evIds);
@@ -761,18 +574,8 @@ function centroidFast(
       evScores = sc;
     }
     evIds[evCount] = r;
-    evScores[evCount] = key;
+    evScores[evCount] = s;
     evCount++;
-  };
-  const record = (r: number, dot: number): void => {
-    const s = centroidScore(norms[r]!, dot, k);
-    evaluations++;
-    keep(r, s);
-    if (sketch !== null) {
-      anchorScore[r] = s;
-      anchorStep[r] = k;
-      residualOffset[r] = 0;
-    }
     if (s > best || (s === best && r < bestRow)) {
       best = s;
       bestRow = r;
@@ -812,19 +615,13 @@ function centroidFast(
   const merge = (a: number, b: number): number => {
     const ha = heaps[a]!;
     const hb = heaps[b]!;
-    const [big, small, kept, dropped] = ha.size >= hb.size ? [ha, hb, a, b] : [hb, ha, b, a];
-    const between = distanceToRef(refs[kept]!, refs[dropped]!, dim);
-    const shift = twoN * between * (1 + 1e-9) + slack;
-    if (sketch !== null) {
-      const rShift = residualDistance(between * (1 + 1e-9), refStep[kept]!, refStep[dropped]!);
-      for (let t = 0; t < small.size; t++) residualOffset[small.ids[t]!]! += rShift;
-    }
+    const [big, small, keep, drop] = ha.size >= hb.size ? [ha, hb, a, b] : [hb, ha, b, a];
+    const shift = twoN * distanceToRef(refs[keep]!, refs[drop]!, dim) * (1 + 1e-9) + slack;
     for (let t = 0; t < small.size; t++) big.push(small.ids[t]!, small.keys[t]! + shift);
-    const ref = refs[kept]!;
-    const step = refStep[kept]!;
-    killEpoch(kept, true);
-    killEpoch(dropped, false);
-    return addEpoch(ref, step, big, spanLo[a]!, spanHi[b]!, distanceToRef(c, ref, dim));
+    const ref = refs[keep]!;
+    killEpoch(keep, true);
+    killEpoch(drop, false);
+    return addEpoch(ref, big, spanLo[a]!, spanHi[b]!, distanceToRef(c, ref, dim));
   };
 
   // Step with k = 1: every row is evaluated once, against c = the first row.
@@ -842,6 +639,7 @@ function centroidFast(
     // `bestRow` wins the step with k selected rows.
     out[k] = bestRow;
     selected[bestRow] = 1;
+    evaluations += evCount;
     for (const e of touched) {
       const h = heaps[e]!;
       if (h.size > 0) epochHeap.push(e, h.topKey() + twoN * (epochDist[e]! - pathLength));
@@ -861,7 +659,7 @@ function centroidFast(
         w++;
       }
       heap.heapify(w);
-      live.push(addEpoch(takeRef(), k, heap, k, k, 0));
+      live.push(addEpoch(takeRef(), heap, k, k, 0));
     }
     evCount = 0;
     if (k + 1 === count) break;
@@ -899,12 +697,10 @@ function centroidFast(
     c = cNext;
     cNext = swap;
     slack = slackUnit * (1 + n2max + twoN * pathLength);
-    if (sketch !== null) sketchCentroid();
 
     best = -Infinity;
     bestRow = -1;
     considerZero();
-    const co = k * p;
     if (popped >= DENSE_STEP_FRACTION * (n - zeroCount - k)) {
       // The last step took most rows out of the heaps anyway: rescan all of them in index order
       // (sequential memory, no heap work) and start over with a single epoch, as in step 1.
@@ -935,30 +731,12 @@ function centroidFast(
       epochDist[e] = d;
       const heap = heaps[e]!;
       const offset = twoN * d + slack;
-      const rEpoch = sketch === null ? 0 : residualDistance(d * (1 + 1e-9), k, refStep[e]!);
       // Rows are popped in batches against the best known before the batch: a few extra
-      // evaluations, but the four-row kernels run about twice as fast per row.
+      // evaluations, but four interleaved sums run about twice as fast as one.
       while (heap.size > 0 && heap.topKey() + offset >= best) {
         while (batchSize < DOT_BATCH && heap.size > 0 && heap.topKey() + offset >= best) {
-          const r = heap.pop();
+          batch[batchSize++] = heap.pop();
           popped++;
-          if (sketch !== null) {
-            // Sketch bound: anchor score - 2·P·U^T(c_t - c_a) + 2·||r(x)||·(||r(c_t - ref)|| + rOff).
-            const ao = anchorStep[r]! * p;
-            const ro = r * p;
-            let proj = 0;
-            for (let m = 0; m < p; m++) proj += coords[ro + m]! * (sketchedCentroid[co + m]! - sketchedCentroid[ao + m]!);
-            const rOff = residualOffset[r]! + rEpoch;
-            const bound = anchorScore[r]! - 2 * proj + 2 * residual[r]! * rOff + sketchSlack + slack;
-            sketchChecks++;
-            if (bound < best) {
-              // Not a candidate now; back into this step's fresh epoch (reference c_t), keyed by the bound.
-              residualOffset[r] = rOff;
-              keep(r, bound);
-              continue;
-            }
-          }
-          batch[batchSize++] = r;
         }
         flush();
       }
@@ -966,7 +744,6 @@ function centroidFast(
     }
   }
   stats.exactEvaluations += evaluations;
-  stats.sketchChecks += sketchChecks;
   stats.groups += refs.length;
   return out;
 }

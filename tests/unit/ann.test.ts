@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { exactNearest, type Split } from '../../core/categorise.js';
 import { parseDqeInput } from '../../core/input.js';
 import { Rng } from '../../core/random.js';
-import { AnnIndex, DEFAULT_ANN_TUNING, exactTop1, f32DotBound, sampleRows, type AnnTuning } from '../../adapters/vector-stores/ann.js';
+import { AnnIndex, DEFAULT_ANN_TUNING, exactTop1, f32DotBound, sampleRows, wilsonLower, type AnnTuning } from '../../adapters/vector-stores/ann.js';
 import { EMBEDDED_FAILURES, createEmbeddedStore, planSearch, type EmbeddedStoreConfig } from '../../adapters/vector-stores/embedded.js';
 import type { StorePoint } from '../../adapters/vector-stores/types.js';
 
@@ -152,7 +152,8 @@ describe('ANN index (usearch HNSW, float64 re-rank)', () => {
       const ann = res.ann!;
       assert.equal(ann.calibrationQueries, DEFAULT_ANN_TUNING.calibrationQueries);
       assert.equal(ann.recallHits / ann.calibrationQueries, ann.recall);
-      assert.ok(ann.reached && ann.recall >= 0.99, `calibration recall ${ann.recall}`);
+      assert.ok(ann.reached && ann.recallLowerBound >= 0.99 && ann.recall >= ann.recallLowerBound, `calibration recall ${ann.recall}`);
+      assert.equal(ann.recallLowerBound, wilsonLower(ann.recallHits, ann.calibrationQueries, 0.84));
       assert.equal(ann.tried.at(-1)!.expansionSearch, ann.expansionSearch);
       // Every row as a query, against the exact answers: recall on the whole set, not just the sample.
       const got = await store.nearest({ runId: 'r', vectors: v, dim, points: points(n), queryIds: ids(n), workDir: dir });
@@ -231,6 +232,15 @@ describe('ANN index (usearch HNSW, float64 re-rank)', () => {
       const got = await store.nearest({ runId: 'r', vectors: v, dim, points: points(n), queryIds: ids(n), workDir: dir });
       assert.deepEqual(got, exactNearest(v, n, dim, ids(n)));
     });
+  });
+
+  test('calibration asks for the target at the lower end of an 80% one-sided Wilson interval', () => {
+    // With nothing missed the bound is 1 / (1 + z²/n); of 256 rows one miss passes 0.99 and two do not.
+    assert.ok(Math.abs(wilsonLower(256, 256, 0.84) - 1 / (1 + 0.84 ** 2 / 256)) < 1e-12);
+    assert.ok(wilsonLower(255, 256, 0.84) >= 0.99);
+    assert.ok(wilsonLower(254, 256, 0.84) < 0.99);
+    assert.ok(wilsonLower(990, 1000, 0.84) < 0.99, 'a point estimate at the target is not enough');
+    assert.equal(wilsonLower(0, 0, 0.84), 1);
   });
 
   test('the calibration sample is seeded, distinct and sorted', () => {
