@@ -106,9 +106,11 @@ export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseAr
 export interface DropArgs {
   runId: string;
   vectorStore: VectorStoreConfig;
+  /** The run's directory: an embedded ANN index saved in its work folder is deleted. */
+  runDir?: string;
 }
 
 /** Removes what `indexVectors` created for the run (a Qdrant collection, say). */
 export async function dropVectors(deps: VectorSearchDeps, args: DropArgs): Promise<void> {
-  await createVectorStore(args.vectorStore, deps.env).drop(args.runId);
+  await createVectorStore(args.vectorStore, deps.env).drop(args.runId, args.runDir === undefined ? undefined : join(resolve(args.runDir), 'work'));
 }

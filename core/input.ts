@@ -114,7 +114,7 @@ const embeddedStore = z.strictObject({
    * run's own rows to `targetRecall`; 'auto' takes 'ann' from `annThreshold` kept rows on. @default 'auto'
    */
   search: z.enum(['auto', 'exact', 'ann']).optional(),
-  /** Kept rows from which 'auto' builds the ANN index (bench/ann.ts measures where it beats exact). @default 50000 */
+  /** Kept rows from which 'auto' builds the ANN index (bench/ann.ts measures where it beats exact). @default 100000 */
   annThreshold: positiveInt.optional(),
   /** recall@1 against exact search that the ANN index is tuned to, measured on a sample of the run's rows. @default 0.99 */
   targetRecall: z.number().gt(0).max(1).optional(),

@@ -86,6 +86,9 @@ const EPOCH_MERGE_RATIO = 4;
 // costs a heap operation and a random memory access each (early steps, and
 // data where the bounds cannot prune).
 const DENSE_STEP_FRACTION = 0.5;
+// Longest run of rescans (steps) before the heaps are tried again, so data the
+// bounds cannot prune costs about what the oracle costs, not more.
+const DENSE_MAX_RUN = 64;
 
 // Rows evaluated together by the interleaved kernels (dot64x4, squaredDistance64x4, simd.ts).
 const DOT_BATCH = 4;
@@ -632,8 +635,11 @@ function centroidFast(
   }
   flush();
   considerZero();
-  // Rows taken out of the heaps in the last step (all of them in step 1).
+  // Rows taken out of the heaps in the last step (all of them in step 1), and the rescan schedule.
   let popped = evCount;
+  let lastWasHeapStep = true;
+  let denseLeft = 0;
+  let denseRun = 1;
 
   for (;;) {
     // `bestRow` wins the step with k selected rows.
@@ -701,7 +707,18 @@ function centroidFast(
     best = -Infinity;
     bestRow = -1;
     considerZero();
-    if (popped >= DENSE_STEP_FRACTION * (n - zeroCount - k)) {
+    if (lastWasHeapStep) {
+      if (popped >= DENSE_STEP_FRACTION * (n - zeroCount - k)) {
+        // Each heap step that still pops most rows doubles the next run of rescans (up to DENSE_MAX_RUN).
+        denseLeft = denseRun;
+        denseRun = Math.min(DENSE_MAX_RUN, denseRun * 2);
+      } else {
+        denseRun = 1;
+      }
+    }
+    if (denseLeft > 0) {
+      denseLeft--;
+      lastWasHeapStep = false;
       // The last step took most rows out of the heaps anyway: rescan all of them in index order
       // (sequential memory, no heap work) and start over with a single epoch, as in step 1.
       for (const e of live) if (refs[e] !== null) killEpoch(e, false);
@@ -713,10 +730,9 @@ function centroidFast(
         if (batchSize === DOT_BATCH) flush();
       }
       flush();
-      // Whether the bounds prune again is only seen by trying: the next step is a heap step.
-      popped = 0;
       continue;
     }
+    lastWasHeapStep = true;
     popped = 0;
     while (epochHeap.size > 0) {
       const e = epochHeap.topId();

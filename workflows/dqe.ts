@@ -273,7 +273,7 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
     const keep = config.vectorStore.name === 'qdrant' && config.vectorStore.keep;
     if (!vectorsLive || keep) return [];
     try {
-      await cleanupActs.dropVectors({ runId: workflowId, vectorStore: config.vectorStore });
+      await cleanupActs.dropVectors({ runId: workflowId, vectorStore: config.vectorStore, runDir });
       return [`dropped the run's ${config.vectorStore.name} vector index`];
     } catch (err) {
       log.warn('dqe cleanup could not drop the vector index', { error: String(err) });
@@ -336,7 +336,7 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
     })();
     if (!(config.vectorStore.name === 'qdrant' && config.vectorStore.keep)) {
       // The index is only needed for categorising; free the store's resources now, not at the end.
-      await searchActs.dropVectors({ runId: workflowId, vectorStore: config.vectorStore });
+      await searchActs.dropVectors({ runId: workflowId, vectorStore: config.vectorStore, runDir });
       vectorsLive = false;
     }
     const judged = await phase('judge', () => judgeActs.judgeNoisy({ runDir, clean, embed, sample, predict, categorise, judge: config.judge, seed: config.seed }));

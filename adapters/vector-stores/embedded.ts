@@ -2,7 +2,7 @@
 // through a usearch HNSW index tuned to a target recall above it (built in the index phase, kept in the
 // run's work directory so that the categorise phase, maybe on another worker, loads it).
 import { createHash } from 'node:crypto';
-import { rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Neighbour, Split } from '../../core/categorise.js';
@@ -23,10 +23,11 @@ export const EMBEDDED_FAILURES = {
 } as const;
 
 /**
- * Kept rows from which 'auto' builds an ANN index. bench/ann.ts (docs/performance-ann.md) measures build +
- * calibration + queries against the exact scan with queries = 5% of the rows: the index wins from here on.
+ * Kept rows from which 'auto' builds an ANN index. bench/ann.ts (docs/performance-ann.md) times build +
+ * calibration + queries against the exact scan with queries = 5% of the rows: with calibration asking for
+ * the target with confidence, the index used less CPU from 100k rows on (at 50k it needed breadth 4096).
  */
-export const DEFAULT_ANN_THRESHOLD = 50_000;
+export const DEFAULT_ANN_THRESHOLD = 100_000;
 /** recall@1 against exact search the index is tuned to unless the input says otherwise. */
 export const DEFAULT_TARGET_RECALL = 0.99;
 /** Rows hashed (evenly spaced, first and last included) to tell one run's matrix from another's. */
@@ -86,6 +87,7 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
   const targetRecall = config.targetRecall ?? DEFAULT_TARGET_RECALL;
   // Per-matrix values computed once: categorise calls `nearest` batch after batch with the same array.
   const norms = new WeakMap<Float32Array, number>();
+  const fingerprints = new WeakMap<Float32Array, string>();
   const pools = new WeakMap<Float32Array, Map<Split, Pool>>();
   let loaded: Loaded | undefined;
 
@@ -97,7 +99,9 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
 
   const indexKey = (vectors: Float32Array, n: number, dim: number): string => {
     const { threads: _threads, addChunkRows: _chunk, ...result } = t;
-    return hashKey({ matrix: fingerprint(vectors, n, dim), tuning: result, targetRecall });
+    let matrix = fingerprints.get(vectors);
+    if (matrix === undefined) fingerprints.set(vectors, (matrix = fingerprint(vectors, n, dim)));
+    return hashKey({ matrix, tuning: result, targetRecall });
   };
 
   const workDirOf = (req: { workDir?: string }): string => {
@@ -187,10 +191,13 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
       }
       return exactTop1(vectors, n, dim, req.queryIds, { maxNorm: maxNorm(vectors, n, dim), threads: t.threads });
     },
-    drop() {
-      // The index file lives in the run's work directory and goes with it; free the loaded copy.
+    async drop(_runId, workDir) {
+      // Free the loaded copy and delete the saved index (hundreds of MB at a million rows); the
+      // run's other work files stay for a retried phase.
       loaded = undefined;
-      return Promise.resolve();
+      if (workDir === undefined || !(await exists(workDir))) return;
+      const saved = (await readdir(workDir)).filter((f) => f.startsWith(`${INDEX_FILE_PREFIX}.`));
+      await Promise.all(saved.map((f) => rm(join(workDir, f), { force: true })));
     },
   };
 }

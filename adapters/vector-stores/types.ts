@@ -47,6 +47,6 @@ export interface VectorStore {
   index(req: IndexRequest): Promise<IndexOutcome>;
   /** Top-1 neighbour of each query by cosine similarity, the query excluded, ties to the lowest id. */
   nearest(req: NearestRequest): Promise<Neighbour[]>;
-  /** Removes what `index` created for the run. */
-  drop(runId: string): Promise<void>;
+  /** Removes what `index` created for the run (`workDir`: the run's work directory, as given to `index`). */
+  drop(runId: string, workDir?: string): Promise<void>;
 }

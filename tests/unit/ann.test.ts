@@ -2,15 +2,15 @@
 // reaches its recall on a small set and breaks ties like exact search, and 'auto' picks by row count.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { exactNearest, type Split } from '../../core/categorise.js';
 import { parseDqeInput } from '../../core/input.js';
 import { Rng } from '../../core/random.js';
-import { AnnIndex, DEFAULT_ANN_TUNING, exactTop1, f32DotBound, sampleRows, wilsonLower, type AnnTuning } from '../../adapters/vector-stores/ann.js';
-import { EMBEDDED_FAILURES, createEmbeddedStore, planSearch, type EmbeddedStoreConfig } from '../../adapters/vector-stores/embedded.js';
+import { AnnIndex, CALIBRATION_Z, DEFAULT_ANN_TUNING, exactTop1, f32DotBound, sampleRows, wilsonLower, type AnnTuning } from '../../adapters/vector-stores/ann.js';
+import { DEFAULT_ANN_THRESHOLD, EMBEDDED_FAILURES, createEmbeddedStore, planSearch, type EmbeddedStoreConfig } from '../../adapters/vector-stores/embedded.js';
 import type { StorePoint } from '../../adapters/vector-stores/types.js';
 
 /**
@@ -153,7 +153,7 @@ describe('ANN index (usearch HNSW, float64 re-rank)', () => {
       assert.equal(ann.calibrationQueries, DEFAULT_ANN_TUNING.calibrationQueries);
       assert.equal(ann.recallHits / ann.calibrationQueries, ann.recall);
       assert.ok(ann.reached && ann.recallLowerBound >= 0.99 && ann.recall >= ann.recallLowerBound, `calibration recall ${ann.recall}`);
-      assert.equal(ann.recallLowerBound, wilsonLower(ann.recallHits, ann.calibrationQueries, 0.84));
+      assert.equal(ann.recallLowerBound, wilsonLower(ann.recallHits, ann.calibrationQueries, CALIBRATION_Z));
       assert.equal(ann.tried.at(-1)!.expansionSearch, ann.expansionSearch);
       // Every row as a query, against the exact answers: recall on the whole set, not just the sample.
       const got = await store.nearest({ runId: 'r', vectors: v, dim, points: points(n), queryIds: ids(n), workDir: dir });
@@ -213,7 +213,12 @@ describe('ANN index (usearch HNSW, float64 re-rank)', () => {
       const other = clustered(n, dim, 14);
       const third = await createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING).index({ ...req, vectors: other });
       assert.equal(third.reused, false);
-      assert.equal((await readdir(dir)).length, 4);
+      await writeFile(join(dir, 'kept.offsets'), 'not an index');
+      assert.equal((await readdir(dir)).length, 5);
+      // Dropping deletes every saved index of the run and nothing else in its work directory.
+      await createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING).drop('r', dir);
+      assert.deepEqual(await readdir(dir), ['kept.offsets']);
+      await createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING).drop('r', join(dir, 'gone'));
     });
   });
 
@@ -234,13 +239,15 @@ describe('ANN index (usearch HNSW, float64 re-rank)', () => {
     });
   });
 
-  test('calibration asks for the target at the lower end of an 80% one-sided Wilson interval', () => {
-    // With nothing missed the bound is 1 / (1 + z²/n); of 256 rows one miss passes 0.99 and two do not.
-    assert.ok(Math.abs(wilsonLower(256, 256, 0.84) - 1 / (1 + 0.84 ** 2 / 256)) < 1e-12);
-    assert.ok(wilsonLower(255, 256, 0.84) >= 0.99);
-    assert.ok(wilsonLower(254, 256, 0.84) < 0.99);
-    assert.ok(wilsonLower(990, 1000, 0.84) < 0.99, 'a point estimate at the target is not enough');
-    assert.equal(wilsonLower(0, 0, 0.84), 1);
+  test('calibration asks for the target at the lower end of a 90% one-sided Wilson interval', () => {
+    const z = CALIBRATION_Z;
+    assert.equal(z, 1.28);
+    // With nothing missed the bound is 1 / (1 + z²/n); of 512 rows two misses pass 0.99 and three do not.
+    assert.ok(Math.abs(wilsonLower(512, 512, z) - 1 / (1 + z ** 2 / 512)) < 1e-12);
+    assert.ok(wilsonLower(510, 512, z) >= 0.99);
+    assert.ok(wilsonLower(509, 512, z) < 0.99);
+    assert.ok(wilsonLower(990, 1000, z) < 0.99, 'a point estimate at the target is not enough');
+    assert.equal(wilsonLower(0, 0, z), 1);
   });
 
   test('the calibration sample is seeded, distinct and sorted', () => {
@@ -270,8 +277,8 @@ describe("search choice: 'auto', 'exact', 'ann'", () => {
     const auto: EmbeddedStoreConfig = { name: 'embedded', annThreshold: 1000 };
     assert.equal(planSearch(auto, 999).mode, 'exact');
     assert.equal(planSearch(auto, 1000).mode, 'ann');
-    assert.equal(planSearch({ name: 'embedded' }, 49_999).mode, 'exact');
-    assert.equal(planSearch({ name: 'embedded' }, 50_000).mode, 'ann');
+    assert.equal(planSearch({ name: 'embedded' }, DEFAULT_ANN_THRESHOLD - 1).mode, 'exact');
+    assert.equal(planSearch({ name: 'embedded' }, DEFAULT_ANN_THRESHOLD).mode, 'ann');
     assert.deepEqual(planSearch({ name: 'embedded', search: 'exact', annThreshold: 10 }, 1e6), { mode: 'exact', reason: "vectorStore.search is 'exact'" });
     assert.equal(planSearch({ name: 'embedded', search: 'ann' }, 3).mode, 'ann');
   });
@@ -289,7 +296,7 @@ describe("search choice: 'auto', 'exact', 'ann'", () => {
       const big = clustered(600, dim, 17);
       const res = await createEmbeddedStore(config, TUNING).index({ runId: 'r', vectors: big, dim, points: points(600), workDir: dir });
       assert.equal(res.reused, false);
-      assert.ok(res.ann && res.ann.calibrationQueries === 256);
+      assert.ok(res.ann && res.ann.calibrationQueries === DEFAULT_ANN_TUNING.calibrationQueries && DEFAULT_ANN_TUNING.calibrationQueries < 600);
       assert.equal((await readdir(dir)).length, 2);
     });
   });
