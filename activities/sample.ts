@@ -1,9 +1,15 @@
 // Phase 4, sample: the greedy diversity selection splits the kept rows into sampled and unsampled.
 import { join, resolve } from 'node:path';
-import { hashKey, readMatrix, runPhaseOnce, writeTypedAtomic } from '../adapters/files.js';
-import { greedySample, sampleCount } from '../core/sampling.js';
+import { Worker } from 'node:worker_threads';
+import { hashKey, runPhaseOnce, writeTypedAtomic } from '../adapters/files.js';
+import type { JobContext } from '../adapters/trainers/types.js';
+import { sampleCount, type SamplingRule } from '../core/sampling.js';
 import { jobContext } from './context.js';
 import type { EmbedResult, SampleResult } from './refs.js';
+import type { SampleThreadInput } from './sample-thread-main.js';
+
+/** Heartbeat interval while the sampling thread runs (the compute profile's heartbeat timeout is minutes). */
+const HEARTBEAT_MS = 5_000;
 
 export interface SampleArgs {
   runDir: string;
@@ -18,11 +24,10 @@ export async function sampleRows(args: SampleArgs): Promise<SampleResult> {
   const key = hashKey({ matrix: args.embed.matrix.path, ratio: args.ratio, seed: args.seed, rule: args.rule });
   const ctx = jobContext();
   return runPhaseOnce(join(resolve(args.runDir), 'work'), 'sample', key, async (prefix) => {
-    const { rows, dim } = args.embed.matrix;
-    const vectors = await readMatrix(args.embed.matrix);
+    const { rows, dim, path } = args.embed.matrix;
     const count = sampleCount(rows, args.ratio);
-    ctx.heartbeat({ rows, count });
-    const order = greedySample(vectors, rows, dim, { count, seed: args.seed, rule: args.rule });
+    ctx.heartbeat({ rows, count, selected: 0 });
+    const order = await sampleInThread({ matrixPath: path, rows, dim, count, seed: args.seed, rule: args.rule }, ctx);
     const split = new Uint8Array(rows);
     for (const id of order) split[id] = 1;
     await writeTypedAtomic(`${prefix}.order.u32`, order);
@@ -34,5 +39,43 @@ export async function sampleRows(args: SampleArgs): Promise<SampleResult> {
       unsampled: rows - count,
       seconds: (performance.now() - started) / 1000,
     } satisfies SampleResult;
+  });
+}
+
+/**
+ * greedySample in a worker thread (activities/sample-thread-main.ts) while this thread heartbeats
+ * {rows, count, selected}; cancelling the activity terminates the thread.
+ */
+export function sampleInThread(
+  input: { matrixPath: string; rows: number; dim: number; count: number; seed: number; rule: SamplingRule },
+  ctx: JobContext,
+  heartbeatMs = HEARTBEAT_MS,
+): Promise<Uint32Array> {
+  const progress = new SharedArrayBuffer(4);
+  const selected = new Int32Array(progress);
+  const workerData: SampleThreadInput = { ...input, progress };
+  const worker = new Worker(new URL('./sample-thread.js', import.meta.url), { workerData });
+  return new Promise<Uint32Array>((resolvePromise, reject) => {
+    let settled = false;
+    const beat = setInterval(() => ctx.heartbeat({ rows: input.rows, count: input.count, selected: Atomics.load(selected, 0) }), heartbeatMs);
+    const finish = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearInterval(beat);
+      ctx.signal.removeEventListener('abort', onAbort);
+      fn();
+    };
+    const onAbort = (): void => {
+      finish(() => reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('sampling cancelled')));
+      void worker.terminate();
+    };
+    if (ctx.signal.aborted) {
+      onAbort();
+      return;
+    }
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    worker.once('message', (order: Uint32Array) => finish(() => resolvePromise(order)));
+    worker.once('error', (err) => finish(() => reject(err)));
+    worker.once('exit', (code) => finish(() => reject(new Error(`the sampling thread exited with code ${code} before it returned`))));
   });
 }

@@ -131,7 +131,7 @@ export async function writeTypedAtomic(path: string, data: ArrayBufferView): Pro
   await rename(tmp, path);
 }
 
-async function readBytesInto(path: string, target: Uint8Array): Promise<void> {
+export async function readBytesInto(path: string, target: Uint8Array): Promise<void> {
   const fh = await open(path, 'r');
   try {
     const size = (await fh.stat()).size;

@@ -18,12 +18,13 @@
 // was last evaluated plus how far the centroid c = S/k may have moved since
 // (Cauchy–Schwarz: |x.(c' - c)| <= ||x|| ||c' - c||); rows whose upper bound
 // cannot reach the best exact score of the step are never touched. The fast
-// kcenter path is lazy (a row's nearest distance only shrinks, so a stale value
-// bounds it from above) and skips (row, center) pairs that the triangle
-// inequality through a few pivot rows rules out. Bounds carry a small slack so float rounding can never prune a true winner;
+// kcenter path updates nearest distances only where a lower bound on the
+// distance to the new center (projection onto the span of a few group means,
+// core/partition.ts) cannot rule the change out, a group or a row at a time. Bounds carry a small slack so float rounding can never prune a true winner;
 // every decision is taken on scores computed by the same functions as the oracle.
 
 import { kernelSpaceFor } from './kernels/simd.js';
+import { DIST_SLACK, PARTITION_HEAD, buildPartition, coordNorm, groupDotUpper, rowDotUpper } from './partition.js';
 import { firstIndex } from './random.js';
 
 export { allocateVectors } from './kernels/simd.js';
@@ -44,6 +45,8 @@ export interface GreedySampleOptions {
    * copies whatever the size. The naive oracle always uses plain loops.
    */
   readonly kernel?: 'auto' | 'scalar' | 'simd';
+  /** Called with the number of rows selected so far, every PROGRESS_EVERY rows (never changes the result). */
+  readonly onProgress?: (selected: number) => void;
 }
 
 /** Work counters of one fast run, for benchmarks and tests of the pruning. */
@@ -54,7 +57,7 @@ export interface GreedySampleStats {
   exactEvaluations: number;
   /** What the naive oracle would have done: one per remaining row per step. */
   naiveEvaluations: number;
-  /** Centroid: epochs (centroid snapshots) created; kcenter: pivot rows used. */
+  /** Centroid: epochs (centroid snapshots) created; kcenter: groups of the partition. */
   groups: number;
 }
 
@@ -65,10 +68,6 @@ export interface GreedySampleResult {
 
 const EPS = Number.EPSILON; // 2^-52, twice the unit roundoff of float64
 
-// Relative slack on distances in the kcenter triangle tests. Rounding of a
-// length-d float64 sum of squares is below (d+3)*2^-53, i.e. < 1e-10 for any
-// d < 10^6, so 1e-9 leaves a 10x margin while costing nothing in pruning.
-const TRIANGLE_SLACK = 1e-9;
 
 // Absolute slack (in score units, scaled by the data's norms) added to every
 // centroid bound: it covers rounding of the scores, of the centroid distances
@@ -98,19 +97,15 @@ const DOT_BATCH = 4;
 // this size in bytes: the copy takes one pass, but briefly doubles the matrix.
 const SIMD_COPY_LIMIT_BYTES = 1 << 30;
 
-// kcenter pivots: the first centers, whose distances to every row are kept
-// (n*KCENTER_PIVOTS float64, 256 MB at n = 1M). Each costs one full pass to set
-// up; on clustered data 32 prune about 3x more pairs than 8 (measured).
-const KCENTER_PIVOTS = 32;
+// kcenter row tests: a group whose last ROW_TEST_WINDOW row tests pruned less than ROW_TEST_MIN_PRUNED
+// of the rows (a test costs ~64 multiply-adds, an exact distance dim) skips them for its next
+// ROW_TEST_OFF_VISITS visits. Only the amount of work depends on this, never the result.
+const ROW_TEST_WINDOW = 512;
+const ROW_TEST_MIN_PRUNED = 1 / 8;
+const ROW_TEST_OFF_VISITS = 32;
 
-// Pivot checks are judged over windows of PIVOT_PROBE_PAIRS (center, row) pairs;
-// a window that prunes less than PIVOT_MIN_PRUNED of its pairs (where the checks
-// cost more than the distances they save: ~32 pivots vs ~dim multiply-adds)
-// switches them off for the next PIVOT_OFF_PAIRS pairs. Only the amount of work
-// depends on this, never the result.
-const PIVOT_PROBE_PAIRS = 4096;
-const PIVOT_MIN_PRUNED = 1 / 16;
-const PIVOT_OFF_PAIRS = 1 << 18;
+// Selections between two onProgress calls.
+const PROGRESS_EVERY = 1024;
 
 /** Number of rows to select for a ratio: ceil(ratio*n), ignoring float fuzz such as 0.7*10 = 7.000000000000001. */
 export function sampleCount(n: number, ratio: number): number {
@@ -340,8 +335,8 @@ export function greedySampleWithStats(
   stats.simd = kernels.simd;
   const indices =
     rule === 'centroid'
-      ? centroidFast(kernels.vectors, n, dim, count, first, norms, stats, kernels)
-      : kcenterLazy(kernels.vectors, n, dim, count, first, stats, kernels);
+      ? centroidFast(kernels.vectors, n, dim, count, first, norms, stats, kernels, options.onProgress)
+      : kcenterProjected(kernels.vectors, n, dim, count, first, norms, stats, kernels, options.onProgress);
   return { indices, stats };
 }
 
@@ -492,6 +487,7 @@ function centroidFast(
   norms: Float64Array,
   stats: GreedySampleStats,
   kernels: Kernels,
+  onProgress: ((selected: number) => void) | undefined,
 ): Uint32Array {
   const out = new Uint32Array(count);
   out[0] = first;
@@ -690,6 +686,7 @@ function centroidFast(
     // Move the centroid: S += x, k += 1, and extend the path length by the move (rounded up).
     addRow(sum, vectors, bestRow * dim, dim);
     k++;
+    if (onProgress !== undefined && k % PROGRESS_EVERY === 0) onProgress(k);
     let move2 = 0;
     for (let j = 0; j < dim; j++) {
       const v = sum[j]! / k;
@@ -765,200 +762,150 @@ function centroidFast(
 }
 
 /**
- * kcenter rule, lazily: a row's nearest distance only ever shrinks, so the
- * value it had when last brought up to date is an upper bound. Rows sit in a
- * max-heap on that bound (ties: lower index first); the top row is brought up
- * to date against the centers chosen since, and wins once it is current.
- * While bringing a row up to date, a center is skipped when the triangle
- * inequality through the pivots (the first centers, whose distances to every
- * row are kept) already shows it is no closer than the row's current nearest.
+ * kcenter rule, eagerly as the oracle but pruned: after each new center c, a row's nearest distance m_i
+ * can only shrink if dist2(i, c) < m_i. A lower bound on dist2 from the partition (core/partition.ts)
+ * skips a whole group when it is at least the group's largest m, and a row when it is at least m_i;
+ * the rows left get the oracle's exact distance. Each group keeps its largest m (ties: lowest row),
+ * so the next center is the best of the groups' bests.
  */
-function kcenterLazy(
+function kcenterProjected(
   vectors: Float32Array,
   n: number,
   dim: number,
   count: number,
   first: number,
+  norms: Float64Array,
   stats: GreedySampleStats,
   kernels: Kernels,
+  onProgress: ((selected: number) => void) | undefined,
 ): Uint32Array {
   const out = new Uint32Array(count);
   out[0] = first;
   if (count === 1) return out;
+  const part = buildPartition(vectors, n, dim, norms, kernels);
   const dist4 = kernels.dist4;
-  const upper = new Float64Array(n);
-  const seen = new Int32Array(n); // row j has been compared with centers out[0 .. seen[j]-1]
-  const selected = new Uint8Array(n);
-  selected[first] = 1;
-  // At most dim/8 pivots keep their table within a quarter of the matrix's size.
-  const pivots = Math.max(1, Math.min(KCENTER_PIVOTS, Math.floor(dim / 8), count - 1));
-  const pivotDist = new Float64Array(n * pivots); // row-major: distance of row i to pivot p
-  let evaluations = 0;
   const d4 = kernels.out;
-
-  // Pivot phase: the first `pivots` centers are applied to every row, as the oracle does.
-  upper.fill(Infinity);
-  let k = 1;
-  for (let p = 0; p < pivots; p++) {
-    const qo = out[p]! * dim;
-    let i = 0;
-    for (; i + 4 <= n; i += 4) {
-      dist4(qo, i * dim, (i + 1) * dim, (i + 2) * dim, (i + 3) * dim);
-      for (let t = 0; t < 4; t++) {
-        const r = i + t;
-        if (d4[t]! < upper[r]!) upper[r] = d4[t]!;
-        pivotDist[r * pivots + p] = Math.sqrt(d4[t]!);
-      }
-    }
-    for (; i < n; i++) {
-      const d2 = squaredDistance64(vectors, qo, i * dim, dim);
-      if (d2 < upper[i]!) upper[i] = d2;
-      pivotDist[i * pivots + p] = Math.sqrt(d2);
-    }
-    evaluations += n;
-    if (p + 1 < pivots) {
-      let bestRow = -1;
-      let best = -Infinity;
-      for (let r = 0; r < n; r++) {
-        if (selected[r] === 0 && upper[r]! > best) {
-          best = upper[r]!;
-          bestRow = r;
-        }
-      }
-      out[k++] = bestRow;
-      selected[bestRow] = 1;
-    }
+  const { groupCount: groups, start, groupOf, members, rank } = part;
+  // Per-row values in member order (position p holds row members[p]), so a group's scan reads memory in sequence.
+  const H = Math.min(PARTITION_HEAD, rank);
+  const head = new Float64Array(n * H);
+  const tail = new Float64Array(n);
+  const resid = new Float64Array(n);
+  const norm = new Float64Array(n);
+  const m = new Float64Array(n).fill(Infinity);
+  const taken = new Uint8Array(n);
+  const posOf = new Int32Array(n);
+  for (let p = 0; p < n; p++) {
+    const i = members[p]!;
+    posOf[i] = p;
+    for (let t = 0; t < H; t++) head[p * H + t] = part.coords[i * rank + t]!;
+    tail[p] = part.tail[i]!;
+    resid[p] = part.resid[i]!;
+    norm[p] = norms[i]!;
   }
-  // Lazy phase (pivots <= count - 1, so at least one center is left to choose).
-  const heap = new TieHeap(n);
-  let size = 0;
-  for (let i = 0; i < n; i++) {
-    if (selected[i] === 1) continue;
-    seen[i] = k;
-    heap.ids[size] = i;
-    heap.keys[size] = upper[i]!;
-    size++;
+  taken[posOf[first]!] = 1;
+  const groupBest = new Float64Array(groups).fill(-Infinity);
+  const groupPos = new Int32Array(groups).fill(-1);
+  for (let g = 0; g < groups; g++) {
+    if (start[g + 1]! > start[g]!) groupBest[g] = Infinity;
   }
-  heap.heapify(size);
-
+  // Row tests cost PARTITION_HEAD (or rank) multiply-adds; a group where they rarely prune skips them for a while.
+  const rowTests = new Int32Array(groups);
+  const rowPruned = new Int32Array(groups);
+  const rowTestsOff = new Int32Array(groups);
   const batch = new Int32Array(4);
-  // Pivot checks cost O(pivots) per pair; where they rarely prune (distances that concentrate), they are switched off for a while.
-  let pairs = 0;
-  let pivotsOffUntil = 0;
-  let probed = 0;
-  let probePruned = 0;
-  while (k < count) {
-    for (;;) {
-      const j = heap.topId();
-      let s = seen[j]!;
-      if (s === k) break;
-      let m = upper[j]!;
-      const jo = j * dim;
-      const jp = j * pivots;
-      let queued = 0;
-      for (; s < k; s++) {
-        const c = out[s]!;
-        const cp = c * pivots;
-        if (pairs++ >= pivotsOffUntil) {
-          // Any pivot p with (|d(j,p) - d(c,p)| - slack)^2 >= m proves dist2(j, c) >= m.
-          const need = m / (1 - 2 * TRIANGLE_SLACK);
-          let pruned = false;
-          for (let p = 0; p < pivots; p++) {
-            const a = pivotDist[jp + p]!;
-            const b = pivotDist[cp + p]!;
-            const gap = Math.abs(a - b) - TRIANGLE_SLACK * (a + b);
-            if (gap > 0 && gap * gap >= need) {
-              pruned = true;
-              break;
-            }
-          }
-          if (pruned) probePruned++;
-          if (++probed === PIVOT_PROBE_PAIRS) {
-            if (probePruned < PIVOT_PROBE_PAIRS * PIVOT_MIN_PRUNED) pivotsOffUntil = pairs + PIVOT_OFF_PAIRS;
-            probed = 0;
-            probePruned = 0;
-          }
-          if (pruned) continue;
-        }
-        batch[queued++] = c;
-        if (queued === 4) {
-          dist4(jo, batch[0]! * dim, batch[1]! * dim, batch[2]! * dim, batch[3]! * dim);
-          m = Math.min(m, d4[0]!, d4[1]!, d4[2]!, d4[3]!);
-          evaluations += 4;
-          queued = 0;
+  const cHead = new Float64Array(H);
+  let evaluations = 0;
+
+  const processGroup = (g: number, c: number, cn: number): void => {
+    const s0 = start[g]!;
+    const e0 = start[g + 1]!;
+    const co = c * dim;
+    const cTail = part.tail[c]!;
+    const cResid = part.resid[c]!;
+    const test = rowTestsOff[g] === 0;
+    if (!test) rowTestsOff[g]!--;
+    let queued = 0;
+    for (let p = s0; p < e0; p++) {
+      if (taken[p] === 1) continue;
+      if (test) {
+        // The head test first, the whole coordinates only if it fails.
+        const np = norm[p]!;
+        const mp = m[p]!;
+        const base = np + cn - DIST_SLACK * (np + cn);
+        let dot = tail[p]! * cTail + resid[p]! * cResid;
+        const ho = p * H;
+        for (let t = 0; t < H; t++) dot += head[ho + t]! * cHead[t]!;
+        rowTests[g]!++;
+        if (base - 2 * dot >= mp || base - 2 * rowDotUpper(part, members[p]!, c) >= mp) {
+          rowPruned[g]!++;
+          continue;
         }
       }
-      if (queued >= 2) {
-        const last = batch[queued - 1]! * dim;
-        dist4(jo, batch[0]! * dim, batch[1]! * dim, queued > 2 ? batch[2]! * dim : last, last);
-        for (let t = 0; t < queued; t++) m = Math.min(m, d4[t]!);
-      } else if (queued === 1) {
-        m = Math.min(m, squaredDistance64(vectors, jo, batch[0]! * dim, dim));
+      batch[queued++] = p;
+      if (queued === 4) {
+        dist4(co, members[batch[0]!]! * dim, members[batch[1]!]! * dim, members[batch[2]!]! * dim, members[batch[3]!]! * dim);
+        for (let t = 0; t < 4; t++) if (d4[t]! < m[batch[t]!]!) m[batch[t]!] = d4[t]!;
+        evaluations += 4;
+        queued = 0;
       }
-      evaluations += queued;
-      upper[j] = m;
-      seen[j] = k;
-      heap.replaceTop(j, m);
     }
-    out[k++] = heap.pop();
+    for (let t = 0; t < queued; t++) {
+      const p = batch[t]!;
+      const d2 = squaredDistance64(vectors, members[p]! * dim, co, dim);
+      if (d2 < m[p]!) m[p] = d2;
+    }
+    evaluations += queued;
+    if (test && rowTests[g]! >= ROW_TEST_WINDOW) {
+      if (rowPruned[g]! < rowTests[g]! * ROW_TEST_MIN_PRUNED) rowTestsOff[g] = ROW_TEST_OFF_VISITS;
+      rowTests[g] = 0;
+      rowPruned[g] = 0;
+    }
+    // The group's best: rows ascend within a group, so strict > keeps the lowest row on ties.
+    let best = -Infinity;
+    let pos = -1;
+    for (let p = s0; p < e0; p++) {
+      if (taken[p] === 0 && m[p]! > best) {
+        best = m[p]!;
+        pos = p;
+      }
+    }
+    groupBest[g] = best;
+    groupPos[g] = pos;
+  };
+
+  let c = first;
+  for (let k = 1; k < count; k++) {
+    const cn = norms[c]!;
+    const cNorm = coordNorm(part, c);
+    for (let t = 0; t < H; t++) cHead[t] = part.coords[c * rank + t]!;
+    const cGroup = groupOf[c]!;
+    for (let g = 0; g < groups; g++) {
+      if (groupBest[g] === -Infinity) continue;
+      if (g !== cGroup) {
+        // Every unselected row i of g has m_i <= groupBest[g] <= lb <= dist2(i, c): nothing changes.
+        const lb = part.minNorm2[g]! + cn - 2 * groupDotUpper(part, g, c, cNorm) - DIST_SLACK * (part.maxNorm2[g]! + cn);
+        if (lb >= groupBest[g]!) continue;
+      }
+      processGroup(g, c, cn);
+    }
+    let best = -Infinity;
+    let row = -1;
+    for (let g = 0; g < groups; g++) {
+      const v = groupBest[g]!;
+      if (v === -Infinity) continue;
+      const r = members[groupPos[g]!]!;
+      if (v > best || (v === best && r < row)) {
+        best = v;
+        row = r;
+      }
+    }
+    out[k] = row;
+    taken[posOf[row]!] = 1;
+    c = row;
+    if (onProgress !== undefined && (k + 1) % PROGRESS_EVERY === 0) onProgress(k + 1);
   }
   stats.exactEvaluations += evaluations;
-  stats.groups += pivots;
+  stats.groups += groups;
   return out;
-}
-
-/** Max-heap on (key descending, id ascending): the top is the lowest-index row among the largest keys. */
-class TieHeap {
-  ids: Int32Array;
-  keys: Float64Array;
-  size = 0;
-
-  constructor(capacity: number) {
-    this.ids = new Int32Array(Math.max(1, capacity));
-    this.keys = new Float64Array(Math.max(1, capacity));
-  }
-
-  topId(): number {
-    return this.ids[0]!;
-  }
-
-  pop(): number {
-    const top = this.ids[0]!;
-    const last = --this.size;
-    if (last > 0) this.siftDown(0, this.ids[last]!, this.keys[last]!);
-    return top;
-  }
-
-  replaceTop(id: number, key: number): void {
-    this.siftDown(0, id, key);
-  }
-
-  heapify(size: number): void {
-    this.size = size;
-    for (let i = (size >> 1) - 1; i >= 0; i--) this.siftDown(i, this.ids[i]!, this.keys[i]!);
-  }
-
-  private siftDown(start: number, id: number, key: number): void {
-    const ids = this.ids;
-    const keys = this.keys;
-    const size = this.size;
-    let i = start;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= size) break;
-      const right = child + 1;
-      if (right < size) {
-        const kr = keys[right]!;
-        const kc = keys[child]!;
-        if (kr > kc || (kr === kc && ids[right]! < ids[child]!)) child = right;
-      }
-      const kc = keys[child]!;
-      if (kc < key || (kc === key && ids[child]! > id)) break;
-      keys[i] = kc;
-      ids[i] = ids[child]!;
-      i = child;
-    }
-    keys[i] = key;
-    ids[i] = id;
-  }
 }

@@ -121,6 +121,14 @@ export function maxRowNorm(vectors: Float32Array, n: number, dim: number): numbe
   return Math.sqrt(max);
 }
 
+/**
+ * `a` itself when it starts its buffer, else a copy: usearch's exactSearch reads a typed array's buffer
+ * from its start, ignoring the view's byteOffset (javascript/lib.cpp, `dataset.ArrayBuffer().Data()`).
+ */
+export function atBufferStart(a: Float32Array): Float32Array {
+  return a.byteOffset === 0 ? a : a.slice();
+}
+
 function gather(vectors: Float32Array, dim: number, rows: ArrayLike<number>): Float32Array {
   const out = new Float32Array(rows.length * dim);
   for (let i = 0; i < rows.length; i++) out.set(vectors.subarray(rows[i]! * dim, rows[i]! * dim + dim), i * dim);
@@ -158,7 +166,7 @@ export function exactTop1(
   const m = pool ? pool.rows.length : n;
   const out: Neighbour[] = Array.from({ length: queries.length }, () => NO_NEIGHBOUR);
   if (m === 0 || queries.length === 0) return out;
-  const data = pool ? pool.matrix : vectors.subarray(0, n * dim);
+  const data = atBufferStart(pool ? pool.matrix : vectors.subarray(0, n * dim));
   const rowOf = pool ? (key: number) => pool.rows[key]! : (key: number) => key;
   const maxNorm = options.maxNorm ?? maxRowNorm(data, m, dim);
   const threads = options.threads ?? DEFAULT_ANN_TUNING.threads;
