@@ -24,7 +24,7 @@
 // every decision is taken on scores computed by the same functions as the oracle.
 
 import { kernelSpaceFor } from './kernels/simd.js';
-import { DIST_SLACK, PARTITION_HEAD, buildPartition, coordNorm, groupDotUpper, rowDotUpper } from './partition.js';
+import { DIST_SLACK, PARTITION_HEAD, buildPartition, coordNorm, groupDotUpper } from './partition.js';
 import { firstIndex } from './random.js';
 
 export { allocateVectors } from './kernels/simd.js';
@@ -788,7 +788,7 @@ function kcenterProjected(
   const { groupCount: groups, start, groupOf, members, rank } = part;
   // Per-row values in member order (position p holds row members[p]), so a group's scan reads memory in sequence.
   const H = Math.min(PARTITION_HEAD, rank);
-  const head = new Float64Array(n * H);
+  const coordsP = new Float64Array(n * rank);
   const tail = new Float64Array(n);
   const resid = new Float64Array(n);
   const norm = new Float64Array(n);
@@ -798,7 +798,7 @@ function kcenterProjected(
   for (let p = 0; p < n; p++) {
     const i = members[p]!;
     posOf[i] = p;
-    for (let t = 0; t < H; t++) head[p * H + t] = part.coords[i * rank + t]!;
+    coordsP.set(part.coords.subarray(i * rank, (i + 1) * rank), p * rank);
     tail[p] = part.tail[i]!;
     resid[p] = part.resid[i]!;
     norm[p] = norms[i]!;
@@ -814,7 +814,7 @@ function kcenterProjected(
   const rowPruned = new Int32Array(groups);
   const rowTestsOff = new Int32Array(groups);
   const batch = new Int32Array(4);
-  const cHead = new Float64Array(H);
+  const cFull = new Float64Array(rank);
   let evaluations = 0;
 
   const processGroup = (g: number, c: number, cn: number): void => {
@@ -833,11 +833,17 @@ function kcenterProjected(
         const np = norm[p]!;
         const mp = m[p]!;
         const base = np + cn - DIST_SLACK * (np + cn);
-        let dot = tail[p]! * cTail + resid[p]! * cResid;
-        const ho = p * H;
-        for (let t = 0; t < H; t++) dot += head[ho + t]! * cHead[t]!;
+        const ho = p * rank;
+        let dot = 0;
+        for (let t = 0; t < H; t++) dot += coordsP[ho + t]! * cFull[t]!;
+        const rr = resid[p]! * cResid;
         rowTests[g]!++;
-        if (base - 2 * dot >= mp || base - 2 * rowDotUpper(part, members[p]!, c) >= mp) {
+        let prune = base - 2 * (dot + tail[p]! * cTail + rr) >= mp;
+        if (!prune) {
+          for (let t = H; t < rank; t++) dot += coordsP[ho + t]! * cFull[t]!;
+          prune = base - 2 * (dot + rr) >= mp;
+        }
+        if (prune) {
           rowPruned[g]!++;
           continue;
         }
@@ -878,7 +884,7 @@ function kcenterProjected(
   for (let k = 1; k < count; k++) {
     const cn = norms[c]!;
     const cNorm = coordNorm(part, c);
-    for (let t = 0; t < H; t++) cHead[t] = part.coords[c * rank + t]!;
+    cFull.set(part.coords.subarray(c * rank, (c + 1) * rank));
     const cGroup = groupOf[c]!;
     for (let g = 0; g < groups; g++) {
       if (groupBest[g] === -Infinity) continue;
