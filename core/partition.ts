@@ -1,16 +1,18 @@
 // A coarse partition of the rows with cheap, rigorous upper bounds on dot products, for pruning exact searches.
 //
-// The rows are split into groups (k-means on an evenly spaced sample) and projected onto the span of the
-// group means (an orthonormal basis Q, rank r ≤ RANK). For rows x_i, x_c with coordinates y = Qx and
-// residual norms e = |x − QᵀQx|:
+// The rows are split into groups (k-means on an evenly spaced sample) and projected onto an orthonormal
+// basis Q: the span of the group means plus the leading principal directions of what the means leave out,
+// rotated so that coordinate 0 carries the most variance (rank r ≤ PARTITION_RANK + PARTITION_PCS). For
+// rows x_i, x_c with coordinates y = Qx and residual norms e = |x − QᵀQx|:
 //
 //   x_i·x_c = y_i·y_c + res_i·res_c ≤ y_i·y_c + e_i·e_c                         (rowDotUpper)
+//   y_i·y_c ≤ head_i·head_c + tail_i·tail_c   (the first PARTITION_HEAD coordinates, and the norms of the rest)
 //   y_i·y_c ≤ center_g·y_c + radius_g·|y_c|   for every member i of group g      (groupDotUpper)
 //
-// so |x_i − x_c|² = |x_i|² + |x_c|² − 2 x_i·x_c is bounded from below with r multiply-adds per row, or per
-// group, instead of dim. On clustered data (topics), rows of other clusters are ruled out a group at a time.
-// Every stored bound is rounded outwards (RESID_SLACK, RADIUS_SLACK); callers add DIST_SLACK to distance
-// tests, so float64 rounding can make a bound looser, never wrong.
+// so |x_i − x_c|² = |x_i|² + |x_c|² − 2 x_i·x_c is bounded from below with PARTITION_HEAD or r
+// multiply-adds per row, or r per group, instead of dim. Every stored bound is rounded outwards
+// (RESID_SLACK, RADIUS_SLACK, the tail's factor); callers add DIST_SLACK to distance tests, so float64
+// rounding can make a bound looser, never wrong.
 
 /** Four-row dot product with a float64 vector, as the sampler's kernels provide (bit-identical to dot64). */
 export interface RowDotKernel {
@@ -47,12 +49,19 @@ export interface Partition {
   readonly maxNorm2: Float64Array;
 }
 
-/** Largest basis rank and number of groups. */
-export const PARTITION_RANK = 64;
+/** Number of groups, and most basis directions from their means. */
+const PARTITION_RANK = 64;
+/** Most extra basis directions: the leading principal directions of the sample's part outside the means' span. */
+const PARTITION_PCS = 64;
+/** Leading coordinates of the cheap head test (kcenter's row test; Partition.tail bounds the rest). */
+export const PARTITION_HEAD = 16;
 /** Rows of the evenly spaced sample the group means are fitted on. */
-export const PARTITION_SAMPLE = 4096;
+const PARTITION_SAMPLE = 4096;
 /** Lloyd iterations of the k-means fit. */
-export const PARTITION_ITERATIONS = 3;
+const PARTITION_ITERATIONS = 3;
+// Subspace iterations of the principal directions, and the sample rows (of PARTITION_SAMPLE) they use.
+const PCA_ITERATIONS = 8;
+const PCA_SAMPLE = 1024;
 /** Relative slack callers subtract from distance lower bounds: d2 >= lb - DIST_SLACK * (|x_i|^2 + |x_c|^2). */
 export const DIST_SLACK = 1e-8;
 // Outward rounding of the stored bounds (relative to |x|^2 and |y|).
@@ -80,23 +89,23 @@ export function buildPartition(vectors: Float32Array, n: number, dim: number, no
     for (; i < n; i++) coords[i * rank + b] = dotRow(vectors, i * dim, basis, b * dim, dim);
   }
   const resid = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let y2 = 0;
-    for (let t = 0; t < rank; t++) y2 += coords[i * rank + t]! ** 2;
-    resid[i] = Math.sqrt(Math.max(0, norm2[i]! - y2) + RESID_SLACK * norm2[i]!);
-  }
   const tail = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    let t2 = 0;
-    for (let t = PARTITION_HEAD; t < rank; t++) t2 += coords[i * rank + t]! ** 2;
-    tail[i] = Math.sqrt(t2) * (1 + 1e-12);
+    let head2 = 0;
+    let tail2 = 0;
+    for (let t = 0; t < rank; t++) {
+      if (t < PARTITION_HEAD) head2 += coords[i * rank + t]! ** 2;
+      else tail2 += coords[i * rank + t]! ** 2;
+    }
+    resid[i] = Math.sqrt(Math.max(0, norm2[i]! - (head2 + tail2)) + RESID_SLACK * norm2[i]!);
+    tail[i] = Math.sqrt(tail2) * (1 + 1e-12);
   }
   const groupOf = nearestMeans(coords, n, rank, meanCoordinates(means, groupCount, basis, rank, dim), groupCount);
   return { rank, coords, resid, tail, groupOf, groupCount, ...groupStats(coords, resid, norm2, groupOf, n, rank, groupCount) };
 }
 
 /** The group means (k-means on an evenly spaced sample) and an orthonormal basis of their span. */
-export function fitBasis(vectors: Float32Array, n: number, dim: number): { means: Float64Array; groupCount: number; basis: Float64Array; rank: number } {
+function fitBasis(vectors: Float32Array, n: number, dim: number): { means: Float64Array; groupCount: number; basis: Float64Array; rank: number } {
   const sampleSize = Math.min(n, PARTITION_SAMPLE);
   const sample = new Int32Array(sampleSize);
   for (let t = 0; t < sampleSize; t++) sample[t] = Math.floor((t * n) / sampleSize);
@@ -186,13 +195,7 @@ function jacobiEigen(matrix: Float64Array, r: number): { values: Float64Array; v
   return { values, vectors: v };
 }
 
-/** Extra basis directions: the top principal directions of the sample's part outside the means' span. */
-export const PARTITION_PCS = 64;
-const PCA_ITERATIONS = 8;
-const PCA_SAMPLE = 1024;
-/** Leading coordinates of the cheap head test (kcenter's row test; Partition.tail bounds the rest). */
-export const PARTITION_HEAD = 16;
-
+/** The top principal directions of the sample's part outside the means' span. */
 function principalResiduals(vectors: Float32Array, dim: number, sample: Int32Array, basis: Float64Array, rank: number, count: number): { vectors: Float64Array; count: number } {
   if (count <= 0) return { vectors: new Float64Array(0), count: 0 };
   // Covariance (uncentred) of the residuals, upper triangle then mirrored.
@@ -234,7 +237,7 @@ function principalResiduals(vectors: Float32Array, dim: number, sample: Int32Arr
 }
 
 /** Coordinates of each mean in the basis (groupCount × rank). */
-export function meanCoordinates(means: Float64Array, groupCount: number, basis: Float64Array, rank: number, dim: number): Float64Array {
+function meanCoordinates(means: Float64Array, groupCount: number, basis: Float64Array, rank: number, dim: number): Float64Array {
   const out = new Float64Array(groupCount * rank);
   for (let g = 0; g < groupCount; g++) {
     for (let b = 0; b < rank; b++) out[g * rank + b] = dotRow64(means, g * dim, basis, b * dim, dim);
@@ -243,7 +246,7 @@ export function meanCoordinates(means: Float64Array, groupCount: number, basis: 
 }
 
 /** Group of each row: the mean nearest in coordinates. */
-export function nearestMeans(coords: Float64Array, n: number, rank: number, meanCoords: Float64Array, groupCount: number): Int32Array {
+function nearestMeans(coords: Float64Array, n: number, rank: number, meanCoords: Float64Array, groupCount: number): Int32Array {
   const groupOf = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let best = Infinity;
@@ -262,7 +265,7 @@ export function nearestMeans(coords: Float64Array, n: number, rank: number, mean
 }
 
 /** Members (ascending per group) and the per-group bounds of a grouping. */
-export function groupStats(
+function groupStats(
   coords: Float64Array,
   resid: Float64Array,
   norm2: Float64Array,
