@@ -26,18 +26,22 @@ export interface RowDotKernel {
 export interface Partition {
   /** Rank of the orthonormal basis (0 when every mean is zero). */
   readonly rank: number;
-  /** Row i's coordinates in the basis: coords[i*rank .. i*rank+rank). */
+  // Per-row values are stored by position, in group order (position p holds row members[p]), so that a
+  // scan of a group reads them in sequence.
+  /** Coordinates in the basis of the row at position p: coords[p*rank .. p*rank+rank). */
   readonly coords: Float64Array;
-  /** Upper bound on the norm of row i's part outside the basis. */
+  /** Upper bound on the norm of the part outside the basis, by position. */
   readonly resid: Float64Array;
-  /** Norm of row i's coordinates after the first PARTITION_HEAD. */
+  /** Norm of the coordinates after the first PARTITION_HEAD, by position. */
   readonly tail: Float64Array;
-  /** Group of each row. */
+  /** Group of each row (by row). */
   readonly groupOf: Int32Array;
   readonly groupCount: number;
   /** Group g's rows are members[start[g] .. start[g+1]), ascending. */
   readonly start: Int32Array;
   readonly members: Int32Array;
+  /** Position of each row: members[posOf[i]] === i. */
+  readonly posOf: Int32Array;
   /** Mean coordinates of each group's rows (groupCount × rank). */
   readonly center: Float64Array;
   /** Upper bound on |coords_i − center_g| over the group's rows. */
@@ -101,7 +105,21 @@ export function buildPartition(vectors: Float32Array, n: number, dim: number, no
     tail[i] = Math.sqrt(tail2) * (1 + 1e-12);
   }
   const groupOf = nearestMeans(coords, n, rank, meanCoordinates(means, groupCount, basis, rank, dim), groupCount);
-  return { rank, coords, resid, tail, groupOf, groupCount, ...groupStats(coords, resid, norm2, groupOf, n, rank, groupCount) };
+  const stats = groupStats(coords, resid, norm2, groupOf, n, rank, groupCount);
+  // Into group order.
+  const { members } = stats;
+  const posOf = new Int32Array(n);
+  const byPos = new Float64Array(n * rank);
+  const residByPos = new Float64Array(n);
+  const tailByPos = new Float64Array(n);
+  for (let p = 0; p < n; p++) {
+    const i = members[p]!;
+    posOf[i] = p;
+    byPos.set(coords.subarray(i * rank, (i + 1) * rank), p * rank);
+    residByPos[p] = resid[i]!;
+    tailByPos[p] = tail[i]!;
+  }
+  return { rank, coords: byPos, resid: residByPos, tail: tailByPos, groupOf, groupCount, posOf, ...stats };
 }
 
 /** The group means (k-means on an evenly spaced sample) and an orthonormal basis of their span. */
@@ -273,7 +291,7 @@ function groupStats(
   n: number,
   rank: number,
   groupCount: number,
-): Omit<Partition, 'rank' | 'coords' | 'resid' | 'tail' | 'groupOf' | 'groupCount'> {
+): Omit<Partition, 'rank' | 'coords' | 'resid' | 'tail' | 'groupOf' | 'groupCount' | 'posOf'> {
   const counts = new Int32Array(groupCount);
   for (let i = 0; i < n; i++) counts[groupOf[i]!]!++;
   const start = new Int32Array(groupCount + 1);
@@ -312,32 +330,34 @@ function groupStats(
   return { start, members, center, radius, maxResid, minNorm2, maxNorm2 };
 }
 
-/** Upper bound on x_i·x_c from the coordinates and residuals. */
+/** Upper bound on x_i·x_c (rows i and c) from the coordinates and residuals. */
 export function rowDotUpper(p: Partition, i: number, c: number): number {
   const r = p.rank;
-  const a = i * r;
-  const b = c * r;
+  const a = p.posOf[i]!;
+  const b = p.posOf[c]!;
   let s = 0;
-  for (let t = 0; t < r; t++) s += p.coords[a + t]! * p.coords[b + t]!;
-  return s + p.resid[i]! * p.resid[c]!;
+  for (let t = 0; t < r; t++) s += p.coords[a * r + t]! * p.coords[b * r + t]!;
+  return s + p.resid[a]! * p.resid[b]!;
 }
 
-/** Upper bound on x_i·x_c for every row i of group g; `cNorm` is |coords_c|. */
-export function groupDotUpper(p: Partition, g: number, c: number, cNorm: number): number {
+/**
+ * Upper bound on x_i·x_c for every row i of group g, given the coordinates `cCoords` of x_c, their norm
+ * `cNorm` and x_c's residual bound `cResid`.
+ */
+export function groupDotUpper(p: Partition, g: number, cCoords: Float64Array, cNorm: number, cResid: number): number {
   const r = p.rank;
-  const a = g * r;
-  const b = c * r;
   let s = 0;
-  for (let t = 0; t < r; t++) s += p.center[a + t]! * p.coords[b + t]!;
-  return s + p.radius[g]! * cNorm + p.maxResid[g]! * p.resid[c]!;
+  for (let t = 0; t < r; t++) s += p.center[g * r + t]! * cCoords[t]!;
+  return s + p.radius[g]! * cNorm + p.maxResid[g]! * cResid;
 }
 
-/** |coords_c|. */
-export function coordNorm(p: Partition, c: number): number {
+/** Row c's coordinates (a view) and their norm. */
+export function rowCoords(p: Partition, c: number): { coords: Float64Array; norm: number } {
   const r = p.rank;
+  const coords = p.coords.subarray(p.posOf[c]! * r, (p.posOf[c]! + 1) * r);
   let s = 0;
-  for (let t = c * r; t < c * r + r; t++) s += p.coords[t]! ** 2;
-  return Math.sqrt(s);
+  for (let t = 0; t < r; t++) s += coords[t]! ** 2;
+  return { coords, norm: Math.sqrt(s) };
 }
 
 /** k-means (Lloyd) on the sample rows; returns groupCount × dim means. */

@@ -24,7 +24,7 @@
 // every decision is taken on scores computed by the same functions as the oracle.
 
 import { kernelSpaceFor } from './kernels/simd.js';
-import { DIST_SLACK, PARTITION_HEAD, buildPartition, coordNorm, groupDotUpper } from './partition.js';
+import { DIST_SLACK, PARTITION_HEAD, buildPartition, groupDotUpper, rowCoords } from './partition.js';
 import { firstIndex } from './random.js';
 
 export { allocateVectors } from './kernels/simd.js';
@@ -785,24 +785,13 @@ function kcenterProjected(
   const part = buildPartition(vectors, n, dim, norms, kernels);
   const dist4 = kernels.dist4;
   const d4 = kernels.out;
-  const { groupCount: groups, start, groupOf, members, rank } = part;
-  // Per-row values in member order (position p holds row members[p]), so a group's scan reads memory in sequence.
+  const { groupCount: groups, start, groupOf, members, rank, posOf, coords: coordsP, tail, resid } = part;
+  // Per-row values by position (position p holds row members[p]), so a group's scan reads memory in sequence.
   const H = Math.min(PARTITION_HEAD, rank);
-  const coordsP = new Float64Array(n * rank);
-  const tail = new Float64Array(n);
-  const resid = new Float64Array(n);
   const norm = new Float64Array(n);
+  for (let p = 0; p < n; p++) norm[p] = norms[members[p]!]!;
   const m = new Float64Array(n).fill(Infinity);
   const taken = new Uint8Array(n);
-  const posOf = new Int32Array(n);
-  for (let p = 0; p < n; p++) {
-    const i = members[p]!;
-    posOf[i] = p;
-    coordsP.set(part.coords.subarray(i * rank, (i + 1) * rank), p * rank);
-    tail[p] = part.tail[i]!;
-    resid[p] = part.resid[i]!;
-    norm[p] = norms[i]!;
-  }
   taken[posOf[first]!] = 1;
   const groupBest = new Float64Array(groups).fill(-Infinity);
   const groupPos = new Int32Array(groups).fill(-1);
@@ -814,15 +803,15 @@ function kcenterProjected(
   const rowPruned = new Int32Array(groups);
   const rowTestsOff = new Int32Array(groups);
   const batch = new Int32Array(4);
-  const cFull = new Float64Array(rank);
+  let cFull: Float64Array = new Float64Array(rank);
   let evaluations = 0;
 
   const processGroup = (g: number, c: number, cn: number): void => {
     const s0 = start[g]!;
     const e0 = start[g + 1]!;
     const co = c * dim;
-    const cTail = part.tail[c]!;
-    const cResid = part.resid[c]!;
+    const cTail = tail[posOf[c]!]!;
+    const cResid = resid[posOf[c]!]!;
     const test = rowTestsOff[g] === 0;
     if (!test) rowTestsOff[g]!--;
     let queued = 0;
@@ -883,14 +872,15 @@ function kcenterProjected(
   let c = first;
   for (let k = 1; k < count; k++) {
     const cn = norms[c]!;
-    const cNorm = coordNorm(part, c);
-    cFull.set(part.coords.subarray(c * rank, (c + 1) * rank));
+    const { coords: cCoords, norm: cNorm } = rowCoords(part, c);
+    cFull = cCoords;
+    const cResid = resid[posOf[c]!]!;
     const cGroup = groupOf[c]!;
     for (let g = 0; g < groups; g++) {
       if (groupBest[g] === -Infinity) continue;
       if (g !== cGroup) {
         // Every unselected row i of g has m_i <= groupBest[g] <= lb <= dist2(i, c): nothing changes.
-        const lb = part.minNorm2[g]! + cn - 2 * groupDotUpper(part, g, c, cNorm) - DIST_SLACK * (part.maxNorm2[g]! + cn);
+        const lb = part.minNorm2[g]! + cn - 2 * groupDotUpper(part, g, cFull, cNorm, cResid) - DIST_SLACK * (part.maxNorm2[g]! + cn);
         if (lb >= groupBest[g]!) continue;
       }
       processGroup(g, c, cn);

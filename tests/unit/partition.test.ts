@@ -2,7 +2,7 @@
 // data (clusters, duplicates, zero rows, rows of any length, dimensions smaller than the basis).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DIST_SLACK, PARTITION_HEAD, buildPartition, coordNorm, groupDotUpper, rowDotUpper, type RowDotKernel } from '../../core/partition.js';
+import { DIST_SLACK, PARTITION_HEAD, buildPartition, groupDotUpper, rowCoords, rowDotUpper, type RowDotKernel } from '../../core/partition.js';
 import { Rng } from '../../core/random.js';
 
 function plainKernel(v: Float32Array, dim: number): RowDotKernel {
@@ -58,20 +58,23 @@ test('row, head and group bounds are upper bounds of every dot product', () => {
     assert.ok(p.rank <= Math.min(dim, 128), `rank ${p.rank}`);
     assert.equal(p.members.length, n);
     assert.deepEqual([...p.members].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i), 'every row in one group');
+    for (let i = 0; i < n; i++) assert.equal(p.members[p.posOf[i]!], i, 'posOf inverts members');
     for (let g = 0; g < p.groupCount; g++) {
       for (let k = p.start[g]! + 1; k < p.start[g + 1]!; k++) assert.ok(p.members[k - 1]! < p.members[k]!, 'members ascend');
     }
     const H = Math.min(PARTITION_HEAD, p.rank);
     for (let c = 0; c < n; c += 7) {
-      const cNorm = coordNorm(p, c);
+      const { coords: cCoords, norm: cNorm } = rowCoords(p, c);
+      const pc = p.posOf[c]!;
       for (let i = 0; i < n; i++) {
+        const pi = p.posOf[i]!;
         const exact = dot(v, dim, i, c);
         const allow = DIST_SLACK * (norm2[i]! + norm2[c]!) / 2;
         assert.ok(rowDotUpper(p, i, c) + allow >= exact, `row bound ${i},${c}`);
-        let head = p.tail[i]! * p.tail[c]! + p.resid[i]! * p.resid[c]!;
-        for (let t = 0; t < H; t++) head += p.coords[i * p.rank + t]! * p.coords[c * p.rank + t]!;
+        let head = p.tail[pi]! * p.tail[pc]! + p.resid[pi]! * p.resid[pc]!;
+        for (let t = 0; t < H; t++) head += p.coords[pi * p.rank + t]! * p.coords[pc * p.rank + t]!;
         assert.ok(head + allow >= exact, `head bound ${i},${c}`);
-        assert.ok(groupDotUpper(p, p.groupOf[i]!, c, cNorm) + allow >= exact, `group bound ${i},${c}`);
+        assert.ok(groupDotUpper(p, p.groupOf[i]!, cCoords, cNorm, p.resid[pc]!) + allow >= exact, `group bound ${i},${c}`);
       }
     }
   }
