@@ -7,6 +7,7 @@ import type { Verdict } from '../core/judging.js';
 import type { MatrixRef } from '../adapters/files.js';
 import type { JudgeUsage } from '../adapters/judges/types.js';
 import type { AnnSummary } from '../adapters/vector-stores/ann.js';
+import type { IvfSummary } from '../adapters/vector-stores/ivf.js';
 
 export type { MatrixRef, Shard };
 
@@ -147,6 +148,8 @@ export interface IndexResult {
   reused: boolean;
   /** The embedded store's ANN index, when it built one: settings and recall@1 measured against exact. */
   ann?: AnnSummary;
+  /** The embedded store's IVF index, when it built one: settings and recall@1 measured against exact. */
+  ivf?: IvfSummary;
   seconds: number;
 }
 

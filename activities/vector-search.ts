@@ -3,8 +3,8 @@
 import { join, resolve } from 'node:path';
 import { AtomicWriter, hashKey, readJsonl, readMatrix, runPhaseOnce } from '../adapters/files.js';
 import type { Prediction } from '../adapters/trainers/types.js';
-import { createVectorStore, type StorePoint } from '../adapters/vector-stores/index.js';
-import { categorise, type Category, type Neighbour } from '../core/categorise.js';
+import { createVectorStore, nearestInBatches, type StorePoint } from '../adapters/vector-stores/index.js';
+import { categorise, type Category } from '../core/categorise.js';
 import type { VectorStoreConfig } from '../core/input.js';
 import { jobContext } from './context.js';
 import { keptRowsById, readLabelIds, readSplits } from './read.js';
@@ -48,9 +48,6 @@ export async function indexVectors(deps: VectorSearchDeps, args: IndexArgs): Pro
   return { store: store.name, ...res, seconds: (performance.now() - started) / 1000 };
 }
 
-/** Query rows per call to the store, and per heartbeat. */
-const QUERY_BATCH = 256;
-
 export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseArgs): Promise<CategoriseResult> {
   const started = performance.now();
   // The whole store config: its search settings (exact or ANN, Qdrant's hnswEf) can change the neighbours.
@@ -64,12 +61,12 @@ export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseAr
       if (p.predicted !== pts[p.id]!.label) wrong.push(p);
     }
     const vectors = await readMatrix(args.embed.matrix);
-    const neighbours: Neighbour[] = [];
-    for (let i = 0; i < wrong.length; i += QUERY_BATCH) {
-      const queryIds = wrong.slice(i, i + QUERY_BATCH).map((p) => p.id);
-      neighbours.push(...(await store.nearest({ runId: args.runId, vectors, dim: args.embed.matrix.dim, points: pts, queryIds, workDir: join(resolve(args.runDir), 'work') })));
-      ctx.heartbeat({ done: Math.min(i + QUERY_BATCH, wrong.length), total: wrong.length });
-    }
+    const neighbours = await nearestInBatches(
+      store,
+      { runId: args.runId, vectors, dim: args.embed.matrix.dim, points: pts, workDir: join(resolve(args.runDir), 'work') },
+      wrong.map((p) => p.id),
+      (done, total) => ctx.heartbeat({ done, total }),
+    );
     const needed = new Set<number>();
     wrong.forEach((p, i) => {
       needed.add(p.id);

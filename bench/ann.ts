@@ -5,11 +5,12 @@
 //   --compare-n=100000 --compare-queries=1000      ANN libraries side by side (usearch i8/f16/f32, hnswlib-node,
 //                                                  faiss-node when it installs), recall@1 against exact
 //   --sweep=10000,25000,50000,100000                exact vs ANN with queries = query-frac × n: the 'auto' threshold
-//   --query-frac=0.05
+//   --query-frac=0.05 --sweep-ann=true              false: the sweep skips the HNSW index
 //   --big-n=1000000 --big-queries=50000 --recall-sample=1000
 //                                                  the target run through the embedded store, in a child process
 //                                                  (so its peak RSS is its own); 0 skips it
-//   --big-search=ann                               'auto' falls back to exact search when the target is missed
+//   --big-search=ivf                               ivf (default), ann (HNSW); 'auto' falls back to exact search
+//                                                  when the target is missed
 //   --max-ef=4096                                  largest search breadth calibration may pick (sweep and big)
 //   --dim=768 --clusters=64 --noise=0.7 --alpha=0.5 --dup=0.05 --seed=1
 //   --subclusters=0 --subnoise=0.25                 >0: a second level (topics → tight groups), see makeMixture
@@ -30,6 +31,8 @@ import { exactNearest, type Neighbour } from '../core/categorise.js';
 import { Rng } from '../core/random.js';
 import { AnnIndex, DEFAULT_ANN_TUNING, dot64, exactTop1, maxRowNorm, sampleRows, type AnnQuantization, type AnnTuning } from '../adapters/vector-stores/ann.js';
 import { DEFAULT_ANN_THRESHOLD, createEmbeddedStore } from '../adapters/vector-stores/embedded.js';
+import { nearestInBatches } from '../adapters/vector-stores/index.js';
+import { DEFAULT_IVF_TUNING, exactTop1Gemm } from '../adapters/vector-stores/ivf.js';
 import type { StorePoint } from '../adapters/vector-stores/types.js';
 import { machine } from './machine.js';
 
@@ -49,12 +52,14 @@ interface Config extends DataParams {
   readonly compareN: number;
   readonly compareQueries: number;
   readonly sweep: readonly number[];
+  /** Whether the sweep also runs the HNSW index (a minute of build at 100k). */
+  readonly sweepAnn: boolean;
   readonly queryFrac: number;
   readonly bigN: number;
   readonly bigQueries: number;
   readonly recallSample: number;
-  /** The big run's search setting: 'ann' reports a missed target; 'auto' would then search exactly (hours). */
-  readonly bigSearch: 'ann' | 'auto';
+  /** The big run's search setting: 'ivf' or 'ann' report a missed target; 'auto' would then search exactly (hours). */
+  readonly bigSearch: 'ivf' | 'ann' | 'auto';
   /** Largest search breadth calibration may choose (the store's default unless given). */
   readonly maxEf: number;
   readonly dataDir: string;
@@ -66,11 +71,12 @@ const FULL: Config = {
   compareN: 100_000,
   compareQueries: 1000,
   sweep: [10_000, 25_000, 50_000, 100_000],
+  sweepAnn: true,
   queryFrac: 0.05,
   bigN: 1_000_000,
   bigQueries: 50_000,
   recallSample: 1000,
-  bigSearch: 'ann',
+  bigSearch: 'ivf',
   maxEf: DEFAULT_ANN_TUNING.maxExpansionSearch,
   dim: 768,
   clusters: 64,
@@ -95,8 +101,6 @@ const QUICK: Partial<Config> = {
   dim: 384,
 };
 
-/** Query rows per `nearest` call, as the categorise activity sends them. */
-const QUERY_BATCH = 256;
 /** Candidates re-ranked in float64 per query in the library comparison, as the embedded store does. */
 const COMPARE_CANDIDATES = DEFAULT_ANN_TUNING.candidates;
 const COMPARE_EFS = [32, 64, 128, 256, 512];
@@ -116,11 +120,12 @@ function parseArgs(argv: readonly string[]): { config: Config; stage: string } {
       case 'compare-n': config = { ...config, compareN: num }; break;
       case 'compare-queries': config = { ...config, compareQueries: num }; break;
       case 'sweep': config = { ...config, sweep: list(value).map(Number) }; break;
+      case 'sweep-ann': config = { ...config, sweepAnn: value !== 'false' }; break;
       case 'query-frac': config = { ...config, queryFrac: num }; break;
       case 'big-n': config = { ...config, bigN: num }; break;
       case 'big-queries': config = { ...config, bigQueries: num }; break;
       case 'recall-sample': config = { ...config, recallSample: num }; break;
-      case 'big-search': config = { ...config, bigSearch: value === 'auto' ? 'auto' : 'ann' }; break;
+      case 'big-search': config = { ...config, bigSearch: value === 'auto' || value === 'ann' ? value : 'ivf' }; break;
       case 'max-ef': config = { ...config, maxEf: num }; break;
       case 'dim': config = { ...config, dim: num }; break;
       case 'clusters': config = { ...config, clusters: num }; break;
@@ -409,32 +414,40 @@ async function sweep(config: Config, dir: string): Promise<Record<string, unknow
     const data = all.subarray(0, n * dim);
     const pts = points(n);
     const queries = Array.from(sampleRows(n, Math.max(1, Math.round(config.queryFrac * n)), 3));
-    const run = async (search: 'exact' | 'ann', workDir: string) =>
+    const run = async (search: 'exact' | 'ann' | 'ivf', workDir: string) =>
       timed(async () => {
         const index = await createEmbeddedStore({ name: 'embedded', search }, { maxExpansionSearch: config.maxEf }).index({ runId: 'bench', vectors: data, dim, points: pts, workDir });
         // A fresh store, as the categorise activity makes: it loads the saved index.
         const store = createEmbeddedStore({ name: 'embedded', search }, { maxExpansionSearch: config.maxEf });
-        const got: Neighbour[] = [];
-        for (let i = 0; i < queries.length; i += QUERY_BATCH) {
-          got.push(...(await store.nearest({ runId: 'bench', vectors: data, dim, points: pts, queryIds: queries.slice(i, i + QUERY_BATCH), workDir })));
-        }
+        const got = await nearestInBatches(store, { runId: 'bench', vectors: data, dim, points: pts, workDir }, queries);
         return { index, got };
       });
     const workDir = await mkdtemp(path.join(dir, `sweep-${n}-`));
     const exact = await run('exact', workDir);
-    const ann = await run('ann', workDir);
+    const ivf = await run('ivf', workDir);
+    const ann = config.sweepAnn ? await run('ann', workDir) : undefined;
     await rm(workDir, { recursive: true, force: true });
-    const summary = ann.value.index.ann!;
+    const summary = ann?.value.index.ann;
+    const ivfSummary = ivf.value.index.ivf!;
     rows.push({
       n, dim, queries: queries.length,
       exactWallS: exact.wallS, exactCpuS: exact.cpuS, exactLoad1: exact.load1,
-      annWallS: ann.wallS, annCpuS: ann.cpuS, annLoad1: ann.load1,
-      annBuildS: summary.buildSeconds, annCalibrateS: summary.calibrateSeconds, expansionSearch: summary.expansionSearch,
-      calibrationRecall: summary.recall,
-      recall: recallOf(ann.value.got, exact.value.got),
-      annFaster: ann.cpuS < exact.cpuS,
+      ivfWallS: ivf.wallS, ivfCpuS: ivf.cpuS, ivfLoad1: ivf.load1,
+      ivfBuildS: ivfSummary.buildSeconds, ivfCalibrateS: ivfSummary.calibrateSeconds, lists: ivfSummary.lists, probes: ivfSummary.probes,
+      ivfCalibrationRecall: ivfSummary.recall,
+      ivfRecall: recallOf(ivf.value.got, exact.value.got),
+      ivfFaster: ivf.cpuS < exact.cpuS,
+      ...(ann && summary
+        ? {
+            annWallS: ann.wallS, annCpuS: ann.cpuS, annLoad1: ann.load1,
+            annBuildS: summary.buildSeconds, annCalibrateS: summary.calibrateSeconds, expansionSearch: summary.expansionSearch,
+            calibrationRecall: summary.recall,
+            recall: recallOf(ann.value.got, exact.value.got),
+            annFaster: ann.cpuS < exact.cpuS,
+          }
+        : {}),
     });
-    console.error(`[ann bench] sweep n=${n}: exact ${exact.cpuS.toFixed(1)} cpu-s, ann ${ann.cpuS.toFixed(1)} cpu-s`);
+    console.error(`[ann bench] sweep n=${n}: exact ${exact.cpuS.toFixed(1)} cpu-s, ivf ${ivf.cpuS.toFixed(1)} cpu-s${ann ? `, ann ${ann.cpuS.toFixed(1)} cpu-s` : ''}`);
   }
   return rows;
 }
@@ -452,28 +465,24 @@ async function bigStage(config: Config): Promise<void> {
     const rssBefore = process.memoryUsage().rss;
     const index = await timed(() => createEmbeddedStore({ name: 'embedded', search: config.bigSearch }, { maxExpansionSearch: config.maxEf }).index({ runId: 'bench', vectors: data, dim, points: pts, workDir: dir }));
     const store = createEmbeddedStore({ name: 'embedded', search: config.bigSearch }, { maxExpansionSearch: config.maxEf });
-    const search = await timed(async () => {
-      const got: Neighbour[] = [];
-      for (let i = 0; i < queries.length; i += QUERY_BATCH) {
-        got.push(...(await store.nearest({ runId: 'bench', vectors: data, dim, points: pts, queryIds: queries.slice(i, i + QUERY_BATCH), workDir: dir })));
-      }
-      return got;
-    });
+    const search = await timed(() => nearestInBatches(store, { runId: 'bench', vectors: data, dim, points: pts, workDir: dir }, queries));
     const maxRssBytes = process.resourceUsage().maxRSS * 1024;
     // Recall on a seeded sample of the queries against the certified exact scan, which also gives exact's rate.
     const pick = sampleRows(queries.length, Math.min(config.recallSample, queries.length), 5);
     const sampleQueries = Array.from(pick, (i) => queries[i]!);
-    const truth = await timed(() => exactTop1(data, n, dim, sampleQueries, { maxNorm: maxRowNorm(data, n, dim), threads: THREADS }));
+    const truth = await timed(() => exactTop1Gemm(data, n, dim, sampleQueries, maxRowNorm(data, n, dim), THREADS));
     const hits = Array.from(pick).filter((qi, i) => search.value[qi]!.id === truth.value[i]!.id).length;
     const result = {
       n, dim, queries: queries.length,
-      mode: index.value.ann ? 'ann' : 'exact',
+      mode: index.value.ivf ? 'ivf' : index.value.ann ? 'ann' : 'exact',
       dataLoadS: load.wallS,
       indexWallS: index.wallS, indexCpuS: index.cpuS, indexLoad1: index.load1,
       searchWallS: search.wallS, searchCpuS: search.cpuS, searchLoad1: search.load1,
       totalWallS: index.wallS + search.wallS,
       totalCpuS: index.cpuS + search.cpuS,
       ann: index.value.ann,
+      ivf: index.value.ivf,
+      exactMethod: 'onnxruntime float32 products + float64 re-rank, certified (exactTop1Gemm)',
       recallSample: sampleQueries.length,
       recallHits: hits,
       recall: hits / sampleQueries.length,
@@ -510,7 +519,7 @@ async function main(): Promise<void> {
   const largest = Math.max(config.stages.includes('compare') ? config.compareN : 0, config.stages.includes('sweep') ? Math.max(...config.sweep) : 0, config.stages.includes('big') ? config.bigN : 0);
   if (largest > 0) mixture(1, config, config.dataDir, largest);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dqe-bench-ann-'));
-  const results: Record<string, unknown> = { machine: started, config: { ...config, defaultAnnThreshold: DEFAULT_ANN_THRESHOLD, tuning: { ...DEFAULT_ANN_TUNING } } };
+  const results: Record<string, unknown> = { machine: started, config: { ...config, defaultAnnThreshold: DEFAULT_ANN_THRESHOLD, tuning: { ...DEFAULT_ANN_TUNING }, ivfTuning: { ...DEFAULT_IVF_TUNING } } };
   try {
     if (config.stages.includes('compare')) {
       const compare = await compareLibraries(config, dir);
@@ -536,16 +545,16 @@ async function main(): Promise<void> {
     if (config.stages.includes('sweep')) {
       const rows = await sweep(config, dir);
       results.sweep = rows;
-      const firstWin = rows.find((r, i) => r.annFaster && rows.slice(i).every((x) => x.annFaster));
+      const firstWin = rows.find((r, i) => r.ivfFaster && rows.slice(i).every((x) => x.ivfFaster));
       results.measuredThreshold = firstWin ? firstWin.n : null;
-      console.log(`\nExact vs ANN through the embedded store, queries = ${config.queryFrac} × n (index + every query)`);
+      console.log(`\nExact vs IVF vs HNSW through the embedded store, queries = ${config.queryFrac} × n (index + every query)`);
       console.log(
         table(
-          ['n', 'queries', 'exact wall s', 'exact cpu s', 'ann wall s', 'ann cpu s', 'ann build s', 'ef', 'recall@1', 'load'],
-          rows.map((r) => [f(r.n, 0), f(r.queries, 0), f(r.exactWallS), f(r.exactCpuS), f(r.annWallS), f(r.annCpuS), f(r.annBuildS), f(r.expansionSearch, 0), f(r.recall, 4), JSON.stringify(r.annLoad1)]),
+          ['n', 'queries', 'exact wall s', 'exact cpu s', 'ivf wall s', 'ivf cpu s', 'ivf build s', 'lists/probes', 'ivf recall@1', 'ann cpu s', 'ef', 'ann recall@1', 'load'],
+          rows.map((r) => [f(r.n, 0), f(r.queries, 0), f(r.exactWallS), f(r.exactCpuS), f(r.ivfWallS), f(r.ivfCpuS), f(r.ivfBuildS), `${f(r.lists, 0)}/${f(r.probes, 0)}`, f(r.ivfRecall, 4), f(r.annCpuS), f(r.expansionSearch, 0), f(r.recall, 4), JSON.stringify(r.ivfLoad1)]),
         ),
       );
-      console.log(`ANN uses less CPU than exact from n = ${String(results.measuredThreshold)} on (default annThreshold ${DEFAULT_ANN_THRESHOLD})`);
+      console.log(`IVF uses less CPU than exact from n = ${String(results.measuredThreshold)} on (default annThreshold ${DEFAULT_ANN_THRESHOLD})`);
     }
     if (config.stages.includes('big') && config.bigN > 0) {
       const self = fileURLToPath(import.meta.url);
@@ -553,15 +562,19 @@ async function main(): Promise<void> {
       const child = spawnSync(process.execPath, [...process.execArgv, self, ...args, '--stage=big'], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
       const line = child.stdout.split('\n').find((l) => l.startsWith('BIG_RESULT '));
       if (!line) throw new Error(`big stage failed (exit ${String(child.status)})`);
-      const big = JSON.parse(line.slice('BIG_RESULT '.length)) as Record<string, unknown> & { ann?: { expansionSearch: number; recall: number; buildSeconds: number; calibrateSeconds: number } };
+      const big = JSON.parse(line.slice('BIG_RESULT '.length)) as Record<string, unknown> & {
+        ann?: { expansionSearch: number; recall: number; buildSeconds: number; calibrateSeconds: number };
+        ivf?: { lists: number; probes: number; recall: number; buildSeconds: number; calibrateSeconds: number };
+      };
+      const built = big.ivf ?? big.ann;
       results.big = big;
-      console.log(`\nTarget: ${f(big.queries, 0)} queries over ${f(big.n, 0)} × ${f(big.dim, 0)} through the embedded store ('auto' → ${String(big.mode)})`);
+      console.log(`\nTarget: ${f(big.queries, 0)} queries over ${f(big.n, 0)} × ${f(big.dim, 0)} through the embedded store (search ${String(big.mode)})`);
       console.log(
         table(
           ['step', 'wall s', 'cpu s', 'load (before, after)'],
           [
-            ['index: build', f(big.ann?.buildSeconds), '', ''],
-            ['index: calibrate', f(big.ann?.calibrateSeconds), '', ''],
+            ['index: build', f(built?.buildSeconds), '', ''],
+            ['index: calibrate', f(built?.calibrateSeconds), '', ''],
             ['index (all)', f(big.indexWallS), f(big.indexCpuS), JSON.stringify(big.indexLoad1)],
             ['queries', f(big.searchWallS), f(big.searchCpuS), JSON.stringify(big.searchLoad1)],
             ['total', f(big.totalWallS), f(big.totalCpuS), ''],
@@ -571,7 +584,7 @@ async function main(): Promise<void> {
         ),
       );
       console.log(
-        `recall@1 ${f(big.recall, 4)} on ${f(big.recallSample, 0)} queries (95% ${JSON.stringify(big.recall95)}); calibration ${f(big.ann?.recall, 4)} at ef ${f(big.ann?.expansionSearch, 0)}; peak RSS ${f((big.maxRssBytes as number) / 2 ** 30, 2)} GiB (matrix ${f((big.matrixBytes as number) / 2 ** 30, 2)} GiB)`,
+        `recall@1 ${f(big.recall, 4)} on ${f(big.recallSample, 0)} queries (95% ${JSON.stringify(big.recall95)}); calibration ${f(built?.recall, 4)} at ${big.ivf ? `${big.ivf.probes} of ${big.ivf.lists} lists` : `ef ${f(big.ann?.expansionSearch, 0)}`}; peak RSS ${f((big.maxRssBytes as number) / 2 ** 30, 2)} GiB (matrix ${f((big.matrixBytes as number) / 2 ** 30, 2)} GiB)`,
       );
     }
   } finally {

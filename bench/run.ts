@@ -26,7 +26,7 @@ for (const b of BENCHES) {
 }
 
 /** Every results file there is, including the drills and evaluations other scripts write. */
-const FILES = ['sampling', 'sampling-kcenter', 'ann', 'ann-compare-hier', 'ann-sweep', 'ann-big', 'e2e', 'kill-harness', 'eval', 'eval-seeds-1-2'];
+const FILES = ['sampling', 'sampling-kcenter', 'ann', 'ann-compare-hier', 'ann-sweep', 'ann-sweep-ivf', 'ann-big', 'e2e', 'kill-harness', 'eval', 'eval-seeds-1-2'];
 const results: Record<string, unknown> = { machine: machine(), quick };
 for (const f of FILES) {
   const path = `bench/results/${f}.json`;

@@ -110,11 +110,12 @@ const swiftTrainer = z.strictObject({
 const embeddedStore = z.strictObject({
   name: z.literal('embedded'),
   /**
-   * How neighbours are found: 'exact' scans every row; 'ann' builds an HNSW index (usearch) tuned on the
-   * run's own rows to `targetRecall`; 'auto' takes 'ann' from `annThreshold` kept rows on. @default 'auto'
+   * How neighbours are found: 'exact' scans every row; 'ivf' builds an inverted file (k-means lists, int8
+   * products) and 'ann' an HNSW graph (usearch), each tuned on the run's own rows to `targetRecall`;
+   * 'auto' takes 'ivf' from `annThreshold` kept rows on. @default 'auto'
    */
-  search: z.enum(['auto', 'exact', 'ann']).optional(),
-  /** Kept rows from which 'auto' builds the ANN index (bench/ann.ts measures where it beats exact). @default 100000 */
+  search: z.enum(['auto', 'exact', 'ivf', 'ann']).optional(),
+  /** Kept rows from which 'auto' builds the IVF index (bench/ann.ts measures where it beats exact). @default 50000 */
   annThreshold: positiveInt.optional(),
   /** recall@1 against exact search that the ANN index is tuned to, measured on a sample of the run's rows. @default 0.99 */
   targetRecall: z.number().gt(0).max(1).optional(),

@@ -70,14 +70,10 @@ export const DEFAULT_ANN_TUNING: AnnTuning = {
   seed: 1,
 };
 
-/** What the index phase measured, kept beside the index file and shown in the run's report. */
-export interface AnnSummary {
+/** What calibrating any index measured (the HNSW graph's and the IVF index's summaries share it). */
+export interface CalibratedIndex {
   library: string;
-  quantization: AnnQuantization;
-  connectivity: number;
-  expansionAdd: number;
-  /** The search breadth chosen by calibration (the largest tried when the target was not reached). */
-  expansionSearch: number;
+  /** Candidates per query re-ranked in float64. */
   candidates: number;
   /** recall@1 against the certified exact scan on `calibrationQueries` rows of the run itself. */
   recall: number;
@@ -86,12 +82,21 @@ export interface AnnSummary {
   recallLowerBound: number;
   calibrationQueries: number;
   targetRecall: number;
-  /** Whether `recallLowerBound` reached `targetRecall` at some breadth up to `maxExpansionSearch`. */
+  /** Whether `recallLowerBound` reached `targetRecall` at some setting tried. */
   reached: boolean;
-  /** Every breadth tried, in order, with the recall@1 it gave. */
-  tried: { expansionSearch: number; recall: number; recallLowerBound: number }[];
   buildSeconds: number;
   calibrateSeconds: number;
+}
+
+/** What the index phase measured, kept beside the index file and shown in the run's report. */
+export interface AnnSummary extends CalibratedIndex {
+  quantization: AnnQuantization;
+  connectivity: number;
+  expansionAdd: number;
+  /** The search breadth chosen by calibration (the largest tried when the target was not reached). */
+  expansionSearch: number;
+  /** Every breadth tried, in order, with the recall@1 it gave. */
+  tried: { expansionSearch: number; recall: number; recallLowerBound: number }[];
 }
 
 /** Rows the exact scan may return (ascending ids) and their vectors; all rows when absent. */
@@ -129,7 +134,8 @@ export function atBufferStart(a: Float32Array): Float32Array {
   return a.byteOffset === 0 ? a : a.slice();
 }
 
-function gather(vectors: Float32Array, dim: number, rows: ArrayLike<number>): Float32Array {
+/** The given rows of a row-major matrix, copied into a new one. */
+export function gather(vectors: Float32Array, dim: number, rows: ArrayLike<number>): Float32Array {
   const out = new Float32Array(rows.length * dim);
   for (let i = 0; i < rows.length; i++) out.set(vectors.subarray(rows[i]! * dim, rows[i]! * dim + dim), i * dim);
   return out;
@@ -148,6 +154,39 @@ function asBatch(m: Matches | BatchMatches): Batch {
 }
 
 const NO_NEIGHBOUR: Neighbour = { id: -1, score: -Infinity };
+
+/**
+ * The float64 re-rank of one query's candidates proposed by a float32 scan (`scores32`, the scan's own
+ * scores): the best (ties to the lowest id), and whether it is certain — every row not proposed scores at
+ * most the lowest proposed float32 score, so at most that plus the float32 error bound exactly. A proposed
+ * score off its float64 value by more than the bound means the library broke the bound: an error naming it.
+ */
+export function certifyTop1(
+  vectors: Float32Array,
+  dim: number,
+  q: number,
+  ids: readonly number[],
+  scores32: readonly number[],
+  maxNorm: number,
+  library: string,
+): { best: Neighbour; certain: boolean } {
+  const bound = f32DotBound(dim, Math.sqrt(dot64(vectors, dim, q, q)), maxNorm);
+  let best = -1;
+  let bestScore = -Infinity;
+  let lowest32 = Infinity;
+  ids.forEach((id, j) => {
+    const s32 = scores32[j]!;
+    lowest32 = Math.min(lowest32, s32);
+    if (id === q) return;
+    const s = dot64(vectors, dim, q, id);
+    if (Math.abs(s - s32) > bound) throw new Error(`${library}: float32 inner product ${s32} of rows ${q} and ${id} is off the float64 ${s} by more than ${bound}`);
+    if (s > bestScore || (s === bestScore && id < best)) {
+      bestScore = s;
+      best = id;
+    }
+  });
+  return { best: best < 0 ? NO_NEIGHBOUR : { id: best, score: bestScore }, certain: best >= 0 && bestScore > lowest32 + bound };
+}
 
 /**
  * Exact top-1 of each query among the pool rows (all `n` rows by default), the query itself excluded,
@@ -177,31 +216,17 @@ export function exactTop1(
     const res = asBatch(exactSearch(data, gather(vectors, dim, rows), dim, k, MetricKind.IP, threads));
     const unsettled: number[] = [];
     pending.forEach((qi, i) => {
-      const q = rows[i]!;
-      const qNorm = Math.sqrt(dot64(vectors, dim, q, q));
-      const bound = f32DotBound(dim, qNorm, maxNorm);
-      let best = -1;
-      let bestScore = -Infinity;
-      let lowest32 = Infinity;
       const found = Number(res.counts[i]!);
+      const ids: number[] = [];
+      const scores32: number[] = [];
       for (let j = 0; j < found; j++) {
         const key = res.keys[i * k + j]!;
         if (key === NO_KEY) continue;
-        const id = rowOf(Number(key));
-        const s32 = 1 - res.distances[i * k + j]!;
-        lowest32 = Math.min(lowest32, s32);
-        if (id === q) continue;
-        const s = dot64(vectors, dim, q, id);
-        if (Math.abs(s - s32) > bound) {
-          throw new Error(`${ANN_LIBRARY}: float32 inner product ${s32} of rows ${q} and ${id} is off the float64 ${s} by more than ${bound}`);
-        }
-        if (s > bestScore || (s === bestScore && id < best)) {
-          bestScore = s;
-          best = id;
-        }
+        ids.push(rowOf(Number(key)));
+        scores32.push(1 - res.distances[i * k + j]!);
       }
-      // Every row not returned scores at most lowest32 in float32, so at most lowest32 + bound exactly.
-      if (found >= m || (best >= 0 && bestScore > lowest32 + bound)) out[qi] = best < 0 ? NO_NEIGHBOUR : { id: best, score: bestScore };
+      const r = certifyTop1(vectors, dim, rows[i]!, ids, scores32, maxNorm, ANN_LIBRARY);
+      if (found >= m || r.certain) out[qi] = r.best;
       else unsettled.push(qi);
     });
     if (unsettled.length > 0 && k === m) throw new Error('exactTop1: a full scan left queries unsettled');
@@ -277,33 +302,44 @@ export class AnnIndex {
       const res = asBatch(this.index.search(gather(vectors, dim, rows), k, this.tuning.threads));
       const unsettled: number[] = [];
       pending.forEach((qi, i) => {
-        const q = rows[i]!;
-        let best = -1;
-        let bestScore = -Infinity;
-        let worstScore = Infinity;
-        let others = 0;
         const found = Number(res.counts[i]!);
+        const ids: number[] = [];
         for (let j = 0; j < found; j++) {
           const key = res.keys[i * k + j]!;
-          if (key === NO_KEY) continue;
-          const id = Number(key);
-          if (id === q) continue;
-          const s = dot64(vectors, dim, q, id);
-          others++;
-          worstScore = Math.min(worstScore, s);
-          if (s > bestScore || (s === bestScore && id < best)) {
-            bestScore = s;
-            best = id;
-          }
+          if (key !== NO_KEY) ids.push(Number(key));
         }
-        out[qi] = best < 0 ? NO_NEIGHBOUR : { id: best, score: bestScore };
-        if (found >= k && others > 1 && worstScore === bestScore && k < size) unsettled.push(qi);
+        const r = rerank(vectors, dim, rows[i]!, ids);
+        out[qi] = r.best;
+        if (found >= k && r.allTie && k < size) unsettled.push(qi);
       });
       pending = unsettled;
       k = Math.min(size, k * WIDEN_FACTOR);
     }
     return out;
   }
+}
+
+/**
+ * The float64 re-rank of one query's candidate rows (the query itself skipped): the best, ties to the lowest
+ * id, and whether more than one other candidate came back and all of them tied (exact duplicates share one
+ * quantised vector, so the lowest id may lie past the candidates: the caller asks again with more).
+ */
+export function rerank(vectors: Float32Array, dim: number, q: number, ids: Iterable<number>): { best: Neighbour; allTie: boolean } {
+  let best = -1;
+  let bestScore = -Infinity;
+  let worstScore = Infinity;
+  let others = 0;
+  for (const id of ids) {
+    if (id === q) continue;
+    const s = dot64(vectors, dim, q, id);
+    others++;
+    worstScore = Math.min(worstScore, s);
+    if (s > bestScore || (s === bestScore && id < best)) {
+      bestScore = s;
+      best = id;
+    }
+  }
+  return { best: best < 0 ? NO_NEIGHBOUR : { id: best, score: bestScore }, allTie: others > 1 && worstScore === bestScore };
 }
 
 /** `count` distinct rows of 0..n-1 drawn with a seeded generator (Floyd's algorithm), ascending. */
@@ -327,6 +363,24 @@ export function wilsonLower(hits: number, total: number, z: number): number {
   return (centre - spread) / (1 + z2 / total);
 }
 
+/** recall@1 of `got` against `truth` and whether the lower end of its 90% one-sided interval reaches the target. */
+export function measureRecall(
+  got: readonly Neighbour[],
+  truth: readonly Neighbour[],
+  targetRecall: number,
+): Pick<CalibratedIndex, 'recall' | 'recallHits' | 'recallLowerBound' | 'calibrationQueries' | 'targetRecall' | 'reached'> {
+  const hits = got.reduce((h, g, i) => h + (g.id === truth[i]!.id ? 1 : 0), 0);
+  const recallLowerBound = wilsonLower(hits, got.length, CALIBRATION_Z);
+  return {
+    recall: got.length === 0 ? 1 : hits / got.length,
+    recallHits: hits,
+    recallLowerBound,
+    calibrationQueries: got.length,
+    targetRecall,
+    reached: recallLowerBound >= targetRecall,
+  };
+}
+
 /**
  * Measures recall@1 of the index at `path` against the certified exact scan on a seeded sample of rows,
  * doubling the search breadth from `minExpansionSearch` until the lower end of its one-sided 90% Wilson
@@ -346,12 +400,9 @@ export function calibrate(
   const tried: AnnSummary['tried'] = [];
   let ef = tuning.minExpansionSearch;
   for (;;) {
-    const got = AnnIndex.load(path, dim, tuning, ef).search(vectors, dim, sample);
-    const hits = got.reduce((h, g, i) => h + (g.id === truth[i]!.id ? 1 : 0), 0);
-    const recall = sample.length === 0 ? 1 : hits / sample.length;
-    const recallLowerBound = wilsonLower(hits, sample.length, CALIBRATION_Z);
-    tried.push({ expansionSearch: ef, recall, recallLowerBound });
-    if (recallLowerBound >= targetRecall || ef >= tuning.maxExpansionSearch) {
+    const m = measureRecall(AnnIndex.load(path, dim, tuning, ef).search(vectors, dim, sample), truth, targetRecall);
+    tried.push({ expansionSearch: ef, recall: m.recall, recallLowerBound: m.recallLowerBound });
+    if (m.reached || ef >= tuning.maxExpansionSearch) {
       return {
         library: ANN_LIBRARY,
         quantization: tuning.quantization,
@@ -359,12 +410,7 @@ export function calibrate(
         expansionAdd: tuning.expansionAdd,
         expansionSearch: ef,
         candidates: tuning.candidates,
-        recall,
-        recallHits: hits,
-        recallLowerBound,
-        calibrationQueries: sample.length,
-        targetRecall,
-        reached: recallLowerBound >= targetRecall,
+        ...m,
         tried,
       };
     }

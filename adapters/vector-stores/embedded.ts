@@ -1,18 +1,20 @@
 // The embedded vector store: the run's own matrix searched in process, exactly below a size threshold and
-// through a usearch HNSW index tuned to a target recall above it (built in the index phase, kept in the
-// run's work directory so that the categorise phase, maybe on another worker, loads it).
+// through an index tuned to a target recall above it — an inverted file with int8 products on onnxruntime
+// (`ivf`, the default) or a usearch HNSW graph (`ann`) — built in the index phase and kept in the run's
+// work directory so that the categorise phase, maybe on another worker, loads it.
 import { createHash } from 'node:crypto';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Neighbour, Split } from '../../core/categorise.js';
 import type { VectorStoreConfig } from '../../core/input.js';
-import { exists, hashKey, readJson, writeJsonAtomic } from '../files.js';
+import { exists, hashKey, readJson, writeJsonAtomic, writeTypedAtomic } from '../files.js';
 import { AnnIndex, DEFAULT_ANN_TUNING, calibrate, exactTop1, maxRowNorm, type AnnSummary, type AnnTuning, type Pool } from './ann.js';
+import { DEFAULT_IVF_TUNING, IvfIndex, calibrateIvf, decodeIvfState, encodeIvfState, type IvfSummary, type IvfTuning } from './ivf.js';
 import type { IndexOutcome, IndexRequest, NearestRequest, VectorStore } from './types.js';
 
 export type EmbeddedStoreConfig = Extract<VectorStoreConfig, { name: 'embedded' }>;
-export type SearchMode = 'exact' | 'ann';
+export type SearchMode = 'exact' | 'ann' | 'ivf';
 
 /** Stable `ApplicationFailure` types this store throws. */
 export const EMBEDDED_FAILURES = {
@@ -23,11 +25,12 @@ export const EMBEDDED_FAILURES = {
 } as const;
 
 /**
- * Kept rows from which 'auto' builds an ANN index. bench/ann.ts (docs/performance-ann.md) times build +
- * calibration + queries against the exact scan with queries = 5% of the rows: with calibration asking for
- * the target with confidence, the index used less CPU from 100k rows on (at 50k it needed breadth 4096).
+ * Kept rows from which 'auto' builds the IVF index. bench/ann.ts (docs/performance-ann.md) times build +
+ * calibration + queries against the exact scan with queries = 5% of the rows: the index used less CPU from
+ * 25k rows on (3.1 vs 5.3 s) and far less from 50k (6.2 vs 20.3 s); below 50k exact answers cost at most
+ * about 20 CPU seconds, so they stay exact.
  */
-export const DEFAULT_ANN_THRESHOLD = 100_000;
+export const DEFAULT_ANN_THRESHOLD = 50_000;
 /** recall@1 against exact search the index is tuned to unless the input says otherwise. */
 export const DEFAULT_TARGET_RECALL = 0.99;
 /** Rows hashed (evenly spaced, first and last included) to tell one run's matrix from another's. */
@@ -40,7 +43,7 @@ export function planSearch(config: EmbeddedStoreConfig, rows: number): { mode: S
   if (search !== 'auto') return { mode: search, reason: `vectorStore.search is '${search}'` };
   const threshold = config.annThreshold ?? DEFAULT_ANN_THRESHOLD;
   return rows >= threshold
-    ? { mode: 'ann', reason: `${rows} kept rows >= annThreshold ${threshold}` }
+    ? { mode: 'ivf', reason: `${rows} kept rows >= annThreshold ${threshold}` }
     : { mode: 'exact', reason: `${rows} kept rows < annThreshold ${threshold}` };
 }
 
@@ -67,23 +70,22 @@ function fingerprint(vectors: Float32Array, n: number, dim: number): string {
   return h.digest('hex');
 }
 
-interface Built {
-  path: string;
-  summary: AnnSummary;
-}
+type IndexSummary = { method: 'ann'; summary: AnnSummary } | { method: 'ivf'; summary: IvfSummary };
 
 interface Loaded {
   key: string;
-  index: AnnIndex | undefined;
-  summary: AnnSummary;
+  vectors: Float32Array;
+  /** Absent when calibration missed the target in 'auto': exact search answers instead. */
+  search: ((queries: readonly number[]) => Promise<Neighbour[]>) | undefined;
 }
 
 /**
- * The embedded store. `tuning` overrides the ANN build and calibration settings (tests and benchmarks);
- * the input configures only the choice of search and the target recall.
+ * The embedded store. `tuning` and `ivfTuning` override the index build and calibration settings (tests
+ * and benchmarks); the input configures only the choice of search and the target recall.
  */
-export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embedded' }, tuning: Partial<AnnTuning> = {}): VectorStore {
+export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embedded' }, tuning: Partial<AnnTuning> = {}, ivfTuning: Partial<IvfTuning> = {}): VectorStore {
   const t: AnnTuning = { ...DEFAULT_ANN_TUNING, ...tuning };
+  const iv: IvfTuning = { ...DEFAULT_IVF_TUNING, ...(tuning.threads !== undefined ? { threads: tuning.threads } : {}), ...ivfTuning };
   const targetRecall = config.targetRecall ?? DEFAULT_TARGET_RECALL;
   // Per-matrix values computed once: categorise calls `nearest` batch after batch with the same array.
   const norms = new WeakMap<Float32Array, number>();
@@ -97,11 +99,15 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
     return m;
   };
 
-  const indexKey = (vectors: Float32Array, n: number, dim: number): string => {
-    const { threads: _threads, addChunkRows: _chunk, ...result } = t;
+  const indexKey = (method: 'ann' | 'ivf', vectors: Float32Array, n: number, dim: number): string => {
     let matrix = fingerprints.get(vectors);
     if (matrix === undefined) fingerprints.set(vectors, (matrix = fingerprint(vectors, n, dim)));
-    return hashKey({ matrix, tuning: result, targetRecall });
+    if (method === 'ann') {
+      const { threads: _threads, addChunkRows: _chunk, ...result } = t;
+      return hashKey({ matrix, tuning: result, targetRecall });
+    }
+    const { threads: _threads, ...result } = iv;
+    return hashKey({ matrix, method, tuning: result, targetRecall });
   };
 
   const workDirOf = (req: { workDir?: string }): string => {
@@ -115,39 +121,60 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
     return req.workDir;
   };
 
-  /** Builds the index unless this matrix's is already in `dir`; the summary file is written last. */
-  async function ensureIndex(req: IndexRequest | NearestRequest, n: number, key: string, dir: string): Promise<Built & { reused: boolean }> {
+  const files = (dir: string, method: 'ann' | 'ivf', key: string): { data: string; manifest: string } => {
     const base = join(dir, `${INDEX_FILE_PREFIX}.${key}`);
-    const path = `${base}.usearch`;
-    const manifest = `${base}.json`;
-    if ((await exists(manifest)) && (await exists(path))) return { path, summary: await readJson<AnnSummary>(manifest), reused: true };
-    const tmp = `${path}.tmp-${process.pid}`;
+    return { data: `${base}.${method === 'ann' ? 'usearch' : 'ivf'}`, manifest: `${base}.json` };
+  };
+
+  /** Builds the index unless this matrix's is already in `dir`; the summary file is written last. */
+  async function ensureIndex(method: 'ann' | 'ivf', req: IndexRequest | NearestRequest, n: number, key: string, dir: string): Promise<IndexSummary & { reused: boolean; built?: IvfIndex }> {
+    const { data, manifest } = files(dir, method, key);
+    if ((await exists(manifest)) && (await exists(data))) return { ...(await readJson<IndexSummary>(manifest)), reused: true };
+    const tmp = `${data}.tmp-${process.pid}`;
+    const progress = 'onProgress' in req ? req.onProgress : undefined;
     try {
       const started = performance.now();
-      AnnIndex.build(req.vectors, n, req.dim, t, tmp, 'onProgress' in req ? req.onProgress : undefined);
-      const built = performance.now();
-      const calibrated = calibrate(req.vectors, n, req.dim, tmp, t, targetRecall, maxNorm(req.vectors, n, req.dim));
-      const summary: AnnSummary = {
-        ...calibrated,
-        buildSeconds: (built - started) / 1000,
-        calibrateSeconds: (performance.now() - built) / 1000,
-      };
-      await rename(tmp, path);
-      await writeJsonAtomic(manifest, summary);
-      return { path, summary, reused: false };
+      let result: IndexSummary;
+      let built: IvfIndex | undefined;
+      if (method === 'ann') {
+        AnnIndex.build(req.vectors, n, req.dim, t, tmp, progress);
+        const done = performance.now();
+        const calibrated = calibrate(req.vectors, n, req.dim, tmp, t, targetRecall, maxNorm(req.vectors, n, req.dim));
+        result = { method, summary: { ...calibrated, buildSeconds: (done - started) / 1000, calibrateSeconds: (performance.now() - done) / 1000 } };
+      } else {
+        built = await IvfIndex.build(req.vectors, n, req.dim, iv, progress);
+        await writeTypedAtomic(tmp, encodeIvfState(built.state));
+        const done = performance.now();
+        const calibrated = await calibrateIvf(built, req.vectors, n, req.dim, iv, targetRecall, maxNorm(req.vectors, n, req.dim));
+        result = { method, summary: { ...calibrated, buildSeconds: (done - started) / 1000, calibrateSeconds: (performance.now() - done) / 1000 } };
+      }
+      await rename(tmp, data);
+      await writeJsonAtomic(manifest, result);
+      return { ...result, reused: false, ...(built ? { built } : {}) };
     } finally {
       await rm(tmp, { force: true });
     }
   }
 
   /** The run's index, loaded once per store object and matrix. */
-  async function annFor(req: NearestRequest, n: number): Promise<Loaded> {
-    const key = indexKey(req.vectors, n, req.dim);
-    if (loaded?.key === key) return loaded;
-    const { path, summary } = await ensureIndex(req, n, key, workDirOf(req));
+  async function indexFor(method: 'ann' | 'ivf', req: NearestRequest, n: number): Promise<Loaded> {
+    const key = indexKey(method, req.vectors, n, req.dim);
+    if (loaded?.key === key && loaded.vectors === req.vectors) return loaded;
+    const dir = workDirOf(req);
+    const found = await ensureIndex(method, req, n, key, dir);
     // In 'auto', an index that could not reach the target recall is not used: exact search is.
-    const useIndex = summary.reached || config.search === 'ann';
-    loaded = { key, summary, index: useIndex ? AnnIndex.load(path, req.dim, t, summary.expansionSearch) : undefined };
+    const use = found.summary.reached || config.search === method;
+    let search: Loaded['search'];
+    if (use && found.method === 'ann') {
+      const index = AnnIndex.load(files(dir, method, key).data, req.dim, t, found.summary.expansionSearch);
+      search = (queries) => Promise.resolve(index.search(req.vectors, req.dim, queries));
+    } else if (use && found.method === 'ivf') {
+      const { data } = files(dir, method, key);
+      const index = found.built ?? IvfIndex.fromState(decodeIvfState(new Uint8Array(await readFile(data)), data), req.vectors, n, iv);
+      const probes = found.summary.probes;
+      search = (queries) => index.search(queries, probes);
+    }
+    loaded = { key, vectors: req.vectors, search };
     return loaded;
   }
 
@@ -169,25 +196,27 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
     name: 'embedded',
     async index(req): Promise<IndexOutcome> {
       const n = rowsOf(req);
-      if (planSearch(config, n).mode === 'exact') {
+      const { mode } = planSearch(config, n);
+      if (mode === 'exact') {
         // The matrix file is the index; nothing to build.
         return { indexed: n, reused: true };
       }
-      const key = indexKey(req.vectors, n, req.dim);
-      const { summary, reused } = await ensureIndex(req, n, key, workDirOf(req));
-      return { indexed: n, reused, ann: summary };
+      const key = indexKey(mode, req.vectors, n, req.dim);
+      const found = await ensureIndex(mode, req, n, key, workDirOf(req));
+      return found.method === 'ann' ? { indexed: n, reused: found.reused, ann: found.summary } : { indexed: n, reused: found.reused, ivf: found.summary };
     },
     async nearest(req): Promise<Neighbour[]> {
       const n = rowsOf(req);
       const { vectors, dim } = req;
-      // A split filter needs candidates the graph cannot restrict to; no phase asks for one at scale.
+      // A split filter needs candidates the indexes cannot restrict to; no phase asks for one at scale.
       if (req.split !== undefined) {
         const p = pool(vectors, n, dim, req.split, req);
         return exactTop1(vectors, n, dim, req.queryIds, { pool: p, maxNorm: maxNorm(vectors, n, dim), threads: t.threads });
       }
-      if (planSearch(config, n).mode === 'ann') {
-        const ann = await annFor(req, n);
-        if (ann.index) return ann.index.search(vectors, dim, req.queryIds);
+      const { mode } = planSearch(config, n);
+      if (mode !== 'exact') {
+        const index = await indexFor(mode, req, n);
+        if (index.search) return index.search(req.queryIds);
       }
       return exactTop1(vectors, n, dim, req.queryIds, { maxNorm: maxNorm(vectors, n, dim), threads: t.threads });
     },

@@ -11,34 +11,9 @@ import { parseDqeInput } from '../../core/input.js';
 import { Rng } from '../../core/random.js';
 import { AnnIndex, CALIBRATION_Z, DEFAULT_ANN_TUNING, exactTop1, f32DotBound, sampleRows, wilsonLower, type AnnTuning } from '../../adapters/vector-stores/ann.js';
 import { DEFAULT_ANN_THRESHOLD, EMBEDDED_FAILURES, createEmbeddedStore, planSearch, type EmbeddedStoreConfig } from '../../adapters/vector-stores/embedded.js';
+import { DEFAULT_IVF_TUNING } from '../../adapters/vector-stores/ivf.js';
 import type { StorePoint } from '../../adapters/vector-stores/types.js';
-
-/**
- * Seeded unit rows: `clusters` Gaussian blobs around random directions (spread `noise`), then a fraction
- * `dup` of rows replaced by exact copies of earlier rows, so ties at score 1 occur.
- */
-function clustered(n: number, dim: number, seed: number, clusters = 8, noise = 0.3, dup = 0.05): Float32Array {
-  const rng = new Rng(seed);
-  const centres = Array.from({ length: clusters }, () => Array.from({ length: dim }, () => rng.nextGaussian() / Math.sqrt(dim)));
-  const out = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++) {
-    if (i > 0 && rng.nextFloat() < dup) {
-      const src = rng.nextInt(i);
-      out.copyWithin(i * dim, src * dim, src * dim + dim);
-      continue;
-    }
-    const c = centres[rng.nextInt(clusters)]!;
-    let norm = 0;
-    for (let j = 0; j < dim; j++) {
-      const v = c[j]! + (noise * rng.nextGaussian()) / Math.sqrt(dim);
-      out[i * dim + j] = v;
-      norm += v * v;
-    }
-    norm = Math.sqrt(norm);
-    for (let j = 0; j < dim; j++) out[i * dim + j] = out[i * dim + j]! / norm;
-  }
-  return out;
-}
+import { clustered } from '../helpers/vectors.js';
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => i);
 const points = (n: number, split: (i: number) => Split = (i) => (i % 2 === 0 ? 'sampled' : 'unsampled')): StorePoint[] =>
@@ -226,14 +201,13 @@ describe('ANN index (usearch HNSW, float64 re-rank)', () => {
     await withDir(async (dir) => {
       const n = 2000;
       const dim = 64;
-      // Unclustered directions and a crippled graph: one candidate at breadth 1 cannot reach recall 1.
+      // A target of 1 can never be shown from a sample: the IVF index is built, measured, and not used.
       const v = clustered(n, dim, 15, 1, 10, 0);
-      const crippled = { ...TUNING, connectivity: 2, expansionAdd: 1, minExpansionSearch: 1, maxExpansionSearch: 1, candidates: 1 };
       const config: EmbeddedStoreConfig = { name: 'embedded', search: 'auto', annThreshold: 1000, targetRecall: 1 };
-      const store = createEmbeddedStore(config, crippled);
+      const store = createEmbeddedStore(config, TUNING, { candidates: 1 });
       const res = await store.index({ runId: 'r', vectors: v, dim, points: points(n), workDir: dir });
-      assert.equal(res.ann!.reached, false);
-      assert.ok(res.ann!.recall < 1);
+      assert.equal(res.ivf!.reached, false);
+      assert.equal(res.ivf!.probes, res.ivf!.lists);
       const got = await store.nearest({ runId: 'r', vectors: v, dim, points: points(n), queryIds: ids(n), workDir: dir });
       assert.deepEqual(got, exactNearest(v, n, dim, ids(n)));
     });
@@ -272,18 +246,19 @@ describe('ANN index (usearch HNSW, float64 re-rank)', () => {
   });
 });
 
-describe("search choice: 'auto', 'exact', 'ann'", () => {
+describe("search choice: 'auto', 'exact', 'ivf', 'ann'", () => {
   test('planSearch picks by row count against annThreshold, and obeys a forced mode', () => {
     const auto: EmbeddedStoreConfig = { name: 'embedded', annThreshold: 1000 };
     assert.equal(planSearch(auto, 999).mode, 'exact');
-    assert.equal(planSearch(auto, 1000).mode, 'ann');
+    assert.equal(planSearch(auto, 1000).mode, 'ivf');
     assert.equal(planSearch({ name: 'embedded' }, DEFAULT_ANN_THRESHOLD - 1).mode, 'exact');
-    assert.equal(planSearch({ name: 'embedded' }, DEFAULT_ANN_THRESHOLD).mode, 'ann');
+    assert.equal(planSearch({ name: 'embedded' }, DEFAULT_ANN_THRESHOLD).mode, 'ivf');
     assert.deepEqual(planSearch({ name: 'embedded', search: 'exact', annThreshold: 10 }, 1e6), { mode: 'exact', reason: "vectorStore.search is 'exact'" });
     assert.equal(planSearch({ name: 'embedded', search: 'ann' }, 3).mode, 'ann');
+    assert.equal(planSearch({ name: 'embedded', search: 'ivf' }, 3).mode, 'ivf');
   });
 
-  test('below the threshold index builds nothing; at it, index builds the ANN index', async () => {
+  test('below the threshold index builds nothing; at it, index builds the IVF index', async () => {
     await withDir(async (dir) => {
       const dim = 16;
       const config: EmbeddedStoreConfig = { name: 'embedded', annThreshold: 600 };
@@ -296,7 +271,8 @@ describe("search choice: 'auto', 'exact', 'ann'", () => {
       const big = clustered(600, dim, 17);
       const res = await createEmbeddedStore(config, TUNING).index({ runId: 'r', vectors: big, dim, points: points(600), workDir: dir });
       assert.equal(res.reused, false);
-      assert.ok(res.ann && res.ann.calibrationQueries === DEFAULT_ANN_TUNING.calibrationQueries && DEFAULT_ANN_TUNING.calibrationQueries < 600);
+      assert.ok(res.ivf && res.ivf.calibrationQueries === DEFAULT_IVF_TUNING.calibrationQueries && DEFAULT_IVF_TUNING.calibrationQueries < 600);
+      assert.equal(res.ann, undefined);
       assert.equal((await readdir(dir)).length, 2);
     });
   });
@@ -337,6 +313,9 @@ describe("search choice: 'auto', 'exact', 'ann'", () => {
     const ok = parseDqeInput({ dataset: 'd.jsonl', vectorStore: { name: 'embedded', search: 'ann', annThreshold: 10, targetRecall: 0.95 } });
     assert.ok(ok.ok);
     assert.deepEqual(ok.config.vectorStore, { name: 'embedded', search: 'ann', annThreshold: 10, targetRecall: 0.95 });
+    const ivf = parseDqeInput({ dataset: 'd.jsonl', vectorStore: { name: 'embedded', search: 'ivf' } });
+    assert.ok(ivf.ok);
+    assert.deepEqual(ivf.config.vectorStore, { name: 'embedded', search: 'ivf' });
     const bad = parseDqeInput({ dataset: 'd.jsonl', vectorStore: { name: 'embedded', search: 'fast', targetRecall: 1.5 } });
     assert.ok(!bad.ok);
     assert.deepEqual(

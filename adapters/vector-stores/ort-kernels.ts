@@ -1,0 +1,150 @@
+// Blocked matrix products with a top-k per row, run by onnxruntime's CPU kernels (MLAS: AVX-512 float GEMM,
+// VNNI uint8 × int8 GEMM). JavaScript loops reach about 1 G multiply-adds per second here; these graphs
+// reach ~30 G (float) and ~150 G (int8) per CPU second on the 2-core benchmark machine (bench/ann.ts).
+import { createRequire } from 'node:module';
+import ort from 'onnxruntime-node';
+import { onnxModel, type GraphSpec } from './onnx-model.js';
+
+/** onnxruntime-node's version, for summaries and reports. */
+export const ORT_VERSION = (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
+
+export interface TopK<V> {
+  /** m × k scores, best first (ties: the lower column first, as ONNX TopK specifies). */
+  values: V;
+  /** m × k column indices. */
+  indices: BigInt64Array;
+}
+
+const TOPK = { op: 'TopK', inputs: ['scores', 'k'], outputs: ['values', 'indices'], attributes: { axis: -1, largest: 1, sorted: 1 } };
+const K_INPUT = { name: 'k', type: 'int64', shape: [1] } as const;
+const OUTPUTS = (type: 'float' | 'int32'): GraphSpec['outputs'] => [
+  { name: 'values', type, shape: ['m', 'k'] },
+  { name: 'indices', type: 'int64', shape: ['m', 'k'] },
+];
+
+/** scores = a · bᵀ + bias (float32; a: m × d, b: n × d row-major, bias: 1 × n), then the top k per row. */
+const floatGraph = (d: number): GraphSpec => ({
+  name: 'float_topk',
+  inputs: [
+    { name: 'a', type: 'float', shape: ['m', d] },
+    { name: 'b', type: 'float', shape: ['n', d] },
+    { name: 'bias', type: 'float', shape: [1, 'n'] },
+    K_INPUT,
+  ],
+  nodes: [{ op: 'Gemm', inputs: ['a', 'b', 'bias'], outputs: ['scores'], attributes: { transB: 1 } }, TOPK],
+  outputs: OUTPUTS('float'),
+});
+
+/** scores = (a - 128) · b exactly in int32 (a: m × d uint8, b: d × n int8), then the top k per row. */
+const int8Graph = (d: number): GraphSpec => ({
+  name: 'int8_topk',
+  inputs: [
+    { name: 'a', type: 'uint8', shape: ['m', d] },
+    { name: 'b', type: 'int8', shape: [d, 'n'] },
+    { name: 'zero', type: 'uint8', shape: [] },
+    K_INPUT,
+  ],
+  nodes: [{ op: 'MatMulInteger', inputs: ['a', 'b', 'zero'], outputs: ['scores'] }, TOPK],
+  outputs: OUTPUTS('int32'),
+});
+
+/** scores = scale · ((a - 128) · b) + bias (a: m × d uint8, b: d × n int8, bias: 1 × n), then the top k. */
+const int8BiasGraph = (d: number): GraphSpec => ({
+  name: 'int8_bias_topk',
+  inputs: [
+    { name: 'a', type: 'uint8', shape: ['m', d] },
+    { name: 'b', type: 'int8', shape: [d, 'n'] },
+    { name: 'zero', type: 'uint8', shape: [] },
+    { name: 'scale', type: 'float', shape: [] },
+    { name: 'bias', type: 'float', shape: [1, 'n'] },
+    K_INPUT,
+  ],
+  nodes: [
+    { op: 'MatMulInteger', inputs: ['a', 'b', 'zero'], outputs: ['dots'] },
+    { op: 'Cast', inputs: ['dots'], outputs: ['real'], attributes: { to: 1 } },
+    { op: 'Mul', inputs: ['real', 'scale'], outputs: ['scaled'] },
+    { op: 'Add', inputs: ['scaled', 'bias'], outputs: ['scores'] },
+    TOPK,
+  ],
+  outputs: OUTPUTS('float'),
+});
+
+const sessions = new Map<string, Promise<ort.InferenceSession>>();
+
+function session(graph: GraphSpec, threads: number): Promise<ort.InferenceSession> {
+  const key = `${graph.name}:${JSON.stringify(graph.inputs)}:${threads}`;
+  let s = sessions.get(key);
+  if (!s) {
+    s = ort.InferenceSession.create(onnxModel(graph), {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+    sessions.set(key, s);
+  }
+  return s;
+}
+
+const kTensor = (k: number): ort.Tensor => new ort.Tensor('int64', BigInt64Array.from([BigInt(k)]), [1]);
+const ZERO_POINT = new Uint8Array([128]);
+
+function check(what: string, array: { length: number }, expected: number): void {
+  if (array.length !== expected) throw new RangeError(`${what}: ${array.length} elements, expected ${expected}`);
+}
+
+/** Top `k` (≤ n) of a · bᵀ + bias per row of a, in float32. */
+export async function floatTopK(a: Float32Array, m: number, b: Float32Array, n: number, d: number, bias: Float32Array, k: number, threads: number): Promise<TopK<Float32Array>> {
+  check('floatTopK a', a, m * d);
+  check('floatTopK b', b, n * d);
+  check('floatTopK bias', bias, n);
+  const s = await session(floatGraph(d), threads);
+  const out = await s.run({
+    a: new ort.Tensor('float32', a, [m, d]),
+    b: new ort.Tensor('float32', b, [n, d]),
+    bias: new ort.Tensor('float32', bias, [1, n]),
+    k: kTensor(k),
+  });
+  return { values: out.values!.data as Float32Array, indices: out.indices!.data as BigInt64Array };
+}
+
+/** Top `k` (≤ n) of (a - 128) · b per row of a, exact int32 (a: m × d uint8, b: d × n int8). */
+export async function int8TopK(a: Uint8Array, m: number, b: Int8Array, n: number, d: number, k: number, threads: number): Promise<TopK<Int32Array>> {
+  check('int8TopK a', a, m * d);
+  check('int8TopK b', b, n * d);
+  const s = await session(int8Graph(d), threads);
+  const out = await s.run({
+    a: new ort.Tensor('uint8', a, [m, d]),
+    b: new ort.Tensor('int8', b, [d, n]),
+    zero: new ort.Tensor('uint8', ZERO_POINT, []),
+    k: kTensor(k),
+  });
+  return { values: out.values!.data as Int32Array, indices: out.indices!.data as BigInt64Array };
+}
+
+/** Top `k` (≤ n) of scale · ((a - 128) · b) + bias per row of a (float32 after the exact int32 product). */
+export async function int8BiasTopK(
+  a: Uint8Array,
+  m: number,
+  b: Int8Array,
+  n: number,
+  d: number,
+  scale: number,
+  bias: Float32Array,
+  k: number,
+  threads: number,
+): Promise<TopK<Float32Array>> {
+  check('int8BiasTopK a', a, m * d);
+  check('int8BiasTopK b', b, n * d);
+  check('int8BiasTopK bias', bias, n);
+  const s = await session(int8BiasGraph(d), threads);
+  const out = await s.run({
+    a: new ort.Tensor('uint8', a, [m, d]),
+    b: new ort.Tensor('int8', b, [d, n]),
+    zero: new ort.Tensor('uint8', ZERO_POINT, []),
+    scale: new ort.Tensor('float32', Float32Array.from([scale]), []),
+    bias: new ort.Tensor('float32', bias, [1, n]),
+    k: kTensor(k),
+  });
+  return { values: out.values!.data as Float32Array, indices: out.indices!.data as BigInt64Array };
+}
