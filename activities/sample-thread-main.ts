@@ -2,8 +2,10 @@
 // in-process worker keeps serving workflow tasks) during the minutes a million rows take.
 // The rows are read straight into WebAssembly memory (allocateVectors): the SIMD kernels use them
 // without a copy, and the activity's own thread never holds the matrix.
+import { availableParallelism } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { readBytesInto } from '../adapters/files.js';
+import { floatProducts } from '../adapters/onnx/kernels.js';
 import { allocateVectors, greedySample, type SamplingRule } from '../core/sampling.js';
 
 export interface SampleThreadInput {
@@ -21,10 +23,12 @@ const input = workerData as SampleThreadInput;
 const vectors = allocateVectors(input.rows, input.dim);
 await readBytesInto(input.matrixPath, new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength));
 const progress = new Int32Array(input.progress);
-const order = greedySample(vectors, input.rows, input.dim, {
+const order = await greedySample(vectors, input.rows, input.dim, {
   count: input.count,
   seed: input.seed,
   rule: input.rule,
   onProgress: (selected) => Atomics.store(progress, 0, selected),
+  // kcenter's block updates as onnxruntime float32 products on every core.
+  products: (a, m, b, nb, d) => floatProducts(a, m, b, nb, d, availableParallelism()),
 });
 parentPort!.postMessage(order, [order.buffer as ArrayBuffer]);

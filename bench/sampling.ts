@@ -9,6 +9,7 @@
 //   --rules=centroid,kcenter --check-rules=centroid,kcenter     rules timed / rules checked at check-n
 //   --out=bench/results/sampling.json
 //   --kernel=auto|scalar|simd                                    kernels of the fast runs (checks always run both)
+//   --threads=1                                                   onnxruntime threads of kcenter's block products (1: CPU time compares with the one-thread oracle)
 // --quick shrinks every size for a smoke run of a minute or two.
 
 import { spawnSync } from 'node:child_process';
@@ -16,6 +17,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { floatProducts } from '../adapters/onnx/kernels.js';
+import type { Products } from '../core/kcenter.js';
 import { Rng } from '../core/random.js';
 import {
   allocateVectors,
@@ -113,6 +116,7 @@ function parseArgs(argv: readonly string[]): { config: Config; stage: string } {
       case 'out': config = { ...config, out: value }; break;
       case 'kernel': config = { ...config, kernel: value as Kernel }; break;
       case 'stage': stage = value; break;
+      case 'threads': break; // read by THREADS below
       default: throw new Error(`unknown option --${key}`);
     }
   }
@@ -205,13 +209,29 @@ function timed<T>(f: () => T): Timed<T> {
   return { value, wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
+async function timedAsync<T>(f: () => Promise<T>): Promise<Timed<T>> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = await f();
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { value, wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+/**
+ * kcenter's block updates: onnxruntime float32 products on `--threads` threads (default 1, so that CPU time
+ * compares with the single-threaded oracle; the sampling thread uses every core, for wall time).
+ */
+const THREADS = Number(process.argv.find((a) => a.startsWith('--threads='))?.slice('--threads='.length) ?? 1);
+const products: Products = (a, m, b, nb, d) => floatProducts(a, m, b, nb, d, THREADS);
+
 const fmtMs = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(0)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 
-function bigStage(config: Config): void {
+async function bigStage(config: Config): Promise<void> {
   const { bigN: n, bigDim: dim } = config;
   const data = timed(() => makeMixture(n, dim, 1, config));
   const count = sampleCount(n, config.ratio);
-  const run = timed(() => greedySampleWithStats(data.value, n, dim, { count, seed: 1, rule: 'centroid', kernel: config.kernel }));
+  const run = await timedAsync(() => greedySampleWithStats(data.value, n, dim, { count, seed: 1, rule: 'centroid', kernel: config.kernel }));
   const maxRssBytes = process.resourceUsage().maxRSS * 1024;
   const result = {
     n,
@@ -230,10 +250,10 @@ function bigStage(config: Config): void {
   process.stdout.write(`BIG_RESULT ${JSON.stringify(result)}\n`);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const { config, stage } = parseArgs(process.argv.slice(2));
   if (stage === 'big') {
-    bigStage(config);
+    await bigStage(config);
     return;
   }
   const rows: string[][] = [];
@@ -250,7 +270,7 @@ function main(): void {
       for (const rule of config.checkRules) {
         const oracle = timed(() => naiveGreedySample(data, n, dim, { count, seed, rule }));
         for (const kernel of ['scalar', 'simd'] as const) {
-          const fast = timed(() => greedySampleWithStats(data, n, dim, { count, seed, rule, kernel }));
+          const fast = await timedAsync(() => greedySampleWithStats(data, n, dim, { count, seed, rule, kernel, products }));
           const a = oracle.value;
           const b = fast.value.indices;
           let firstDiff = -1;
@@ -279,7 +299,7 @@ function main(): void {
     if (n <= 0) continue;
     const data = makeMixture(n, dim, 1, config);
     const count = sampleCount(n, config.ratio);
-    const fast = timed(() => greedySampleWithStats(data, n, dim, { count, seed: 1, rule, kernel: config.kernel }));
+    const fast = await timedAsync(() => greedySampleWithStats(data, n, dim, { count, seed: 1, rule, kernel: config.kernel, products }));
     const s: GreedySampleStats = fast.value.stats;
     // Oracle time: measured if the size is small enough, else scaled by n^2 from the closest check of the same rule.
     let oracleCpuMs: number;
@@ -351,4 +371,4 @@ function main(): void {
   if (!allIdentical) process.exitCode = 1;
 }
 
-main();
+await main();

@@ -18,13 +18,13 @@
 // was last evaluated plus how far the centroid c = S/k may have moved since
 // (Cauchy–Schwarz: |x.(c' - c)| <= ||x|| ||c' - c||); rows whose upper bound
 // cannot reach the best exact score of the step are never touched. The fast
-// kcenter path updates nearest distances only where a lower bound on the
-// distance to the new center (projection onto the span of a few group means,
-// core/partition.ts) cannot rule the change out, a group or a row at a time. Bounds carry a small slack so float rounding can never prune a true winner;
+// kcenter path (core/kcenter.ts) applies new centers a block at a time with
+// float32 matrix products and computes the exact distance only where the
+// product's error bound cannot rule a change out. Bounds carry a small slack so float rounding can never prune a true winner;
 // every decision is taken on scores computed by the same functions as the oracle.
 
 import { kernelSpaceFor } from './kernels/simd.js';
-import { DIST_SLACK, PARTITION_HEAD, buildPartition, groupDotUpper, rowCoords } from './partition.js';
+import { kcenterBlocked, plainProducts, type Products } from './kcenter.js';
 import { firstIndex } from './random.js';
 
 export { allocateVectors } from './kernels/simd.js';
@@ -47,6 +47,11 @@ export interface GreedySampleOptions {
   readonly kernel?: 'auto' | 'scalar' | 'simd';
   /** Called with the number of rows selected so far, every PROGRESS_EVERY rows (never changes the result). */
   readonly onProgress?: (selected: number) => void;
+  /**
+   * float32 matrix products for the kcenter rule's block updates (core/kcenter.ts); the worker passes
+   * onnxruntime's. Plain loops when left out (same result, much slower).
+   */
+  readonly products?: Products;
 }
 
 /** Work counters of one fast run, for benchmarks and tests of the pruning. */
@@ -57,7 +62,7 @@ export interface GreedySampleStats {
   exactEvaluations: number;
   /** What the naive oracle would have done: one per remaining row per step. */
   naiveEvaluations: number;
-  /** Centroid: epochs (centroid snapshots) created; kcenter: groups of the partition. */
+  /** Centroid: epochs (centroid snapshots) created; kcenter: 0. */
   groups: number;
 }
 
@@ -96,13 +101,6 @@ const DOT_BATCH = 4;
 // for the SIMD kernels (about 2-3x faster than the scalar loops) only up to
 // this size in bytes: the copy takes one pass, but briefly doubles the matrix.
 const SIMD_COPY_LIMIT_BYTES = 1 << 30;
-
-// kcenter row tests: a group whose last ROW_TEST_WINDOW row tests pruned less than ROW_TEST_MIN_PRUNED
-// of the rows (a test costs ~64 multiply-adds, an exact distance dim) skips them for its next
-// ROW_TEST_OFF_VISITS visits. Only the amount of work depends on this, never the result.
-const ROW_TEST_WINDOW = 512;
-const ROW_TEST_MIN_PRUNED = 1 / 8;
-const ROW_TEST_OFF_VISITS = 32;
 
 // Selections between two onProgress calls.
 const PROGRESS_EVERY = 1024;
@@ -313,17 +311,17 @@ export function naiveGreedySample(
 }
 
 /** The fast greedy sample: same indices in the same order as naiveGreedySample. */
-export function greedySample(vectors: Float32Array, n: number, dim: number, options: GreedySampleOptions): Uint32Array {
-  return greedySampleWithStats(vectors, n, dim, options).indices;
+export async function greedySample(vectors: Float32Array, n: number, dim: number, options: GreedySampleOptions): Promise<Uint32Array> {
+  return (await greedySampleWithStats(vectors, n, dim, options)).indices;
 }
 
 /** greedySample plus counters of the work it did (for benchmarks). */
-export function greedySampleWithStats(
+export async function greedySampleWithStats(
   vectors: Float32Array,
   n: number,
   dim: number,
   options: GreedySampleOptions,
-): GreedySampleResult {
+): Promise<GreedySampleResult> {
   const { count, seed, rule } = validate(vectors, n, dim, options);
   const stats: GreedySampleStats = { simd: false, exactEvaluations: 0, naiveEvaluations: 0, groups: 0 };
   // Row i remains in step k (k = 1..count-1) while it is one of the n-k unselected rows.
@@ -333,10 +331,17 @@ export function greedySampleWithStats(
   const first = firstIndex(seed, n);
   const kernels = makeKernels(vectors, dim, options.kernel ?? 'auto');
   stats.simd = kernels.simd;
-  const indices =
-    rule === 'centroid'
-      ? centroidFast(kernels.vectors, n, dim, count, first, norms, stats, kernels, options.onProgress)
-      : kcenterProjected(kernels.vectors, n, dim, count, first, norms, stats, kernels, options.onProgress);
+  if (rule === 'centroid') return { indices: centroidFast(kernels.vectors, n, dim, count, first, norms, stats, kernels, options.onProgress), stats };
+  if (count === 1) return { indices: Uint32Array.of(first), stats };
+  const indices = await kcenterBlocked(kernels.vectors, n, dim, count, first, norms, options.products ?? plainProducts, {
+    onProgress: options.onProgress,
+    stats,
+    distance: (a, b) => squaredDistance64(kernels.vectors, a, b, dim),
+    distance4: (o, o0, o1, o2, o3) => {
+      kernels.dist4(o, o0, o1, o2, o3);
+      return kernels.out;
+    },
+  });
   return { indices, stats };
 }
 
@@ -761,147 +766,3 @@ function centroidFast(
   return out;
 }
 
-/**
- * kcenter rule, eagerly as the oracle but pruned: after each new center c, a row's nearest distance m_i
- * can only shrink if dist2(i, c) < m_i. A lower bound on dist2 from the partition (core/partition.ts)
- * skips a whole group when it is at least the group's largest m, and a row when it is at least m_i;
- * the rows left get the oracle's exact distance. Each group keeps its largest m (ties: lowest row),
- * so the next center is the best of the groups' bests.
- */
-function kcenterProjected(
-  vectors: Float32Array,
-  n: number,
-  dim: number,
-  count: number,
-  first: number,
-  norms: Float64Array,
-  stats: GreedySampleStats,
-  kernels: Kernels,
-  onProgress: ((selected: number) => void) | undefined,
-): Uint32Array {
-  const out = new Uint32Array(count);
-  out[0] = first;
-  if (count === 1) return out;
-  const part = buildPartition(vectors, n, dim, norms, kernels);
-  const dist4 = kernels.dist4;
-  const d4 = kernels.out;
-  const { groupCount: groups, start, groupOf, members, rank, posOf, coords: coordsP, tail, resid } = part;
-  // Per-row values by position (position p holds row members[p]), so a group's scan reads memory in sequence.
-  const H = Math.min(PARTITION_HEAD, rank);
-  const norm = new Float64Array(n);
-  for (let p = 0; p < n; p++) norm[p] = norms[members[p]!]!;
-  const m = new Float64Array(n).fill(Infinity);
-  const taken = new Uint8Array(n);
-  taken[posOf[first]!] = 1;
-  const groupBest = new Float64Array(groups).fill(-Infinity);
-  const groupPos = new Int32Array(groups).fill(-1);
-  for (let g = 0; g < groups; g++) {
-    if (start[g + 1]! > start[g]!) groupBest[g] = Infinity;
-  }
-  // Row tests cost PARTITION_HEAD (or rank) multiply-adds; a group where they rarely prune skips them for a while.
-  const rowTests = new Int32Array(groups);
-  const rowPruned = new Int32Array(groups);
-  const rowTestsOff = new Int32Array(groups);
-  const batch = new Int32Array(4);
-  let cFull: Float64Array = new Float64Array(rank);
-  let evaluations = 0;
-
-  const processGroup = (g: number, c: number, cn: number): void => {
-    const s0 = start[g]!;
-    const e0 = start[g + 1]!;
-    const co = c * dim;
-    const cTail = tail[posOf[c]!]!;
-    const cResid = resid[posOf[c]!]!;
-    const test = rowTestsOff[g] === 0;
-    if (!test) rowTestsOff[g]!--;
-    let queued = 0;
-    for (let p = s0; p < e0; p++) {
-      if (taken[p] === 1) continue;
-      if (test) {
-        // The head test first, the whole coordinates only if it fails.
-        const np = norm[p]!;
-        const mp = m[p]!;
-        const base = np + cn - DIST_SLACK * (np + cn);
-        const ho = p * rank;
-        let dot = 0;
-        for (let t = 0; t < H; t++) dot += coordsP[ho + t]! * cFull[t]!;
-        const rr = resid[p]! * cResid;
-        rowTests[g]!++;
-        let prune = base - 2 * (dot + tail[p]! * cTail + rr) >= mp;
-        if (!prune) {
-          for (let t = H; t < rank; t++) dot += coordsP[ho + t]! * cFull[t]!;
-          prune = base - 2 * (dot + rr) >= mp;
-        }
-        if (prune) {
-          rowPruned[g]!++;
-          continue;
-        }
-      }
-      batch[queued++] = p;
-      if (queued === 4) {
-        dist4(co, members[batch[0]!]! * dim, members[batch[1]!]! * dim, members[batch[2]!]! * dim, members[batch[3]!]! * dim);
-        for (let t = 0; t < 4; t++) if (d4[t]! < m[batch[t]!]!) m[batch[t]!] = d4[t]!;
-        evaluations += 4;
-        queued = 0;
-      }
-    }
-    for (let t = 0; t < queued; t++) {
-      const p = batch[t]!;
-      const d2 = squaredDistance64(vectors, members[p]! * dim, co, dim);
-      if (d2 < m[p]!) m[p] = d2;
-    }
-    evaluations += queued;
-    if (test && rowTests[g]! >= ROW_TEST_WINDOW) {
-      if (rowPruned[g]! < rowTests[g]! * ROW_TEST_MIN_PRUNED) rowTestsOff[g] = ROW_TEST_OFF_VISITS;
-      rowTests[g] = 0;
-      rowPruned[g] = 0;
-    }
-    // The group's best: rows ascend within a group, so strict > keeps the lowest row on ties.
-    let best = -Infinity;
-    let pos = -1;
-    for (let p = s0; p < e0; p++) {
-      if (taken[p] === 0 && m[p]! > best) {
-        best = m[p]!;
-        pos = p;
-      }
-    }
-    groupBest[g] = best;
-    groupPos[g] = pos;
-  };
-
-  let c = first;
-  for (let k = 1; k < count; k++) {
-    const cn = norms[c]!;
-    const { coords: cCoords, norm: cNorm } = rowCoords(part, c);
-    cFull = cCoords;
-    const cResid = resid[posOf[c]!]!;
-    const cGroup = groupOf[c]!;
-    for (let g = 0; g < groups; g++) {
-      if (groupBest[g] === -Infinity) continue;
-      if (g !== cGroup) {
-        // Every unselected row i of g has m_i <= groupBest[g] <= lb <= dist2(i, c): nothing changes.
-        const lb = part.minNorm2[g]! + cn - 2 * groupDotUpper(part, g, cFull, cNorm, cResid) - DIST_SLACK * (part.maxNorm2[g]! + cn);
-        if (lb >= groupBest[g]!) continue;
-      }
-      processGroup(g, c, cn);
-    }
-    let best = -Infinity;
-    let row = -1;
-    for (let g = 0; g < groups; g++) {
-      const v = groupBest[g]!;
-      if (v === -Infinity) continue;
-      const r = members[groupPos[g]!]!;
-      if (v > best || (v === best && r < row)) {
-        best = v;
-        row = r;
-      }
-    }
-    out[k] = row;
-    taken[posOf[row]!] = 1;
-    c = row;
-    if (onProgress !== undefined && (k + 1) % PROGRESS_EVERY === 0) onProgress(k + 1);
-  }
-  stats.exactEvaluations += evaluations;
-  stats.groups += groups;
-  return out;
-}

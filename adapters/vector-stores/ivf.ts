@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import type { Neighbour } from '../../core/categorise.js';
 import { Rng } from '../../core/random.js';
 import { certifyTop1, gather, measureRecall, rerank, sampleRows, type CalibratedIndex } from './ann.js';
-import { ORT_VERSION, floatTopK, int8BiasTopK, int8TopK } from './ort-kernels.js';
+import { ORT_VERSION, floatTopK, int8BiasTopK, int8TopK } from '../onnx/kernels.js';
 
 export interface IvfTuning {
   /** Lists; 0 chooses the power of two nearest √n (1024 at 1M rows). @default 0 */

@@ -12,7 +12,7 @@ import { maxRowNorm } from '../../adapters/vector-stores/ann.js';
 import { createEmbeddedStore } from '../../adapters/vector-stores/embedded.js';
 import { nearestInBatches } from '../../adapters/vector-stores/index.js';
 import { DEFAULT_IVF_TUNING, IvfIndex, calibrateIvf, decodeIvfState, defaultLists, encodeIvfState, exactTop1Gemm, type IvfTuning } from '../../adapters/vector-stores/ivf.js';
-import { floatTopK, int8BiasTopK, int8TopK } from '../../adapters/vector-stores/ort-kernels.js';
+import { floatTopK, int8BiasTopK, int8TopK } from '../../adapters/onnx/kernels.js';
 import type { StorePoint } from '../../adapters/vector-stores/types.js';
 import { clustered } from '../helpers/vectors.js';
 

@@ -42,7 +42,7 @@ test('the thread returns greedySample’s rows for both rules and heartbeats its
     for (const rule of ['centroid', 'kcenter'] as const) {
       const ctx = context();
       const order = await sampleInThread({ matrixPath, rows: n, dim, count, seed: 9, rule }, ctx, 20);
-      assert.deepEqual(Array.from(order), Array.from(greedySample(v, n, dim, { count, seed: 9, rule })));
+      assert.deepEqual(Array.from(order), Array.from(await greedySample(v, n, dim, { count, seed: 9, rule })));
       if (rule === 'kcenter') {
         // kcenter over 6000 rows runs for well over 20 ms: progress arrives in steps of 1024 selections.
         assert.ok(ctx.beats.length > 0, 'no heartbeat while sampling');

@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { firstIndex, Rng } from '../../core/random.js';
+import { floatProducts } from '../../adapters/onnx/kernels.js';
+import type { Products } from '../../core/kcenter.js';
 import {
   allocateVectors,
   greedySample,
@@ -55,16 +57,24 @@ function clusteredRows(n: number, dim: number, seed: number, clusters: number): 
   return out;
 }
 
-/** Fast == oracle with both kernel families: scalar loops and WebAssembly SIMD. */
-function assertSameAsOracle(vectors: Float32Array, n: number, dim: number, count: number, seed: number, rule: SamplingRule): void {
+/** onnxruntime's float32 products, as the sampling thread passes them for kcenter. */
+const ORT: Products = (a, m, b, nb, d) => floatProducts(a, m, b, nb, d, 2);
+
+/**
+ * Fast == oracle with both kernel families (scalar loops and WebAssembly SIMD) and, for kcenter, both
+ * products (plain loops and onnxruntime's).
+ */
+async function assertSameAsOracle(vectors: Float32Array, n: number, dim: number, count: number, seed: number, rule: SamplingRule): Promise<void> {
   const expected = Array.from(naiveGreedySample(vectors, n, dim, { count, seed, rule }));
   for (const kernel of ['scalar', 'simd'] as const) {
-    const actual = greedySample(vectors, n, dim, { count, seed, rule, kernel });
-    assert.deepEqual(Array.from(actual), expected, `rule=${rule} kernel=${kernel} n=${n} dim=${dim} count=${count} seed=${seed}`);
+    for (const products of rule === 'kcenter' ? [undefined, ORT] : [undefined]) {
+      const actual = await greedySample(vectors, n, dim, { count, seed, rule, kernel, ...(products ? { products } : {}) });
+      assert.deepEqual(Array.from(actual), expected, `rule=${rule} kernel=${kernel} products=${products ? 'onnxruntime' : 'plain'} n=${n} dim=${dim} count=${count} seed=${seed}`);
+    }
   }
 }
 
-test('five points on the unit circle, worked by hand', () => {
+test('five points on the unit circle, worked by hand', async () => {
   // P0 = (1,0), P1 = (0,1), P2 = (-1,0), P3 = (0,-1), P4 = (h,h) with h = float32(sqrt(1/2)),
   // so norm2(P4) = 2h^2 = 0.99999996 < 1 while the axis points have norm2 exactly 1.
   // Seed 4 gives firstIndex(4, 5) = 0.
@@ -90,14 +100,14 @@ test('five points on the unit circle, worked by hand', () => {
   assert.equal(firstIndex(5, 5), 4);
   for (const rule of RULES) {
     for (const sample of [naiveGreedySample, greedySample]) {
-      assert.deepEqual(Array.from(sample(pts, 5, 2, { count: 5, seed: 4, rule })), [0, 2, 1, 3, 4]);
-      assert.deepEqual(Array.from(sample(pts, 5, 2, { count: 5, seed: 5, rule })), [4, 2, 3, 0, 1]);
-      assert.deepEqual(Array.from(sample(pts, 5, 2, { count: 3, seed: 4, rule })), [0, 2, 1]);
+      assert.deepEqual(Array.from(await sample(pts, 5, 2, { count: 5, seed: 4, rule })), [0, 2, 1, 3, 4]);
+      assert.deepEqual(Array.from(await sample(pts, 5, 2, { count: 5, seed: 5, rule })), [4, 2, 3, 0, 1]);
+      assert.deepEqual(Array.from(await sample(pts, 5, 2, { count: 3, seed: 4, rule })), [0, 2, 1]);
     }
   }
 });
 
-test('one dimension with duplicates and zeros, where the two rules differ (worked by hand)', () => {
+test('one dimension with duplicates and zeros, where the two rules differ (worked by hand)', async () => {
   // Rows 1, -1, 0, 1, -1, 0; seed 5 gives firstIndex(5, 6) = 0.
   // centroid: S=1: r1 = r4 = 1+2 = 3 -> r1; S=0: r3 = r4 = 1 > 0 -> r3; S=1, k=3: r4 = 1+2/3 -> r4;
   //           S=0: r2 = r5 = 0 -> r2, then r5.
@@ -106,42 +116,42 @@ test('one dimension with duplicates and zeros, where the two rules differ (worke
   const rows = new Float32Array([1, -1, 0, 1, -1, 0]);
   assert.equal(firstIndex(5, 6), 0);
   for (const sample of [naiveGreedySample, greedySample]) {
-    assert.deepEqual(Array.from(sample(rows, 6, 1, { count: 6, seed: 5 })), [0, 1, 3, 4, 2, 5]);
-    assert.deepEqual(Array.from(sample(rows, 6, 1, { count: 6, seed: 5, rule: 'kcenter' })), [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(Array.from(await sample(rows, 6, 1, { count: 6, seed: 5 })), [0, 1, 3, 4, 2, 5]);
+    assert.deepEqual(Array.from(await sample(rows, 6, 1, { count: 6, seed: 5, rule: 'kcenter' })), [0, 1, 2, 3, 4, 5]);
   }
 });
 
-test('the rule defaults to centroid', () => {
+test('the rule defaults to centroid', async () => {
   const rows = unitRows(40, 3, 9);
   assert.deepEqual(
-    Array.from(greedySample(rows, 40, 3, { count: 20, seed: 1 })),
-    Array.from(greedySample(rows, 40, 3, { count: 20, seed: 1, rule: 'centroid' })),
+    Array.from(await greedySample(rows, 40, 3, { count: 20, seed: 1 })),
+    Array.from(await greedySample(rows, 40, 3, { count: 20, seed: 1, rule: 'centroid' })),
   );
 });
 
-test('fast path equals the oracle on random unit rows, several seeds', () => {
+test('fast path equals the oracle on random unit rows, several seeds', async () => {
   for (const rule of RULES) {
     for (const seed of [1, 2, 3, 4, 5]) {
       const n = 300;
       const dim = 16;
       const rows = unitRows(n, dim, 100 + seed);
-      assertSameAsOracle(rows, n, dim, n, seed, rule);
-      assertSameAsOracle(rows, n, dim, 150, seed + 10, rule);
+      await assertSameAsOracle(rows, n, dim, n, seed, rule);
+      await assertSameAsOracle(rows, n, dim, 150, seed + 10, rule);
     }
   }
 });
 
-test('fast path equals the oracle on clustered rows with duplicates', () => {
+test('fast path equals the oracle on clustered rows with duplicates', async () => {
   for (const rule of RULES) {
     for (const seed of [7, 8, 9]) {
       const n = 600;
       const dim = 24;
-      assertSameAsOracle(clusteredRows(n, dim, seed, 6), n, dim, sampleCount(n, 0.5), seed, rule);
+      await assertSameAsOracle(clusteredRows(n, dim, seed, 6), n, dim, sampleCount(n, 0.5), seed, rule);
     }
   }
 });
 
-test('exact ties: rows drawn from a handful of distinct vectors', () => {
+test('exact ties: rows drawn from a handful of distinct vectors', async () => {
   // Signed basis vectors and their duplicates: many scores are bit-for-bit equal.
   const dim = 4;
   const distinct: number[][] = [];
@@ -159,13 +169,13 @@ test('exact ties: rows drawn from a handful of distinct vectors', () => {
     const rows = new Float32Array(n * dim);
     for (let i = 0; i < n; i++) rows.set(distinct[rng.nextInt(distinct.length)]!, i * dim);
     for (const rule of RULES) {
-      assertSameAsOracle(rows, n, dim, n, seed, rule);
-      assertSameAsOracle(rows, n, dim, 17, seed, rule);
+      await assertSameAsOracle(rows, n, dim, n, seed, rule);
+      await assertSameAsOracle(rows, n, dim, 17, seed, rule);
     }
   }
 });
 
-test('many duplicates of a few random vectors, plus zero rows', () => {
+test('many duplicates of a few random vectors, plus zero rows', async () => {
   const dim = 8;
   const base = unitRows(5, dim, 77);
   for (const seed of [1, 2, 3]) {
@@ -176,11 +186,11 @@ test('many duplicates of a few random vectors, plus zero rows', () => {
       const pick = rng.nextInt(6);
       if (pick < 5) rows.set(base.subarray(pick * dim, pick * dim + dim), i * dim);
     }
-    for (const rule of RULES) assertSameAsOracle(rows, n, dim, n, seed, rule);
+    for (const rule of RULES) await assertSameAsOracle(rows, n, dim, n, seed, rule);
   }
 });
 
-test('all rows identical, all rows zero', () => {
+test('all rows identical, all rows zero', async () => {
   const dim = 3;
   const n = 30;
   const same = new Float32Array(n * dim);
@@ -190,23 +200,23 @@ test('all rows identical, all rows zero', () => {
     for (const rows of [same, zero]) {
       const first = firstIndex(3, n);
       const expected = [first, ...Array.from({ length: n }, (_, i) => i).filter((i) => i !== first)];
-      assert.deepEqual(Array.from(greedySample(rows, n, dim, { count: n, seed: 3, rule })), expected);
-      assertSameAsOracle(rows, n, dim, n, 3, rule);
+      assert.deepEqual(Array.from(await greedySample(rows, n, dim, { count: n, seed: 3, rule })), expected);
+      await assertSameAsOracle(rows, n, dim, n, 3, rule);
     }
   }
 });
 
-test('one dimension', () => {
+test('one dimension', async () => {
   for (const seed of [1, 2, 3]) {
     const rng = new Rng(seed);
     const n = 80;
     const rows = new Float32Array(n);
     for (let i = 0; i < n; i++) rows[i] = [1, -1, 0][rng.nextInt(3)]!;
-    for (const rule of RULES) assertSameAsOracle(rows, n, 1, n, seed, rule);
+    for (const rule of RULES) await assertSameAsOracle(rows, n, 1, n, seed, rule);
   }
 });
 
-test('rows that are not unit length still match the oracle', () => {
+test('rows that are not unit length still match the oracle', async () => {
   const n = 200;
   const dim = 12;
   const rows = unitRows(n, dim, 5);
@@ -215,26 +225,26 @@ test('rows that are not unit length still match the oracle', () => {
     const scale = 0.25 + 3 * rng.nextFloat();
     for (let j = 0; j < dim; j++) rows[i * dim + j] = rows[i * dim + j]! * scale;
   }
-  for (const rule of RULES) assertSameAsOracle(rows, n, dim, n, 5, rule);
+  for (const rule of RULES) await assertSameAsOracle(rows, n, dim, n, 5, rule);
 });
 
-test('tiny inputs: n = 1 and 2, count 0 and n', () => {
+test('tiny inputs: n = 1 and 2, count 0 and n', async () => {
   for (const rule of RULES) {
-    assert.deepEqual(Array.from(greedySample(new Float32Array(0), 0, 4, { count: 0, seed: 1, rule })), []);
+    assert.deepEqual(Array.from(await greedySample(new Float32Array(0), 0, 4, { count: 0, seed: 1, rule })), []);
     const one = new Float32Array([0.6, 0.8]);
-    assert.deepEqual(Array.from(greedySample(one, 1, 2, { count: 1, seed: 9, rule })), [0]);
-    assert.deepEqual(Array.from(greedySample(one, 1, 2, { count: 0, seed: 9, rule })), []);
+    assert.deepEqual(Array.from(await greedySample(one, 1, 2, { count: 1, seed: 9, rule })), [0]);
+    assert.deepEqual(Array.from(await greedySample(one, 1, 2, { count: 0, seed: 9, rule })), []);
     const two = new Float32Array([1, 0, 0, 1]);
     for (const seed of [0, 1, 2, 3]) {
       const first = firstIndex(seed, 2);
-      assert.deepEqual(Array.from(greedySample(two, 2, 2, { count: 2, seed, rule })), [first, 1 - first]);
-      assert.deepEqual(Array.from(greedySample(two, 2, 2, { count: 1, seed, rule })), [first]);
+      assert.deepEqual(Array.from(await greedySample(two, 2, 2, { count: 2, seed, rule })), [first, 1 - first]);
+      assert.deepEqual(Array.from(await greedySample(two, 2, 2, { count: 1, seed, rule })), [first]);
       assert.deepEqual(Array.from(naiveGreedySample(two, 2, 2, { count: 2, seed, rule })), [first, 1 - first]);
     }
   }
 });
 
-test('property: exactly count distinct in-range indices, identical to the oracle', () => {
+test('property: exactly count distinct in-range indices, identical to the oracle', async () => {
   // Entries from a small set so ties and duplicate rows are common.
   const entry = fc.constantFrom(-1, -0.5, 0, 0.5, 1, 0.25);
   const input = fc
@@ -249,10 +259,10 @@ test('property: exactly count distinct in-range indices, identical to the oracle
         rule: fc.constantFrom<SamplingRule>('centroid', 'kcenter'),
       }),
     );
-  fc.assert(
-    fc.property(input, ({ n, dim, values, count, seed, rule }) => {
+  await fc.assert(
+    fc.asyncProperty(input, async ({ n, dim, values, count, seed, rule }) => {
       const rows = Float32Array.from(values);
-      const got = greedySample(rows, n, dim, { count, seed, rule });
+      const got = await greedySample(rows, n, dim, { count, seed, rule });
       assert.equal(got.length, count);
       assert.equal(new Set(got).size, count);
       for (const i of got) assert.ok(i < n);
@@ -262,20 +272,20 @@ test('property: exactly count distinct in-range indices, identical to the oracle
   );
 });
 
-test('n = 2000 stays fast, matches the oracle and prunes most of the work', () => {
+test('n = 2000 stays fast, matches the oracle and prunes most of the work', async () => {
   const n = 2000;
   const dim = 32;
   const rows = clusteredRows(n, dim, 31, 8);
   const count = sampleCount(n, 0.5);
   for (const rule of RULES) {
-    const { indices, stats } = greedySampleWithStats(rows, n, dim, { count, seed: 31, rule });
+    const { indices, stats } = await greedySampleWithStats(rows, n, dim, { count, seed: 31, rule });
     assert.deepEqual(Array.from(indices), Array.from(naiveGreedySample(rows, n, dim, { count, seed: 31, rule })));
     assert.equal(stats.naiveEvaluations, (count - 1) * n - (count * (count - 1)) / 2);
     if (rule === 'centroid') assert.ok(stats.exactEvaluations < stats.naiveEvaluations / 3, `centroid did ${stats.exactEvaluations} evaluations`);
   }
 });
 
-test('rows allocated with allocateVectors use the SIMD kernels without a copy, with the same result', () => {
+test('rows allocated with allocateVectors use the SIMD kernels without a copy, with the same result', async () => {
   const n = 500;
   const dim = 37; // not a multiple of 4: the kernels' scalar tails run too
   const plain = clusteredRows(n, dim, 41, 5);
@@ -285,11 +295,11 @@ test('rows allocated with allocateVectors use the SIMD kernels without a copy, w
     const expected = Array.from(naiveGreedySample(plain, n, dim, { count: 300, seed: 41, rule }));
     // Twice: the second run must not see scratch left over by the first.
     for (let run = 0; run < 2; run++) {
-      const { indices, stats } = greedySampleWithStats(shared, n, dim, { count: 300, seed: 41, rule });
+      const { indices, stats } = await greedySampleWithStats(shared, n, dim, { count: 300, seed: 41, rule });
       assert.equal(stats.simd, true);
       assert.deepEqual(Array.from(indices), expected);
     }
-    const scalar = greedySampleWithStats(plain, n, dim, { count: 300, seed: 41, rule, kernel: 'scalar' });
+    const scalar = await greedySampleWithStats(plain, n, dim, { count: 300, seed: 41, rule, kernel: 'scalar' });
     assert.equal(scalar.stats.simd, false);
     assert.deepEqual(Array.from(scalar.indices), expected);
   }
@@ -311,18 +321,22 @@ test('sampleCount is ceil(ratio * n) without float fuzz', () => {
   assert.throws(() => sampleCount(2.5, 0.5), RangeError);
 });
 
-test('invalid input is rejected', () => {
+test('invalid input is rejected', async () => {
   const rows = new Float32Array([1, 0, 0, 1]);
-  for (const sample of [naiveGreedySample, greedySample]) {
-    assert.throws(() => sample(rows, 2, 3, { count: 1, seed: 1 }), RangeError);
-    assert.throws(() => sample(rows, 2, 2, { count: 3, seed: 1 }), RangeError);
-    assert.throws(() => sample(rows, 2, 2, { count: -1, seed: 1 }), RangeError);
-    assert.throws(() => sample(rows, 2, 2, { count: 1.5, seed: 1 }), RangeError);
-    assert.throws(() => sample(rows, 2, 2, { count: 1, seed: 0.5 }), RangeError);
-    assert.throws(() => sample(rows, 2, 0, { count: 0, seed: 1 }), RangeError);
-    assert.throws(() => sample(new Float32Array([1, Number.NaN]), 1, 2, { count: 1, seed: 1 }), RangeError);
-    assert.throws(() => sample(new Float32Array([Infinity, 0]), 1, 2, { count: 1, seed: 1 }), RangeError);
-    assert.throws(() => sample(rows, 2, 2, { count: 1, seed: 1, rule: 'farthest' as SamplingRule }), RangeError);
+  const bad: Array<Parameters<typeof naiveGreedySample>> = [
+    [rows, 2, 3, { count: 1, seed: 1 }],
+    [rows, 2, 2, { count: 3, seed: 1 }],
+    [rows, 2, 2, { count: -1, seed: 1 }],
+    [rows, 2, 2, { count: 1.5, seed: 1 }],
+    [rows, 2, 2, { count: 1, seed: 0.5 }],
+    [rows, 2, 0, { count: 0, seed: 1 }],
+    [new Float32Array([1, Number.NaN]), 1, 2, { count: 1, seed: 1 }],
+    [new Float32Array([Infinity, 0]), 1, 2, { count: 1, seed: 1 }],
+    [rows, 2, 2, { count: 1, seed: 1, rule: 'farthest' as SamplingRule }],
+  ];
+  for (const args of bad) {
+    assert.throws(() => naiveGreedySample(...args), RangeError);
+    await assert.rejects(greedySample(...args), RangeError);
   }
 });
 

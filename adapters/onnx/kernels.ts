@@ -3,7 +3,7 @@
 // reach ~30 G (float) and ~150 G (int8) per CPU second on the 2-core benchmark machine (bench/ann.ts).
 import { createRequire } from 'node:module';
 import ort from 'onnxruntime-node';
-import { onnxModel, type GraphSpec } from './onnx-model.js';
+import { onnxModel, type GraphSpec } from './model.js';
 
 /** onnxruntime-node's version, for summaries and reports. */
 export const ORT_VERSION = (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
@@ -67,6 +67,17 @@ const int8BiasGraph = (d: number): GraphSpec => ({
     TOPK,
   ],
   outputs: OUTPUTS('float'),
+});
+
+/** products = a · bᵀ (float32; a: m × d, b: n × d row-major). */
+const productGraph = (d: number): GraphSpec => ({
+  name: 'float_products',
+  inputs: [
+    { name: 'a', type: 'float', shape: ['m', d] },
+    { name: 'b', type: 'float', shape: ['n', d] },
+  ],
+  nodes: [{ op: 'Gemm', inputs: ['a', 'b'], outputs: ['products'], attributes: { transB: 1 } }],
+  outputs: [{ name: 'products', type: 'float', shape: ['m', 'n'] }],
 });
 
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
@@ -147,4 +158,13 @@ export async function int8BiasTopK(
     k: kTensor(k),
   });
   return { values: out.values!.data as Float32Array, indices: out.indices!.data as BigInt64Array };
+}
+
+/** a · bᵀ in float32 (a: m × d, b: n × d row-major), as a row-major m × n array. */
+export async function floatProducts(a: Float32Array, m: number, b: Float32Array, n: number, d: number, threads: number): Promise<Float32Array> {
+  check('floatProducts a', a, m * d);
+  check('floatProducts b', b, n * d);
+  const s = await session(productGraph(d), threads);
+  const out = await s.run({ a: new ort.Tensor('float32', a, [m, d]), b: new ort.Tensor('float32', b, [n, d]) });
+  return out.products!.data as Float32Array;
 }
