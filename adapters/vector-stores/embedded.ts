@@ -196,7 +196,8 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
     name: 'embedded',
     async index(req): Promise<IndexOutcome> {
       const n = rowsOf(req);
-      const { mode } = planSearch(config, n);
+      // Fewer than two rows have nothing to index: the exact answer is immediate.
+      const mode = n < 2 ? 'exact' : planSearch(config, n).mode;
       if (mode === 'exact') {
         // The matrix file is the index; nothing to build.
         return { indexed: n, reused: true };
@@ -213,7 +214,8 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
         const p = pool(vectors, n, dim, req.split, req);
         return exactTop1(vectors, n, dim, req.queryIds, { pool: p, maxNorm: maxNorm(vectors, n, dim), threads: t.threads });
       }
-      const { mode } = planSearch(config, n);
+      // Fewer than two rows have nothing to index: the exact answer is immediate.
+      const mode = n < 2 ? 'exact' : planSearch(config, n).mode;
       if (mode !== 'exact') {
         const index = await indexFor(mode, req, n);
         if (index.search) return index.search(req.queryIds);

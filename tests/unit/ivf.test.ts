@@ -195,6 +195,19 @@ describe("embedded store with search 'ivf'", () => {
   });
 });
 
+describe("embedded store with search 'ivf', degenerate sizes", () => {
+  test('no rows or one row: nothing is built and the answer is exact', async () => {
+    await withDir(async (dir) => {
+      const store = createEmbeddedStore({ name: 'embedded', search: 'ivf' }, { threads: 1 });
+      assert.deepEqual(await store.index({ runId: 'r', vectors: new Float32Array(0), dim: 4, points: [], workDir: dir }), { indexed: 0, reused: true });
+      const one = clustered(1, 4, 10);
+      assert.deepEqual(await store.index({ runId: 'r', vectors: one, dim: 4, points: points(1), workDir: dir }), { indexed: 1, reused: true });
+      assert.deepEqual(await store.nearest({ runId: 'r', vectors: one, dim: 4, points: points(1), queryIds: [0], workDir: dir }), [{ id: -1, score: -Infinity }]);
+      assert.deepEqual(await readdir(dir), []);
+    });
+  });
+});
+
 describe('nearestInBatches', () => {
   test('batches grow from 256 by doubling while they answer fast; the answers equal one call', async () => {
     const n = 5000;
