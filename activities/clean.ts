@@ -18,8 +18,8 @@ export const MIN_KEPT_ROWS = 4;
 
 type ValidRow = Omit<KeptRow, 'id'>;
 
-function textKeyOf(text: string): string {
-  return createHash('sha256').update(normaliseText(text)).digest('base64');
+function textKeyOf(text: string): Buffer {
+  return createHash('sha256').update(normaliseText(text)).digest();
 }
 
 /** Merges two JSONL files of rejects, each in row order, into one in row order. */
@@ -56,7 +56,10 @@ export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
     const rejected: Partial<Record<RejectReason, number>> = { ...args.load.rejected };
     const conflicting: Array<{ key: string; text: string; row: number; label: string }> = [];
     const perLabel: Record<string, number> = {};
-    const keptLabels: string[] = [];
+    // Each kept row's label as an index into `labelNames` (first appearance), mapped to the final ids below.
+    const labelNames: string[] = [];
+    const labelSeen = new Map<string, number>();
+    const keptLabels: number[] = [];
     // Byte offset of each kept row in kept.jsonl (and the end), so shards can seek to their rows.
     const offsets: number[] = [0];
     let id = 0;
@@ -67,7 +70,9 @@ export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
         const line = `${JSON.stringify({ id, ...r } satisfies KeptRow)}\n`;
         await kept.write(line);
         offsets.push(offsets[offsets.length - 1]! + Buffer.byteLength(line));
-        keptLabels.push(r.label);
+        let seen = labelSeen.get(r.label);
+        if (seen === undefined) labelSeen.set(r.label, (seen = labelNames.push(r.label) - 1));
+        keptLabels.push(seen);
         perLabel[r.label] = (perLabel[r.label] ?? 0) + 1;
         id++;
         continue;
@@ -76,7 +81,7 @@ export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
         decision.kind === 'duplicate'
           ? `duplicate of row ${decision.firstRow} (same text, same label)`
           : 'the same text carries two or more labels';
-      if (decision.kind === 'conflicting_labels') conflicting.push({ key: textKey, text: normaliseText(r.text), row: r.row, label: r.label });
+      if (decision.kind === 'conflicting_labels') conflicting.push({ key: textKey.toString('base64'), text: normaliseText(r.text), row: r.row, label: r.label });
       rejected[decision.kind] = (rejected[decision.kind] ?? 0) + 1;
       await rejects.writeLine({ row: r.row, line: r.line, reason: decision.kind, field: 'text', detail, record: r.record } satisfies RejectRow);
     }
@@ -98,7 +103,7 @@ export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
       throw badInput(FailureType.TooFewLabels, `dataset ${args.load.datasetPath}: the kept rows carry ${Object.keys(perLabel).length} label(s) (${Object.keys(perLabel).join(', ')}); classification needs at least 2`);
     }
     const index = new Map(labels.map((l, i) => [l, i]));
-    const labelIds = Uint32Array.from(keptLabels, (l) => index.get(l)!);
+    const labelIds = Uint32Array.from(keptLabels, (l) => index.get(labelNames[l]!)!);
     await writeTypedAtomic(`${prefix}.label-ids.u32`, labelIds);
     await writeTypedAtomic(`${prefix}.kept-offsets.f64`, Float64Array.from(offsets));
 

@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DigestTable } from '../core/digest-table.js';
 
 const KEY_BYTES = 32;
 
@@ -11,13 +12,9 @@ export function textKey(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
-interface Location {
-  segment: number;
-  offset: number;
-}
-
 export class EmbeddingCache {
-  private readonly index = new Map<string, Location>();
+  /** Key → segment (int; -1: this writer's) and byte offset of the vector, ~40 bytes per entry. */
+  private readonly index = new DigestTable();
   private readonly segments: FileHandle[] = [];
   private writer: FileHandle | undefined;
   private writerSize = 0;
@@ -57,7 +54,9 @@ export class EmbeddingCache {
     for (let i = 0; i < count; i++) {
       const offset = 4 + i * record;
       await fh.read(keys, 0, KEY_BYTES, offset);
-      this.index.set(keys.toString('base64'), { segment, offset: offset + KEY_BYTES });
+      const { slot } = this.index.insert(keys);
+      this.index.setInt(slot, segment);
+      this.index.setNumber(slot, offset + KEY_BYTES);
     }
   }
 
@@ -66,17 +65,17 @@ export class EmbeddingCache {
   }
 
   async get(key: Buffer): Promise<Float32Array | undefined> {
-    const loc = this.index.get(key.toString('base64'));
-    if (!loc || this.dim === undefined) return undefined;
+    const slot = this.index.find(key);
+    if (slot < 0 || this.dim === undefined) return undefined;
+    const segment = this.index.getInt(slot);
     const out = new Float32Array(this.dim);
-    const fh = loc.segment >= 0 ? this.segments[loc.segment]! : this.writer!;
-    await fh.read(new Uint8Array(out.buffer), 0, out.byteLength, loc.offset);
+    const fh = segment >= 0 ? this.segments[segment]! : this.writer!;
+    await fh.read(new Uint8Array(out.buffer), 0, out.byteLength, this.index.getNumber(slot));
     return out;
   }
 
   async put(key: Buffer, vector: Float32Array): Promise<void> {
-    const k = key.toString('base64');
-    if (this.index.has(k)) return;
+    if (this.index.find(key) >= 0) return;
     if (this.dim === undefined) this.dim = vector.length;
     if (vector.length !== this.dim) throw new Error(`embedding cache ${this.dir}: width ${vector.length} differs from ${this.dim}`);
     if (!this.writer) {
@@ -88,7 +87,9 @@ export class EmbeddingCache {
     }
     const rec = Buffer.concat([key, Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength)]);
     await this.writer.write(rec, 0, rec.length, this.writerSize);
-    this.index.set(k, { segment: -1, offset: this.writerSize + KEY_BYTES });
+    const { slot } = this.index.insert(key);
+    this.index.setInt(slot, -1);
+    this.index.setNumber(slot, this.writerSize + KEY_BYTES);
     this.writerSize += rec.length;
   }
 

@@ -1,4 +1,5 @@
 // Cleaning rules of DQE phase 2: text normalisation, exact duplicates and conflicting labels.
+import { DigestTable } from './digest-table.js';
 
 /** Normalises text for comparison: Unicode NFC, trimmed, runs of whitespace collapsed; case kept. */
 export function normaliseText(text: string): string {
@@ -26,34 +27,35 @@ export interface CleanDecision {
   firstRow?: number;
 }
 
-/** What the first pass learns about one normalised text. */
-interface TextSeen {
-  firstRow: number;
-  label: string;
-  conflict: boolean;
-}
+const CONFLICT = 1;
+const DECIDED = 2;
 
 /**
- * Two-pass cleaner that holds one small record per distinct text (keyed by a caller-supplied hash),
+ * Two-pass cleaner that holds about 40 bytes per distinct text (keyed by a caller-supplied digest of the
+ * normalised text, at least 16 bytes: its first row, its label and two flags in a typed-array hash table),
  * never the rows themselves, so it streams over datasets of any length.
  * Pass 1: `observe` every valid row in input order. Pass 2: `decide` every valid row in the same order.
  */
 export class Cleaner {
-  private readonly seen = new Map<string, TextSeen>();
-  private readonly decided = new Set<string>();
+  private readonly seen = new DigestTable();
+  private readonly labels = new Map<string, number>();
 
-  observe(textKey: string, label: string, row: number): void {
-    const prior = this.seen.get(textKey);
-    if (!prior) this.seen.set(textKey, { firstRow: row, label, conflict: false });
-    else if (prior.label !== label) prior.conflict = true;
+  observe(textKey: Uint8Array, label: string, row: number): void {
+    let labelId = this.labels.get(label);
+    if (labelId === undefined) this.labels.set(label, (labelId = this.labels.size));
+    const { slot, created } = this.seen.insert(textKey);
+    if (created) {
+      this.seen.setNumber(slot, row);
+      this.seen.setInt(slot, labelId);
+    } else if (this.seen.getInt(slot) !== labelId) this.seen.setFlag(slot, CONFLICT);
   }
 
-  decide(textKey: string): CleanDecision {
-    const seen = this.seen.get(textKey);
-    if (!seen) throw new Error('Cleaner.decide called for a text that was never observed');
-    if (seen.conflict) return { kind: 'conflicting_labels' };
-    if (this.decided.has(textKey)) return { kind: 'duplicate', firstRow: seen.firstRow };
-    this.decided.add(textKey);
+  decide(textKey: Uint8Array): CleanDecision {
+    const slot = this.seen.find(textKey);
+    if (slot < 0) throw new Error('Cleaner.decide called for a text that was never observed');
+    if (this.seen.hasFlag(slot, CONFLICT)) return { kind: 'conflicting_labels' };
+    if (this.seen.hasFlag(slot, DECIDED)) return { kind: 'duplicate', firstRow: this.seen.getNumber(slot) };
+    this.seen.setFlag(slot, DECIDED);
     return { kind: 'keep' };
   }
 }
