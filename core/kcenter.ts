@@ -14,7 +14,6 @@
 //   below m_i, and only those pairs get the oracle's exact dist2.
 //
 // So every m_i that decides a pick equals the oracle's value bit for bit, and so does the order.
-import { squaredDistance64 } from './sampling.js';
 
 /**
  * Float32 products a · bᵀ (a: m × d, b: nb × d, both row-major float32 views), as a row-major m × nb
@@ -80,12 +79,10 @@ class RowHeap {
     if (last > 0) this.siftDown(0, this.ids[last]!, this.keys[last]!);
   }
 
-  /** Whether (key, id) comes before every entry below the top (true when there is none). */
+  /** Whether (key, id) comes before both children of the top (true when there are none). */
   headsChildren(key: number, id: number): boolean {
-    for (const c of [1, 2]) {
-      if (c < this.size && this.above(this.keys[c]!, this.ids[c]!, key, id)) return false;
-    }
-    return true;
+    if (this.size > 1 && this.above(this.keys[1]!, this.ids[1]!, key, id)) return false;
+    return !(this.size > 2 && this.above(this.keys[2]!, this.ids[2]!, key, id));
   }
 
   private siftDown(start: number, id: number, key: number): void {
@@ -118,29 +115,17 @@ export async function kcenterBlocked(
   first: number,
   norms: Float64Array,
   products: Products,
-  options: {
-    block?: number;
-    onProgress?: ((selected: number) => void) | undefined;
-    stats?: { exactEvaluations: number };
-    /**
-     * The oracle's dist2 of the rows at element offsets a and b, and of one row against four (the SIMD
-     * kernels of core/sampling.ts; the same bits as squaredDistance64). Plain loops when left out.
-     */
-    distance?: (a: number, b: number) => number;
-    distance4?: (o: number, o0: number, o1: number, o2: number, o3: number) => ArrayLike<number>;
-  } = {},
+  /**
+   * The oracle's dist2 of the rows at element offsets a and b, and of one row against four (core/sampling.ts
+   * passes its kernels: the same bits as squaredDistance64, SIMD where it can).
+   */
+  kernels: {
+    distance: (a: number, b: number) => number;
+    distance4: (o: number, o0: number, o1: number, o2: number, o3: number) => ArrayLike<number>;
+  },
+  options: { block?: number; onProgress?: ((selected: number) => void) | undefined; stats?: { exactEvaluations: number } } = {},
 ): Promise<Uint32Array> {
-  const distance = options.distance ?? ((a: number, b: number) => squaredDistance64(vectors, a, b, dim));
-  const four = new Float64Array(4);
-  const distance4 =
-    options.distance4 ??
-    ((o: number, o0: number, o1: number, o2: number, o3: number) => {
-      four[0] = squaredDistance64(vectors, o, o0, dim);
-      four[1] = squaredDistance64(vectors, o, o1, dim);
-      four[2] = squaredDistance64(vectors, o, o2, dim);
-      four[3] = squaredDistance64(vectors, o, o3, dim);
-      return four;
-    });
+  const { distance, distance4 } = kernels;
   const block = Math.max(1, options.block ?? KCENTER_BLOCK);
   const out = new Uint32Array(count);
   out[0] = first;

@@ -333,15 +333,14 @@ export async function greedySampleWithStats(
   stats.simd = kernels.simd;
   if (rule === 'centroid') return { indices: centroidFast(kernels.vectors, n, dim, count, first, norms, stats, kernels, options.onProgress), stats };
   if (count === 1) return { indices: Uint32Array.of(first), stats };
-  const indices = await kcenterBlocked(kernels.vectors, n, dim, count, first, norms, options.products ?? plainProducts, {
-    onProgress: options.onProgress,
-    stats,
-    distance: (a, b) => squaredDistance64(kernels.vectors, a, b, dim),
-    distance4: (o, o0, o1, o2, o3) => {
+  const distances = {
+    distance: (a: number, b: number) => squaredDistance64(kernels.vectors, a, b, dim),
+    distance4: (o: number, o0: number, o1: number, o2: number, o3: number) => {
       kernels.dist4(o, o0, o1, o2, o3);
       return kernels.out;
     },
-  });
+  };
+  const indices = await kcenterBlocked(kernels.vectors, n, dim, count, first, norms, options.products ?? plainProducts, distances, { onProgress: options.onProgress, stats });
   return { indices, stats };
 }
 

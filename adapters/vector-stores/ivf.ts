@@ -87,8 +87,13 @@ export async function exactTop1Gemm(vectors: Float32Array, n: number, dim: numbe
     }
     const unsettled: number[] = [];
     pending.forEach((qi, i) => {
-      const slot = Array.from(bestI.subarray(i * k, (i + 1) * k)).flatMap((id, j) => (id < 0 ? [] : [[id, bestS[i * k + j]!] as const]));
-      const r = certifyTop1(vectors, dim, rows[i]!, slot.map(([id]) => id), slot.map(([, s]) => s), maxNorm, `onnxruntime ${ORT_VERSION}`);
+      const ids: number[] = [];
+      const scores32: number[] = [];
+      for (let j = i * k; j < (i + 1) * k && bestI[j]! >= 0; j++) {
+        ids.push(bestI[j]!);
+        scores32.push(bestS[j]!);
+      }
+      const r = certifyTop1(vectors, dim, rows[i]!, ids, scores32, maxNorm, `onnxruntime ${ORT_VERSION}`);
       if (k >= n || r.certain) out[qi] = r.best;
       else unsettled.push(qi);
     });
@@ -205,9 +210,11 @@ export class IvfIndex {
     private readonly vectors: Float32Array,
     private readonly n: number,
     private readonly tuning: IvfTuning,
+    /** coordinateScales(vectors) and the centroids' codes on them, when the caller has them already. */
+    known?: { scales: Float64Array; centroids: ReturnType<typeof centroidCodes> },
   ) {
     const { lists, dim, assignment, centroids } = state;
-    this.scales = coordinateScales(vectors, n, dim);
+    this.scales = known?.scales ?? coordinateScales(vectors, n, dim);
     this.inv = this.scales.map((s) => 1 / s);
     const offsets = new Int32Array(lists + 1);
     for (let i = 0; i < n; i++) offsets[assignment[i]! + 1]!++;
@@ -227,7 +234,7 @@ export class IvfIndex {
       }
     }
     this.codes = codes;
-    const c = centroidCodes(centroids, lists, dim, this.scales);
+    const c = known?.centroids ?? centroidCodes(centroids, lists, dim, this.scales);
     this.centroidCodes = c.codes;
     this.centroidScale = c.scale;
     this.centroidBias = c.bias;
@@ -251,7 +258,7 @@ export class IvfIndex {
       for (let i = 0; i < len; i++) assignment[start + i] = Number(top.indices[i]!);
       onProgress?.(start + len, n);
     }
-    return new IvfIndex({ lists, dim, centroids, assignment }, vectors, n, tuning);
+    return new IvfIndex({ lists, dim, centroids, assignment }, vectors, n, tuning, { scales, centroids: c });
   }
 
   /** The index of `state` over `vectors` (the same matrix it was built on). */
