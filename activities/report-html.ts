@@ -75,10 +75,23 @@ interface ChartSpec {
   stacked?: boolean;
   /** Axis maximum, e.g. 1 for fractions. */
   max?: number;
+  /** A logarithmic value axis, so counts of 10 stay visible beside counts of 100,000. */
+  log?: boolean;
 }
 
 function canvas(spec: ChartSpec, height: number): string {
   return `<div class="chart" style="height:${height}px"><canvas id="${spec.id}" data-series="${esc(JSON.stringify(spec.series.map((s) => s.paths)))}"></canvas></div>`;
+}
+
+/**
+ * Cosine similarity at or below which two rows share no feature (the hash embedder's vectors are then
+ * orthogonal): the "nearest" neighbour is one of many ties, not a similar text. Float rounding margin.
+ */
+const NO_SHARED_FEATURE = 1e-6;
+
+function similarityCell(similarity: number): string {
+  if (similarity > NO_SHARED_FEATURE) return similarity.toFixed(3);
+  return `${similarity.toFixed(3)}<div class="reason">no shared feature: this neighbour is not a similar text, only one of many equally far rows</div>`;
 }
 
 /** Noisy pairs rendered as table rows; more would make the page slow to open (all are in noisy-pairs.jsonl). */
@@ -116,14 +129,17 @@ function pairsSection(r: ReportWithEvaluation): string {
   const passes = [...new Set(pairs.map((p) => p.pass ?? 1))].sort();
   const rows = pairs.slice(0, MAX_PAIR_ROWS).map((p) => {
     const verdicts = [p.x.verdict?.verdict, p.neighbour.verdict?.verdict].filter(Boolean).join(' ');
-    return `<tr data-verdicts="${esc(verdicts)}" data-labels="${esc(`${p.x.label}\n${p.neighbour.label}`)}" data-pass="${p.pass ?? 1}"><td>${p.pass ?? 1}</td><td>${p.similarity.toFixed(3)}</td>${[...sideCells(p.x), ...sideCells(p.neighbour)].map((c) => `<td>${c}</td>`).join('')}</tr>`;
+    return `<tr data-verdicts="${esc(verdicts)}" data-labels="${esc(`${p.x.label}\n${p.neighbour.label}`)}" data-pass="${p.pass ?? 1}"><td>${p.pass ?? 1}</td><td>${similarityCell(p.similarity)}</td>${[...sideCells(p.x), ...sideCells(p.neighbour)].map((c) => `<td>${c}</td>`).join('')}</tr>`;
   });
+  const unrelated = pairs.filter((p) => p.similarity <= NO_SHARED_FEATURE).length;
   const options = (values: string[]) => values.map((x) => `<option value="${esc(x)}">${esc(x)}</option>`).join('');
   return `
 <section id="noisy-pairs">
   <h2>Noisy pairs</h2>
   <p>Each wrongly predicted row whose nearest neighbour carries another label, with the judge's verdict on each side.
-  Showing <b id="pairs-shown">${rows.length}</b> of ${v(['counts', 'noisyPairs'], r.counts.noisyPairs)}${r.twoFold ? ` + ${v(['twoFold', 'noisyPairs'], r.twoFold.noisyPairs)} (second pass)` : ''} pairs.</p>
+  Showing <b id="pairs-shown">${rows.length}</b> of ${v(['counts', 'noisyPairs'], r.counts.noisyPairs)}${r.twoFold ? ` + ${v(['twoFold', 'noisyPairs'], r.twoFold.noisyPairs)} (second pass)` : ''} pairs.${
+    unrelated > 0 ? ` <span id="pairs-unrelated">${unrelated} of them have similarity 0: the two texts share no feature, so their labels say nothing about each other; treat their verdicts with care.</span>` : ''
+  }</p>
   <div class="filters">
     <input id="pairs-search" type="search" placeholder="search texts, labels, reasons" aria-label="search the noisy pairs">
     <select id="pairs-verdict" aria-label="verdict"><option value="">any verdict</option>${options(['mislabeled', 'label_ok', 'undecided'])}</select>
@@ -242,7 +258,9 @@ export function renderReportHtml(r: ReportWithEvaluation): string {
     ['final', ['counts', 'final'], COLORS.green],
   ];
   const get = (path: Path): number => path.reduce<unknown>((o, k) => (o as Record<string | number, unknown>)[k], r) as number;
-  charts.push({ id: 'chart-funnel', type: 'bar', labels: funnel.map((f) => f[0]), series: [{ name: 'rows', paths: funnel.map((f) => f[1]), color: COLORS.blue }], horizontal: true });
+  charts.push({ id: 'chart-funnel', type: 'bar', labels: funnel.map((f) => f[0]), series: [{ name: 'rows', paths: funnel.map((f) => f[1]), color: COLORS.blue }], horizontal: true, log: true });
+  // Rows in and rejected rows are not parts of the kept rows: no share of kept for them.
+  const shareOfKept = (path: Path): string => (path[1] === 'rowsIn' || path[1] === 'rejected' ? '' : esc(formatValue(c.kept > 0 ? get(path) / c.kept : null, 'pct')));
   const categories = ['uncovered', 'difficult', 'noisy'] as const;
   const catColors = { uncovered: COLORS.teal, difficult: COLORS.purple, noisy: COLORS.red };
   charts.push({
@@ -304,7 +322,7 @@ export function renderReportHtml(r: ReportWithEvaluation): string {
   table { border-collapse: collapse; margin: 8px 0; }
   th, td { border-bottom: 1px solid #e4e7eb; padding: 4px 10px; text-align: right; vertical-align: top; }
   th:first-child, td:first-child { text-align: left; }
-  .pairs td, .pairs th { text-align: left; } .pairs .text { max-width: 330px; max-height: 7.5em; overflow: auto; white-space: pre-wrap; word-break: break-word; font-size: 12px; }
+  .pairs td, .pairs th { text-align: left; } .pairs .text { max-width: 330px; line-height: 1.5; max-height: 7.5em; overflow: auto; white-space: pre-wrap; word-break: break-word; font-size: 12px; }
   .reason { font-size: 11px; color: #52606d; max-width: 220px; }
   .verdict.mislabeled { color: #c8453b; font-weight: 600; } .verdict.label_ok { color: #3f9e5a; } .verdict.undecided { color: #b7791f; }
   .cm { display: inline-block; min-width: 48px; padding: 2px 6px; border-radius: 4px; }
@@ -334,8 +352,8 @@ export function renderReportHtml(r: ReportWithEvaluation): string {
 <section id="funnel">
   <h2>Funnel</h2>
   <div class="grid">
-    <div>${chart('chart-funnel', 320)}</div>
-    <div>${table(['step', 'rows', 'share of kept'], funnel.map(([name, path]) => [name, v(path, get(path)), esc(formatValue(c.kept > 0 ? get(path) / c.kept : null, 'pct'))]), ' id="funnel-table"')}</div>
+    <div>${chart('chart-funnel', 320)}<p class="muted">Logarithmic axis, so the small categories show; the table gives the counts.</p></div>
+    <div>${table(['step', 'rows', 'share of kept'], funnel.map(([name, path]) => [name, v(path, get(path)), shareOfKept(path)]), ' id="funnel-table"')}</div>
   </div>
   <h3>Rejected rows by reason</h3>
   ${Object.keys(c.rejectedByReason).length === 0 ? '<p class="muted">None.</p>' : table(['reason', 'rows'], Object.entries(c.rejectedByReason).map(([k, n]) => [esc(k), v(['counts', 'rejectedByReason', k], n)]), ' id="rejects-table"')}
@@ -400,7 +418,10 @@ const CLIENT_SCRIPT = String.raw`
   specs.forEach(function (s) {
     var el = document.getElementById(s.id);
     if (!el) return;
-    var valueAxis = { beginAtZero: true, stacked: !!s.stacked };
+    // A log axis starts at 1 row and labels powers of ten only (Chart.js's own ticks crowd and overlap).
+    var valueAxis = s.log
+      ? { type: 'logarithmic', min: 1, ticks: { autoSkip: false, maxRotation: 0, callback: function (v) { var l = Math.log10(v); return Math.abs(l - Math.round(l)) < 1e-9 ? Number(v).toLocaleString('en') : ''; } } }
+      : { beginAtZero: true, stacked: !!s.stacked };
     if (s.max !== undefined) valueAxis.max = s.max;
     var scales = s.horizontal ? { x: valueAxis, y: { stacked: !!s.stacked } } : { y: valueAxis, x: { stacked: !!s.stacked } };
     new Chart(el, {

@@ -52,6 +52,7 @@ describe('report.html in headless Chromium', () => {
   let browser: Browser;
   let page: Page;
   let report: ReportWithEvaluation;
+  let reportMd: string;
   const consoleErrors: string[] = [];
   const requests: string[] = [];
 
@@ -70,6 +71,7 @@ describe('report.html in headless Chromium', () => {
       ),
     );
     report = JSON.parse(await readFile(join(out, 'dqe', 'report.json'), 'utf8')) as ReportWithEvaluation;
+    reportMd = await readFile(join(out, 'dqe', 'report.md'), 'utf8');
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -132,6 +134,58 @@ describe('report.html in headless Chromium', () => {
     }
     const funnel = charts.find((c) => c.id === 'chart-funnel')!;
     assert.deepEqual(funnel.data![0]!.slice(0, 3), [report.counts.rowsIn, report.counts.rejected, report.counts.kept]);
+  });
+
+  test('the funnel: shares of kept (none for rows in and rejected), a log axis, and the same rows in report.md', async () => {
+    const c = report.counts;
+    const share = (n: number) => `${((100 * n) / c.kept).toFixed(1)}%`;
+    const expected: Array<[string, number, string]> = [
+      ['rows in', c.rowsIn, ''],
+      ['rejected', c.rejected, ''],
+      ['kept', c.kept, '100.0%'],
+      ['sampled', c.sampled, share(c.sampled)],
+      ['unsampled', c.unsampled, share(c.unsampled)],
+      ['wrong on unsampled', c.wrong, share(c.wrong)],
+      ['uncovered', c.uncovered, share(c.uncovered)],
+      ['difficult', c.difficult, share(c.difficult)],
+      ['noisy', c.noisy, share(c.noisy)],
+      ['judged mislabeled', c.verdicts.mislabeled, share(c.verdicts.mislabeled)],
+      ['final', c.final, share(c.final)],
+    ];
+    const cells = await page.$$eval('#funnel-table tbody tr', (trs: PageElement[]) =>
+      trs.map((tr) => (tr as unknown as { cells: PageElement[] }).cells).map((cs) => Array.from(cs, (td) => (td.textContent ?? '').trim())),
+    );
+    assert.deepEqual(cells, expected.map(([step, n, s]) => [step, String(n), s]));
+    const scale = await page.$eval('#chart-funnel', (el: PageElement) => (globalThis as unknown as { Chart: { getChart(e: PageElement): { options: { scales: { x: { type: string } } } } } }).Chart.getChart(el).options.scales.x.type);
+    assert.equal(scale, 'logarithmic');
+
+    // report.md's funnel: the same steps and counts (its own names for two of them), with "judged mislabeled".
+    const md = reportMd.split('## Funnel')[1]!.split('\n\n')[1]!.split('\n').slice(2);
+    const mdNames: Record<string, string> = { 'wrong on unsampled': 'wrong predictions on unsampled', final: '**final**' };
+    assert.deepEqual(
+      md,
+      expected.map(([step, n, s]) => (step === 'final' ? `| **final** | **${n}** | **${s}** |` : `| ${mdNames[step] ?? step} | ${n} | ${s === '100.0%' ? '100%' : s} |`)),
+    );
+    const conflicts = reportMd.split(/^## Conflicting labels .*$/mu)[1]!.split('\n').filter(Boolean)[0]!;
+    if (report.conflicts.length === 0) assert.equal(conflicts, 'None: no text carries two labels.');
+    else assert.match(conflicts, /^- rows /u);
+  });
+
+  test('noisy-pair texts clip at whole lines; a pair with similarity 0 says its neighbour is no similar text', async () => {
+    const boxes = await page.$$eval('#pairs-table .text', (els: PageElement[]) =>
+      els.map((el) => {
+        const e = el as unknown as { clientHeight: number; scrollHeight: number };
+        return { client: e.clientHeight, scroll: e.scrollHeight, line: parseFloat((globalThis as unknown as { getComputedStyle(x: unknown): { lineHeight: string } }).getComputedStyle(el).lineHeight) };
+      }),
+    );
+    const clipped = boxes.filter((b) => b.scroll > b.client);
+    assert.ok(clipped.length > 0, 'some pair texts are long enough to clip');
+    for (const b of clipped) assert.equal(b.client % b.line, 0, `a clipped cell ${b.client}px high shows whole ${b.line}px lines`);
+
+    const sims = await page.$$eval('#pairs-table tbody tr', (trs: PageElement[]) => trs.map((tr) => ((tr as unknown as { cells: PageElement[] }).cells[1]!.textContent ?? '')));
+    const pairs = report.noisyPairs as Array<{ similarity: number }>;
+    assert.equal(sims.length, pairs.length);
+    sims.forEach((text, i) => assert.equal(text.includes('no shared feature'), pairs[i]!.similarity <= 1e-6, `pair ${i}: similarity ${pairs[i]!.similarity}, cell ${text}`));
   });
 
   test('the noisy pairs can be searched and filtered', async () => {
