@@ -26,7 +26,8 @@ for (const group of (process.env.DQE_TEST_PYTHON_GROUPS ?? PYTHON_GROUPS).split(
 
 // The HTML report test drives Debian's Chromium; on a fresh Debian machine as root, install it.
 const chromium = process.env.DQE_CHROMIUM ?? '/usr/bin/chromium';
-if (!existsSync(chromium) && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
+const needsChromium = files.some((f) => f.endsWith('report-html.test.ts'));
+if (needsChromium && !existsSync(chromium) && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
   log('installing Debian chromium for the HTML report test');
   for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'chromium']]) {
     const r = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'] });

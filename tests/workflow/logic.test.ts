@@ -1,0 +1,175 @@
+// The dqe workflow's own logic with stub activities (no files, no models): the order of its phases
+// (two-fold included), waiting for a review, cleanup on cancel, and retries. Quick, because the
+// activities do nothing; on the real dev server because Temporal's time-skipping test server is a
+// download this project's machines cannot make (see the Development section of the README).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import type { Worker } from '@temporalio/worker';
+import { createCpuWorker, workflowBundle } from '../../workers/cpu-worker.js';
+import { progressQuery, reviewQuery, submitReviewUpdate } from '../../workflows/dqe.js';
+import type { DqeActivities } from '../../activities/index.js';
+import type { DqeResult } from '../../workflows/index.js';
+import { until } from '../helpers/poll.js';
+import { testTemporal, uniqueId, type TestTemporal } from '../helpers/temporal.js';
+
+type Stubs = { [K in keyof DqeActivities]: (...args: Parameters<DqeActivities[K]>) => Promise<unknown> };
+
+const counts = (mislabeled: number) => ({ label_ok: 1, mislabeled, undecided: 0 });
+
+/** Stub activities that record each call (name and, for judgeNoisy, its pairs file) and return the least the workflow reads. */
+function stubActivities(calls: string[], override: Partial<Stubs> = {}): Stubs {
+  const rec = <T>(name: string, value: T) => (): Promise<T> => {
+    calls.push(name);
+    return Promise.resolve(value);
+  };
+  const stubs: Stubs = {
+    checkEndpoints: rec('checkEndpoints', undefined),
+    loadDataset: rec('loadDataset', { rowsIn: 10 }),
+    cleanDataset: rec('cleanDataset', { kept: 8, labels: ['a', 'b'], rejected: { duplicate: 2 } }),
+    embedShard: rec('embedShard', {}),
+    mergeEmbeddings: rec('mergeEmbeddings', {}),
+    sampleRows: rec('sampleRows', { sampled: 4, unsampled: 4 }),
+    swapHalves: rec('swapHalves', { sampled: 4, unsampled: 4 }),
+    trainModel: rec('trainModel', {}),
+    predictShard: rec('predictShard', {}),
+    mergePredictions: rec('mergePredictions', { wrong: 2 }),
+    indexVectors: rec('indexVectors', {}),
+    categoriseWrong: rec('categoriseWrong', { counts: { uncovered: 1, difficult: 0, noisy: 1 } }),
+    dropVectors: rec('dropVectors', undefined),
+    judgeNoisy: (args) => {
+      calls.push(`judgeNoisy:${args.pairsFile ?? 'noisy-pairs.jsonl'}`);
+      return Promise.resolve({ pairs: 1, counts: counts(1), pairsPath: `${args.runDir}/${args.pairsFile ?? 'noisy-pairs.jsonl'}` });
+    },
+    applyReview: (args) => {
+      calls.push('applyReview');
+      return Promise.resolve({ pairs: 1, counts: counts(0), review: { decisions: args.submission.decisions?.length ?? 0, changed: 1, judgeCounts: counts(1), reviewPath: 'review.jsonl' } });
+    },
+    assembleRun: (args) => {
+      calls.push(`assembleRun:mislabeled=${args.judge.counts.mislabeled}:judge2=${args.judge2 ? 'yes' : 'no'}`);
+      return Promise.resolve({ final: 5, finalPath: 'final.jsonl' });
+    },
+    writeReport: rec('writeReport', { reportJsonPath: 'report.json' }),
+    ...override,
+  };
+  return stubs;
+}
+
+const FIRST_PASS = ['loadDataset', 'cleanDataset', 'embedShard', 'mergeEmbeddings', 'sampleRows', 'trainModel', 'predictShard', 'mergePredictions', 'indexVectors', 'categoriseWrong'];
+
+describe('the dqe workflow with stub activities', () => {
+  let t: TestTemporal;
+  let bundle: Awaited<ReturnType<typeof workflowBundle>>;
+
+  before(async () => {
+    t = await testTemporal();
+    bundle = await workflowBundle();
+  });
+  after(async () => t.close());
+
+  async function worker(taskQueue: string, activities: Stubs): Promise<Worker> {
+    return createCpuWorker({ connection: t.workerConnection, taskQueue, extra: { workflowBundle: bundle, activities } });
+  }
+  const input = (extra: Record<string, unknown> = {}) => ({ dataset: '/data/x.jsonl', outputDir: '/runs/{workflowId}', ...extra });
+
+  test('two-fold: the second pass runs after categorise, the index is dropped after it, judge2 after judge', async () => {
+    const calls: string[] = [];
+    const taskQueue = uniqueId('dqe-logic');
+    const w = await worker(taskQueue, stubActivities(calls));
+    const workflowId = uniqueId('two-fold');
+    const { result, progress } = await w.runUntil(async () => {
+      const result = (await t.client.workflow.execute('dqe', { taskQueue, workflowId, args: [input({ twoFold: true })] })) as DqeResult;
+      return { result, progress: await t.client.workflow.getHandle(workflowId).query(progressQuery) };
+    });
+    assert.deepEqual(calls, [
+      ...FIRST_PASS,
+      'swapHalves', 'trainModel', 'predictShard', 'mergePredictions', 'categoriseWrong',
+      'dropVectors',
+      'judgeNoisy:noisy-pairs.jsonl', 'judgeNoisy:noisy-pairs.second-pass.jsonl',
+      'assembleRun:mislabeled=1:judge2=yes', 'writeReport',
+    ]);
+    assert.deepEqual(result.counts, { rowsIn: 10, kept: 8, rejected: 2, sampled: 4, unsampled: 4, wrong: 2, uncovered: 1, difficult: 0, noisy: 1, mislabeled: 1, final: 5 });
+    assert.deepEqual(progress.done.map((d) => d.phase), ['load', 'clean', 'embed', 'sample', 'train', 'predict', 'index', 'categorise', 'swap', 'train2', 'predict2', 'categorise2', 'judge', 'judge2', 'assemble', 'report']);
+    assert.equal(progress.phaseCount, 16);
+  });
+
+  test('review: the run waits after judging, refuses an early or bad submission, and assembles the reviewed verdicts', async () => {
+    const calls: string[] = [];
+    const taskQueue = uniqueId('dqe-logic');
+    const w = await worker(taskQueue, stubActivities(calls));
+    const workflowId = uniqueId('review');
+    await w.runUntil(async () => {
+      const handle = await t.client.workflow.start('dqe', { taskQueue, workflowId, args: [input({ review: true })] });
+      const waiting = await until('the run to wait for review', async () => {
+        const r = await handle.query(reviewQuery);
+        return r.state === 'waiting' ? r : undefined;
+      });
+      assert.deepEqual(waiting, { state: 'waiting', pairsPath: `/runs/${workflowId}/noisy-pairs.jsonl`, pairs: 1, verdicts: counts(1), labels: ['a', 'b'] });
+      assert.equal((await handle.query(progressQuery)).status, 'awaiting_review');
+      assert.equal(calls.at(-1), 'judgeNoisy:noisy-pairs.jsonl', 'nothing runs while it waits');
+      await assert.rejects(handle.executeUpdate(submitReviewUpdate, { args: [{ decisions: [{ row: 1, verdict: 'mislabeled', label: 'zzz' }] }] }), (e: Error) => {
+        assert.match(String((e.cause as Error | undefined)?.message), /decisions\.0\.label: "zzz" is not a label of this run; labels: a, b/u);
+        return true;
+      });
+      const summary = await handle.executeUpdate(submitReviewUpdate, { args: [{ decisions: [{ row: 1, verdict: 'label_ok' }], reviewer: 'ana' }] });
+      assert.deepEqual(summary, { decisions: 1, changed: 1, judgeCounts: counts(1), reviewPath: 'review.jsonl' });
+      await handle.result();
+      await assert.rejects(handle.executeUpdate(submitReviewUpdate, { args: [{}] })); // closed: no second review
+    });
+    assert.deepEqual(calls.slice(-4), ['judgeNoisy:noisy-pairs.jsonl', 'applyReview', 'assembleRun:mislabeled=0:judge2=no', 'writeReport']);
+  });
+
+  test('cancel during categorise: the activity is cancelled, the vector index dropped, the memo says so', async () => {
+    const calls: string[] = [];
+    const taskQueue = uniqueId('dqe-logic');
+    const categoriseWrong = async () => {
+      calls.push('categoriseWrong');
+      const ctx = Context.current();
+      for (;;) {
+        ctx.heartbeat();
+        await ctx.sleep(200); // throws once the cancellation arrives with a heartbeat response
+      }
+    };
+    const w = await worker(taskQueue, stubActivities(calls, { categoriseWrong }));
+    const workflowId = uniqueId('cancel');
+    await w.runUntil(async () => {
+      const handle = await t.client.workflow.start('dqe', { taskQueue, workflowId, args: [input({ heartbeatTimeoutSeconds: 5 })] });
+      await until('categorise to start', async () => ((await handle.query(progressQuery)).phase === 'categorise' && calls.includes('categoriseWrong') ? true : undefined));
+      await handle.cancel();
+      const err = await handle.result().then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof WorkflowFailedError, String(err));
+      const d = await handle.describe();
+      assert.equal(d.status.name, 'CANCELLED');
+      assert.deepEqual((d.memo as { cleanup?: string[] }).cleanup, ["dropped the run's embedded vector index"]);
+    });
+    assert.deepEqual(calls.slice(-2), ['categoriseWrong', 'dropVectors']);
+  });
+
+  test('retries: a transient failure is retried with backoff; a Dqe* bad-input failure fails the run at once', async () => {
+    const calls: string[] = [];
+    let attempts = 0;
+    const loadDataset = () => {
+      calls.push('loadDataset');
+      return ++attempts < 3 ? Promise.reject(new Error('disk hiccup')) : Promise.resolve({ rowsIn: 10 });
+    };
+    const taskQueue = uniqueId('dqe-logic');
+    let w = await worker(taskQueue, stubActivities(calls, { loadDataset }));
+    await w.runUntil(t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('retry'), args: [input()] }));
+    assert.deepEqual(calls.slice(0, 4), ['loadDataset', 'loadDataset', 'loadDataset', 'cleanDataset']);
+
+    const bad: string[] = [];
+    const cleanDataset = () => {
+      bad.push('cleanDataset');
+      return Promise.reject(ApplicationFailure.create({ type: 'DqeTooFewRows', message: 'dataset /data/x.jsonl: 3 rows kept of 10' }));
+    };
+    w = await worker(taskQueue, stubActivities(bad, { cleanDataset }));
+    const err = await w.runUntil(t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('bad'), args: [input()] }).then(() => undefined, (e: unknown) => e));
+    assert.ok(err instanceof WorkflowFailedError);
+    const cause = (err.cause as { cause?: unknown }).cause;
+    assert.ok(cause instanceof ApplicationFailure);
+    assert.equal(cause.type, 'DqeTooFewRows');
+    assert.deepEqual(bad, ['loadDataset', 'cleanDataset'], 'tried once, then no phase after it');
+  });
+});
