@@ -418,9 +418,10 @@ const CLIENT_SCRIPT = String.raw`
   specs.forEach(function (s) {
     var el = document.getElementById(s.id);
     if (!el) return;
-    // A log axis starts at 1 row and labels powers of ten only (Chart.js's own ticks crowd and overlap).
+    // A log axis starts below 1 row, so a count of 1 still gets a bar, and labels powers of ten only
+    // (Chart.js's own ticks crowd and overlap).
     var valueAxis = s.log
-      ? { type: 'logarithmic', min: 1, ticks: { autoSkip: false, maxRotation: 0, callback: function (v) { var l = Math.log10(v); return Math.abs(l - Math.round(l)) < 1e-9 ? Number(v).toLocaleString('en') : ''; } } }
+      ? { type: 'logarithmic', min: 0.5, ticks: { autoSkip: false, maxRotation: 0, callback: function (v) { var l = Math.log10(v); return Math.abs(l - Math.round(l)) < 1e-9 ? Number(v).toLocaleString('en') : ''; } } }
       : { beginAtZero: true, stacked: !!s.stacked };
     if (s.max !== undefined) valueAxis.max = s.max;
     var scales = s.horizontal ? { x: valueAxis, y: { stacked: !!s.stacked } } : { y: valueAxis, x: { stacked: !!s.stacked } };

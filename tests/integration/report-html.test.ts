@@ -158,13 +158,21 @@ describe('report.html in headless Chromium', () => {
     assert.deepEqual(cells, expected.map(([step, n, s]) => [step, String(n), s]));
     const scale = await page.$eval('#chart-funnel', (el: PageElement) => (globalThis as unknown as { Chart: { getChart(e: PageElement): { options: { scales: { x: { type: string } } } } } }).Chart.getChart(el).options.scales.x.type);
     assert.equal(scale, 'logarithmic');
+    // Every step with rows has a visible bar, the smallest included (on a linear axis 1 row of 240 is a sliver).
+    const bars = await page.$eval('#chart-funnel', (el: PageElement) =>
+      (globalThis as unknown as { Chart: { getChart(e: PageElement): { getDatasetMeta(i: number): { data: Array<{ x: number; base: number }> } } } }).Chart.getChart(el)
+        .getDatasetMeta(0)
+        .data.map((b) => Math.abs(b.x - b.base)),
+    );
+    expected.forEach(([step, n], i) => assert.ok(n === 0 ? bars[i]! < 1 : bars[i]! >= 10, `${step} (${n} rows): bar ${bars[i]}px`));
+    assert.ok(expected.some(([, n]) => n > 0 && n <= 0.01 * c.rowsIn), 'the run has a step of at most 1% of the rows');
 
     // report.md's funnel: the same steps and counts (its own names for two of them), with "judged mislabeled".
     const md = reportMd.split('## Funnel')[1]!.split('\n\n')[1]!.split('\n').slice(2);
     const mdNames: Record<string, string> = { 'wrong on unsampled': 'wrong predictions on unsampled', final: '**final**' };
     assert.deepEqual(
       md,
-      expected.map(([step, n, s]) => (step === 'final' ? `| **final** | **${n}** | **${s}** |` : `| ${mdNames[step] ?? step} | ${n} | ${s === '100.0%' ? '100%' : s} |`)),
+      expected.map(([step, n, s]) => (step === 'final' ? `| **final** | **${n}** | **${s}** |` : `| ${mdNames[step] ?? step} | ${n} | ${s === '' ? '' : `${s === '100.0%' ? '100%' : s} `}|`)),
     );
     const conflicts = reportMd.split(/^## Conflicting labels .*$/mu)[1]!.split('\n').filter(Boolean)[0]!;
     if (report.conflicts.length === 0) assert.equal(conflicts, 'None: no text carries two labels.');
