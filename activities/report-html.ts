@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Evaluation } from '../core/evaluation.js';
+import { NO_SHARED_FEATURE_NOTE, NO_SHARED_FEATURE_SIMILARITY } from '../core/categorise.js';
 import type { Report } from './report.js';
 
 /** report.json as the page reads it: the run's report, plus `evaluation` once `dqe eval` ran. */
@@ -83,15 +84,9 @@ function canvas(spec: ChartSpec, height: number): string {
   return `<div class="chart" style="height:${height}px"><canvas id="${spec.id}" data-series="${esc(JSON.stringify(spec.series.map((s) => s.paths)))}"></canvas></div>`;
 }
 
-/**
- * Cosine similarity at or below which two rows share no feature (the hash embedder's vectors are then
- * orthogonal): the "nearest" neighbour is one of many ties, not a similar text. Float rounding margin.
- */
-const NO_SHARED_FEATURE = 1e-6;
-
 function similarityCell(similarity: number): string {
-  if (similarity > NO_SHARED_FEATURE) return similarity.toFixed(3);
-  return `${similarity.toFixed(3)}<div class="reason">no shared feature: this neighbour is not a similar text, only one of many equally far rows</div>`;
+  if (similarity > NO_SHARED_FEATURE_SIMILARITY) return similarity.toFixed(3);
+  return `${similarity.toFixed(3)}<div class="reason">${NO_SHARED_FEATURE_NOTE}</div>`;
 }
 
 /** Noisy pairs rendered as table rows; more would make the page slow to open (all are in noisy-pairs.jsonl). */
@@ -131,7 +126,7 @@ function pairsSection(r: ReportWithEvaluation): string {
     const verdicts = [p.x.verdict?.verdict, p.neighbour.verdict?.verdict].filter(Boolean).join(' ');
     return `<tr data-verdicts="${esc(verdicts)}" data-labels="${esc(`${p.x.label}\n${p.neighbour.label}`)}" data-pass="${p.pass ?? 1}"><td>${p.pass ?? 1}</td><td>${similarityCell(p.similarity)}</td>${[...sideCells(p.x), ...sideCells(p.neighbour)].map((c) => `<td>${c}</td>`).join('')}</tr>`;
   });
-  const unrelated = pairs.filter((p) => p.similarity <= NO_SHARED_FEATURE).length;
+  const unrelated = pairs.filter((p) => p.similarity <= NO_SHARED_FEATURE_SIMILARITY).length;
   const options = (values: string[]) => values.map((x) => `<option value="${esc(x)}">${esc(x)}</option>`).join('');
   return `
 <section id="noisy-pairs">

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import type { DqeInput } from '../core/input.js';
+import { NO_SHARED_FEATURE_NOTE, NO_SHARED_FEATURE_SIMILARITY } from '../core/categorise.js';
 import { MAX_INLINE_DECISIONS, type ReviewDecision, type ReviewSubmission } from '../core/review.js';
 import { RUN_STATUSES } from '../workflows/visibility.js';
 import { PHASES } from '../workflows/index.js';
@@ -330,7 +331,7 @@ function addReviewCommand(program: Command, withClient: WithClient): void {
         if (o.json) return json({ ...state, pairList: pairs });
         console.log(`review of ${id}: ${state.state}${state.pairs !== undefined ? `, ${state.pairs} noisy pairs` : ''}${state.pairsPath ? ` (${state.pairsPath})` : ''}`);
         pairs.forEach((p, i) => {
-          console.log(`#${i + 1}  similarity ${p.similarity.toFixed(3)}`);
+          console.log(`#${i + 1}  similarity ${p.similarity.toFixed(3)}${p.similarity <= NO_SHARED_FEATURE_SIMILARITY ? ` (${NO_SHARED_FEATURE_NOTE})` : ''}`);
           console.log(`  x          ${side(p.x)}`);
           console.log(`  neighbour  ${side(p.neighbour)}`);
         });

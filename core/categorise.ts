@@ -47,6 +47,16 @@ export function exactNearest(
  * The DQE rule for a wrongly predicted unsampled row x with nearest neighbour n:
  * same label and n unsampled → uncovered; same label and n sampled → difficult; other label → noisy.
  */
+/**
+ * Cosine similarity at or below which a row and its nearest neighbour share no feature (orthogonal
+ * vectors, as the hash embedder gives texts with no word in common): the neighbour is one of many
+ * equally far rows, not a similar text. A margin for float rounding.
+ */
+export const NO_SHARED_FEATURE_SIMILARITY = 1e-6;
+
+/** Said wherever a noisy pair with no shared feature is shown. */
+export const NO_SHARED_FEATURE_NOTE = 'no shared feature: this neighbour is not a similar text, only one of many equally far rows';
+
 export function categorise(label: string, neighbourLabel: string, neighbourSplit: Split): Category {
   if (label !== neighbourLabel) return 'noisy';
   return neighbourSplit === 'unsampled' ? 'uncovered' : 'difficult';

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { ReportWithEvaluation } from '../../activities/report-html.js';
+import { renderReportHtml, type ReportWithEvaluation } from '../../activities/report-html.js';
+import { NO_SHARED_FEATURE_NOTE, NO_SHARED_FEATURE_SIMILARITY } from '../../core/categorise.js';
 import { runEvaluation } from '../../client/eval.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
 import { REPO_ROOT } from '../../infra/python-env.js';
@@ -193,7 +194,16 @@ describe('report.html in headless Chromium', () => {
     const sims = await page.$$eval('#pairs-table tbody tr', (trs: PageElement[]) => trs.map((tr) => ((tr as unknown as { cells: PageElement[] }).cells[1]!.textContent ?? '')));
     const pairs = report.noisyPairs as Array<{ similarity: number }>;
     assert.equal(sims.length, pairs.length);
-    sims.forEach((text, i) => assert.equal(text.includes('no shared feature'), pairs[i]!.similarity <= 1e-6, `pair ${i}: similarity ${pairs[i]!.similarity}, cell ${text}`));
+    // The same report with one pair whose texts share nothing: that row, and the section's summary, say so.
+    const zero = structuredClone(report);
+    (zero.noisyPairs as Array<{ similarity: number }>)[1]!.similarity = 0;
+    const other = await browser.newPage();
+    await other.setContent(renderReportHtml(zero));
+    const zeroSims = await other.$$eval('#pairs-table tbody tr', (trs: PageElement[]) => trs.map((tr) => ((tr as unknown as { cells: PageElement[] }).cells[1]!.textContent ?? '')));
+    assert.deepEqual(zeroSims.map((t) => t.includes(NO_SHARED_FEATURE_NOTE)), zeroSims.map((_, i) => i === 1));
+    assert.match(String(await other.textContent('#pairs-unrelated')), /^1 of them have similarity 0: the two texts share no feature/u);
+    await other.close();
+    sims.forEach((text, i) => assert.equal(text.includes(NO_SHARED_FEATURE_NOTE), pairs[i]!.similarity <= NO_SHARED_FEATURE_SIMILARITY, `pair ${i}: similarity ${pairs[i]!.similarity}, cell ${text}`));
   });
 
   test('the noisy pairs can be searched and filtered', async () => {
