@@ -50,6 +50,7 @@ interface RunOptions {
   undecided?: string;
   twoFold?: boolean;
   outputDir?: string;
+  overwrite?: boolean;
   input?: string;
   workflowId?: string;
   taskQueue: string;
@@ -80,6 +81,9 @@ function buildInput(dataset: string | undefined, o: RunOptions, workflowId: stri
   set('twoFold', o.twoFold);
   set('gpuTaskQueue', o.gpuTaskQueue);
   set('review', o.review);
+  set('overwrite', o.overwrite);
+  // resolve('') is the working directory: a blank --output-dir must fail, not write beside everything there.
+  if (o.outputDir !== undefined && o.outputDir.trim().length === 0) throw new Error('--output-dir is empty; give the run directory');
   set('outputDir', resolve(o.outputDir ?? (typeof base.outputDir === 'string' ? base.outputDir : `runs/${workflowId}`)));
   return base as DqeInput;
 }
@@ -142,6 +146,7 @@ function printSummary(r: DqeResult, uiUrl: string | undefined, workflowId: strin
     ['final', c.final, pct(c.final)],
   ];
   for (const [k, v, p] of rows) console.log(`  ${k.padEnd(20)} ${String(v).padStart(8)} ${p.padStart(7)}`);
+  for (const w of r.warnings ?? []) console.log(`warning: ${w}`);
   console.log(`\noutput directory: ${resolve(r.runDir)}`);
   console.log(`  final.jsonl, final.swift.jsonl, rejects.jsonl, categories.jsonl, noisy-pairs.jsonl, report.json, report.md, report.html`);
   if (uiUrl) console.log(`Temporal Web UI:  ${uiUrl}/namespaces/${namespace}/workflows/${workflowId}`);
@@ -223,6 +228,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--undecided <mode>', 'rows the judge could not decide (default: keep)').choices(['keep', 'drop']))
     .option('--two-fold', 'two-fold DQE: a second pass with the halves swapped, so noisy detection covers every row')
     .option('--output-dir <dir>', 'run directory (default: runs/<workflow id>)')
+    .option('--overwrite', 'replace the outputs of a finished run in --output-dir (the whole directory; never a mix of two runs)')
     .option('--input <file|json>', 'the whole workflow input as JSON (a file or inline); flags override its fields')
     .option('--workflow-id <id>', 'workflow id (default: dqe-<dataset>-<time>); starting twice with one id returns the existing run')
     .option('--task-queue <name>', 'task queue of the workflow and CPU activities', CPU_TASK_QUEUE)
