@@ -39,7 +39,7 @@ export const MIN_ROWS_PER_CLASS = 2;
 /** What the method could not do well with these labels, for report.json, the reports and the CLI summary. */
 export function labelWarnings(perLabel: Readonly<Record<string, number>>): string[] {
   const out: string[] = [];
-  for (const group of similarLabelGroups(Object.keys(perLabel))) {
+  for (const group of similarLabelGroups(Object.keys(perLabel).sort())) {
     out.push(`labels ${group.map((l) => JSON.stringify(l)).join(', ')} differ only in case or invisible characters: one class typed ${group.length} ways? They are kept as separate classes.`);
   }
   for (const [label, rows] of Object.entries(perLabel)) {
