@@ -7,6 +7,7 @@ import { DefaultLogger, Runtime, type NativeConnection } from '@temporalio/worke
 import cliProgress from 'cli-progress';
 import { formatProblems, parseDqeInput, type DqeInput, EMBEDDERS, JUDGES, TRAINERS, VECTOR_STORES, SAMPLING_RULES } from '../core/input.js';
 import { ensureLocalServer, stopLocalServer } from '../infra/temporal.js';
+import { datasetProblem } from './dataset-check.js';
 import { createCpuWorker, CPU_TASK_QUEUE } from '../workers/cpu-worker.js';
 import { runCpuWorker } from '../workers/main.js';
 import { GPU_TASK_QUEUE, runGpuWorker } from '../workers/gpu-worker.js';
@@ -158,6 +159,10 @@ async function run(dataset: string | undefined, o: RunOptions): Promise<void> {
   const input = buildInput(dataset, o, workflowId);
   const parsed = parseDqeInput(input);
   if (!parsed.ok) throw new Error(formatProblems(parsed.problems));
+  const inProcess = o.inProcessWorker ?? !process.env.TEMPORAL_ADDRESS;
+  // Before any workflow starts: a typo in a path or field name should not leave a run behind.
+  const problem = await datasetProblem(parsed.config, inProcess);
+  if (problem) throw new Error(problem);
 
   let target = temporalTarget();
   let uiUrl: string | undefined;
@@ -168,7 +173,6 @@ async function run(dataset: string | undefined, o: RunOptions): Promise<void> {
     target = { address: local.address, namespace: 'default' };
     uiUrl = local.uiUrl;
   }
-  const inProcess = o.inProcessWorker ?? !process.env.TEMPORAL_ADDRESS;
   const connection = await connectClient(target);
   const client = new Client({ connection, namespace: target.namespace });
   let workerConnection: NativeConnection | undefined;
@@ -207,7 +211,7 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
 export function buildProgram(): Command {
   const program = new Command('dqe')
     .description('Curate LLM text-classifier training sets with Data Quality Enhancement (DQE), as durable Temporal workflows')
-    .showHelpAfterError();
+    .showHelpAfterError('(add --help for usage)');
 
   program
     .command('run')

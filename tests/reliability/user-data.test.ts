@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { execa } from 'execa';
 import { cleanDataset } from '../../activities/clean.js';
 import { loadDataset } from '../../activities/load.js';
 import type { KeptRow, RejectRow } from '../../activities/refs.js';
@@ -22,6 +23,7 @@ import { parseDqeInput } from '../../core/input.js';
 import { scanObjectLine, spliceField } from '../../core/json-line.js';
 import { RUN_LOCK_FILE } from '../../core/run-dir.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
+import { REPO_ROOT } from '../../infra/python-env.js';
 import type { DqeResult } from '../../workflows/index.js';
 import { createCpuWorker } from '../../workers/cpu-worker.js';
 import { testTemporal, uniqueId, type TestTemporal } from '../helpers/temporal.js';
@@ -422,5 +424,45 @@ describe('through the workflow on the dev server', () => {
     const err = failure(await runWorkflow({ dataset, outputDir: join(await folder('ratio-out'), 'run'), ratio: 0.99 }), 'sampleRows');
     assert.equal(err.type, 'DqeRatioTooHigh');
     assert.match(err.message, /^ratio 0\.99 × \d+ kept rows samples \d+, leaving no unsampled row to predict, so DQE could find nothing uncovered, difficult or noisy; use a ratio of at most 0\.\d{4}$/u);
+  });
+});
+
+describe('the CLI checks what it can before it starts a workflow', () => {
+  /** `dqe` as a user runs it, against an address where nothing listens: a check that passed would fail to connect. */
+  async function dqe(args: string[]) {
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!/^(TEMPORAL_|DQE_)/u.test(k)) env[k] = v;
+    const r = await execa(process.execPath, [join(REPO_ROOT, 'bin', 'dqe.js'), ...args], { cwd: REPO_ROOT, env: { ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' }, extendEnv: false, reject: false, timeout: 120_000 });
+    return { exitCode: r.exitCode, stderr: r.stderr };
+  }
+
+  test('a missing dataset, a misspelt CSV column or JSONL field, and a blank --output-dir fail at once, leaving no run directory', async () => {
+    const base = await folder('cli');
+    const csv = join(base, 'mails.csv');
+    await writeFile(csv, 'body,label\nhello,ham\n');
+    const jsonl = join(base, 'mails.jsonl');
+    await writeFile(jsonl, `${MAILS.slice(0, 5).join('\n')}\n`);
+    const out = join(base, 'run');
+    const cases: Array<[string[], string]> = [
+      [['run', join(base, 'nope.jsonl')], `dqe: dataset ${join(base, 'nope.jsonl')}: no such file`],
+      [['run', csv], `dqe: dataset ${csv}: the header has no column "text" (its columns: "body", "label"); set --text-field / --label-field`],
+      [['run', jsonl, '--label-field', 'labl'], `dqe: dataset ${jsonl}: none of the first 5 rows has the field "labl" (their fields: "id", "text", "label"); set --text-field / --label-field`],
+      [['run', jsonl, '--output-dir', ' '], 'dqe: --output-dir is empty; give the run directory'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await dqe([...args, '--in-process-worker', ...(args.includes('--output-dir') ? [] : ['--output-dir', out]), '--no-progress']);
+      assert.equal(r.exitCode, 1, args.join(' '));
+      assert.equal(r.stderr.trim().split('\n').at(-1), message);
+    }
+    assert.deepEqual(await tree(base), ['mails.csv', 'mails.jsonl']);
+  });
+
+  test('an option error prints its one line and a pointer to --help, not the whole help', async () => {
+    const r = await dqe(['run', 'x.jsonl', '--ratio', 'lots']);
+    assert.notEqual(r.exitCode, 0);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 2, r.stderr);
+    assert.match(lines[0]!, /^error: option '--ratio <r>' argument 'lots' is invalid\./u);
+    assert.equal(lines[1], '(add --help for usage)');
   });
 });
