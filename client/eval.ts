@@ -179,7 +179,8 @@ export async function runEvaluation(opts: EvalOptions, deps: EvalDeps): Promise<
   const outDir = resolve(opts.outputDir);
   const runDir = join(outDir, 'dqe');
   const workDir = join(outDir, 'work');
-  const input = { ...(opts.dqe ?? {}), dataset: join(outDir, 'train.jsonl'), format: 'jsonl', textField, labelField, seed, outputDir: runDir } as DqeInput;
+  // The evaluation owns outDir: a second evaluation into it replaces the first's DQE run whole.
+  const input = { ...(opts.dqe ?? {}), dataset: join(outDir, 'train.jsonl'), format: 'jsonl', textField, labelField, seed, outputDir: runDir, overwrite: true } as DqeInput;
   const parsed = parseDqeInput(input);
   if (!parsed.ok) throw new Error(formatProblems(parsed.problems));
   const config: DqeConfig = parsed.config;
