@@ -6,7 +6,7 @@ import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, type NativeConnection } from '@temporalio/worker';
 import cliProgress from 'cli-progress';
 import { formatProblems, parseDqeInput, type DqeInput, EMBEDDERS, JUDGES, TRAINERS, VECTOR_STORES, SAMPLING_RULES } from '../core/input.js';
-import { ensureLocalServer, stopLocalServer } from '../infra/temporal.js';
+import { ensureLocalServer, localServerAddress, stopLocalServer } from '../infra/temporal.js';
 import { datasetProblem } from './dataset-check.js';
 import { createCpuWorker, CPU_TASK_QUEUE } from '../workers/cpu-worker.js';
 import { runCpuWorker } from '../workers/main.js';
@@ -199,7 +199,7 @@ async function run(dataset: string | undefined, o: RunOptions): Promise<void> {
 }
 
 async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const target = temporalTarget() ?? { address: '127.0.0.1:7233', namespace: 'default' };
+  const target = temporalTarget() ?? { address: await localServerAddress(), namespace: 'default' };
   const connection = await connectClient(target);
   try {
     return await fn(new Client({ connection, namespace: target.namespace }));

@@ -7,6 +7,7 @@ import { appendFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -18,6 +19,7 @@ import { loadDataset } from '../../activities/load.js';
 import type { KeptRow, RejectRow } from '../../activities/refs.js';
 import type { Report } from '../../activities/report.js';
 import { claimRunDir, releaseRunDir } from '../../activities/run-dir.js';
+import { getDqeProgress } from '../../client/api.js';
 import { readJsonlAll, runPhaseOnce, writeJsonAtomic } from '../../adapters/files.js';
 import { parseDqeInput } from '../../core/input.js';
 import { scanObjectLine, spliceField } from '../../core/json-line.js';
@@ -365,6 +367,16 @@ describe('through the workflow on the dev server', () => {
     const r = await runWorkflow({ dataset, outputDir }, workflowId);
     assert.ok(!(r instanceof Error), r instanceof Error ? r.message : '');
     assert.deepEqual((await tree(outputDir)).filter((f) => f.includes('.tmp-')), []);
+
+    // Status of the completed run, with no worker running: described, not queried (a query would wait for a worker).
+    const status = await Promise.race([getDqeProgress(t.client, workflowId), sleep(15_000).then(() => 'no answer within 15 s')]);
+    assert.deepEqual(status, { status: 'completed', phase: 'report', phaseIndex: 10, phaseCount: 11, done: [], runDir: outputDir, workflowId, execution: 'COMPLETED' });
+    // `dqe status` finds the server as `dqe run` does: TEMPORAL_ADDRESS unset, DQE_DEV_PORT set.
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!/^(TEMPORAL_|DQE_)/u.test(k)) env[k] = v;
+    const cli = await execa(process.execPath, [join(REPO_ROOT, 'bin', 'dqe.js'), 'status', workflowId], { cwd: REPO_ROOT, env: { ...env, DQE_DEV_PORT: t.address.split(':')[1]! }, extendEnv: false, reject: false, timeout: 60_000 });
+    assert.equal(cli.exitCode, 0, cli.stderr);
+    assert.equal((JSON.parse(cli.stdout) as { execution: string }).execution, 'COMPLETED');
   });
 
   test('final.jsonl holds each kept line\'s own bytes; final.swift.jsonl the exact text', async () => {
