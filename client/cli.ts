@@ -1,12 +1,12 @@
 // `dqe`: run curation, run workers, and follow runs from the command line.
-import { basename, resolve } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, type NativeConnection } from '@temporalio/worker';
 import cliProgress from 'cli-progress';
 import { formatProblems, parseDqeInput, type DqeInput, EMBEDDERS, JUDGES, TRAINERS, VECTOR_STORES, SAMPLING_RULES } from '../core/input.js';
-import { ensureLocalServer, localServerAddress, stopLocalServer } from '../infra/temporal.js';
+import { ensureLocalServer, localServerAddress, STATE_DIR, stopLocalServer } from '../infra/temporal.js';
 import { datasetProblem } from './dataset-check.js';
 import { createCpuWorker, CPU_TASK_QUEUE } from '../workers/cpu-worker.js';
 import { runCpuWorker } from '../workers/main.js';
@@ -182,11 +182,19 @@ async function run(dataset: string | undefined, o: RunOptions): Promise<void> {
     log(`started workflow ${workflowId} (type dqe, task queue ${o.taskQueue})`);
     let result: DqeResult;
     if (inProcess) {
-      // The in-process worker's routine logs would garble the progress bar; warnings still show.
-      Runtime.install({ logger: new DefaultLogger('WARN') });
+      // The in-process worker's warnings (retries, their stack traces) go to a log file, not above the
+      // progress bar or the one-line cause of a failure; the file is named when the run fails.
+      const logPath = join(STATE_DIR, 'logs', `${workflowId}.log`);
+      mkdirSync(dirname(logPath), { recursive: true });
+      Runtime.install({ logger: new DefaultLogger('WARN', (e) => appendFileSync(logPath, `${new Date(Number(e.timestampNanos / 1_000_000n)).toISOString()} [${e.level}] ${e.message} ${JSON.stringify(e.meta ?? {})}\n`)) });
       workerConnection = await connectWorker(target);
       const worker = await createCpuWorker({ connection: workerConnection, namespace: target.namespace, taskQueue: o.taskQueue });
-      result = await worker.runUntil(follow(client, workflowId, o.progress && !o.json));
+      try {
+        result = await worker.runUntil(follow(client, workflowId, o.progress && !o.json));
+      } catch (err) {
+        if (existsSync(logPath)) console.error(`dqe: the worker's warnings and stack traces are in ${logPath}`);
+        throw err;
+      }
     } else {
       result = await follow(client, workflowId, o.progress && !o.json);
     }

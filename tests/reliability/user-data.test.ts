@@ -431,6 +431,24 @@ describe('through the workflow on the dev server', () => {
     assert.ok(categories.every((c) => c.similarity !== 0));
   });
 
+  test('a failed run prints its one-line cause, with the worker\'s warnings in a log file it names', async () => {
+    const oneClass = join(await folder('cli-fail'), 'one.jsonl');
+    await writeFile(oneClass, `${Array.from({ length: 6 }, (_, i) => JSON.stringify({ text: `only ham ${i}`, label: 'ham' })).join('\n')}\n`);
+    const state = await folder('state');
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!/^(TEMPORAL_|DQE_)/u.test(k)) env[k] = v;
+    const workflowId = uniqueId('dqe-cli-fail');
+    const args = ['run', oneClass, '--in-process-worker', '--no-progress', '--task-queue', uniqueId('dqe-cli-q'), '--workflow-id', workflowId, '--output-dir', join(state, 'run')];
+    const r = await execa(process.execPath, [join(REPO_ROOT, 'bin', 'dqe.js'), ...args], { cwd: REPO_ROOT, env: { ...env, TEMPORAL_ADDRESS: t.address, DQE_STATE_DIR: state }, extendEnv: false, reject: false, timeout: 180_000 });
+    assert.equal(r.exitCode, 1);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.at(-1), `dqe: the run failed in activity cleanDataset: DqeTooFewLabels: dataset ${oneClass}: the kept rows carry 1 label(s) (ham); classification needs at least 2`);
+    assert.deepEqual(lines.filter((l) => /WARN|^\s+at /u.test(l)), [], 'no worker log lines or stack frames on the terminal');
+    const logPath = join(state, 'logs', `${workflowId}.log`);
+    assert.equal(lines.at(-2), `dqe: the worker's warnings and stack traces are in ${logPath}`);
+    assert.match(await readFile(logPath, 'utf8'), /\[WARN\]/u);
+  });
+
   test('a ratio that leaves no unsampled row fails once with what the method could not do', async () => {
     const dataset = await mails('ratio');
     const err = failure(await runWorkflow({ dataset, outputDir: join(await folder('ratio-out'), 'run'), ratio: 0.99 }), 'sampleRows');
