@@ -39,6 +39,13 @@ before(async () => {
 
 const MAILS = spamAssassinJsonl({ limit: 60 }).trim().split('\n');
 
+/** This process's environment without Temporal's and dqe's settings, as a user's shell would have it. */
+function userEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(TEMPORAL_|DQE_)/u.test(k)) env[k] = v;
+  return env;
+}
+
 async function folder(name: string): Promise<string> {
   return mkdtemp(join(scratch, `${name}-`));
 }
@@ -372,8 +379,7 @@ describe('through the workflow on the dev server', () => {
     const status = await Promise.race([getDqeProgress(t.client, workflowId), sleep(15_000).then(() => 'no answer within 15 s')]);
     assert.deepEqual(status, { status: 'completed', phase: 'report', phaseIndex: 10, phaseCount: 11, done: [], runDir: outputDir, workflowId, execution: 'COMPLETED' });
     // `dqe status` finds the server as `dqe run` does: TEMPORAL_ADDRESS unset, DQE_DEV_PORT set.
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!/^(TEMPORAL_|DQE_)/u.test(k)) env[k] = v;
+    const env = userEnv();
     const cli = await execa(process.execPath, [join(REPO_ROOT, 'bin', 'dqe.js'), 'status', workflowId], { cwd: REPO_ROOT, env: { ...env, DQE_DEV_PORT: t.address.split(':')[1]! }, extendEnv: false, reject: false, timeout: 60_000 });
     assert.equal(cli.exitCode, 0, cli.stderr);
     assert.equal((JSON.parse(cli.stdout) as { execution: string }).execution, 'COMPLETED');
@@ -435,8 +441,7 @@ describe('through the workflow on the dev server', () => {
     const oneClass = join(await folder('cli-fail'), 'one.jsonl');
     await writeFile(oneClass, `${Array.from({ length: 6 }, (_, i) => JSON.stringify({ text: `only ham ${i}`, label: 'ham' })).join('\n')}\n`);
     const state = await folder('state');
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!/^(TEMPORAL_|DQE_)/u.test(k)) env[k] = v;
+    const env = userEnv();
     const workflowId = uniqueId('dqe-cli-fail');
     const args = ['run', oneClass, '--in-process-worker', '--no-progress', '--task-queue', uniqueId('dqe-cli-q'), '--workflow-id', workflowId, '--output-dir', join(state, 'run')];
     const r = await execa(process.execPath, [join(REPO_ROOT, 'bin', 'dqe.js'), ...args], { cwd: REPO_ROOT, env: { ...env, TEMPORAL_ADDRESS: t.address, DQE_STATE_DIR: state }, extendEnv: false, reject: false, timeout: 180_000 });
@@ -460,8 +465,7 @@ describe('through the workflow on the dev server', () => {
 describe('the CLI checks what it can before it starts a workflow', () => {
   /** `dqe` as a user runs it, against an address where nothing listens: a check that passed would fail to connect. */
   async function dqe(args: string[]) {
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!/^(TEMPORAL_|DQE_)/u.test(k)) env[k] = v;
+    const env = userEnv();
     const r = await execa(process.execPath, [join(REPO_ROOT, 'bin', 'dqe.js'), ...args], { cwd: REPO_ROOT, env: { ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' }, extendEnv: false, reject: false, timeout: 120_000 });
     return { exitCode: r.exitCode, stderr: r.stderr };
   }
