@@ -1,6 +1,7 @@
 // dqe's public programmatic surface: the input contract, the client API and the worker factory.
 // Adapters and activities are internal; build on the workflow contract instead.
 export { dqeInputSchema, parseDqeInput, type DqeInput, type DqeConfig } from './core/input.js';
+export { DQE_FAILURES, DQE_FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES, isRetryableFailure, type DqeFailureType, type FailureInfo } from './core/failures.js';
 export { startDqe, getDqeProgress, waitForDqe, cancelDqe, DQE_WORKFLOW_TYPE, DEFAULT_TASK_QUEUE, type DqeStatus, type StartDqeOptions, type CancelDqeOptions, type CancelDqeOutcome } from './client/api.js';
 export {
   createDqeSchedule,

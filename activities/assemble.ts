@@ -1,10 +1,10 @@
 // Phase 9, assemble: final.jsonl (the input's own schema) and final.swift.jsonl (ms-swift messages).
-import { copyFile, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { AtomicWriter, hashKey, readJsonl, readJsonlAll, runPhaseOnce } from '../adapters/files.js';
+import { AtomicWriter, copyFileAtomic, hashKey, readJsonl, readJsonlAll, runPhaseOnce } from '../adapters/files.js';
 import { assembleFinal } from '../core/assemble.js';
 import type { Category } from '../core/categorise.js';
 import type { RowVerdict } from '../core/judging.js';
+import { scanObjectLine, spliceField } from '../core/json-line.js';
 import { swiftMessagesRow } from '../core/labels.js';
 import { mergeVerdicts } from '../core/two-fold.js';
 import { jobContext } from './context.js';
@@ -22,6 +22,13 @@ export interface AssembleArgs {
   undecided: 'keep' | 'drop';
   /** Two-fold DQE: the second pass's verdicts; a row judged mislabeled by either pass leaves. */
   judge2?: JudgeResult | undefined;
+}
+
+/** A row's own text with its label's value replaced, every other byte as it was. */
+function relabelled(source: string, labelField: string, label: string): string {
+  const span = scanObjectLine(source).fields.get(labelField);
+  if (!span) throw new Error(`kept row has no field "${labelField}": ${source.slice(0, 200)}`);
+  return spliceField(source, span, JSON.stringify(label));
 }
 
 export async function assembleRun(args: AssembleArgs): Promise<AssembleResult> {
@@ -51,14 +58,12 @@ export async function assembleRun(args: AssembleArgs): Promise<AssembleResult> {
       next++;
       perLabel[f.label] = (perLabel[f.label] ?? 0) + 1;
       bySource[f.source] = (bySource[f.source] ?? 0) + 1;
-      await final.writeLine(f.relabelled ? { ...r.record, [args.labelField]: f.label } : r.record);
+      await final.write(`${f.relabelled ? relabelled(r.source, args.labelField, f.label) : r.source}\n`);
       await swift.writeLine(swiftMessagesRow(r.text, f.label, args.clean.labels));
     }
     await final.commit();
     await swift.commit();
-    const tmp = join(runDir, `categories.jsonl.tmp-${process.pid}`);
-    await copyFile(args.categorise.categoriesPath, tmp);
-    await rename(tmp, join(runDir, 'categories.jsonl'));
+    await copyFileAtomic(args.categorise.categoriesPath, join(runDir, 'categories.jsonl'));
     return {
       finalPath: final.path,
       finalSwiftPath: swift.path,

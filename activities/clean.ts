@@ -3,8 +3,9 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { AtomicWriter, hashKey, readJsonl, runPhaseOnce, writeJsonAtomic, writeTypedAtomic } from '../adapters/files.js';
 import { Cleaner, groupConflicts, normaliseText, type RejectReason } from '../core/clean.js';
+import { normaliseLabel } from '../core/label-names.js';
 import { jobContext } from './context.js';
-import { badInput, FailureType } from './errors.js';
+import { dqeFailure } from '../adapters/failure.js';
 import type { CleanResult, KeptRow, LoadResult, RejectRow } from './refs.js';
 
 export interface CleanArgs {
@@ -22,8 +23,13 @@ function textKeyOf(text: string): Buffer {
   return createHash('sha256').update(normaliseText(text)).digest();
 }
 
+/** A rejected row as rejects.jsonl holds it: a JSONL line as written, a CSV row's fields. */
+function rejectedRow(r: ValidRow, format: LoadResult['format']): Pick<RejectRow, 'raw' | 'record'> {
+  return format === 'csv' ? { record: JSON.parse(r.source) as Record<string, unknown> } : { raw: r.source };
+}
+
 /** Merges two JSONL files of rejects, each in row order, into one in row order. */
-async function mergeRejects(a: string, b: string, out: string): Promise<void> {
+export async function mergeRejects(a: string, b: string, out: string): Promise<void> {
   const w = await AtomicWriter.create(out);
   const ia = readJsonl<RejectRow>(a);
   const ib = readJsonl<RejectRow>(b);
@@ -83,7 +89,7 @@ export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
           : 'the same text carries two or more labels';
       if (decision.kind === 'conflicting_labels') conflicting.push({ key: textKey.toString('base64'), text: normaliseText(r.text), row: r.row, label: r.label });
       rejected[decision.kind] = (rejected[decision.kind] ?? 0) + 1;
-      await rejects.writeLine({ row: r.row, line: r.line, reason: decision.kind, field: 'text', detail, record: r.record } satisfies RejectRow);
+      await rejects.writeLine({ row: r.row, line: r.line, reason: decision.kind, field: 'text', detail, ...rejectedRow(r, args.load.format) } satisfies RejectRow);
     }
     await kept.commit();
     await rejects.commit();
@@ -93,14 +99,14 @@ export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
 
     if (id < MIN_KEPT_ROWS) {
       const reasons = Object.entries(rejected).map(([r, n]) => `${r} ${n}`).join(', ');
-      throw badInput(
-        FailureType.TooFewRows,
+      throw dqeFailure(
+        'DqeTooFewRows',
         `dataset ${args.load.datasetPath}: ${id} rows kept of ${args.load.rowsIn} after validation and cleaning${reasons ? ` (rejected: ${reasons}; each row's reason is in ${rejectsPath})` : ''}; dqe needs at least ${MIN_KEPT_ROWS}`,
       );
     }
-    const labels = args.labels ? [...args.labels] : Object.keys(perLabel).sort();
+    const labels = args.labels ? args.labels.map(normaliseLabel) : Object.keys(perLabel).sort();
     if (Object.keys(perLabel).length < 2) {
-      throw badInput(FailureType.TooFewLabels, `dataset ${args.load.datasetPath}: the kept rows carry ${Object.keys(perLabel).length} label(s) (${Object.keys(perLabel).join(', ')}); classification needs at least 2`);
+      throw dqeFailure('DqeTooFewLabels', `dataset ${args.load.datasetPath}: the kept rows carry ${Object.keys(perLabel).length} label(s) (${Object.keys(perLabel).join(', ')}); classification needs at least 2`);
     }
     const index = new Map(labels.map((l, i) => [l, i]));
     const labelIds = Uint32Array.from(keptLabels, (l) => index.get(labelNames[l]!)!);

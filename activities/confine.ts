@@ -1,7 +1,7 @@
 // Wraps every activity so the paths a workflow input names (`dataset`, `runDir`) are checked against
 // the worker's allowed roots before the activity touches the disk.
 import { confinePath } from '../infra/allowed-roots.js';
-import { badInput, FailureType } from './errors.js';
+import { dqeFailure } from '../adapters/failure.js';
 
 /** Argument fields that carry paths taken from the workflow input, and how messages name them. */
 const INPUT_PATHS = [
@@ -15,7 +15,7 @@ async function checkArgs(args: unknown, roots: readonly string[]): Promise<void>
     const value = (args as Record<string, unknown>)[field];
     if (typeof value !== 'string') continue;
     const confined = await confinePath(value, what, roots);
-    if (!confined.ok) throw badInput(FailureType.PathNotAllowed, confined.message);
+    if (!confined.ok) throw dqeFailure('DqePathNotAllowed', confined.message);
   }
 }
 

@@ -10,6 +10,7 @@ import { AtomicWriter, hashKey, runPhaseOnce } from '../adapters/files.js';
 import type { EmbedderConfig } from '../core/input.js';
 import { jobContext } from './context.js';
 import { keptRange } from './read.js';
+import { dropUnembeddable, isUnembeddable } from './unembeddable.js';
 import type { CleanResult, EmbedResult, EmbedShardResult, KeptRow, Shard } from './refs.js';
 
 export interface EmbedShardArgs {
@@ -47,6 +48,7 @@ export async function embedShard(deps: EmbedDeps, args: EmbedShardArgs): Promise
     const cache = await EmbeddingCache.open(deps.cacheDir, embedder.id);
     const out = await AtomicWriter.create(`${prefix}.f32`);
     let dim: number | undefined;
+    const unembeddable: number[] = [];
     let reused = 0;
     let embedded = 0;
     let done = 0;
@@ -82,7 +84,8 @@ export async function embedShard(deps: EmbedDeps, args: EmbedShardArgs): Promise
           await cache.put(keys[i]!, got[m]!);
         }
       }
-      for (const v of vectors) {
+      for (const [i, v] of vectors.entries()) {
+        if (isUnembeddable(v!)) unembeddable.push(batch[i]!.id);
         dim ??= v!.length;
         if (v!.length !== dim) throw new Error(`embedder ${embedder.id} returned width ${v!.length} after ${dim}`);
         await out.write(new Uint8Array(v!.buffer, v!.byteOffset, v!.byteLength));
@@ -120,6 +123,7 @@ export async function embedShard(deps: EmbedDeps, args: EmbedShardArgs): Promise
       path: out.path,
       dim: dim ?? 0,
       embedderId: embedder.id,
+      unembeddable,
       reused,
       embedded,
       seconds: (performance.now() - started) / 1000,
@@ -157,8 +161,12 @@ export async function mergeEmbeddings(args: MergeEmbeddingsArgs): Promise<EmbedR
       }
     }
     await out.commit();
+    const matrix = { path: out.path, rows: args.clean.kept, dim: shards[0]?.dim ?? 0 };
+    const drop = shards.flatMap((s) => s.unembeddable ?? []);
+    const dropped = drop.length > 0 ? await dropUnembeddable(args.clean, matrix, drop, prefix, shards[0]!.embedderId) : undefined;
     return {
-      matrix: { path: out.path, rows: args.clean.kept, dim: shards[0]?.dim ?? 0 },
+      matrix: dropped?.matrix ?? matrix,
+      ...(dropped ? { clean: dropped.clean } : {}),
       embedderId: shards[0]?.embedderId ?? '',
       reused: shards.reduce((n, s) => n + s.reused, 0),
       embedded: shards.reduce((n, s) => n + s.embedded, 0),

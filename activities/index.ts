@@ -9,6 +9,7 @@ import { confineActivities } from './confine.js';
 import { embedShard, mergeEmbeddings, type EmbedShardArgs } from './embed.js';
 import { judgeNoisy, type JudgeArgs } from './judge.js';
 import { loadDataset } from './load.js';
+import { claimRunDir, releaseRunDir } from './run-dir.js';
 import { checkEndpoints, type PreflightArgs } from './preflight.js';
 import { writeReport } from './report.js';
 import { sampleRows } from './sample.js';
@@ -37,6 +38,7 @@ export function defaultActivityDeps(env: NodeJS.ProcessEnv = process.env): Activ
 export function createActivities(deps: ActivityDeps) {
   return confineActivities({
     checkEndpoints: (args: PreflightArgs) => checkEndpoints(deps, args),
+    claimRunDir,
     loadDataset,
     cleanDataset,
     embedShard: (args: EmbedShardArgs) => embedShard(deps, args),
@@ -53,6 +55,7 @@ export function createActivities(deps: ActivityDeps) {
     applyReview,
     assembleRun,
     writeReport,
+    releaseRunDir,
   }, allowedRoots(deps.env));
 }
 

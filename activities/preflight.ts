@@ -3,7 +3,7 @@
 // service, the URL and the setting, instead of after hours of patient retries in a later phase.
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { ApplicationFailure } from '@temporalio/common';
+import { dqeFailure } from '../adapters/failure.js';
 import { endpointFromEnv } from '../adapters/openai-client.js';
 import type { EmbedderConfig, JudgeConfig, VectorStoreConfig } from '../core/input.js';
 
@@ -25,14 +25,6 @@ export interface EndpointCheck {
   /** Milliseconds until the connection (and, for https, the TLS handshake) was up. */
   connectMs: number;
 }
-
-/** Failure types of the preflight; the workflow retries them a few times, then the run fails. */
-export const PREFLIGHT_FAILURES = {
-  /** The endpoint did not answer: connection refused, unknown host, TLS failure or timeout. */
-  unreachable: 'DqeEndpointUnreachable',
-  /** No URL is configured for a component that needs one. */
-  notConfigured: 'DqeEndpointNotConfigured',
-} as const;
 
 /** How long one probe waits for an answer, in ms: far above a healthy round trip, far below a phase. */
 const PROBE_TIMEOUT_MS = 10_000;
@@ -88,30 +80,30 @@ function connectOnce(url: URL): Promise<number> {
 /**
  * Connects once to every remote endpoint of the run (see `connectOnce`).
  *
- * @throws ApplicationFailure `DqeEndpointNotConfigured` (non-retryable) when a URL is missing or not
- *   http(s); `DqeEndpointUnreachable` (retryable) when an endpoint does not answer.
+ * @throws ApplicationFailure `DqeEndpointNotConfigured` when a URL is missing or not http(s);
+ *   `DqeEndpointUnreachable` (retryable: the workflow's preflight tries 3 times) when an endpoint does not answer.
  */
 export async function checkEndpoints(deps: PreflightDeps, args: PreflightArgs): Promise<EndpointCheck[]> {
   const checks: EndpointCheck[] = [];
   for (const t of targets(args, deps.env)) {
     if (!t.url) {
-      throw ApplicationFailure.nonRetryable(`${t.component} needs a URL: set ${t.setting}`, PREFLIGHT_FAILURES.notConfigured);
+      throw dqeFailure('DqeEndpointNotConfigured', `${t.component} needs a URL: set ${t.setting}`);
     }
     let url: URL;
     try {
       url = new URL(t.url);
     } catch {
-      throw ApplicationFailure.nonRetryable(`${t.component}: "${t.url}" is not a URL (from ${t.setting})`, PREFLIGHT_FAILURES.notConfigured);
+      throw dqeFailure('DqeEndpointNotConfigured', `${t.component}: "${t.url}" is not a URL (from ${t.setting})`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw ApplicationFailure.nonRetryable(`${t.component}: the URL must start with http:// or https://, not ${url.protocol}// (from ${t.setting})`, PREFLIGHT_FAILURES.notConfigured);
+      throw dqeFailure('DqeEndpointNotConfigured', `${t.component}: the URL must start with http:// or https://, not ${url.protocol}// (from ${t.setting})`);
     }
     // Credentials written into a URL (user:pass@host) are not repeated in messages.
     const shown = url.origin + url.pathname.replace(/\/+$/u, '');
     try {
       checks.push({ component: t.component, url: shown, connectMs: Math.round(await connectOnce(url)) });
     } catch (err) {
-      throw ApplicationFailure.retryable(`${t.component} at ${shown} is unreachable: ${(err as Error).message} (check ${t.setting})`, PREFLIGHT_FAILURES.unreachable);
+      throw dqeFailure('DqeEndpointUnreachable', `${t.component} at ${shown} is unreachable: ${(err as Error).message} (check ${t.setting})`);
     }
   }
   return checks;

@@ -20,9 +20,13 @@ export interface KeptRow {
   /** Input line number where the row starts (1-based). */
   line: number;
   text: string;
+  /** The label compared and trained on: as written, NFC, surrounding whitespace trimmed (core/label-names.ts). */
   label: string;
-  /** The row as read from the input, for final.jsonl in the input's own schema. */
-  record: Record<string, unknown>;
+  /**
+   * The row as final.jsonl writes it: a JSONL line's own text (so its bytes), a CSV row's fields as one
+   * JSON object of strings, every column included.
+   */
+  source: string;
 }
 
 /** One line of rejects.jsonl. */
@@ -33,14 +37,17 @@ export interface RejectRow {
   /** The field at fault, when one is. */
   field?: string;
   detail: string;
-  /** The rejected row as read (an object) or its raw text when it could not be parsed. */
+  /** The rejected CSV row's fields; a JSONL row is in `raw`, as written. */
   record?: Record<string, unknown>;
   raw?: string;
 }
 
 export interface LoadResult {
   datasetPath: string;
+  /** SHA-256 of exactly the bytes the rows were read from (`datasetBytes` of them). */
   datasetSha256: string;
+  /** The file's size when the run read it; bytes appended later are not part of the run. */
+  datasetBytes: number;
   format: 'jsonl' | 'csv';
   /** Rows read (blank lines of JSONL are not rows). */
   rowsIn: number;
@@ -83,6 +90,8 @@ export interface EmbedShardResult {
   path: string;
   dim: number;
   embedderId: string;
+  /** Ids of rows whose vector is zero or not finite: nothing to embed (`nothing_to_embed`). */
+  unembeddable?: number[];
   reused: number;
   embedded: number;
   seconds: number;
@@ -103,6 +112,8 @@ export interface PredictShardResult {
 
 export interface EmbedResult {
   matrix: MatrixRef;
+  /** Set when rows had nothing to embed: the kept rows without them, which every later phase uses. */
+  clean?: CleanResult;
   embedderId: string;
   /** Rows whose vectors came from the cache. */
   reused: number;

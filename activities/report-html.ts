@@ -343,6 +343,7 @@ export function renderReportHtml(r: ReportWithEvaluation): string {
   <div class="card"><div class="muted">noisy pairs</div><div class="big">${v(['counts', 'noisyPairs'], c.noisyPairs)}</div></div>
   <div class="card"><div class="muted">judged mislabeled</div><div class="big">${v(['counts', 'verdicts', 'mislabeled'], c.verdicts.mislabeled)}</div></div>
 </section>
+${(r.warnings ?? []).length > 0 ? `<section id="warnings"><h2>Warnings</h2><ul>${(r.warnings ?? []).map((w) => `<li>${esc(w)}</li>`).join('')}</ul></section>` : ''}
 
 <section id="funnel">
   <h2>Funnel</h2>

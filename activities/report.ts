@@ -1,4 +1,5 @@
 // Phase 10, report: report.json with every count, and report.md for people.
+import { labelWarnings } from '../core/label-names.js';
 import { join, resolve } from 'node:path';
 import { readJson, readJsonlAll, writeFileAtomic, writeJsonAtomic } from '../adapters/files.js';
 import type { ConflictGroup } from '../core/clean.js';
@@ -66,6 +67,8 @@ function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: unknown[]
     dqe: { reportVersion: 1 },
     run: { id: a.runId, dataset: a.load.datasetPath, datasetSha256: a.load.datasetSha256, format: a.load.format, config: a.config },
     labels: a.clean.labels,
+    /** Labels that look like one class typed twice, classes too small to learn (core/label-names.ts). */
+    warnings: labelWarnings(a.clean.perLabel),
     counts: {
       rowsIn: a.load.rowsIn,
       blankLines: a.load.blankLines,
@@ -140,6 +143,7 @@ function markdown(r: Report): string {
     `# dqe report — ${r.run.id}`,
     '',
     `Dataset \`${r.run.dataset}\` (${r.run.format}, sha256 ${r.run.datasetSha256.slice(0, 12)}…), labels: ${r.labels.join(', ')}.`,
+    ...(r.warnings.length > 0 ? ['', '## Warnings', '', ...r.warnings.map((w) => `- ${w}`)] : []),
     '',
     '## Funnel',
     '',

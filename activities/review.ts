@@ -2,7 +2,8 @@
 // and hands assembly a verdicts file with the decisions in it.
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
+import { dqeFailure } from '../adapters/failure.js';
 import { AtomicWriter, hashKey, readJsonl, runPhaseOnce } from '../adapters/files.js';
 import type { RowVerdict, Verdict } from '../core/judging.js';
 import {
@@ -17,9 +18,6 @@ import {
   type ReviewSubmission,
 } from '../core/review.js';
 import type { CleanResult, JudgeResult } from './refs.js';
-
-/** Failure type of a review the run cannot use; the update fails with it and the run keeps waiting. */
-export const INVALID_REVIEW = 'DqeInvalidReview';
 
 export interface ReviewArgs {
   runDir: string;
@@ -37,7 +35,8 @@ interface PairSide {
 }
 
 function invalid(problems: ReviewProblem[]): ApplicationFailure {
-  return ApplicationFailure.create({ type: INVALID_REVIEW, message: formatReviewProblems(problems), nonRetryable: true, details: [problems] });
+  // The update fails with it and the run keeps waiting.
+  return dqeFailure('DqeInvalidReview', formatReviewProblems(problems), { details: problems });
 }
 
 /** Decisions from a JSONL file, each line checked; problems name `file:line`. */

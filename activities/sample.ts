@@ -1,6 +1,7 @@
 // Phase 4, sample: the greedy diversity selection splits the kept rows into sampled and unsampled.
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { dqeFailure } from '../adapters/failure.js';
 import { hashKey, runPhaseOnce, writeTypedAtomic } from '../adapters/files.js';
 import type { JobContext } from '../adapters/trainers/types.js';
 import { sampleCount, type SamplingRule } from '../core/sampling.js';
@@ -26,6 +27,12 @@ export async function sampleRows(args: SampleArgs): Promise<SampleResult> {
   return runPhaseOnce(join(resolve(args.runDir), 'work'), 'sample', key, async (prefix) => {
     const { rows, dim, path } = args.embed.matrix;
     const count = sampleCount(rows, args.ratio);
+    if (count >= rows) {
+      throw dqeFailure(
+        'DqeRatioTooHigh',
+        `ratio ${args.ratio} × ${rows} kept rows samples ${count}, leaving no unsampled row to predict, so DQE could find nothing uncovered, difficult or noisy; use a ratio of at most ${((rows - 1) / rows).toFixed(4)}`,
+      );
+    }
     ctx.heartbeat({ rows, count, selected: 0 });
     const order = await sampleInThread({ matrixPath: path, rows, dim, count, seed: args.seed, rule: args.rule }, ctx);
     const split = new Uint8Array(rows);

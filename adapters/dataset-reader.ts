@@ -1,13 +1,25 @@
 // Streams a JSONL or CSV dataset as records, each with its row and line number or a per-row error.
+import type { Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { CsvError, parse as parseCsv } from 'csv-parse';
 import type { RejectReason } from '../core/clean.js';
+import { scanObjectLine, type FieldSpan } from '../core/json-line.js';
 
-export type DatasetFormat = 'jsonl' | 'csv';
+export { formatOf, type DatasetFormat } from '../core/dataset-format.js';
 
-export type RawRow =
-  | { row: number; line: number; record: Record<string, unknown> }
-  | { row: number; line: number; reason: RejectReason; detail: string; raw: string };
+/** A row read whole: its fields, and `source`, the JSON object text final.jsonl writes for it. */
+export interface ReadRow {
+  row: number;
+  line: number;
+  record: Record<string, unknown>;
+  /** JSONL: the line itself (its own bytes, a leading BOM dropped); CSV: the row's fields as one JSON object. */
+  source: string;
+  /** JSONL: where each top-level field's value is in `source`, as written. */
+  spans?: Map<string, FieldSpan>;
+}
+
+export type RawRow = ReadRow | { row: number; line: number; reason: RejectReason; detail: string; raw: string };
 
 /**
  * Longest row dqe reads, in bytes (64 MiB): far above any text a classifier trains on, and low enough
@@ -21,6 +33,10 @@ const REJECT_RAW_BYTES = 200;
 export interface ReadOptions {
   /** Rows longer than this many bytes are rejected (`row_too_long`, JSONL) or fail the file (CSV). @default MAX_ROW_BYTES */
   maxRowBytes?: number;
+  /** Bytes of the file to read (its size when the run looked): a file that grows meanwhile is read as it was. @default all */
+  length?: number;
+  /** Fed every byte read, once: the hash of exactly the data the rows came from. */
+  hash?: Hash;
 }
 
 /** Whole-file problems the reader finds; `line` is where, when it is known. */
@@ -33,15 +49,6 @@ export class DatasetFormatError extends Error {
   ) {
     super(message);
   }
-}
-
-/** Picks the format from the file name when the input does not say. */
-export function formatOf(path: string, declared: DatasetFormat | undefined): DatasetFormat | undefined {
-  if (declared) return declared;
-  const lower = path.toLowerCase();
-  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson') || lower.endsWith('.json')) return 'jsonl';
-  if (lower.endsWith('.csv')) return 'csv';
-  return undefined;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -57,13 +64,14 @@ function stripCr(line: Buffer): Buffer {
  * Splits a byte stream into lines (LF or CRLF) without decoding, so bad UTF-8 stays per line. A line
  * longer than `maxBytes` is not buffered: its bytes are counted and dropped up to the next newline.
  */
-async function* byteLines(path: string, maxBytes: number): AsyncGenerator<ByteLine> {
+async function* byteLines(path: string, maxBytes: number, opts: ReadOptions): AsyncGenerator<ByteLine> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let over: { bytes: number; head: Buffer } | undefined;
   let lineStart = 0;
   let chunkStart = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of readStream(path, opts) as AsyncIterable<Buffer>) {
+    opts.hash?.update(chunk);
     let start = 0;
     for (;;) {
       const nl = chunk.indexOf(0x0a, start);
@@ -98,12 +106,18 @@ async function* byteLines(path: string, maxBytes: number): AsyncGenerator<ByteLi
   else if (pendingBytes > 0) yield { bytes: stripCr(Buffer.concat(pending)), start: lineStart };
 }
 
+/** The file's bytes, up to `opts.length` when set. */
+function readStream(path: string, opts: ReadOptions) {
+  if (opts.length === 0) return Readable.from([]);
+  return createReadStream(path, { highWaterMark: 1 << 20, ...(opts.length !== undefined ? { end: opts.length - 1 } : {}) });
+}
+
 /** JSONL: one JSON object per non-blank line. Blank lines are not rows (they are counted apart). */
 export async function* readJsonlDataset(path: string, onBlank: () => void, opts: ReadOptions = {}): AsyncGenerator<RawRow> {
   const maxBytes = opts.maxRowBytes ?? MAX_ROW_BYTES;
   let line = 0;
   let row = 0;
-  for await (const item of byteLines(path, maxBytes)) {
+  for await (const item of byteLines(path, maxBytes, opts)) {
     line++;
     if ('overLimit' in item) {
       row++;
@@ -136,7 +150,12 @@ export async function* readJsonlDataset(path: string, onBlank: () => void, opts:
       yield { row, line, reason: 'not_an_object', detail: `expected a JSON object, found ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`, raw: text };
       continue;
     }
-    yield { row, line, record: value as Record<string, unknown> };
+    const scan = scanObjectLine(text);
+    if (scan.duplicate !== undefined) {
+      yield { row, line, reason: 'duplicate_field', detail: `the object names field "${scan.duplicate}" twice (JSON.parse would keep the last one silently)`, raw: text };
+      continue;
+    }
+    yield { row, line, record: value as Record<string, unknown>, source: text, spans: scan.fields };
   }
 }
 
@@ -152,9 +171,9 @@ class LineIndex {
   /** 1-based numbers of lines that are not valid UTF-8 (a newline byte never occurs inside a UTF-8 sequence). */
   readonly badUtf8 = new Set<number>();
 
-  static async of(path: string, maxBytes: number): Promise<LineIndex> {
+  static async of(path: string, maxBytes: number, opts: ReadOptions): Promise<LineIndex> {
     const index = new LineIndex();
-    for await (const item of byteLines(path, maxBytes)) {
+    for await (const item of byteLines(path, maxBytes, opts)) {
       const empty = 'bytes' in item && item.bytes.length === 0;
       index.push(item.start, empty);
       if (!('bytes' in item)) continue;
@@ -216,9 +235,17 @@ export interface CsvReadOptions extends ReadOptions {
  */
 export async function* readCsvDataset(path: string, opts: CsvReadOptions = {}): AsyncGenerator<RawRow> {
   const maxBytes = opts.maxRowBytes ?? MAX_ROW_BYTES;
-  const lines = await LineIndex.of(path, maxBytes);
-  const parser = createReadStream(path).pipe(
-    parseCsv({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true, raw: true, max_record_size: maxBytes }),
+  const lines = await LineIndex.of(path, maxBytes, opts);
+  let parsedTo = 0;
+  const parser = (opts.length === 0 ? Readable.from([]) : createReadStream(path, opts.length === undefined ? {} : { end: opts.length - 1 })).pipe(
+    parseCsv({
+      bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true, raw: true, max_record_size: maxBytes,
+      // Where parsing got to, whether or not the rows were consumed yet: a quote error names the line after it.
+      on_record: (record: string[], context: { bytes: number }) => {
+        parsedTo = context.bytes;
+        return record;
+      },
+    }),
   );
   let header: string[] | undefined;
   let row = 0;
@@ -258,13 +285,13 @@ export async function* readCsvDataset(path: string, opts: CsvReadOptions = {}): 
         yield { row, line, reason: 'invalid_csv', detail: `row has ${item.record.length} fields, the header has ${header.length}`, raw: item.raw };
         continue;
       }
-      const record: Record<string, unknown> = {};
-      header.forEach((name, i) => (record[name] = item.record[i]));
-      yield { row, line, record };
+      // fromEntries defines own properties, so a column named `__proto__` is a field like any other.
+      const record: Record<string, unknown> = Object.fromEntries(header.map((name, i) => [name, item.record[i]]));
+      yield { row, line, record, source: JSON.stringify(record) };
     }
   } catch (err) {
     if (err instanceof CsvError) {
-      const at = lastLine + 1;
+      const at = Math.max(lastLine, parsedTo > 0 ? lines.lineAt(parsedTo - 1) : 0) + 1;
       const what =
         err.code === 'CSV_QUOTE_NOT_CLOSED'
           ? `a quoted field opened on line ${at} or later is never closed`

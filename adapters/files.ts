@@ -1,7 +1,7 @@
 // Run-directory I/O: atomic writes, JSONL streams, float32 matrices and idempotent phase manifests.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 
@@ -22,6 +22,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await fh.close();
   }
   await rename(tmp, path);
+}
+
+/** Copies a file into place atomically. */
+export async function copyFileAtomic(from: string, to: string): Promise<void> {
+  const tmp = tempPath(to);
+  await copyFile(from, tmp);
+  await rename(tmp, to);
 }
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
@@ -177,10 +184,11 @@ export function hashKey(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 }
 
-/** SHA-256 of a file's bytes, streamed. */
-export async function hashFile(path: string): Promise<string> {
+/** SHA-256 of a file's bytes (its first `length` bytes when given), streamed. */
+export async function hashFile(path: string, length?: number): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  if (length === 0) return h.digest('hex');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, ...(length !== undefined ? { end: length - 1 } : {}) })) h.update(chunk as Buffer);
   return h.digest('hex');
 }
 
@@ -195,5 +203,13 @@ export async function runPhaseOnce<T>(workDir: string, phase: string, key: strin
   await mkdir(workDir, { recursive: true });
   const result = await fn(join(workDir, `${phase}.${key}`));
   await writeJsonAtomic(manifest, result);
+  await removeTemps(workDir, `${phase}.${key}.`);
   return result;
+}
+
+/** Removes the temporary files that killed attempts of one phase left (names starting with `prefix`). */
+async function removeTemps(dir: string, prefix: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (name.startsWith(prefix) && name.includes('.tmp-')) await rm(join(dir, name), { force: true });
+  }
 }

@@ -9,20 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { ApplicationFailure } from '@temporalio/common';
-
-/** Failure `type`s of calls to remote OpenAI-compatible endpoints; listed in docs/openai.md. */
-export const REMOTE_FAILURES = {
-  /** 401: the endpoint refused the API key (non-retryable). */
-  unauthorized: 'DqeRemoteUnauthorized',
-  /** 403: the key may not use this model or endpoint (non-retryable). */
-  forbidden: 'DqeRemoteForbidden',
-  /** 404: no such model or path; usually a wrong model name or base URL (non-retryable). */
-  notFound: 'DqeRemoteNotFound',
-  /** Another 4xx: the endpoint rejected the request itself (non-retryable). */
-  badRequest: 'DqeRemoteBadRequest',
-  /** 429, 5xx, network faults or malformed bodies that outlasted the in-activity retries (retryable). */
-  unavailable: 'DqeRemoteUnavailable',
-} as const;
+import { dqeFailure } from './failure.js';
 
 /** How hard to retry one request within one activity attempt. */
 export interface RetryPolicy {
@@ -111,14 +98,10 @@ export async function withRetries<T>(what: string, fn: () => Promise<T>, policy:
       const t = { ...found, reason: redact(found.reason, hooks.secret) };
       if (!t.retry || hooks.signal?.aborted) throw err;
       if (t.waitMs !== undefined && t.waitMs > policy.maxInActivityWaitMs) {
-        throw ApplicationFailure.create({
-          type: REMOTE_FAILURES.unavailable,
-          message: `${what}: ${t.reason}, and the server asks to wait ${Math.round(t.waitMs / 1000)} s; retrying the activity then`,
-          nextRetryDelay: Math.ceil(t.waitMs),
-        });
+        throw dqeFailure('DqeRemoteUnavailable', `${what}: ${t.reason}, and the server asks to wait ${Math.round(t.waitMs / 1000)} s; retrying the activity then`, { nextRetryDelay: Math.ceil(t.waitMs) });
       }
       if (retry >= policy.maxRetries) {
-        throw ApplicationFailure.retryable(`${what}: still failing after ${retry + 1} tries: ${t.reason}`, REMOTE_FAILURES.unavailable);
+        throw dqeFailure('DqeRemoteUnavailable', `${what}: still failing after ${retry + 1} tries: ${t.reason}`);
       }
       const delayMs = t.waitMs ?? backoffMs(retry + 1, policy);
       hooks.onRetry?.({ retry: retry + 1, delayMs, reason: t.reason });
@@ -142,15 +125,15 @@ export function remoteFailure(what: string, err: unknown, secret?: string): Erro
     const detail = redact(err.message, secret);
     switch (err.status) {
       case 401:
-        return ApplicationFailure.nonRetryable(`${what}: the endpoint refused the API key (${detail}); set a valid OPENAI_API_KEY in the worker's environment`, REMOTE_FAILURES.unauthorized);
+        return dqeFailure('DqeRemoteUnauthorized', `${what}: the endpoint refused the API key (${detail}); set a valid OPENAI_API_KEY in the worker's environment`);
       case 403:
-        return ApplicationFailure.nonRetryable(`${what}: access denied (${detail}); the API key may not use this model or endpoint`, REMOTE_FAILURES.forbidden);
+        return dqeFailure('DqeRemoteForbidden', `${what}: access denied (${detail}); the API key may not use this model or endpoint`);
       case 404:
-        return ApplicationFailure.nonRetryable(`${what}: not found (${detail}); check the model name and the base URL (baseUrl or OPENAI_BASE_URL, usually ending in /v1)`, REMOTE_FAILURES.notFound);
+        return dqeFailure('DqeRemoteNotFound', `${what}: not found (${detail}); check the model name and the base URL (baseUrl or OPENAI_BASE_URL, usually ending in /v1)`);
       default:
-        return ApplicationFailure.nonRetryable(`${what}: the endpoint rejected the request (${detail})`, REMOTE_FAILURES.badRequest);
+        return dqeFailure('DqeRemoteBadRequest', `${what}: the endpoint rejected the request (${detail})`);
     }
   }
   const message = redact(err instanceof Error ? err.message : String(err), secret);
-  return ApplicationFailure.retryable(`${what}: ${message}`, REMOTE_FAILURES.unavailable);
+  return dqeFailure('DqeRemoteUnavailable', `${what}: ${message}`);
 }

@@ -1,8 +1,7 @@
 // Builds the `openai` client for dqe's judge and embedder from the worker's environment only: the
 // package would otherwise read OPENAI_* variables from process.env behind our back.
 import OpenAI from 'openai';
-import { ApplicationFailure } from '@temporalio/common';
-import { REMOTE_FAILURES } from './http-retry.js';
+import { dqeFailure } from './failure.js';
 
 /** OpenAI's own endpoint, used when neither the input's `baseUrl` nor OPENAI_BASE_URL names one. */
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
@@ -32,10 +31,7 @@ export function endpointFromEnv(baseUrl: string | undefined, env: NodeJS.Process
  */
 export function createOpenAIClient(endpoint: EndpointConfig, timeoutMs: number, what: string): OpenAI {
   if (endpoint.apiKey === undefined && new URL(endpoint.baseUrl).hostname === new URL(DEFAULT_OPENAI_BASE_URL).hostname) {
-    throw ApplicationFailure.nonRetryable(
-      `${what}: OPENAI_API_KEY is not set in the worker's environment, and ${endpoint.baseUrl} needs it (set it on the worker, never in the workflow input)`,
-      REMOTE_FAILURES.unauthorized,
-    );
+    throw dqeFailure('DqeRemoteUnauthorized', `${what}: OPENAI_API_KEY is not set in the worker's environment, and ${endpoint.baseUrl} needs it (set it on the worker, never in the workflow input)`);
   }
   return new OpenAI({
     apiKey: endpoint.apiKey ?? NO_KEY,

@@ -1,8 +1,9 @@
 // The typed programmatic API other services use to start and follow dqe runs.
-import { WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowIdReusePolicy, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { DqeInput } from '../core/input.js';
-import type { DqeProgress, DqeResult } from '../workflows/index.js';
+import { PHASES, type DqeProgress, type DqeResult, type Phase } from '../workflows/index.js';
+import { DQE_PHASE, DQE_STATUS, type DqeMemo, type RunStatus } from '../workflows/visibility.js';
 
 /** The workflow type name: a public contract, so any Temporal SDK or the UI can start a run by it. */
 export const DQE_WORKFLOW_TYPE = 'dqe';
@@ -41,10 +42,31 @@ export interface DqeStatus extends DqeProgress {
   activity?: { type: string; attempt: number; details?: unknown };
 }
 
-/** The run's phase (from the `progress` query) and its running activity's last heartbeat. */
+/** What a closed run's description says about its progress (no worker needed). */
+function closedProgress(d: WorkflowExecutionDescription): DqeProgress {
+  const status = d.typedSearchAttributes.get(DQE_STATUS) as RunStatus | undefined;
+  const phase = (d.typedSearchAttributes.get(DQE_PHASE) ?? 'load') as Phase;
+  const memo = d.memo as Partial<DqeMemo> | undefined;
+  const closed: RunStatus = d.status.name === 'COMPLETED' ? 'completed' : d.status.name === 'CANCELLED' ? 'cancelled' : 'failed';
+  const index = PHASES.indexOf(phase as (typeof PHASES)[number]);
+  return {
+    status: status && status !== 'running' && status !== 'awaiting_review' ? status : closed,
+    phase,
+    phaseIndex: index >= 0 ? index : 0,
+    phaseCount: PHASES.length,
+    // The phases' timings live in the history and report.json; a description does not carry them.
+    done: [],
+    ...(memo?.runDir ? { runDir: memo.runDir } : {}),
+  };
+}
+
+/** The run's phase (from the `progress` query, or its description once closed) and its running activity's last heartbeat. */
 export async function getDqeProgress(client: Client, workflowId: string): Promise<DqeStatus> {
   const handle = client.workflow.getHandle(workflowId);
-  const [progress, description] = await Promise.all([handle.query<DqeProgress>('progress'), handle.describe()]);
+  const description = await handle.describe();
+  // A closed run is described from its search attributes and memo: a query would need a worker to replay it.
+  if (description.status.name !== 'RUNNING') return { ...closedProgress(description), workflowId, execution: description.status.name };
+  const progress = await handle.query<DqeProgress>('progress');
   const pending = description.raw.pendingActivities?.[0];
   let activity: DqeStatus['activity'];
   if (pending) {

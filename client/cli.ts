@@ -1,12 +1,13 @@
 // `dqe`: run curation, run workers, and follow runs from the command line.
-import { basename, resolve } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, type NativeConnection } from '@temporalio/worker';
 import cliProgress from 'cli-progress';
 import { formatProblems, parseDqeInput, type DqeInput, EMBEDDERS, JUDGES, TRAINERS, VECTOR_STORES, SAMPLING_RULES } from '../core/input.js';
-import { ensureLocalServer, stopLocalServer } from '../infra/temporal.js';
+import { ensureLocalServer, localServerAddress, STATE_DIR, stopLocalServer } from '../infra/temporal.js';
+import { datasetProblem } from './dataset-check.js';
 import { createCpuWorker, CPU_TASK_QUEUE } from '../workers/cpu-worker.js';
 import { runCpuWorker } from '../workers/main.js';
 import { GPU_TASK_QUEUE, runGpuWorker } from '../workers/gpu-worker.js';
@@ -50,6 +51,7 @@ interface RunOptions {
   undecided?: string;
   twoFold?: boolean;
   outputDir?: string;
+  overwrite?: boolean;
   input?: string;
   workflowId?: string;
   taskQueue: string;
@@ -80,6 +82,9 @@ function buildInput(dataset: string | undefined, o: RunOptions, workflowId: stri
   set('twoFold', o.twoFold);
   set('gpuTaskQueue', o.gpuTaskQueue);
   set('review', o.review);
+  set('overwrite', o.overwrite);
+  // resolve('') is the working directory: a blank --output-dir must fail, not write beside everything there.
+  if (o.outputDir !== undefined && o.outputDir.trim().length === 0) throw new Error('--output-dir is empty; give the run directory');
   set('outputDir', resolve(o.outputDir ?? (typeof base.outputDir === 'string' ? base.outputDir : `runs/${workflowId}`)));
   return base as DqeInput;
 }
@@ -142,6 +147,7 @@ function printSummary(r: DqeResult, uiUrl: string | undefined, workflowId: strin
     ['final', c.final, pct(c.final)],
   ];
   for (const [k, v, p] of rows) console.log(`  ${k.padEnd(20)} ${String(v).padStart(8)} ${p.padStart(7)}`);
+  for (const w of r.warnings ?? []) console.log(`warning: ${w}`);
   console.log(`\noutput directory: ${resolve(r.runDir)}`);
   console.log(`  final.jsonl, final.swift.jsonl, rejects.jsonl, categories.jsonl, noisy-pairs.jsonl, report.json, report.md, report.html`);
   if (uiUrl) console.log(`Temporal Web UI:  ${uiUrl}/namespaces/${namespace}/workflows/${workflowId}`);
@@ -153,6 +159,10 @@ async function run(dataset: string | undefined, o: RunOptions): Promise<void> {
   const input = buildInput(dataset, o, workflowId);
   const parsed = parseDqeInput(input);
   if (!parsed.ok) throw new Error(formatProblems(parsed.problems));
+  const inProcess = o.inProcessWorker ?? !process.env.TEMPORAL_ADDRESS;
+  // Before any workflow starts: a typo in a path or field name should not leave a run behind.
+  const problem = await datasetProblem(parsed.config, inProcess);
+  if (problem) throw new Error(problem);
 
   let target = temporalTarget();
   let uiUrl: string | undefined;
@@ -163,7 +173,6 @@ async function run(dataset: string | undefined, o: RunOptions): Promise<void> {
     target = { address: local.address, namespace: 'default' };
     uiUrl = local.uiUrl;
   }
-  const inProcess = o.inProcessWorker ?? !process.env.TEMPORAL_ADDRESS;
   const connection = await connectClient(target);
   const client = new Client({ connection, namespace: target.namespace });
   let workerConnection: NativeConnection | undefined;
@@ -173,11 +182,19 @@ async function run(dataset: string | undefined, o: RunOptions): Promise<void> {
     log(`started workflow ${workflowId} (type dqe, task queue ${o.taskQueue})`);
     let result: DqeResult;
     if (inProcess) {
-      // The in-process worker's routine logs would garble the progress bar; warnings still show.
-      Runtime.install({ logger: new DefaultLogger('WARN') });
+      // The in-process worker's warnings (retries, their stack traces) go to a log file, not above the
+      // progress bar or the one-line cause of a failure; the file is named when the run fails.
+      const logPath = join(STATE_DIR, 'logs', `${workflowId}.log`);
+      mkdirSync(dirname(logPath), { recursive: true });
+      Runtime.install({ logger: new DefaultLogger('WARN', (e) => appendFileSync(logPath, `${new Date(Number(e.timestampNanos / 1_000_000n)).toISOString()} [${e.level}] ${e.message} ${JSON.stringify(e.meta ?? {})}\n`)) });
       workerConnection = await connectWorker(target);
       const worker = await createCpuWorker({ connection: workerConnection, namespace: target.namespace, taskQueue: o.taskQueue });
-      result = await worker.runUntil(follow(client, workflowId, o.progress && !o.json));
+      try {
+        result = await worker.runUntil(follow(client, workflowId, o.progress && !o.json));
+      } catch (err) {
+        if (existsSync(logPath)) console.error(`dqe: the worker's warnings and stack traces are in ${logPath}`);
+        throw err;
+      }
     } else {
       result = await follow(client, workflowId, o.progress && !o.json);
     }
@@ -190,7 +207,7 @@ async function run(dataset: string | undefined, o: RunOptions): Promise<void> {
 }
 
 async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const target = temporalTarget() ?? { address: '127.0.0.1:7233', namespace: 'default' };
+  const target = temporalTarget() ?? { address: await localServerAddress(), namespace: 'default' };
   const connection = await connectClient(target);
   try {
     return await fn(new Client({ connection, namespace: target.namespace }));
@@ -202,7 +219,7 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
 export function buildProgram(): Command {
   const program = new Command('dqe')
     .description('Curate LLM text-classifier training sets with Data Quality Enhancement (DQE), as durable Temporal workflows')
-    .showHelpAfterError();
+    .showHelpAfterError('(add --help for usage)');
 
   program
     .command('run')
@@ -223,6 +240,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--undecided <mode>', 'rows the judge could not decide (default: keep)').choices(['keep', 'drop']))
     .option('--two-fold', 'two-fold DQE: a second pass with the halves swapped, so noisy detection covers every row')
     .option('--output-dir <dir>', 'run directory (default: runs/<workflow id>)')
+    .option('--overwrite', 'replace the outputs of a finished run in --output-dir (the whole directory; never a mix of two runs)')
     .option('--input <file|json>', 'the whole workflow input as JSON (a file or inline); flags override its fields')
     .option('--workflow-id <id>', 'workflow id (default: dqe-<dataset>-<time>); starting twice with one id returns the existing run')
     .option('--task-queue <name>', 'task queue of the workflow and CPU activities', CPU_TASK_QUEUE)

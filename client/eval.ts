@@ -179,7 +179,8 @@ export async function runEvaluation(opts: EvalOptions, deps: EvalDeps): Promise<
   const outDir = resolve(opts.outputDir);
   const runDir = join(outDir, 'dqe');
   const workDir = join(outDir, 'work');
-  const input = { ...(opts.dqe ?? {}), dataset: join(outDir, 'train.jsonl'), format: 'jsonl', textField, labelField, seed, outputDir: runDir } as DqeInput;
+  // The evaluation owns outDir: a second evaluation into it replaces the first's DQE run whole.
+  const input = { ...(opts.dqe ?? {}), dataset: join(outDir, 'train.jsonl'), format: 'jsonl', textField, labelField, seed, outputDir: runDir, overwrite: true } as DqeInput;
   const parsed = parseDqeInput(input);
   if (!parsed.ok) throw new Error(formatProblems(parsed.problems));
   const config: DqeConfig = parsed.config;
@@ -258,7 +259,7 @@ export async function runEvaluation(opts: EvalOptions, deps: EvalDeps): Promise<
   const matrixRef = { path: join(workDir, 'eval.f32'), rows: n + test.length, dim };
   await writeTypedAtomic(matrixRef.path, matrix);
   const keptPath = join(workDir, 'eval-kept.jsonl');
-  await writeJsonlFile(keptPath, [...kept, ...test.map((r, i): KeptRow => ({ id: n + i, row: i + 1, line: i + 1, text: r.text!, label: r.label!, record: r.record }))]);
+  await writeJsonlFile(keptPath, [...kept, ...test.map((r, i): KeptRow => ({ id: n + i, row: i + 1, line: i + 1, text: r.text!, label: r.label!, source: JSON.stringify(r.record) }))]);
   const testIds = test.map((_, i) => n + i);
   const truth = test.map((r) => labelIndex.get(r.label!)!);
   const withTest = (ids: Uint32Array) => {

@@ -17,7 +17,10 @@ export type RejectReason =
   | 'missing_label'
   | 'invalid_text'
   | 'invalid_label'
+  | 'invalid_unicode'
+  | 'duplicate_field'
   | 'label_not_in_set'
+  | 'nothing_to_embed'
   | 'duplicate'
   | 'conflicting_labels';
 

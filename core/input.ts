@@ -1,6 +1,7 @@
 // The dqe workflow's public input contract: its schema, defaults and validation messages.
 // Pure and deterministic, so the workflow itself can validate its input at entry.
 import { z } from 'zod';
+import { formatOf } from './dataset-format.js';
 import { unknownMessage, unknownPlaceholders } from './output-dir.js';
 
 /** Names of each pluggable component, so unknown names get an error that lists the valid ones. */
@@ -218,8 +219,15 @@ export const dqeInputSchema = z
     outputDir: z
       .string()
       .min(1)
+      .refine((dir) => dir.trim().length > 0, 'must not be blank')
       .refine((dir) => unknownPlaceholders(dir).length === 0, { error: (issue) => unknownMessage(unknownPlaceholders(String(issue.input))) })
       .optional(),
+    /**
+     * Replace the outputs of a finished run in `outputDir` (the whole directory, never a mix). A directory
+     * a live run holds, one holding the dataset, or one holding files no dqe run wrote is refused anyway.
+     * @default false
+     */
+    overwrite: z.boolean().default(false),
     /** Wait after judging for a person to accept or override the verdicts (the `submitReview` update). @default false */
     review: z.boolean().default(false),
     /** Rows per shard of the fanned-out phases (embed, predict); each shard is one activity. @default 50000 */
@@ -237,6 +245,19 @@ export const dqeInputSchema = z
      * profile's own (2 minutes for file phases, 5 for compute and remote ones)
      */
     heartbeatTimeoutSeconds: positiveInt.max(86_400).optional(),
+  })
+  .superRefine((input, ctx) => {
+    if (input.textField === input.labelField) {
+      ctx.addIssue({ code: 'custom', path: ['labelField'], message: `must differ from textField (both are "${input.textField}")` });
+    }
+    // JSONL fields are top-level keys; a dotted name would silently find nothing in nested objects.
+    if (formatOf(input.dataset, input.format) === 'jsonl') {
+      for (const key of ['textField', 'labelField'] as const) {
+        if (input[key].includes('.')) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `"${input[key]}" looks like a nested path; dqe reads top-level JSON fields only (flatten it first, e.g. jq -c '{text: .a.b, label}')` });
+        }
+      }
+    }
   });
 
 /** A component as callers may give it: its name alone, or an object with its options. */

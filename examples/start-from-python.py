@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import sys
+import traceback
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
@@ -40,4 +41,15 @@ async def main(request_id: str, dataset: str, output_dir: str | None) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None))
+    code = 0
+    try:
+        asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None))
+    except BaseException:  # noqa: BLE001 - report it, then exit non-zero below
+        traceback.print_exc()
+        code = 1
+    # The SDK's Rust core keeps threads that can abort the interpreter while it finalizes
+    # ("PyGILState_Release ... finalizing", temporalio/sdk-python#300), turning a good run into a
+    # non-zero exit. Nothing is left to clean up here: flush and leave without the teardown.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

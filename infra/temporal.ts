@@ -151,6 +151,19 @@ function alive(pid: number): boolean {
 }
 
 /**
+ * Where the local dev server `dqe run` uses is, without starting one: the one it started (if still
+ * running), else 127.0.0.1:DQE_DEV_PORT (default 7233). Commands that only read (status, list, cancel)
+ * look there, so they find the runs `dqe run` made.
+ */
+export async function localServerAddress(): Promise<string> {
+  if (existsSync(LOCAL_STATE)) {
+    const state = JSON.parse(await readFile(LOCAL_STATE, 'utf8')) as LocalServerState;
+    if (alive(state.pid)) return state.address;
+  }
+  return `127.0.0.1:${Number(process.env.DQE_DEV_PORT ?? 7233)}`;
+}
+
+/**
  * The local dev server `dqe run` uses when TEMPORAL_ADDRESS is unset: reuses the one it started before
  * (still running, so earlier runs stay visible in the Web UI), else starts one detached on
  * 127.0.0.1:7233 with the UI on 8233 and its database in `.dqe/temporal/`.

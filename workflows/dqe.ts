@@ -20,6 +20,8 @@ import {
 import type { DqeActivities } from '../activities/index.js';
 import type { CleanResult, JudgeResult, ReviewSummary } from '../activities/refs.js';
 import type { Verdict } from '../core/judging.js';
+import { isRetryableFailure, NON_RETRYABLE_FAILURE_TYPES, type DqeFailureType } from '../core/failures.js';
+import { labelWarnings } from '../core/label-names.js';
 import { resolveOutputDir } from '../core/output-dir.js';
 import { checkSubmission, formatReviewProblems, type ReviewSubmission } from '../core/review.js';
 import {
@@ -72,6 +74,8 @@ export interface DqeResult {
     mislabeled: number;
     final: number;
   };
+  /** What the method could not do well with these labels (as in report.json's `warnings`). */
+  warnings: string[];
 }
 
 export const progressQuery = defineQuery<DqeProgress>('progress');
@@ -97,22 +101,8 @@ export const reviewQuery = defineQuery<DqeReviewState>('review');
 /** Accepts (no decisions) or overrides the judge's verdicts; returns the review's summary. */
 export const submitReviewUpdate = defineUpdate<ReviewSummary, [ReviewSubmission]>('submitReview');
 
-/** Failure types that no retry can fix: bad input and misconfiguration. */
-const NON_RETRYABLE = [
-  'DqeInvalidInput',
-  'DqeDatasetNotFound',
-  'DqeDatasetNotAFile',
-  'DqeDatasetUnreadable',
-  'DqeUnknownFormat',
-  'DqeTooFewRows',
-  'DqeTooFewLabels',
-  'DqeOutputNotWritable',
-  'DqeNotImplemented',
-  'DqeWrongWorker',
-  'DqeInvalidReview',
-  'DqePathNotAllowed',
-  'DqeEndpointNotConfigured',
-];
+/** Failure types that no retry can fix (bad input and misconfiguration), from the one catalogue. */
+const NON_RETRYABLE = [...NON_RETRYABLE_FAILURE_TYPES];
 
 // File-bound phases finish in minutes; a stuck disk should surface, not hang the run.
 const FILES: ActivityOptions = {
@@ -175,12 +165,17 @@ function gpuActivities(taskQueue: string, heartbeatTimeoutSeconds: number): DqeA
   return proxyActivities<DqeActivities>(options);
 }
 
+/** A catalogued failure the workflow itself throws (all of them non-retryable: bad input or a review it cannot take). */
+function failure(type: DqeFailureType, message: string, details?: unknown): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: !isRetryableFailure(type), details: details === undefined ? [] : [details] });
+}
+
 /** Workflow type `dqe`: curates one dataset. The input contract is `DqeInput` (core/input.ts). */
 export async function dqe(input: DqeInput): Promise<DqeResult> {
   const parsed = parseDqeInput(input);
   if (!parsed.ok) {
     upsertSearchAttributes([{ key: DQE_STATUS, value: 'failed' }]);
-    throw ApplicationFailure.create({ type: 'DqeInvalidInput', message: formatProblems(parsed.problems), nonRetryable: true, details: [parsed.problems] });
+    throw failure('DqeInvalidInput', formatProblems(parsed.problems), parsed.problems);
   }
   const config = parsed.config;
   const files = profile(FILES, config.heartbeatTimeoutSeconds);
@@ -197,7 +192,7 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
   if (!outputDir.ok) {
     const problems = [{ field: 'outputDir', message: outputDir.message }];
     upsertSearchAttributes([{ key: DQE_STATUS, value: 'failed' }]);
-    throw ApplicationFailure.create({ type: 'DqeInvalidInput', message: formatProblems(problems), nonRetryable: true, details: [problems] });
+    throw failure('DqeInvalidInput', formatProblems(problems), problems);
   }
   const runDir = outputDir.dir;
 
@@ -246,10 +241,10 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
             submitted: 'the review was already submitted',
             nothing_to_review: 'the run found no noisy pairs to review',
           }[review.state];
-          throw ApplicationFailure.create({ type: 'DqeNotAwaitingReview', message: why, nonRetryable: true });
+          throw failure('DqeNotAwaitingReview', why);
         }
         const checked = checkSubmission(submission, review.labels ?? []);
-        if (!checked.ok) throw ApplicationFailure.create({ type: 'DqeInvalidReview', message: formatReviewProblems(checked.problems), nonRetryable: true, details: [checked.problems] });
+        if (!checked.ok) throw failure('DqeInvalidReview', formatReviewProblems(checked.problems), checked.problems);
       },
     },
   );
@@ -267,6 +262,8 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
     return reviewed!;
   }
 
+  // Whether this run holds the run directory's lock, so a failed or cancelled run releases it.
+  let claimed = false;
   // Whether the run's vector index may exist in the store, so a failed or cancelled run drops it.
   let vectorsLive = false;
   async function cleanUp(): Promise<string[]> {
@@ -299,18 +296,24 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
     const searchActs = config.vectorStore.name === 'qdrant' ? remote : compute;
     const judgeActs = config.judge.name === 'openai' ? remote : compute;
 
+    // Before anything writes: the directory must not hold the dataset, another live run or old outputs.
+    await files.claimRunDir({ runDir, dataset: config.dataset, workflowId, runId: info.runId, overwrite: config.overwrite });
+    claimed = true;
     if (config.embedder.name === 'openai' || config.judge.name === 'openai' || config.vectorStore.name === 'qdrant') {
       await preflight.checkEndpoints({ embedder: config.embedder, vectorStore: config.vectorStore, judge: config.judge });
     }
     const load = await phase('load', () =>
       files.loadDataset({ runDir, dataset: config.dataset, format: config.format, textField: config.textField, labelField: config.labelField, labels: config.labels }),
     );
-    const clean = await phase('clean', () => files.cleanDataset({ runDir, load, labels: config.labels }));
+    const cleaned = await phase('clean', () => files.cleanDataset({ runDir, load, labels: config.labels }));
     const embed = await phase('embed', async () => {
       // Fan-out: each shard is its own activity on whichever worker takes it; merged in shard order.
-      const shards = await Promise.all(shardsOf(clean.kept, config.shardSize).map((shard) => embedActs.embedShard({ runDir, clean, embedder: config.embedder, shard })));
-      return files.mergeEmbeddings({ runDir, clean, shards });
+      const shards = await Promise.all(shardsOf(cleaned.kept, config.shardSize).map((shard) => embedActs.embedShard({ runDir, clean: cleaned, embedder: config.embedder, shard })));
+      return files.mergeEmbeddings({ runDir, clean: cleaned, shards });
     });
+    // Rows with nothing to embed left at the embed phase; every later phase works on the rest.
+    const clean = embed.clean ?? cleaned;
+
     const sample = await phase('sample', () => compute.sampleRows({ runDir, embed, ratio: config.ratio, seed: config.seed, rule: config.sampling }));
     const trainArgs = { runDir, clean, embed, sample, trainer: config.trainer, seed: config.seed };
     const train = await phase('train', () => trainerActs.trainModel(trainArgs));
@@ -354,6 +357,7 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
     const report = await phase('report', () =>
       files.writeReport({ runDir, runId: workflowId, config, load, clean, embed, sample, train, predict, index, categorise, judge, assemble, timings, secondPass }),
     );
+    await files.releaseRunDir({ runDir, workflowId, runId: info.runId, state: 'completed' });
     // An update handler may still be returning its result; let it finish before the run closes.
     await condition(allHandlersFinished);
     setStatus('completed');
@@ -378,11 +382,17 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
         mislabeled: judge.counts.mislabeled,
         final: assemble.final,
       },
+      warnings: labelWarnings(clean.perLabel),
     };
   } catch (err) {
     setStatus(isCancellation(err) ? 'cancelled' : 'failed');
     // A cancelled scope cannot schedule activities: clean up in one that ignores the cancellation.
     const cleanup = await CancellationScope.nonCancellable(cleanUp);
+    if (claimed) {
+      await CancellationScope.nonCancellable(() => cleanupActs.releaseRunDir({ runDir, workflowId, runId: info.runId, state: 'failed' })).catch((e: unknown) => {
+        log.warn('dqe cleanup could not release the run directory', { error: String(e) });
+      });
+    }
     upsertMemo({ cleanup } satisfies DqeMemo);
     throw err;
   }

@@ -1,14 +1,12 @@
 // Embeddings from any OpenAI-compatible /v1/embeddings endpoint (OpenAI, vLLM, TEI, Ollama, Infinity):
 // batched, retried with backoff (adapters/http-retry.ts), width-checked and L2-normalised. The embed
 // activity keeps `concurrency` batches in flight and caches vectors by content hash.
-import { ApplicationFailure } from '@temporalio/common';
+import { dqeFailure } from '../failure.js';
 import type { CreateEmbeddingResponse } from 'openai/resources/embeddings';
 import { DEFAULT_RETRY_POLICY, MalformedResponseError, remoteFailure, withRetries, type RetryHooks, type RetryPolicy } from '../http-retry.js';
 import { createOpenAIClient, type EndpointConfig } from '../openai-client.js';
 import type { Embedder } from './types.js';
 
-/** Failure type when the endpoint's vectors do not have the width asked for, or change width. */
-export const DIMENSION_MISMATCH = 'DqeEmbedderDimensionMismatch';
 
 export interface OpenAIEmbedderOptions {
   model: string;
@@ -84,7 +82,7 @@ export function createOpenAIEmbedder(opts: OpenAIEmbedderOptions): Embedder {
       return vectors.map((v) => {
         if (width !== undefined && v.length !== width) {
           const asked = opts.dimensions !== undefined ? `asked for ${opts.dimensions} dimensions` : `earlier vectors had ${width} dimensions`;
-          throw ApplicationFailure.nonRetryable(`${what}: ${asked}, the endpoint returned ${v.length}`, DIMENSION_MISMATCH);
+          throw dqeFailure('DqeEmbedderDimensionMismatch', `${what}: ${asked}, the endpoint returned ${v.length}`);
         }
         width = v.length;
         return l2normalise(v);

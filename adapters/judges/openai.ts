@@ -7,7 +7,7 @@
 // was wrong, then left undecided. Valid answers go to the verdict cache, so nothing is paid for twice.
 // A row in several pairs gets the majority of its answers (core/verdict-merge.ts).
 import pLimit from 'p-limit';
-import { ApplicationFailure } from '@temporalio/common';
+import { dqeFailure } from '../failure.js';
 import type OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { mergeRowJudgements, type RowJudgement } from '../../core/verdict-merge.js';
@@ -91,10 +91,7 @@ type PromptResult = { answer: PairAnswer } | { problem: string };
 function checkDescriptions(descriptions: Readonly<Record<string, string>>, labels: readonly string[]): void {
   const unknown = Object.keys(descriptions).filter((l) => !labels.includes(l));
   if (unknown.length > 0) {
-    throw ApplicationFailure.nonRetryable(
-      `judge.labelDescriptions: ${unknown.map((l) => JSON.stringify(l)).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not in the label set (${labels.join(', ')})`,
-      'DqeInvalidInput',
-    );
+    throw dqeFailure('DqeInvalidInput', `judge.labelDescriptions: ${unknown.map((l) => JSON.stringify(l)).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not in the label set (${labels.join(', ')})`);
   }
 }
 

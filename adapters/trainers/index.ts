@@ -1,5 +1,5 @@
 // Builds the configured trainer; the only place that maps trainer names to implementations.
-import { ApplicationFailure } from '@temporalio/common';
+import { dqeFailure } from '../failure.js';
 import type { TrainerConfig } from '../../core/input.js';
 import { createLinearTrainer } from './linear.js';
 import { createSwiftTrainer, type SwiftRuntime } from './swift.js';
@@ -19,7 +19,7 @@ export function createTrainer(config: TrainerConfig, runtime: TrainerRuntime = {
     case 'linear':
       return createLinearTrainer(config);
     case 'swift':
-      if (!runtime.swift) throw ApplicationFailure.nonRetryable('trainer "swift" runs only on a GPU worker (`dqe gpu-worker`, task queue dqe-gpu)', 'DqeWrongWorker');
+      if (!runtime.swift) throw dqeFailure('DqeWrongWorker', 'trainer "swift" runs only on a GPU worker (`dqe gpu-worker`, task queue dqe-gpu)');
       return createSwiftTrainer(config, runtime.swift);
   }
 }

@@ -5,7 +5,8 @@ import { constants } from 'node:fs';
 import { access, mkdir, rm } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
+import { dqeFailure } from '../failure.js';
 import { mapAnswerToLabel, swiftMessagesRow } from '../../core/labels.js';
 import { VENV_BIN } from '../../infra/python-env.js';
 import { AtomicWriter, exists, readJson, readJsonl, writeJsonAtomic } from '../files.js';
@@ -40,17 +41,6 @@ export interface SwiftRuntime {
   checkpointWaitMs?: number;
 }
 
-/** Failure types of the swift trainer; all but `DqeSwiftFailed` and `DqeWorkerShutdown` are non-retryable. */
-export const SwiftFailure = {
-  NotInstalled: 'DqeSwiftNotInstalled',
-  ModelNotFound: 'DqeSwiftModelNotFound',
-  InvalidConfig: 'DqeSwiftInvalidConfig',
-  CudaOutOfMemory: 'DqeCudaOutOfMemory',
-  Failed: 'DqeSwiftFailed',
-  ResultMismatch: 'DqeSwiftResultMismatch',
-  WorkerShutdown: 'DqeWorkerShutdown',
-} as const;
-
 const INSTALL_HINT =
   'install ms-swift 4.6.0 on the GPU worker: `python3 -m venv .venv && .venv/bin/pip install -r infra/requirements/swift.txt` ' +
   '(see docs/gpu.md), or point DQE_SWIFT_BIN (`dqe gpu-worker --swift-bin`) at an installed swift';
@@ -76,7 +66,7 @@ export async function resolveSwiftBin(runtime: SwiftRuntime = {}): Promise<strin
       if (await isExecutable(join(dir, wanted))) return join(dir, wanted);
     }
   }
-  throw ApplicationFailure.create({ type: SwiftFailure.NotInstalled, nonRetryable: true, message: `ms-swift not found on GPU worker ${hostname()}: no executable ${wanted}; ${INSTALL_HINT}` });
+  throw dqeFailure('DqeSwiftNotInstalled', `ms-swift not found on GPU worker ${hostname()}: no executable ${wanted}; ${INSTALL_HINT}`);
 }
 
 /** An absolute local model folder, or the hub id unchanged; swift would take a missing relative path for a hub id. */
@@ -85,11 +75,7 @@ async function resolveModel(model: string): Promise<string> {
   const local = model.startsWith('~/') ? join(homedir(), model.slice(2)) : resolve(model);
   if (await exists(local)) return local;
   if (looksLocal) {
-    throw ApplicationFailure.create({
-      type: SwiftFailure.ModelNotFound,
-      nonRetryable: true,
-      message: `trainer.model: ${model} does not exist on GPU worker ${hostname()}; give a folder the GPU worker can read, or a hub id such as Qwen/Qwen2.5-7B-Instruct`,
-    });
+    throw dqeFailure('DqeSwiftModelNotFound', `trainer.model: ${model} does not exist on GPU worker ${hostname()}; give a folder the GPU worker can read, or a hub id such as Qwen/Qwen2.5-7B-Instruct`);
   }
   return model;
 }
@@ -107,7 +93,7 @@ async function runOrExplain(o: RunSwiftOptions): Promise<SwiftRun> {
   try {
     return await runSwift(o);
   } catch (err) {
-    if (err instanceof SwiftNotFoundError) throw ApplicationFailure.create({ type: SwiftFailure.NotInstalled, nonRetryable: true, message: `${err.message}; ${INSTALL_HINT}`, cause: err });
+    if (err instanceof SwiftNotFoundError) throw dqeFailure('DqeSwiftNotInstalled', `${err.message}; ${INSTALL_HINT}`, { cause: err });
     throw err;
   }
 }
@@ -116,23 +102,24 @@ async function runOrExplain(o: RunSwiftOptions): Promise<SwiftRun> {
 export function swiftFailure(command: 'sft' | 'infer', run: SwiftRun, logPath: string): ApplicationFailure {
   const how = run.exitCode !== undefined ? `exited with code ${run.exitCode}` : `was killed by ${run.signal ?? 'a signal'}`;
   const output = `full log: ${logPath}\nlast ${run.tail.length} lines of its output:\n${run.tail.join('\n')}`;
-  const details = [{ command, exitCode: run.exitCode ?? null, signal: run.signal ?? null, logPath, outputTail: run.tail }];
+  const details = { command, exitCode: run.exitCode ?? null, signal: run.signal ?? null, logPath, outputTail: run.tail };
   switch (classifyFailure(run.tail)) {
     case 'cuda_oom':
-      return ApplicationFailure.create({
-        type: SwiftFailure.CudaOutOfMemory,
-        nonRetryable: true,
-        message:
-          `swift ${command} ran out of GPU memory (CUDA out of memory) on ${hostname()}: lower trainer.batchSize or trainer.maxLength, ` +
-          `use trainer.tunerType "lora", trainer.deepspeed "zero3", or more GPUs (trainer.gpus); for infer lower trainer.inferBatchSize. ${output}`,
-        details,
-      });
+      return dqeFailure('DqeCudaOutOfMemory', `swift ${command} ran out of GPU memory (CUDA out of memory) on ${hostname()}: lower trainer.batchSize or trainer.maxLength, ` +
+          `use trainer.tunerType "lora", trainer.deepspeed "zero3", or more GPUs (trainer.gpus); for infer lower trainer.inferBatchSize. ${output}`, { details });
     case 'not_installed':
-      return ApplicationFailure.create({ type: SwiftFailure.NotInstalled, nonRetryable: true, message: `swift ${command} ${how}: its Python environment is incomplete; ${INSTALL_HINT}. ${output}`, details });
+      return dqeFailure('DqeSwiftNotInstalled', `swift ${command} ${how}: its Python environment is incomplete; ${INSTALL_HINT}. ${output}`, { details });
+    case 'unsupported_dtype':
+      return dqeFailure(
+        'DqeSwiftInvalidConfig',
+        `swift ${command} ${how}: the model runs in bfloat16, which ${hostname()} cannot (no GPU, or one older than Ampere); ` +
+          `run it on a GPU worker with bf16, or pass another dtype in trainer.extraArgs/inferExtraArgs, e.g. ["--torch_dtype", "float16"] (float32 on a CPU). ${output}`,
+        { details },
+      );
     case 'invalid_config':
-      return ApplicationFailure.create({ type: SwiftFailure.InvalidConfig, nonRetryable: true, message: `swift ${command} rejected its arguments (${how}); check the trainer fields. ${output}`, details });
+      return dqeFailure('DqeSwiftInvalidConfig', `swift ${command} rejected its arguments (${how}); check the trainer fields. ${output}`, { details });
     case 'other':
-      return ApplicationFailure.create({ type: SwiftFailure.Failed, message: `swift ${command} ${how}. ${output}`, details });
+      return dqeFailure('DqeSwiftFailed', `swift ${command} ${how}. ${output}`, { details });
   }
 }
 
@@ -250,11 +237,11 @@ export function createSwiftTrainer(cfg: SwiftConfig, runtime: SwiftRuntime = {})
     if (run.cancelled) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       const at = drainedAt ?? (await lastCheckpointLink(outputDir)) ?? null;
-      throw ApplicationFailure.create({ type: SwiftFailure.WorkerShutdown, message: `GPU worker ${hostname()} shut down; swift sft stopped at ${at ?? 'no checkpoint yet'} and resumes from there on retry`, details: [{ lastCheckpoint: at }] });
+      throw dqeFailure('DqeWorkerShutdown', `GPU worker ${hostname()} shut down; swift sft stopped at ${at ?? 'no checkpoint yet'} and resumes from there on retry`, { details: { lastCheckpoint: at } });
     }
     if (run.exitCode !== 0) throw swiftFailure('sft', run, logPath);
     const summary = (await readFinalSummary(outputDir)) ?? logging.final;
-    if (!summary) throw ApplicationFailure.create({ type: SwiftFailure.Failed, message: `swift sft exited 0 but ${join(outputDir, 'logging.jsonl')} has no final summary; last lines:\n${run.tail.join('\n')}` });
+    if (!summary) throw dqeFailure('DqeSwiftFailed', `swift sft exited 0 but ${join(outputDir, 'logging.jsonl')} has no final summary; last lines:\n${run.tail.join('\n')}`);
     const output = {
       modelPath: summary.lastModelCheckpoint,
       details: { tunerType: cfg.tunerType, steps: summary.globalStep, trainRows: summary.trainRows ?? null, finalLoss: progress.loss, resumedFrom: resumeFrom ?? null },
@@ -321,7 +308,7 @@ export function createSwiftTrainer(cfg: SwiftConfig, runtime: SwiftRuntime = {})
     });
     if (run.cancelled) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
-      throw ApplicationFailure.create({ type: SwiftFailure.WorkerShutdown, message: `GPU worker ${hostname()} shut down during swift infer; the prediction runs again on retry` });
+      throw dqeFailure('DqeWorkerShutdown', `GPU worker ${hostname()} shut down during swift infer; the prediction runs again on retry`);
     }
     if (run.exitCode !== 0) throw swiftFailure('infer', run, logPath);
     return mapResults(dataset, resultPath, order, req.labels);
@@ -344,7 +331,7 @@ export async function mapResults(inputPath: string, resultPath: string, ids: rea
   const inputs = readJsonl<{ messages: Array<{ role: string; content: string }> }>(inputPath)[Symbol.asyncIterator]();
   const out: Prediction[] = [];
   const mismatch = (message: string) =>
-    ApplicationFailure.create({ type: SwiftFailure.ResultMismatch, nonRetryable: true, message: `${resultPath}: ${message}; the answers cannot be matched to rows` });
+    dqeFailure('DqeSwiftResultMismatch', `${resultPath}: ${message}; the answers cannot be matched to rows`);
   for await (const res of readJsonl<ResultLine>(resultPath)) {
     const i = out.length;
     const input = await inputs.next();

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
+import { dqeFailure } from '../failure.js';
 import type { Neighbour, Split } from '../../core/categorise.js';
 import type { VectorStoreConfig } from '../../core/input.js';
 import { exists, hashKey, readJson, writeJsonAtomic, writeTypedAtomic } from '../files.js';
@@ -15,14 +15,6 @@ import type { IndexOutcome, IndexRequest, NearestRequest, VectorStore } from './
 
 export type EmbeddedStoreConfig = Extract<VectorStoreConfig, { name: 'embedded' }>;
 export type SearchMode = 'exact' | 'ann' | 'ivf';
-
-/** Stable `ApplicationFailure` types this store throws. */
-export const EMBEDDED_FAILURES = {
-  /** The matrix does not hold `points.length` vectors of `dim` floats (the same type as Qdrant's). */
-  dimensionMismatch: 'DqeVectorDimensionMismatch',
-  /** ANN search was chosen but the request names no work directory to keep the index in. */
-  noWorkDir: 'DqeAnnIndexNeedsWorkDir',
-} as const;
 
 /**
  * Kept rows from which 'auto' builds the IVF index. bench/ann.ts (docs/performance-ann.md) times build +
@@ -51,11 +43,7 @@ export function planSearch(config: EmbeddedStoreConfig, rows: number): { mode: S
 function rowsOf(req: { vectors: Float32Array; dim: number; points: readonly unknown[] }): number {
   const n = req.points.length;
   if (!Number.isInteger(req.dim) || req.dim < 1 || req.vectors.length !== n * req.dim) {
-    throw ApplicationFailure.create({
-      type: EMBEDDED_FAILURES.dimensionMismatch,
-      nonRetryable: true,
-      message: `embedded vector store: ${req.vectors.length} floats do not make ${n} vectors of dimension ${req.dim}`,
-    });
+    throw dqeFailure('DqeVectorDimensionMismatch', `embedded vector store: ${req.vectors.length} floats do not make ${n} vectors of dimension ${req.dim}`);
   }
   return n;
 }
@@ -112,11 +100,7 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
 
   const workDirOf = (req: { workDir?: string }): string => {
     if (req.workDir === undefined) {
-      throw ApplicationFailure.create({
-        type: EMBEDDED_FAILURES.noWorkDir,
-        nonRetryable: true,
-        message: 'embedded vector store: ANN search keeps its index in the run\'s work directory, but the request gave no workDir',
-      });
+      throw dqeFailure('DqeAnnIndexNeedsWorkDir', 'embedded vector store: ANN search keeps its index in the run\'s work directory, but the request gave no workDir');
     }
     return req.workDir;
   };

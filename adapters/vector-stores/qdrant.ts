@@ -2,29 +2,12 @@
 import { createHash } from 'node:crypto';
 import { QdrantClient, type Schemas } from '@qdrant/js-client-rest';
 import { ApplicationFailure } from '@temporalio/common';
+import { dqeFailure } from '../failure.js';
 import type { Neighbour, Split } from '../../core/categorise.js';
 import type { VectorStoreConfig } from '../../core/input.js';
 import type { IndexRequest, NearestRequest, StorePoint, VectorStore } from './types.js';
 
 export type QdrantStoreConfig = Extract<VectorStoreConfig, { name: 'qdrant' }>;
-
-/** Stable `ApplicationFailure` types this store throws (the workflow and operators match on them). */
-export const QDRANT_FAILURES = {
-  /** The collection (or the request) holds vectors of another width than the run's embeddings. */
-  dimensionMismatch: 'DqeVectorDimensionMismatch',
-  /** The collection exists with settings dqe cannot use (another distance, named vectors). */
-  collectionMismatch: 'DqeQdrantCollectionMismatch',
-  /** Neither `vectorStore.url` nor QDRANT_URL is set, or the URL is not http(s). */
-  notConfigured: 'DqeQdrantNotConfigured',
-  /** Qdrant refused the API key (401/403). */
-  unauthorized: 'DqeQdrantUnauthorized',
-  /** Qdrant rejected a request as malformed (4xx other than 401/403/408/429): a bug or a server too old. */
-  rejected: 'DqeQdrantRejected',
-  /** A query ran before the run's collection existed (index not run, or dropped). */
-  collectionMissing: 'DqeQdrantCollectionMissing',
-  /** Transient faults outlasted the in-activity retries; Temporal retries the activity later. */
-  unavailable: 'DqeQdrantUnavailable',
-} as const;
 
 /** Knobs the tests turn; production uses the defaults. */
 export interface QdrantStoreTuning {
@@ -200,10 +183,7 @@ async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) =
 
 function checkShape(vectors: Float32Array, dim: number, points: readonly StorePoint[], what: string): void {
   if (!Number.isInteger(dim) || dim <= 0 || vectors.length !== points.length * dim) {
-    throw ApplicationFailure.nonRetryable(
-      `${what}: ${vectors.length} floats do not make ${points.length} vectors of dimension ${dim}`,
-      QDRANT_FAILURES.dimensionMismatch,
-    );
+    throw dqeFailure('DqeVectorDimensionMismatch', `${what}: ${vectors.length} floats do not make ${points.length} vectors of dimension ${dim}`);
   }
 }
 
@@ -225,13 +205,10 @@ export function createQdrantStore(config: QdrantStoreConfig, env: NodeJS.Process
   function qdrant(): QdrantClient {
     if (client) return client;
     if (!url) {
-      throw ApplicationFailure.nonRetryable(
-        'vectorStore "qdrant" needs a server: set QDRANT_URL on the worker or vectorStore.url in the input',
-        QDRANT_FAILURES.notConfigured,
-      );
+      throw dqeFailure('DqeQdrantNotConfigured', 'vectorStore "qdrant" needs a server: set QDRANT_URL on the worker or vectorStore.url in the input');
     }
     if (!/^https?:\/\//.test(url)) {
-      throw ApplicationFailure.nonRetryable(`QDRANT_URL must start with http:// or https://, got "${url}"`, QDRANT_FAILURES.notConfigured);
+      throw dqeFailure('DqeQdrantNotConfigured', `QDRANT_URL must start with http:// or https://, got "${url}"`);
     }
     if (apiKey && url.startsWith('http://') && !isLoopback(url) && !warnedPlainHttp) {
       warnedPlainHttp = true;
@@ -277,21 +254,21 @@ export function createQdrantStore(config: QdrantStoreConfig, env: NodeJS.Process
         : err instanceof Error
           ? `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}`
           : String(err);
-      return ApplicationFailure.retryable(`${where} still failing after ${maxAttempts} attempts: ${detail}`, QDRANT_FAILURES.unavailable);
+      return dqeFailure('DqeQdrantUnavailable', `${where} still failing after ${maxAttempts} attempts: ${detail}`);
     }
     if (!isHttpError(err)) return err instanceof Error ? err : new Error(String(err));
     const message = qdrantMessage(err);
     if (err.status === 401 || err.status === 403) {
-      return ApplicationFailure.nonRetryable(`${where} refused the API key (${err.status}: ${message}); check QDRANT_API_KEY`, QDRANT_FAILURES.unauthorized);
+      return dqeFailure('DqeQdrantUnauthorized', `${where} refused the API key (${err.status}: ${message}); check QDRANT_API_KEY`);
     }
     if (/dimension/i.test(message)) {
-      return ApplicationFailure.nonRetryable(`${where}: ${message}`, QDRANT_FAILURES.dimensionMismatch);
+      return dqeFailure('DqeVectorDimensionMismatch', `${where}: ${message}`);
     }
     if (err.status === 404 && /collection/i.test(message)) {
-      return ApplicationFailure.nonRetryable(`${where}: ${message}`, QDRANT_FAILURES.collectionMissing);
+      return dqeFailure('DqeQdrantCollectionMissing', `${where}: ${message}`);
     }
     const hint = err.status === 404 ? ' (no such endpoint: dqe needs Qdrant 1.10 or newer)' : '';
-    return ApplicationFailure.nonRetryable(`${where} rejected the request (${err.status}: ${message})${hint}`, QDRANT_FAILURES.rejected);
+    return dqeFailure('DqeQdrantRejected', `${where} rejected the request (${err.status}: ${message})${hint}`);
   }
 
   /** Creates the collection if needed and checks that an existing one fits this run's vectors. */
@@ -314,23 +291,14 @@ export function createQdrantStore(config: QdrantStoreConfig, env: NodeJS.Process
     const info = await call(`read collection ${name}`, (c) => c.getCollection(name));
     const vectors = singleVector(info.config.params.vectors);
     if (!vectors) {
-      throw ApplicationFailure.nonRetryable(
-        `Qdrant collection "${name}" uses named vectors; dqe needs one unnamed vector per point (use another collection)`,
-        QDRANT_FAILURES.collectionMismatch,
-      );
+      throw dqeFailure('DqeQdrantCollectionMismatch', `Qdrant collection "${name}" uses named vectors; dqe needs one unnamed vector per point (use another collection)`);
     }
     if (vectors.size !== dim) {
-      throw ApplicationFailure.nonRetryable(
-        `Qdrant collection "${name}" holds ${vectors.size}-dimensional vectors but this run's embeddings have ${dim} dimensions; ` +
-          (layout.shared ? 'point vectorStore.collection at a collection for this embedder' : 'drop the collection or start a new run'),
-        QDRANT_FAILURES.dimensionMismatch,
-      );
+      throw dqeFailure('DqeVectorDimensionMismatch', `Qdrant collection "${name}" holds ${vectors.size}-dimensional vectors but this run's embeddings have ${dim} dimensions; ` +
+          (layout.shared ? 'point vectorStore.collection at a collection for this embedder' : 'drop the collection or start a new run'));
     }
     if (vectors.distance !== 'Cosine') {
-      throw ApplicationFailure.nonRetryable(
-        `Qdrant collection "${name}" uses ${vectors.distance} distance; dqe needs Cosine (use another collection)`,
-        QDRANT_FAILURES.collectionMismatch,
-      );
+      throw dqeFailure('DqeQdrantCollectionMismatch', `Qdrant collection "${name}" uses ${vectors.distance} distance; dqe needs Cosine (use another collection)`);
     }
     // Keyword indexes make the split filter (and a shared collection's run filter) cheap for HNSW's
     // filtered search; creating an index that exists is a no-op on the server.
@@ -454,7 +422,7 @@ export function createQdrantStore(config: QdrantStoreConfig, env: NodeJS.Process
       const search = (row: number, limit: number): Schemas['QueryRequest'] => {
         const pos = posOf.get(row);
         if (pos === undefined) {
-          throw ApplicationFailure.nonRetryable(`nearest: query row ${row} is not among the run's ${req.points.length} points`, QDRANT_FAILURES.rejected);
+          throw dqeFailure('DqeQdrantRejected', `nearest: query row ${row} is not among the run's ${req.points.length} points`);
         }
         const must: Condition[] = [...layout.runConditions];
         if (split !== undefined) must.push({ key: FIELD.split, match: { value: split } });

@@ -7,7 +7,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import { exactNearest, type Neighbour, type Split } from '../../core/categorise.js';
 import { createVectorStore } from '../../adapters/vector-stores/index.js';
 import {
-  QDRANT_FAILURES,
   collectionForRun,
   createQdrantStore,
   sharedPointId,
@@ -214,17 +213,17 @@ function contract(get: () => Backend): void {
     const narrow = unitMatrix(ROWS.map((r) => r[0].slice(0, 3).map((x) => x + 0.1)), 3);
     await rejectsWith(
       store.index(request(runId, { vectors: narrow, dim: 3 })),
-      QDRANT_FAILURES.dimensionMismatch,
+      'DqeVectorDimensionMismatch',
       /holds 4-dimensional vectors but this run's embeddings have 3 dimensions/,
     );
     await rejectsWith(
       store.nearest({ ...request(runId, { vectors: narrow, dim: 3 }), queryIds: [0] }),
-      QDRANT_FAILURES.dimensionMismatch,
+      'DqeVectorDimensionMismatch',
       /dimension/i,
     );
     await rejectsWith(
       store.index(request(runId, { vectors: VECTORS.subarray(0, N * DIM - 1) })),
-      QDRANT_FAILURES.dimensionMismatch,
+      'DqeVectorDimensionMismatch',
       /55 floats do not make 14 vectors of dimension 4/,
     );
     assert.equal(await b.count(runId), N, 'the rejected calls wrote nothing');
@@ -242,7 +241,7 @@ function contract(get: () => Backend): void {
     if (count !== undefined) {
       assert.equal(count, 0);
       assert.equal((await b.raw!.collectionExists(collectionForRun(runId))).exists, false);
-      await rejectsWith(store.nearest({ ...request(runId), queryIds: [0] }), QDRANT_FAILURES.collectionMissing, /doesn't exist|not found/i);
+      await rejectsWith(store.nearest({ ...request(runId), queryIds: [0] }), 'DqeQdrantCollectionMissing', /doesn't exist|not found/i);
     }
   });
 }
@@ -320,7 +319,7 @@ function qdrantOnly(get: () => Backend): void {
     const runId = run('euclid');
     await b.raw!.createCollection(collectionForRun(runId), { vectors: { size: DIM, distance: 'Euclid' } });
     const store = b.store();
-    await rejectsWith(store.index(request(runId)), QDRANT_FAILURES.collectionMismatch, /uses Euclid distance; dqe needs Cosine/);
+    await rejectsWith(store.index(request(runId)), 'DqeQdrantCollectionMismatch', /uses Euclid distance; dqe needs Cosine/);
     await store.drop(runId);
   });
 
@@ -368,12 +367,12 @@ describe('vector store contract: qdrant via the loopback test endpoint', () => {
 
   test('a wrong API key is a non-retryable failure that names QDRANT_API_KEY', async () => {
     const store = createQdrantStore({ name: 'qdrant', exact: false, keep: false }, { QDRANT_URL: shim!.url, QDRANT_API_KEY: 'wrong' }, TUNING);
-    await rejectsWith(store.index(request(`${RUN_PREFIX}-auth`)), QDRANT_FAILURES.unauthorized, /refused the API key \(401.*QDRANT_API_KEY/);
+    await rejectsWith(store.index(request(`${RUN_PREFIX}-auth`)), 'DqeQdrantUnauthorized', /refused the API key \(401.*QDRANT_API_KEY/);
   });
 
   test('no QDRANT_URL is a non-retryable configuration failure', async () => {
     const store = createQdrantStore({ name: 'qdrant', exact: false, keep: false }, {}, TUNING);
-    await rejectsWith(store.index(request(`${RUN_PREFIX}-nourl`)), QDRANT_FAILURES.notConfigured, /set QDRANT_URL/);
+    await rejectsWith(store.index(request(`${RUN_PREFIX}-nourl`)), 'DqeQdrantNotConfigured', /set QDRANT_URL/);
   });
 
   test('transient 503 and 429 answers are retried; a fault that outlasts the retries stays retryable', async () => {
@@ -385,7 +384,7 @@ describe('vector store contract: qdrant via the loopback test endpoint', () => {
     await shim!.injectFaults(429, 1, 0);
     assertNeighbours(await store.nearest({ ...request(runId), queryIds: ALL_IDS }), EXPECTED_ALL);
     await shim!.injectFaults(502, TUNING.maxAttempts!);
-    await rejectsWith(store.drop(runId), QDRANT_FAILURES.unavailable, /still failing after 4 attempts/, false);
+    await rejectsWith(store.drop(runId), 'DqeQdrantUnavailable', /still failing after 4 attempts/, false);
     await store.drop(runId);
     assert.equal(await b.count(runId), 0);
   });
@@ -393,7 +392,7 @@ describe('vector store contract: qdrant via the loopback test endpoint', () => {
   test('an unreachable server is retried, then reported as retryable', async () => {
     // Port 9 (discard) on loopback: nothing listens there, so every connection is refused at once.
     const store = createQdrantStore({ name: 'qdrant', exact: false, keep: false }, { QDRANT_URL: 'http://127.0.0.1:9' }, TUNING);
-    const err = await rejectsWith(store.drop(`${RUN_PREFIX}-down`), QDRANT_FAILURES.unavailable, /still failing after 4 attempts/, false);
+    const err = await rejectsWith(store.drop(`${RUN_PREFIX}-down`), 'DqeQdrantUnavailable', /still failing after 4 attempts/, false);
     assert.match(err.message, /ECONNREFUSED|fetch failed/);
   });
 });

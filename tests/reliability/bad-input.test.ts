@@ -151,7 +151,7 @@ describe('bad rows become rejects with a reason, row and line', () => {
     const c = await curate(file);
     assert.deepEqual(c.rejects.map((r) => [r.row, r.reason, r.field, detailOf(r, file)]), [
       [2, 'missing_label', 'label', 'field "label" is null'],
-      [3, 'invalid_label', 'label', 'field "label" must be a string or an integer, found a non-integer number'],
+      [3, 'invalid_label', 'label', 'field "label" must be a string or an integer, found a number not written as an integer (2.5)'],
       [4, 'invalid_label', 'label', 'field "label" must be a string or an integer, found object'],
       [5, 'invalid_label', 'label', 'field "label" must be a string or an integer, found an array'],
       [6, 'invalid_label', 'label', 'field "label" must be a string or an integer, found boolean'],
@@ -185,7 +185,7 @@ describe('bad rows become rejects with a reason, row and line', () => {
     for (const name of ['bom.jsonl', 'bom.csv']) {
       const c = await curate(fixture(name));
       assert.deepEqual(rowsOf(c), [[1, GOOD[0][1], 'ham'], [2, GOOD[1][1], 'spam'], [3, GOOD[2][1], 'ham'], [4, GOOD[3][1], 'spam']], name);
-      assert.ok(c.kept.every((k) => Object.keys(k.record)[0] === 'text'), name);
+      assert.ok(c.kept.every((k) => Object.keys(JSON.parse(k.source) as object)[0] === 'text'), name);
     }
   });
 

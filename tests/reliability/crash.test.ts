@@ -31,6 +31,8 @@ function assertSurvived(d: DrillRun, kills: number): void {
   assert.deepEqual(d.comparison.differing, []);
   assert.deepEqual(d.comparison.reportDifferences, []);
   assert.equal(d.comparison.embeddedTotal.drilled, d.comparison.embeddedTotal.reference);
+  // Killed attempts' half-written temporary files are gone once their phases succeeded.
+  assert.equal(d.comparison.leftoverTempFiles, 0);
 }
 
 describe('crash survival', () => {

@@ -10,7 +10,7 @@ import { exactNearest, type Split } from '../../core/categorise.js';
 import { parseDqeInput } from '../../core/input.js';
 import { Rng } from '../../core/random.js';
 import { AnnIndex, CALIBRATION_Z, DEFAULT_ANN_TUNING, exactTop1, f32DotBound, sampleRows, wilsonLower, type AnnTuning } from '../../adapters/vector-stores/ann.js';
-import { DEFAULT_ANN_THRESHOLD, EMBEDDED_FAILURES, createEmbeddedStore, planSearch, type EmbeddedStoreConfig } from '../../adapters/vector-stores/embedded.js';
+import { DEFAULT_ANN_THRESHOLD, createEmbeddedStore, planSearch, type EmbeddedStoreConfig } from '../../adapters/vector-stores/embedded.js';
 import { DEFAULT_IVF_TUNING } from '../../adapters/vector-stores/ivf.js';
 import type { StorePoint } from '../../adapters/vector-stores/types.js';
 import { clustered } from '../helpers/vectors.js';
@@ -305,8 +305,8 @@ describe("search choice: 'auto', 'exact', 'ivf', 'ann'", () => {
       assert.equal(err.nonRetryable, true);
       assert.match(err.message, message);
     };
-    await rejects(store.index({ runId: 'r', vectors: v.subarray(1), dim: 4, points: points(10) }), EMBEDDED_FAILURES.dimensionMismatch, /39 floats do not make 10 vectors of dimension 4/);
-    await rejects(store.index({ runId: 'r', vectors: v, dim: 4, points: points(10) }), EMBEDDED_FAILURES.noWorkDir, /no workDir/);
+    await rejects(store.index({ runId: 'r', vectors: v.subarray(1), dim: 4, points: points(10) }), 'DqeVectorDimensionMismatch', /39 floats do not make 10 vectors of dimension 4/);
+    await rejects(store.index({ runId: 'r', vectors: v, dim: 4, points: points(10) }), 'DqeAnnIndexNeedsWorkDir', /no workDir/);
   });
 
   test('the input accepts the search settings and names a bad one', () => {

@@ -20,6 +20,7 @@ test('fills every default from a dataset path alone', () => {
     undecided: 'keep',
     review: false,
     twoFold: false,
+    overwrite: false,
     gpuTaskQueue: 'dqe-gpu',
     gpuHeartbeatTimeoutSeconds: 300,
     shardSize: 50000,

@@ -113,6 +113,16 @@ describe('swift output', () => {
     assert.match(other.message, /^swift infer was killed by SIGKILL\. full log: \/job\/swift-infer\.log\nlast 50 lines of its output:\nline 0\n/u);
   });
 
+  test('a bfloat16 model on a device without bf16 fails once, non-retryably, with the fix (it was DqeSwiftFailed, retried)', () => {
+    // The line transformers prints when swift sft starts a bf16 model on a CPU worker.
+    const tail = ['[INFO:swift] Loading the model...', "ValueError: Your setup doesn't support bf16/gpu. You need to assign use_cpu if you want to train the model on CPU."];
+    assert.equal(classifyFailure(tail), 'unsupported_dtype');
+    const f = swiftFailure('sft', { exitCode: 1, signal: undefined, cancelled: false, tail }, '/job/swift-sft.log');
+    assert.equal(f.type, 'DqeSwiftInvalidConfig');
+    assert.equal(f.nonRetryable, true);
+    assert.match(f.message, /^swift sft exited with code 1: the model runs in bfloat16, which .* cannot .*"--torch_dtype", "float16"\] \(float32 on a CPU\)/u);
+  });
+
   test('the output tail keeps the last 50 lines as a terminal shows them', () => {
     const t = new OutputTail();
     t.push('Train:   0%|  | 0/8\rTrain:  50%|  | 4/8\rTrain: 100%|  | 8/8\n');

@@ -16,8 +16,8 @@ import { testTemporal, uniqueId, type TestTemporal } from '../helpers/temporal.j
 
 /** The activity type of each phase, in order, as the history must show them. */
 const ACTIVITY_TYPES = [
-  'loadDataset', 'cleanDataset', 'embedShard', 'mergeEmbeddings', 'sampleRows', 'trainModel', 'predictShard', 'mergePredictions',
-  'indexVectors', 'categoriseWrong', 'dropVectors', 'judgeNoisy', 'assembleRun', 'writeReport',
+  'claimRunDir', 'loadDataset', 'cleanDataset', 'embedShard', 'mergeEmbeddings', 'sampleRows', 'trainModel', 'predictShard', 'mergePredictions',
+  'indexVectors', 'categoriseWrong', 'dropVectors', 'judgeNoisy', 'assembleRun', 'writeReport', 'releaseRunDir',
 ];
 
 describe('dqe workflow on the dev server', () => {

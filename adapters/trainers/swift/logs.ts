@@ -141,10 +141,12 @@ export async function resumeCheckpoint(outputDir: string, heartbeatCheckpoint: u
 }
 
 /** What a failed swift run's output says went wrong. */
-export type FailureKind = 'cuda_oom' | 'not_installed' | 'invalid_config' | 'other';
+export type FailureKind = 'cuda_oom' | 'not_installed' | 'unsupported_dtype' | 'invalid_config' | 'other';
 
 const CUDA_OOM = /torch\.(?:cuda\.)?OutOfMemoryError|CUDA out of memory|CUDA error: out of memory|CUBLAS_STATUS_ALLOC_FAILED/u;
 const NOT_INSTALLED = /ModuleNotFoundError: No module named '(?:swift|torch|transformers)'/u;
+/** transformers' check when a bfloat16 model meets a device without bf16 (a CPU worker, a pre-Ampere GPU). */
+const UNSUPPORTED_DTYPE = /Your setup doesn't support bf16\/gpu|bf16.*(?:requires|only supported)|does not support bf16/iu;
 /** Errors that the same arguments will hit again on any worker. */
 const INVALID_CONFIG = [
   /Failed to automatically match '(?:model_type|template_type)'/u,
@@ -158,6 +160,7 @@ export function classifyFailure(lines: readonly string[]): FailureKind {
   const text = lines.join('\n');
   if (CUDA_OOM.test(text)) return 'cuda_oom';
   if (NOT_INSTALLED.test(text)) return 'not_installed';
+  if (UNSUPPORTED_DTYPE.test(text)) return 'unsupported_dtype';
   if (INVALID_CONFIG.some((re) => re.test(text))) return 'invalid_config';
   return 'other';
 }
