@@ -27,6 +27,9 @@ function stubActivities(calls: string[], override: Partial<Stubs> = {}): Stubs {
   };
   const stubs: Stubs = {
     checkEndpoints: rec('checkEndpoints', undefined),
+    // The run directory's lock is not part of the phase order these tests check.
+    claimRunDir: () => Promise.resolve(undefined),
+    releaseRunDir: () => Promise.resolve(undefined),
     loadDataset: rec('loadDataset', { rowsIn: 10 }),
     cleanDataset: rec('cleanDataset', { kept: 8, labels: ['a', 'b'], rejected: { duplicate: 2 } }),
     embedShard: rec('embedShard', {}),
