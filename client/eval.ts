@@ -20,11 +20,12 @@ import type { CategoryRow, KeptRow } from '../activities/refs.js';
 import { readCsvDataset, readJsonlDataset, formatOf, type RawRow } from '../adapters/dataset-reader.js';
 import { createEmbedder } from '../adapters/embedders/index.js';
 import { AtomicWriter, exists, readJson, readJsonl, readJsonlAll, readMatrix, readUint32, writeFileAtomic, writeJsonAtomic, writeTypedAtomic } from '../adapters/files.js';
+import { CROSS_FIT_PROBE, CROSS_FIT_SEED_OFFSET } from '../adapters/judges/offline.js';
+import { crossFittedProbs } from '../adapters/trainers/linear.js';
 import { createTrainer, type Trainer } from '../adapters/trainers/index.js';
 import { normaliseText } from '../core/clean.js';
 import {
   ARMS,
-  crossValidationFolds,
   holdoutSplit,
   injectLabelNoise,
   randomSubset,
@@ -37,7 +38,6 @@ import {
 } from '../core/evaluation.js';
 import { EMBEDDERS, formatProblems, JUDGES, parseDqeInput, SAMPLING_RULES, TRAINERS, VECTOR_STORES, type DqeConfig, type DqeInput, type TrainerConfig } from '../core/input.js';
 import type { RowVerdict } from '../core/judging.js';
-import { predictLinear, trainLinear } from '../core/linear-model.js';
 import { classificationMetrics, detectionScores, mcnemarTest, pairedTTest, UNMAPPED } from '../core/metrics.js';
 import { mergeVerdicts } from '../core/two-fold.js';
 import { ensurePythonGroup, REPO_ROOT, VENV_BIN } from '../infra/python-env.js';
@@ -51,12 +51,9 @@ import { startDqe, waitForDqe } from './api.js';
 export const DEFAULT_HOLDOUT = 0.2;
 /** Folds of the cross-validated probabilities handed to cleanlab (cleanlab's own default is 5). */
 export const DEFAULT_CLEANLAB_FOLDS = 5;
-/** Offsets of the seeds of the noise flips and the random arm from the run's seed, so they are independent draws. */
+/** Offsets of the seeds of the noise flips and the random arm from the run's seed, so they are independent draws (cleanlab's folds use the offline judge's offset). */
 const NOISE_SEED_OFFSET = 1;
 const RANDOM_ARM_SEED_OFFSET = 2;
-const CV_SEED_OFFSET = 3;
-/** The linear probe settings for cleanlab's probabilities when the run's trainer is not linear: the linear trainer's defaults. */
-const DEFAULT_PROBE = { epochs: 300, learningRate: 0.1, l2: 1e-4 };
 /** cleanlab's default rule for which rows are issues. */
 const CLEANLAB_FILTER_BY = 'prune_by_noise_rate';
 const CLEANLAB_SCRIPT = join(REPO_ROOT, 'tools', 'cleanlab_find_issues.py');
@@ -141,22 +138,6 @@ async function writeJsonlFile(path: string, values: Iterable<unknown>): Promise<
 
 /** The run directory's report.json as `dqe eval` reads it back. */
 type RunReport = ReportWithEvaluation;
-
-/** Out-of-fold class probabilities (N × K, row-major) of a linear model on the embeddings. */
-function crossValidatedProbs(vectors: Float32Array, dim: number, labelIds: Uint32Array, k: number, folds: number, seed: number, probe: typeof DEFAULT_PROBE): Float64Array {
-  const n = labelIds.length;
-  const fold = crossValidationFolds(n, folds, seed);
-  const probs = new Float64Array(n * k);
-  for (let f = 0; f < folds; f++) {
-    const train: number[] = [];
-    const held: number[] = [];
-    for (let i = 0; i < n; i++) (fold[i] === f ? held : train).push(i);
-    const model = trainLinear(vectors, dim, train, Uint32Array.from(train, (i) => labelIds[i]!), k, probe);
-    const p = predictLinear(model, vectors, held);
-    held.forEach((id, j) => probs.set(p.subarray(j * k, (j + 1) * k), id * k));
-  }
-  return probs;
-}
 
 async function runCleanlab(dir: string, labelIds: Uint32Array, probs: Float64Array, k: number, log: (l: string) => void) {
   await ensurePythonGroup('cleanlab', log);
@@ -308,10 +289,10 @@ export async function runEvaluation(opts: EvalOptions, deps: EvalDeps): Promise<
     let cleanlab: NoiseExperiment['cleanlab'] = null;
     if (opts.cleanlab ?? true) {
       const folds = opts.cleanlabFolds ?? DEFAULT_CLEANLAB_FOLDS;
-      const probe = config.trainer.name === 'linear' ? { epochs: config.trainer.epochs, learningRate: config.trainer.learningRate, l2: config.trainer.l2 } : DEFAULT_PROBE;
+      const probe = config.trainer.name === 'linear' ? { epochs: config.trainer.epochs, learningRate: config.trainer.learningRate, l2: config.trainer.l2 } : CROSS_FIT_PROBE;
       const t0 = performance.now();
       log(`eval: ${folds}-fold cross-validated probabilities for cleanlab`);
-      const probs = crossValidatedProbs(trainVectors, dim, keptLabelIds, k, folds, seed + CV_SEED_OFFSET, probe);
+      const probs = await crossFittedProbs(trainVectors, dim, keptLabelIds, k, folds, seed + CROSS_FIT_SEED_OFFSET, probe, ctx);
       const found = await runCleanlab(workDir, keptLabelIds, probs, k, log);
       cleanlab = { ...detectionScores(new Set(found.issues), actual), seconds: (performance.now() - t0) / 1000, version: found.cleanlab_version, folds, filterBy: found.filter_by };
     }

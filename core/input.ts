@@ -137,9 +137,17 @@ const qdrantStore = z.strictObject({
 });
 const offlineJudge = z.strictObject({
   name: z.literal('offline'),
-  /** A row whose out-of-sample probability of its own label is below this is judged mislabeled. @default 0.25 */
+  /**
+   * How a row is judged from its cross-fitted probabilities: 'confident' by confident learning's
+   * per-class thresholds (the mean probability of each class over the rows labelled with it);
+   * 'fixed' by `mislabeledBelow` / `okAtLeast` on the probability of its own label. @default 'confident'
+   */
+  rule: z.enum(['confident', 'fixed']).default('confident'),
+  /** Folds of the cross-fitted probabilities over all kept rows (each row scored by a model that never saw it). @default 5 */
+  folds: z.number().int().min(2).max(20).default(5),
+  /** With rule 'fixed': a row whose out-of-sample probability of its own label is below this is judged mislabeled. @default 0.25 */
   mislabeledBelow: z.number().min(0).max(1).default(0.25),
-  /** A row whose out-of-sample probability of its own label is at least this is judged label_ok. @default 0.5 */
+  /** With rule 'fixed': a row whose out-of-sample probability of its own label is at least this is judged label_ok. @default 0.5 */
   okAtLeast: z.number().min(0).max(1).default(0.5),
 }).refine((j) => j.mislabeledBelow <= j.okAtLeast, { path: ['mislabeledBelow'], message: 'must not exceed okAtLeast' });
 const openaiJudge = z.strictObject({

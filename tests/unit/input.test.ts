@@ -15,7 +15,7 @@ test('fills every default from a dataset path alone', () => {
     embedder: { name: 'hash', dim: 1024 },
     trainer: { name: 'linear', epochs: 300, learningRate: 0.1, l2: 1e-4 },
     vectorStore: { name: 'embedded' },
-    judge: { name: 'offline', mislabeledBelow: 0.25, okAtLeast: 0.5 },
+    judge: { name: 'offline', rule: 'confident', folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 },
     noisy: 'drop',
     undecided: 'keep',
     review: false,
