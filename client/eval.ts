@@ -38,7 +38,7 @@ import {
 } from '../core/evaluation.js';
 import { EMBEDDERS, formatProblems, JUDGES, parseDqeInput, SAMPLING_RULES, TRAINERS, VECTOR_STORES, type DqeConfig, type DqeInput, type TrainerConfig } from '../core/input.js';
 import type { RowVerdict } from '../core/judging.js';
-import { classificationMetrics, detectionScores, mcnemarTest, pairedTTest, UNMAPPED } from '../core/metrics.js';
+import { bootstrapMacroF1Test, classificationMetrics, detectionScores, mcnemarTest, pairedTTest, UNMAPPED } from '../core/metrics.js';
 import { mergeVerdicts } from '../core/two-fold.js';
 import { ensurePythonGroup, REPO_ROOT, VENV_BIN } from '../infra/python-env.js';
 import { ensureLocalServer } from '../infra/temporal.js';
@@ -54,6 +54,7 @@ export const DEFAULT_CLEANLAB_FOLDS = 5;
 /** Offsets of the seeds of the noise flips and the random arm from the run's seed, so they are independent draws (cleanlab's folds use the offline judge's offset). */
 const NOISE_SEED_OFFSET = 1;
 const RANDOM_ARM_SEED_OFFSET = 2;
+const BOOTSTRAP_SEED_OFFSET = 4;
 /** cleanlab's default rule for which rows are issues. */
 const CLEANLAB_FILTER_BY = 'prune_by_noise_rate';
 const CLEANLAB_SCRIPT = join(REPO_ROOT, 'tools', 'cleanlab_find_issues.py');
@@ -255,6 +256,7 @@ export async function runEvaluation(opts: EvalOptions, deps: EvalDeps): Promise<
   const armIds: Record<ArmName, number[]> = { full: allIds, dqe: finalIds, random: randomSubset(allIds, finalIds.length, seed + RANDOM_ARM_SEED_OFFSET) };
   const arms = {} as Record<ArmName, ArmResult>;
   const correct = {} as Record<ArmName, number[]>;
+  const predictedBy = {} as Record<ArmName, number[]>;
   const ctx = jobContext();
   for (const arm of ARMS) {
     log(`eval: training ${trainer.name} on the ${arm} arm (${armIds[arm].length} rows)`);
@@ -267,9 +269,16 @@ export async function runEvaluation(opts: EvalOptions, deps: EvalDeps): Promise<
       return p === null || p === undefined ? UNMAPPED : (labelIndex.get(p) ?? UNMAPPED);
     });
     correct[arm] = predicted.map((p, i) => (p === truth[i] ? 1 : 0));
+    predictedBy[arm] = predicted;
     arms[arm] = { rows: armIds[arm].length, dataFraction: n > 0 ? armIds[arm].length / n : 0, trainSeconds: out.trainSeconds, metrics: classificationMetrics(truth, predicted, labels) };
   }
-  const compare = (a: ArmName, b: ArmName): ArmComparison => ({ a, b, tTest: pairedTTest(correct[a], correct[b]), mcnemar: mcnemarTest(correct[a], correct[b]) });
+  const compare = (a: ArmName, b: ArmName): ArmComparison => ({
+    a,
+    b,
+    tTest: pairedTTest(correct[a], correct[b]),
+    mcnemar: mcnemarTest(correct[a], correct[b]),
+    macroF1: bootstrapMacroF1Test(truth, predictedBy[a], predictedBy[b], k, seed + BOOTSTRAP_SEED_OFFSET),
+  });
   const comparisons = [compare('dqe', 'full'), compare('dqe', 'random'), compare('full', 'random')];
 
   // 6. The noise experiment: DQE's and cleanlab's detections against the flips that survived cleaning.
@@ -413,7 +422,10 @@ export function formatEvaluation(e: Evaluation): string {
     lines.push(`  ${arm.padEnd(8)} ${String(a.rows).padStart(6)} ${pct(a.dataFraction).padStart(7)} ${pct(a.metrics.accuracy).padStart(9)} ${a.metrics.macroF1.toFixed(3).padStart(9)} ${a.trainSeconds.toFixed(2).padStart(8)}`);
   }
   lines.push('');
-  for (const c of e.comparisons) lines.push(`  ${c.a} vs ${c.b}: accuracy diff ${(100 * c.tTest.meanDiff).toFixed(2)} pts, paired t p = ${p(c.tTest.pValue)}, McNemar ${c.mcnemar.aOnly}/${c.mcnemar.bOnly} p = ${p(c.mcnemar.pValue)}`);
+  for (const c of e.comparisons) {
+    lines.push(`  ${c.a} vs ${c.b}: accuracy diff ${(100 * c.tTest.meanDiff).toFixed(2)} pts, paired t p = ${p(c.tTest.pValue)}, McNemar ${c.mcnemar.aOnly}/${c.mcnemar.bOnly} p = ${p(c.mcnemar.pValue)}`);
+    lines.push(`  ${''.padEnd(c.a.length + c.b.length + 4)}  macro-F1 diff ${c.macroF1.diff.toFixed(3)} (95% CI ${c.macroF1.ci95[0].toFixed(3)} to ${c.macroF1.ci95[1].toFixed(3)}), bootstrap p = ${p(c.macroF1.pValue)}`);
+  }
   if (e.noise) {
     const nz = e.noise;
     lines.push('', `noise: ${nz.flipped} labels flipped (${pct(nz.rate)}), ${nz.flippedKept} kept`);
