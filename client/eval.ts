@@ -281,14 +281,15 @@ export async function runEvaluation(opts: EvalOptions, deps: EvalDeps): Promise<
   });
   const comparisons = [compare('dqe', 'full'), compare('dqe', 'random'), compare('full', 'random')];
 
-  // 6. The noise experiment: DQE's and cleanlab's detections against the flips that survived cleaning.
+  // 6. The rows the judge found mislabeled (either pass), then the noise experiment: DQE's and
+  // cleanlab's detections against the flips that survived cleaning.
+  const verdicts = mergeVerdicts(await readJsonlAll<RowVerdict>(join(runDir, work.verdicts)), work.secondPass ? await readJsonlAll<RowVerdict>(join(runDir, work.secondPass.verdicts)) : []);
+  const judged = new Set([...verdicts.values()].filter((v) => v.verdict === 'mislabeled').map((v) => v.id));
   let noise: NoiseExperiment | null = null;
   if (rate !== undefined) {
     const flippedRows = new Set(flips.map((f) => f.index + 1));
     const actual = new Set(kept.filter((r) => flippedRows.has(r.row)).map((r) => r.id));
     const passes = [work, ...(work.secondPass ? [work.secondPass] : [])];
-    const verdicts = mergeVerdicts(await readJsonlAll<RowVerdict>(join(runDir, work.verdicts)), work.secondPass ? await readJsonlAll<RowVerdict>(join(runDir, work.secondPass.verdicts)) : []);
-    const judged = new Set([...verdicts.values()].filter((v) => v.verdict === 'mislabeled').map((v) => v.id));
     const flagged = new Set<number>();
     for (const p of passes) {
       for await (const c of readJsonl<CategoryRow>(join(runDir, p.categories))) {
@@ -328,6 +329,7 @@ export async function runEvaluation(opts: EvalOptions, deps: EvalDeps): Promise<
     twoFold: config.twoFold,
     test: { source: opts.test ? 'file' : 'holdout', fraction: opts.test ? null : holdout, path: opts.test ? resolve(opts.test) : null, rows: test.length, skipped: testRows.length - test.length },
     trainRows: n,
+    judgedMislabeled: { rows: judged.size, share: n > 0 ? judged.size / n : 0 },
     arms,
     comparisons,
     noise,
@@ -415,7 +417,7 @@ interface EvalCliOptions {
 export function formatEvaluation(e: Evaluation): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const p = (x: number) => (x !== 0 && x < 0.001 ? x.toExponential(2) : x.toFixed(3));
-  const lines = [`test rows ${e.test.rows}; kept training rows ${e.trainRows}; trainer ${e.trainer}${e.twoFold ? '; two-fold DQE' : ''}`, ''];
+  const lines = [`test rows ${e.test.rows}; kept training rows ${e.trainRows}; trainer ${e.trainer}${e.twoFold ? '; two-fold DQE' : ''}; judged mislabeled ${e.judgedMislabeled.rows} (${pct(e.judgedMislabeled.share)})`, ''];
   lines.push(`  ${'arm'.padEnd(8)} ${'rows'.padStart(6)} ${'share'.padStart(7)} ${'accuracy'.padStart(9)} ${'macro-F1'.padStart(9)} ${'train s'.padStart(8)}`);
   for (const arm of ARMS) {
     const a = e.arms[arm];

@@ -133,6 +133,8 @@ export interface Evaluation {
   test: { source: 'holdout' | 'file'; fraction: number | null; path: string | null; rows: number; skipped: number };
   /** Kept training rows (the "full cleaned data"). */
   trainRows: number;
+  /** Kept rows the judge found mislabeled (in either pass when two-fold): what DQE drops or relabels. */
+  judgedMislabeled: { rows: number; share: number };
   arms: Record<ArmName, ArmResult>;
   comparisons: ArmComparison[];
   noise: NoiseExperiment | null;
