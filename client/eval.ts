@@ -140,7 +140,8 @@ async function writeJsonlFile(path: string, values: Iterable<unknown>): Promise<
 /** The run directory's report.json as `dqe eval` reads it back. */
 type RunReport = ReportWithEvaluation;
 
-async function runCleanlab(dir: string, labelIds: Uint32Array, probs: Float64Array, k: number, log: (l: string) => void) {
+/** cleanlab's find_label_issues on labels and out-of-fold probabilities, through tools/cleanlab_find_issues.py. */
+export async function runCleanlab(dir: string, labelIds: Uint32Array, probs: Float64Array, k: number, log: (l: string) => void) {
   await ensurePythonGroup('cleanlab', log);
   const labelsPath = join(dir, 'cleanlab.labels.u32');
   const probsPath = join(dir, 'cleanlab.pred-probs.f64');
