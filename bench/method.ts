@@ -8,7 +8,7 @@
 // so `linear` and `encoder` run exactly as in a dqe run; it skips Temporal and the run directory,
 // which change no result, to afford many configurations on a 2-core machine.
 //
-// Usage: npx tsx bench/method.ts [--seeds 0] [--datasets 2-class,3-class] [--noise 0.1] [--limit N]
+// Usage: npx tsx bench/method.ts [--seeds 0] [--datasets 2-class,3-class] [--variants clean,noisy] [--noise 0.1] [--limit N]
 //          [--trainer linear|encoder] [--trainer-options JSON] [--configs paper,default,...] [--out bench/results/method.json]
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -61,7 +61,7 @@ const o = new Command('bench-method')
   .option('--seeds <list>', 'seeds of the split, flips, sampling and random arm', '0')
   .option('--datasets <list>', 'of 2-class, 3-class', '2-class,3-class')
   .option('--noise <rate>', 'flip rate of the noisy variant', Number, 0.1)
-  .option('--clean-only', 'skip the noisy variant')
+  .option('--variants <list>', 'of clean, noisy', 'clean,noisy')
   .option('--limit <n>', 'mails per dataset (default: all)', Number)
   .option('--holdout <f>', 'held-out test share', Number, 0.2)
   .option('--dim <n>', 'hash embedding width', Number, 1024)
@@ -69,7 +69,7 @@ const o = new Command('bench-method')
   .option('--configs <list>', `which of ${Object.keys(CONFIGS).join(', ')}`, Object.keys(CONFIGS).join(','))
   .option('--out <file>', 'results file', 'bench/results/method.json')
   .parse()
-  .opts<{ seeds: string; datasets: string; noise: number; cleanOnly?: boolean; limit?: number; holdout: number; dim: number; trainer: string; configs: string; out: string }>();
+  .opts<{ seeds: string; datasets: string; noise: number; variants: string; limit?: number; holdout: number; dim: number; trainer: string; configs: string; out: string }>();
 
 const parsed = parseDqeInput({ dataset: 'x.jsonl', trainer: (o.trainer.trim().startsWith('{') ? JSON.parse(o.trainer) : o.trainer) as string });
 if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
@@ -78,7 +78,8 @@ const trainer = createTrainer(trainerConfig);
 const tmp = join(REPO_ROOT, 'bench', 'results', 'tmp', basename(o.out, '.json'));
 await rm(tmp, { recursive: true, force: true });
 await mkdir(tmp, { recursive: true });
-const ctx: JobContext = { heartbeat: () => {}, resumeDetails: undefined, signal: new AbortController().signal, log: () => {} };
+/** A fresh context per job: the process runner adds an abort listener to its signal per run. */
+const ctx = (): JobContext => ({ heartbeat: () => {}, resumeDetails: undefined, signal: new AbortController().signal, log: () => {} });
 const log = (l: string) => console.error(l);
 
 /** Distinct texts with one label; a text with two labels leaves (as dqe's cleaning does). */
@@ -106,8 +107,8 @@ let jobs = 0;
 /** Trains on `ids` with `labelIds`, returns predicted class indices for `predictIds`. */
 async function trainPredict(ref: { keptPath: string; matrix: { path: string; rows: number; dim: number } }, labels: string[], labelIds: Uint32Array, ids: number[], predictIds: number[], seed: number): Promise<{ predicted: number[]; probs: number[][] }> {
   const jobDir = join(tmp, `job-${jobs++}`);
-  const out = await trainer.train({ jobDir, ...ref, trainIds: ids, labelIds, labels, seed }, ctx);
-  const preds = await trainer.predict({ jobDir: `${jobDir}-predict`, ...ref, modelPath: out.modelPath, ids: predictIds, labels }, ctx);
+  const out = await trainer.train({ jobDir, ...ref, trainIds: ids, labelIds, labels, seed }, ctx());
+  const preds = await trainer.predict({ jobDir: `${jobDir}-predict`, ...ref, modelPath: out.modelPath, ids: predictIds, labels }, ctx());
   if (trainerConfig.name === 'encoder') await rm(jobDir, { recursive: true, force: true });
   return { predicted: preds.map((p) => labels.indexOf(p.predicted ?? '')), probs: preds.map((p) => p.probs ?? []) };
 }
@@ -125,7 +126,7 @@ for (const seed of o.seeds.split(',').map(Number)) {
     const rows = dataset(name === '3-class');
     const labels = [...new Set(rows.map((r) => r.label))].sort();
     const split = holdoutSplit(rows.map((r) => r.label), o.holdout, seed);
-    for (const noise of o.cleanOnly ? [null] : [null, o.noise]) {
+    for (const noise of o.variants.split(',').map((v) => (v === 'clean' ? null : o.noise))) {
       const started = performance.now();
       const train = split.train.map((i) => rows[i]!);
       const test = split.test.map((i) => rows[i]!);
@@ -156,7 +157,7 @@ for (const seed of o.seeds.split(',').map(Number)) {
       // The judge's evidence, shared by every configuration: cross-fitted linear probabilities.
       const trainVectors = vectors.subarray(0, n * dim);
       const trainLabelIds = labelIds.slice(0, n);
-      const probs = await crossFittedProbs(trainVectors, dim, trainLabelIds, k, 5, seed + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx);
+      const probs = await crossFittedProbs(trainVectors, dim, trainLabelIds, k, 5, seed + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx());
       const thresholds = classThresholds(probs, trainLabelIds, k);
       const cleanlab = noise === null ? null : detectionScores(new Set((await runCleanlab(caseDir, trainLabelIds, probs, k, log)).issues), actual);
 
