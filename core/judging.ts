@@ -1,4 +1,4 @@
-// Verdicts on noisy pairs, and the offline judge's rule from out-of-sample class probabilities.
+// Verdicts on noisy pairs, and the offline judge's rules from out-of-sample class probabilities.
 
 export type Verdict = 'label_ok' | 'mislabeled' | 'undecided';
 
@@ -17,10 +17,18 @@ export interface OfflineJudgeThresholds {
   okAtLeast: number;
 }
 
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+function ownIndex(label: string, labels: readonly string[]): number {
+  const own = labels.indexOf(label);
+  if (own < 0) throw new Error(`offline judge: label ${JSON.stringify(label)} is not in the label set`);
+  return own;
+}
+
 /**
- * Judges one row from the out-of-sample probability of its own label: below `mislabeledBelow`
- * it is mislabeled (the suggestion is the most probable label), at or above `okAtLeast` its label
- * is kept, in between undecided.
+ * The `fixed` rule: judges one row from the out-of-sample probability of its own label: below
+ * `mislabeledBelow` it is mislabeled (the suggestion is the most probable label), at or above
+ * `okAtLeast` its label is kept, in between undecided.
  */
 export function offlineVerdict(
   id: number,
@@ -29,15 +37,69 @@ export function offlineVerdict(
   labels: readonly string[],
   t: OfflineJudgeThresholds,
 ): RowVerdict {
-  const own = labels.indexOf(label);
-  if (own < 0) throw new Error(`offlineVerdict: label ${JSON.stringify(label)} is not in the label set`);
+  const own = ownIndex(label, labels);
   let best = 0;
   for (let c = 1; c < labels.length; c++) if (probs[c]! > probs[best]!) best = c;
   const p = probs[own]!;
-  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   if (p < t.mislabeledBelow && best !== own) {
     return { id, verdict: 'mislabeled', suggested: labels[best]!, reason: `out-of-sample P(${label}) = ${pct(p)}; most likely ${labels[best]} at ${pct(probs[best]!)}` };
   }
   if (p >= t.okAtLeast) return { id, verdict: 'label_ok', reason: `out-of-sample P(${label}) = ${pct(p)}` };
   return { id, verdict: 'undecided', reason: `out-of-sample P(${label}) = ${pct(p)} is between the thresholds` };
+}
+
+/**
+ * Confident learning's per-class thresholds (Northcutt et al. 2021, cleanlab's confident joint):
+ * t_j = mean of p_j over the rows labelled j. `probs` is N × K row-major, `labelIds` the N class
+ * indices. A class no row carries gets +Infinity (no row is ever confidently of it).
+ */
+export function classThresholds(probs: ArrayLike<number>, labelIds: ArrayLike<number>, classes: number): number[] {
+  const n = labelIds.length;
+  if (probs.length !== n * classes) throw new Error(`classThresholds: expected ${n}×${classes} probabilities, got ${probs.length}`);
+  const sum = new Array<number>(classes).fill(0);
+  const count = new Array<number>(classes).fill(0);
+  for (let i = 0; i < n; i++) {
+    const j = labelIds[i]!;
+    sum[j] = sum[j]! + probs[i * classes + j]!;
+    count[j]!++;
+  }
+  return sum.map((s, j) => (count[j]! > 0 ? s / count[j]! : Infinity));
+}
+
+/**
+ * Slack on the threshold comparison, as cleanlab's confident joint has (1e-6), so a row whose
+ * probability equals its class's mean up to rounding still counts as confident.
+ */
+export const CONFIDENT_EPSILON = 1e-6;
+
+/**
+ * The `confident` rule (confident learning): the row's confident class is the most probable class
+ * among those whose probability reaches their own threshold (p_j ≥ t_j). It is `label_ok` when
+ * that class is its label (even when another class is more probable but below its threshold: a
+ * wrongly predicted row can be cleared), `mislabeled` when it is another class (suggested), and
+ * `undecided` when no class reaches its threshold.
+ */
+export function confidentVerdict(
+  id: number,
+  label: string,
+  probs: ArrayLike<number>,
+  labels: readonly string[],
+  thresholds: readonly number[],
+): RowVerdict {
+  const own = ownIndex(label, labels);
+  let confident = -1;
+  for (let c = 0; c < labels.length; c++) {
+    if (probs[c]! >= thresholds[c]! - CONFIDENT_EPSILON && (confident < 0 || probs[c]! > probs[confident]!)) confident = c;
+  }
+  const p = probs[own]!;
+  const tOwn = pct(thresholds[own]!);
+  if (confident === own) return { id, verdict: 'label_ok', reason: `out-of-sample P(${label}) = ${pct(p)} reaches its class threshold ${tOwn}` };
+  if (confident < 0) return { id, verdict: 'undecided', reason: `no class reaches its threshold; P(${label}) = ${pct(p)} < ${tOwn}` };
+  const other = labels[confident]!;
+  return {
+    id,
+    verdict: 'mislabeled',
+    suggested: other,
+    reason: `out-of-sample P(${other}) = ${pct(probs[confident]!)} reaches its class threshold ${pct(thresholds[confident]!)}${p >= thresholds[own]! - CONFIDENT_EPSILON ? ' and exceeds' : ';'} P(${label}) = ${pct(p)}${p >= thresholds[own]! - CONFIDENT_EPSILON ? '' : ` < ${tOwn}`}`,
+  };
 }

@@ -1,7 +1,9 @@
 // Classification and detection metrics, and the paired significance tests dqe's evaluation reports.
-import binomialCdf from '@stdlib/stats-base-dists-binomial-cdf';
-import chisquareCdf from '@stdlib/stats-base-dists-chisquare-cdf';
-import tCdf from '@stdlib/stats-base-dists-t-cdf';
+// Tail probabilities are computed as tails (regularized incomplete beta, erfc, log-space sums), never
+// as 1 − cdf, which rounds every p below about 1e-16 to 0.
+import betainc from '@stdlib/math-base-special-betainc';
+import erfc from '@stdlib/math-base-special-erfc';
+import { Rng } from './random.js';
 
 /** Predicted class index meaning "the model's answer maps to no label" (always wrong). */
 export const UNMAPPED = -1;
@@ -61,24 +63,37 @@ export function classificationMetrics(truth: ArrayLike<number>, predicted: Array
   const m = confusionMatrix(truth, predicted, k);
   let correct = 0;
   const perClass: Record<string, ClassScores> = {};
-  let f1Sum = 0;
-  let present = 0;
   for (let c = 0; c < k; c++) {
-    const tp = m[c]![c]!;
-    correct += tp;
-    const support = m[c]!.reduce((s, v) => s + v, 0);
-    let predictedAs = 0;
-    for (let t = 0; t < k; t++) predictedAs += m[t]![c]!;
-    const precision = ratio(tp, predictedAs);
-    const recall = ratio(tp, support);
-    const f1 = f1Of(precision, recall);
+    correct += m[c]![c]!;
+    const { precision, recall, f1, support } = classScores(m, c);
     perClass[labels[c]!] = { precision, recall, f1, support };
-    if (support > 0 || predictedAs > 0) {
-      f1Sum += f1;
+  }
+  return { n: truth.length, accuracy: ratio(correct, truth.length), macroF1: macroF1Of(m), perClass };
+}
+
+/** Precision, recall, F1 and support of class c from a confusion matrix (rows true, columns predicted). */
+function classScores(m: readonly (readonly number[])[], c: number): ClassScores & { predictedAs: number } {
+  const tp = m[c]![c]!;
+  const support = m[c]!.reduce((s, v) => s + v, 0);
+  let predictedAs = 0;
+  for (let t = 0; t < m.length; t++) predictedAs += m[t]![c]!;
+  const precision = ratio(tp, predictedAs);
+  const recall = ratio(tp, support);
+  return { precision, recall, f1: f1Of(precision, recall), support, predictedAs };
+}
+
+/** Mean F1 over the classes present in the truth or the predictions. */
+function macroF1Of(m: readonly (readonly number[])[]): number {
+  let sum = 0;
+  let present = 0;
+  for (let c = 0; c < m.length; c++) {
+    const s = classScores(m, c);
+    if (s.support > 0 || s.predictedAs > 0) {
+      sum += s.f1;
       present++;
     }
   }
-  return { n: truth.length, accuracy: ratio(correct, truth.length), macroF1: ratio(f1Sum, present), perClass };
+  return ratio(sum, present);
 }
 
 export interface PairedTTest {
@@ -110,7 +125,43 @@ export function pairedTTest(a: ArrayLike<number>, b: ArrayLike<number>): PairedT
   const df = n - 1;
   if (sd === 0) return { n, meanDiff: mean, t: mean === 0 ? 0 : Math.sign(mean) * Infinity, df, pValue: mean === 0 ? 1 : 0 };
   const t = mean / (sd / Math.sqrt(n));
-  return { n, meanDiff: mean, t, df, pValue: Math.min(1, 2 * (1 - tCdf(Math.abs(t), df))) };
+  return { n, meanDiff: mean, t, df, pValue: tTwoSidedTail(t, df) };
+}
+
+/**
+ * P(|T| > |t|) for Student's t with df degrees of freedom, as the regularized incomplete beta
+ * I_{df/(df+t²)}(df/2, ½) (or its complement form near t = 0), so tiny p-values keep their digits.
+ */
+export function tTwoSidedTail(t: number, df: number): number {
+  const t2 = t * t;
+  if (t2 === 0) return 1;
+  if (df > 2 * t2) return betainc(t2 / (df + t2), 0.5, df / 2, true, true);
+  return betainc(df / (df + t2), df / 2, 0.5, true, false);
+}
+
+/** log(Σ exp(x_i)) without overflow or underflow. */
+function logSumExp(xs: readonly number[]): number {
+  const max = Math.max(...xs);
+  if (max === -Infinity) return -Infinity;
+  let sum = 0;
+  for (const x of xs) sum += Math.exp(x - max);
+  return max + Math.log(sum);
+}
+
+/**
+ * P(X ≤ k), X ~ Binomial(n, ½), summed in log space from the exact terms C(n, i) / 2ⁿ, so the tail
+ * keeps its digits far below 1e-16 (and n in the millions does not overflow).
+ */
+export function binomialHalfLowerTail(k: number, n: number): number {
+  if (k < 0) return 0;
+  if (k >= n) return 1;
+  const terms: number[] = [];
+  let logC = 0;
+  for (let i = 0; i <= k; i++) {
+    terms.push(logC);
+    logC += Math.log(n - i) - Math.log(i + 1);
+  }
+  return Math.min(1, Math.exp(logSumExp(terms) - n * Math.LN2));
 }
 
 export interface McNemarTest {
@@ -142,9 +193,71 @@ export function mcnemarTest(aCorrect: ArrayLike<number>, bCorrect: ArrayLike<num
   const discordant = aOnly + bOnly;
   if (discordant === 0) return { aOnly, bOnly, statistic: 0, chiSquarePValue: 1, exactPValue: 1, pValue: 1 };
   const statistic = Math.max(0, Math.abs(aOnly - bOnly) - 1) ** 2 / discordant;
-  const chiSquarePValue = 1 - chisquareCdf(statistic, 1);
-  const exactPValue = Math.min(1, 2 * binomialCdf(Math.min(aOnly, bOnly), discordant, 0.5));
+  // P(χ²₁ > s) = erfc(√(s/2)).
+  const chiSquarePValue = erfc(Math.sqrt(statistic / 2));
+  const exactPValue = Math.min(1, 2 * binomialHalfLowerTail(Math.min(aOnly, bOnly), discordant));
   return { aOnly, bOnly, statistic, chiSquarePValue, exactPValue, pValue: discordant < MCNEMAR_EXACT_BELOW ? exactPValue : chiSquarePValue };
+}
+
+/** Bootstrap resamples of the macro-F1 test: p-values resolve down to about 2 / 1000. */
+export const BOOTSTRAP_RESAMPLES = 1000;
+
+export interface BootstrapMacroF1Test {
+  /** Macro-F1 of a minus macro-F1 of b on the test rows as they are. */
+  diff: number;
+  /** 2.5th and 97.5th percentiles of the resampled differences. */
+  ci95: [number, number];
+  /**
+   * Two-sided: 2 · (1 + resamples on the far side of 0) / (1 + resamples), capped at 1; the +1 keeps
+   * a finite bootstrap from claiming p = 0.
+   */
+  pValue: number;
+  resamples: number;
+  seed: number;
+}
+
+/**
+ * Paired bootstrap test of the macro-F1 difference of two systems on the same test rows: the rows
+ * are resampled with replacement (seeded), both systems rescored on each resample.
+ */
+export function bootstrapMacroF1Test(
+  truth: ArrayLike<number>,
+  predictedA: ArrayLike<number>,
+  predictedB: ArrayLike<number>,
+  classes: number,
+  seed: number,
+  resamples = BOOTSTRAP_RESAMPLES,
+): BootstrapMacroF1Test {
+  checkPaired(truth, predictedA, 'bootstrapMacroF1Test');
+  checkPaired(truth, predictedB, 'bootstrapMacroF1Test');
+  const n = truth.length;
+  if (n < 1) throw new Error('bootstrapMacroF1Test: needs at least 1 item');
+  const diff = macroF1Of(confusionMatrix(truth, predictedA, classes)) - macroF1Of(confusionMatrix(truth, predictedB, classes));
+  const rng = new Rng(seed);
+  const diffs = new Float64Array(resamples);
+  const zero = () => Array.from({ length: classes }, () => new Array<number>(classes + 1).fill(0));
+  for (let r = 0; r < resamples; r++) {
+    const ma = zero();
+    const mb = zero();
+    for (let i = 0; i < n; i++) {
+      const j = rng.nextInt(n);
+      const t = truth[j]!;
+      const a = predictedA[j]!;
+      const b = predictedB[j]!;
+      ma[t]![a === UNMAPPED ? classes : a]!++;
+      mb[t]![b === UNMAPPED ? classes : b]!++;
+    }
+    diffs[r] = macroF1Of(ma) - macroF1Of(mb);
+  }
+  let below = 0;
+  let above = 0;
+  for (const d of diffs) {
+    if (d <= 0) below++;
+    if (d >= 0) above++;
+  }
+  const sorted = Float64Array.from(diffs).sort();
+  const at = (q: number) => sorted[Math.min(resamples - 1, Math.max(0, Math.floor(q * resamples)))]!;
+  return { diff, ci95: [at(0.025), at(0.975)], pValue: Math.min(1, (2 * (1 + Math.min(below, above))) / (1 + resamples)), resamples, seed };
 }
 
 export interface DetectionScores {

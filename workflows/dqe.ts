@@ -291,7 +291,8 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
   }
 
   try {
-    const trainerActs = config.trainer.name === 'swift' ? gpuActivities(config.gpuTaskQueue, config.gpuHeartbeatTimeoutSeconds) : compute;
+    const onGpu = config.trainer.name === 'swift' || (config.trainer.name === 'encoder' && config.trainer.queue === 'gpu');
+    const trainerActs = onGpu ? gpuActivities(config.gpuTaskQueue, config.gpuHeartbeatTimeoutSeconds) : compute;
     const embedActs = config.embedder.name === 'openai' ? remote : compute;
     const searchActs = config.vectorStore.name === 'qdrant' ? remote : compute;
     const judgeActs = config.judge.name === 'openai' ? remote : compute;

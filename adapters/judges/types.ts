@@ -28,8 +28,6 @@ export interface JudgeRequest {
   /** Class index of every kept row, in id order. */
   labelIds: Uint32Array;
   splits: readonly Split[];
-  /** Out-of-sample class probabilities of unsampled rows from the trainer, when it gives them. */
-  unsampledProbs: ReadonlyMap<number, readonly number[]>;
   seed: number;
 }
 

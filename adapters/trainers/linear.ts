@@ -1,6 +1,7 @@
 // The CPU trainer: multinomial logistic regression on the embeddings.
 import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { crossValidationFolds } from '../../core/evaluation.js';
 import { argmax, predictLinear, trainLinearSteps, type LinearModel, type LinearTrainOptions } from '../../core/linear-model.js';
 import { exists, readFloat64, readJson, readMatrix, writeJsonAtomic, writeTypedAtomic } from '../files.js';
 import type { JobContext, Trainer } from './types.js';
@@ -48,6 +49,35 @@ export async function trainLinearYielding(
       since = performance.now();
     }
   }
+}
+
+/**
+ * Cross-fitted class probabilities (N × K, row-major) of the linear model over all N rows of the
+ * matrix: the rows are dealt into `folds` seeded folds and each fold is scored by a model trained on
+ * the others, so every row's probabilities are out of sample. Deterministic for a seed.
+ */
+export async function crossFittedProbs(
+  vectors: Float32Array,
+  dim: number,
+  labelIds: Uint32Array,
+  classes: number,
+  folds: number,
+  seed: number,
+  opts: LinearTrainOptions,
+  ctx: Pick<JobContext, 'heartbeat'>,
+): Promise<Float64Array> {
+  const n = labelIds.length;
+  const fold = crossValidationFolds(n, folds, seed);
+  const probs = new Float64Array(n * classes);
+  for (let f = 0; f < folds; f++) {
+    const train: number[] = [];
+    const held: number[] = [];
+    for (let i = 0; i < n; i++) (fold[i] === f ? held : train).push(i);
+    const { model } = await trainLinearYielding(vectors, dim, train, Uint32Array.from(train, (i) => labelIds[i]!), classes, opts, ctx, { fold: f + 1, folds });
+    const p = predictLinear(model, vectors, held);
+    held.forEach((id, j) => probs.set(p.subarray(j * classes, (j + 1) * classes), id * classes));
+  }
+  return probs;
 }
 
 /** model.json: the model's shape, and what training reported, so a retry that finds the model reports the same. */

@@ -52,7 +52,7 @@ function pair(x: PairRow, neighbour: PairRow): NoisyPair {
 
 function request(pairs: NoisyPair[]): JudgeRequest {
   // The openai judge reads only pairs and labels; the rest serves the offline judge.
-  return { pairs, labels: [...LABELS], matrix: { path: '', rows: 0, dim: 0 }, labelIds: new Uint32Array(0), splits: [], unsampledProbs: new Map(), seed: 0 };
+  return { pairs, labels: [...LABELS], matrix: { path: '', rows: 0, dim: 0 }, labelIds: new Uint32Array(0), splits: [], seed: 0 };
 }
 
 function context(): JobContext & { beats: unknown[]; logs: string[] } {

@@ -15,7 +15,7 @@ test('fills every default from a dataset path alone', () => {
     embedder: { name: 'hash', dim: 1024 },
     trainer: { name: 'linear', epochs: 300, learningRate: 0.1, l2: 1e-4 },
     vectorStore: { name: 'embedded' },
-    judge: { name: 'offline', mislabeledBelow: 0.25, okAtLeast: 0.5 },
+    judge: { name: 'offline', rule: 'confident', folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 },
     noisy: 'drop',
     undecided: 'keep',
     review: false,
@@ -33,7 +33,7 @@ test('names every bad field at once, and lists valid names for unknown component
   const byField = Object.fromEntries(r.problems.map((p) => [p.field, p.message]));
   assert.deepEqual(Object.keys(byField).sort(), ['(input)', 'dataset', 'embedder.name', 'judge.mislabeledBelow', 'labels', 'ratio', 'seed', 'trainer.name']);
   assert.equal(byField['embedder.name'], 'unknown embedder; valid: hash, openai');
-  assert.equal(byField['trainer.name'], 'unknown trainer; valid: linear, swift');
+  assert.equal(byField['trainer.name'], 'unknown trainer; valid: linear, encoder, swift');
   assert.equal(byField['(input)'], 'unknown field(s): colour');
   assert.match(formatProblems(r.problems), /^invalid dqe input: dataset: .*; ratio: /);
 });

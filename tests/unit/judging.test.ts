@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { offlineVerdict } from '../../core/judging.js';
+import { describe, test } from 'node:test';
+import { crossFittedProbs } from '../../adapters/trainers/linear.js';
+import { crossValidationFolds } from '../../core/evaluation.js';
+import { classThresholds, confidentVerdict, offlineVerdict } from '../../core/judging.js';
+import { predictLinear, trainLinear } from '../../core/linear-model.js';
+
+const close = (actual: number, expected: number, eps = 1e-12) => assert.ok(Math.abs(actual - expected) <= eps, `${actual} is not ${expected} ± ${eps}`);
 
 const labels = ['ham', 'spam'];
 const t = { mislabeledBelow: 0.25, okAtLeast: 0.5 };
@@ -21,4 +26,111 @@ test('in between: undecided', () => {
 });
 test('a label outside the set is a programming error', () => {
   assert.throws(() => offlineVerdict(1, 'eggs', [0.5, 0.5], labels, t), /not in the label set/);
+});
+
+describe('confident learning thresholds', () => {
+  // Three classes a, b, c; rows 0–1 labelled a, 2–3 b, 4–5 c:
+  //   t_a = (0.35 + 0.25) / 2 = 0.3, t_b = (0.9 + 0.9) / 2 = 0.9, t_c = (0.8 + 0.8) / 2 = 0.8
+  const abc = ['a', 'b', 'c'];
+  const labelIds = [0, 0, 1, 1, 2, 2];
+  const probs = [
+    [0.35, 0.6, 0.05],
+    [0.25, 0.05, 0.7],
+    [0.05, 0.9, 0.05],
+    [0.1, 0.9, 0.0],
+    [0.1, 0.1, 0.8],
+    [0.0, 0.2, 0.8],
+  ];
+  const th = classThresholds(probs.flat(), labelIds, 3);
+
+  test('t_j is the mean probability of class j over the rows labelled j', () => {
+    close(th[0]!, 0.3);
+    close(th[1]!, 0.9);
+    close(th[2]!, 0.8);
+  });
+  test('a wrongly predicted row is cleared when its own class reaches its threshold and no other does', () => {
+    // row 0: predicted b (0.6) but 0.6 < t_b = 0.9, while P(a) = 0.35 ≥ t_a = 0.3
+    assert.equal(confidentVerdict(0, 'a', probs[0]!, abc, th).verdict, 'label_ok');
+  });
+  test('no class reaching its threshold leaves the row undecided', () => {
+    // row 1: P(a) = 0.25 < 0.3, P(c) = 0.7 < 0.8, P(b) = 0.05 < 0.9
+    assert.equal(confidentVerdict(1, 'a', probs[1]!, abc, th).verdict, 'undecided');
+  });
+  test('another class reaching its threshold makes the row mislabeled, with that class suggested', () => {
+    assert.deepEqual({ ...confidentVerdict(9, 'a', [0.05, 0.95, 0], abc, th), reason: '' }, { id: 9, verdict: 'mislabeled', suggested: 'b', reason: '' });
+  });
+  test('when two classes reach their thresholds the more probable one decides', () => {
+    const low = [0.2, 0.5, 0.5];
+    assert.deepEqual({ ...confidentVerdict(1, 'a', [0.3, 0.6, 0.1], abc, low), reason: '' }, { id: 1, verdict: 'mislabeled', suggested: 'b', reason: '' });
+    assert.equal(confidentVerdict(1, 'b', [0.3, 0.6, 0.1], abc, low).verdict, 'label_ok');
+  });
+  test('a class no row carries gets an infinite threshold', () => {
+    assert.deepEqual(classThresholds([0.5, 0.5, 0.75, 0.25], [0, 0], 2), [0.625, Infinity]);
+  });
+  test('a probability equal to its threshold up to rounding counts as reaching it', () => {
+    assert.equal(confidentVerdict(0, 'a', [0.3 - 1e-9, 0.7, 0], abc, th).verdict, 'label_ok');
+  });
+});
+
+describe('confident learning with many labels', () => {
+  // 12 classes; every row labelled j gives its own class 0.2 + 0.05·(j mod 3) and spreads the rest
+  // evenly, so t_j = 0.2, 0.25 or 0.3 by j mod 3. With so many labels the own probability of a
+  // correct row is far below 0.5: a fixed 0.5 bar would never clear one.
+  const k = 12;
+  const labels12 = Array.from({ length: k }, (_, j) => `L${j}`);
+  const own = (j: number) => 0.2 + 0.05 * (j % 3);
+  const row = (j: number) => Array.from({ length: k }, (_, c) => (c === j ? own(j) : (1 - own(j)) / (k - 1)));
+  const labelIds = [...Array.from({ length: k }, (_, j) => j), ...Array.from({ length: k }, (_, j) => j)];
+  const th = classThresholds(labelIds.flatMap(row), labelIds, k);
+
+  test('thresholds per class', () => {
+    th.forEach((t, j) => close(t, own(j)));
+  });
+  test('a row labelled L0 at 0.21, predicted L2 at 0.28 (< t = 0.3), is cleared', () => {
+    const p = new Array<number>(k).fill((1 - 0.21 - 0.28) / (k - 2));
+    p[0] = 0.21;
+    p[2] = 0.28;
+    assert.equal(confidentVerdict(0, 'L0', p, labels12, th).verdict, 'label_ok');
+    assert.equal(offlineVerdict(0, 'L0', p, labels12, t).verdict, 'mislabeled', 'the fixed rule calls it mislabeled (0.21 < 0.25)');
+  });
+  test('a row labelled L0 at 0.1 with L1 at 0.5 (≥ t = 0.25) is mislabeled, L1 suggested', () => {
+    const p = new Array<number>(k).fill(0.4 / (k - 2));
+    p[0] = 0.1;
+    p[1] = 0.5;
+    assert.deepEqual({ ...confidentVerdict(0, 'L0', p, labels12, th), reason: '' }, { id: 0, verdict: 'mislabeled', suggested: 'L1', reason: '' });
+  });
+});
+
+describe('cross-fitted probabilities', () => {
+  // Two clusters on the unit circle, 10 rows, 2-dim, 5 folds: each fold's rows must get exactly the
+  // probabilities of a model trained on the other folds' rows.
+  const n = 10;
+  const dim = 2;
+  const vectors = new Float32Array(n * dim);
+  const labelIds = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = (i < 5 ? 0.3 : 1.3) + 0.05 * i;
+    vectors[i * 2] = Math.cos(a);
+    vectors[i * 2 + 1] = Math.sin(a);
+    labelIds[i] = i < 5 ? 0 : 1;
+  }
+  labelIds[2] = 1; // one wrong label
+  const opts = { epochs: 50, learningRate: 0.1, l2: 1e-4 };
+  const ctx = { heartbeat: () => {} };
+
+  test('each row is scored by the model of the other folds; same seed, same result', async () => {
+    const probs = await crossFittedProbs(vectors, dim, labelIds, 2, 5, 7, opts, ctx);
+    const fold = crossValidationFolds(n, 5, 7);
+    for (let f = 0; f < 5; f++) {
+      const train = [...Array(n).keys()].filter((i) => fold[i] !== f);
+      const held = [...Array(n).keys()].filter((i) => fold[i] === f);
+      const model = trainLinear(vectors, dim, train, train.map((i) => labelIds[i]!), 2, opts);
+      const p = predictLinear(model, vectors, held);
+      held.forEach((id, j) => assert.deepEqual([probs[id * 2], probs[id * 2 + 1]], [p[j * 2], p[j * 2 + 1]]));
+    }
+    assert.deepEqual(await crossFittedProbs(vectors, dim, labelIds, 2, 5, 7, opts, ctx), probs);
+    // the wrongly labelled row is confidently of its cluster's class
+    const th = classThresholds(probs, labelIds, 2);
+    assert.equal(confidentVerdict(2, 'b', probs.subarray(4, 6), ['a', 'b'], th).verdict, 'mislabeled');
+  });
 });

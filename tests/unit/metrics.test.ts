@@ -1,7 +1,7 @@
 // Metrics and significance tests against hand-computed values (closed forms where they exist).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { classificationMetrics, confusionMatrix, detectionScores, mcnemarTest, pairedTTest, UNMAPPED } from '../../core/metrics.js';
+import { binomialHalfLowerTail, bootstrapMacroF1Test, classificationMetrics, confusionMatrix, detectionScores, mcnemarTest, pairedTTest, tTwoSidedTail, UNMAPPED } from '../../core/metrics.js';
 
 const close = (actual: number, expected: number, eps = 1e-9) => assert.ok(Math.abs(actual - expected) <= eps, `${actual} is not ${expected} ± ${eps}`);
 
@@ -123,5 +123,62 @@ describe('detection scores', () => {
 
   test('nothing detected scores 0, not NaN', () => {
     assert.deepEqual(detectionScores(new Set(), new Set([1])), { detected: 0, actual: 1, truePositives: 0, precision: 0, recall: 0, f1: 0 });
+  });
+});
+
+describe('tails far below 1e-16', () => {
+  const rel = (actual: number, expected: number, r = 1e-9) => assert.ok(Math.abs(actual - expected) <= r * expected, `${actual} is not ${expected} (relative ${r})`);
+
+  test('t tail at df = 1 and 2 matches the closed forms (2/π)·atan(1/t) and 2 / (√(2+t²)(√(2+t²)+t))', () => {
+    rel(tTwoSidedTail(1e12, 1), (2 / Math.PI) * Math.atan(1e-12));
+    const t = 1e9;
+    const r = Math.sqrt(2 + t * t);
+    rel(tTwoSidedTail(t, 2), 2 / (r * (r + t)));
+    assert.equal(tTwoSidedTail(0, 5), 1);
+  });
+  test('t tail at t = 40, df = 200 is 2.2487e-97 (scipy.stats.t.sf · 2)', () => {
+    rel(tTwoSidedTail(40, 200), 2.2487396535202197e-97, 1e-6);
+  });
+  test('binomial(n, ½) lower tail: exact small cases and 2⁻⁸⁰', () => {
+    rel(binomialHalfLowerTail(2, 10), 56 / 1024, 1e-12);
+    rel(binomialHalfLowerTail(0, 80), 2 ** -80, 1e-12);
+    assert.equal(binomialHalfLowerTail(10, 10), 1);
+    assert.equal(binomialHalfLowerTail(-1, 10), 0);
+  });
+  test("McNemar 80 / 0: exact p = 2⁻⁷⁹ = 1.65e-24, chi-square p = 1.02e-18 (not 0)", () => {
+    const r = mcnemarTest(new Array(80).fill(1), new Array(80).fill(0));
+    rel(r.exactPValue, 2 ** -79, 1e-12);
+    rel(r.chiSquarePValue, 1.0239055314954176e-18, 1e-6);
+    assert.equal(r.pValue, r.chiSquarePValue);
+  });
+  test('McNemar 197 / 3 exact p = 1.6597e-54 (scipy binom.cdf · 2)', () => {
+    const a = [...new Array<number>(197).fill(1), ...new Array<number>(3).fill(0)];
+    const b = [...new Array<number>(197).fill(0), ...new Array<number>(3).fill(1)];
+    rel(mcnemarTest(a, b).exactPValue, 1.659679419208622e-54, 1e-9);
+  });
+});
+
+describe('paired bootstrap of macro-F1', () => {
+  const truth = Array.from({ length: 200 }, (_, i) => i % 3);
+  test('the observed difference is the macro-F1 difference; same seed, same result', () => {
+    const a = truth.map((t, i) => (i % 7 === 0 ? (t + 1) % 3 : t));
+    const b = truth.map((t, i) => (i % 4 === 0 ? (t + 1) % 3 : t));
+    const r = bootstrapMacroF1Test(truth, a, b, 3, 11, 200);
+    close(r.diff, classificationMetrics(truth, a, ['x', 'y', 'z']).macroF1 - classificationMetrics(truth, b, ['x', 'y', 'z']).macroF1, 1e-12);
+    assert.ok(r.ci95[0] <= r.diff && r.diff <= r.ci95[1]);
+    assert.deepEqual(bootstrapMacroF1Test(truth, a, b, 3, 11, 200), r);
+    assert.notDeepEqual(bootstrapMacroF1Test(truth, a, b, 3, 12, 200).ci95, r.ci95);
+  });
+  test('identical predictions: diff 0, p = 1; always right against always wrong: p = 2 / (1 + resamples)', () => {
+    const wrong = truth.map((t) => (t + 1) % 3);
+    const same = bootstrapMacroF1Test(truth, wrong, wrong, 3, 0, 100);
+    assert.deepEqual([same.diff, same.ci95, same.pValue], [0, [0, 0], 1]);
+    const r = bootstrapMacroF1Test(truth, truth, wrong, 3, 0, 100);
+    assert.deepEqual([r.diff, r.pValue], [1, 2 / 101]);
+  });
+  test('unmapped answers count as wrong', () => {
+    // b: class 0 P = R = 1, class 1 never predicted right (F1 0) → macro-F1 ½; a is perfect
+    const r = bootstrapMacroF1Test([0, 1], [0, 1], [0, UNMAPPED], 2, 0, 10);
+    close(r.diff, 0.5, 1e-12);
   });
 });

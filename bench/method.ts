@@ -1,0 +1,237 @@
+// The ablation of DQE's parts (issue 19): which sampling rule and ratio, which categories return,
+// which judge rule, one- or two-fold, against the full data and a random subset of the same size, on
+// SpamAssassin 2-class (ham / spam) and 3-class (easy ham / hard ham / spam), clean and with 10% of the
+// training labels flipped, over seeds.
+//
+// It runs the method's pure parts in this process (core/ sampling, categorising, the offline judge's
+// cross-fitted probabilities and rules, assembly, metrics) and trains through the `Trainer` interface,
+// so `linear` and `encoder` run exactly as in a dqe run; it skips Temporal and the run directory,
+// which change no result, to afford many configurations on a 2-core machine.
+//
+// Usage: npx tsx bench/method.ts [--seeds 0] [--datasets 2-class,3-class] [--variants clean,noisy] [--noise 0.1] [--limit N]
+//          [--trainer linear|encoder] [--trainer-options JSON] [--configs paper,default,...] [--out bench/results/method.json]
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { basename, join } from 'node:path';
+import { Command } from 'commander';
+import { CROSS_FIT_PROBE, CROSS_FIT_SEED_OFFSET } from '../adapters/judges/offline.js';
+import { writeTypedAtomic } from '../adapters/files.js';
+import { hashEmbedInto } from '../core/hash-embedding.js';
+import { createTrainer } from '../adapters/trainers/index.js';
+import { crossFittedProbs } from '../adapters/trainers/linear.js';
+import type { JobContext } from '../adapters/trainers/types.js';
+import { assembleFinal } from '../core/assemble.js';
+import { categorise, exactNearest, type Category, type Split } from '../core/categorise.js';
+import { normaliseText } from '../core/clean.js';
+import { holdoutSplit, injectLabelNoise, randomSubset } from '../core/evaluation.js';
+import { parseDqeInput, type TrainerConfig } from '../core/input.js';
+import { classThresholds, confidentVerdict, offlineVerdict, type RowVerdict } from '../core/judging.js';
+import { bootstrapMacroF1Test, classificationMetrics, detectionScores, mcnemarTest, pairedTTest } from '../core/metrics.js';
+import { greedySample, sampleCount, type SamplingRule } from '../core/sampling.js';
+import { mergeVerdicts } from '../core/two-fold.js';
+import { labelOf, loadMails, spread } from '../examples/spam-assassin.js';
+import { runCleanlab } from '../client/eval.js';
+import { REPO_ROOT } from '../infra/python-env.js';
+
+/** One way of running DQE: every part the ablation varies. */
+export interface MethodConfig {
+  sampling: SamplingRule;
+  ratio: number;
+  /** Categories of wrongly predicted unsampled rows that return to the final set. */
+  categories: readonly Category[];
+  judge: 'confident' | 'fixed';
+  twoFold: boolean;
+  undecided: 'keep' | 'drop';
+}
+
+/** The paper's composition (sampled + uncovered + difficult + noisy judged right, one pass), with dqe's former fixed-threshold judge. */
+const PAPER: MethodConfig = { sampling: 'centroid', ratio: 0.5, categories: ['uncovered', 'difficult', 'noisy'], judge: 'fixed', twoFold: false, undecided: 'keep' };
+const CONFIGS: Record<string, MethodConfig> = {
+  paper: PAPER,
+  'paper+confident': { ...PAPER, judge: 'confident' },
+  'two-fold': { ...PAPER, judge: 'confident', twoFold: true },
+  kcenter: { ...PAPER, judge: 'confident', sampling: 'kcenter' },
+  'ratio-0.4': { ...PAPER, judge: 'confident', ratio: 0.4 },
+  'no-noisy': { ...PAPER, judge: 'confident', categories: ['uncovered', 'difficult'] },
+  'sampled-only': { ...PAPER, judge: 'confident', categories: [] },
+  'undecided-drop': { ...PAPER, judge: 'confident', undecided: 'drop' },
+};
+
+const o = new Command('bench-method')
+  .option('--seeds <list>', 'seeds of the split, flips, sampling and random arm', '0')
+  .option('--datasets <list>', 'of 2-class, 3-class', '2-class,3-class')
+  .option('--noise <rate>', 'flip rate of the noisy variant', Number, 0.1)
+  .option('--variants <list>', 'of clean, noisy', 'clean,noisy')
+  .option('--limit <n>', 'mails per dataset (default: all)', Number)
+  .option('--holdout <f>', 'held-out test share', Number, 0.2)
+  .option('--dim <n>', 'hash embedding width', Number, 1024)
+  .option('--trainer <json>', 'trainer of DQE and the arms (a name or JSON)', 'linear')
+  .option('--configs <list>', `which of ${Object.keys(CONFIGS).join(', ')}`, Object.keys(CONFIGS).join(','))
+  .option('--out <file>', 'results file', 'bench/results/method.json')
+  .parse()
+  .opts<{ seeds: string; datasets: string; noise: number; variants: string; limit?: number; holdout: number; dim: number; trainer: string; configs: string; out: string }>();
+
+const parsed = parseDqeInput({ dataset: 'x.jsonl', trainer: (o.trainer.trim().startsWith('{') ? JSON.parse(o.trainer) : o.trainer) as string });
+if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+const trainerConfig: TrainerConfig = parsed.config.trainer;
+const trainer = createTrainer(trainerConfig);
+const tmp = join(REPO_ROOT, 'bench', 'results', 'tmp', basename(o.out, '.json'));
+await rm(tmp, { recursive: true, force: true });
+await mkdir(tmp, { recursive: true });
+/** A fresh context per job: the process runner adds an abort listener to its signal per run. */
+const ctx = (): JobContext => ({ heartbeat: () => {}, resumeDetails: undefined, signal: new AbortController().signal, log: () => {} });
+const log = (l: string) => console.error(l);
+
+/** Distinct texts with one label; a text with two labels leaves (as dqe's cleaning does). */
+function dataset(threeClass: boolean) {
+  const byText = new Map<string, { text: string; label: string } | null>();
+  for (const m of spread(loadMails(), o.limit)) {
+    const key = normaliseText(m.text);
+    if (key.length === 0) continue;
+    const label = labelOf(m.group, threeClass);
+    const had = byText.get(key);
+    if (had === undefined) byText.set(key, { text: m.text, label });
+    else if (had !== null && had.label !== label) byText.set(key, null);
+  }
+  return [...byText.values()].filter((r): r is { text: string; label: string } => r !== null);
+}
+
+interface ArmScore {
+  rows: number;
+  share: number;
+  accuracy: number;
+  macroF1: number;
+}
+
+let jobs = 0;
+/** Trains on `ids` with `labelIds`, returns predicted class indices for `predictIds`. */
+async function trainPredict(ref: { keptPath: string; matrix: { path: string; rows: number; dim: number } }, labels: string[], labelIds: Uint32Array, ids: number[], predictIds: number[], seed: number): Promise<{ predicted: number[]; probs: number[][] }> {
+  const jobDir = join(tmp, `job-${jobs++}`);
+  const out = await trainer.train({ jobDir, ...ref, trainIds: ids, labelIds, labels, seed }, ctx());
+  const preds = await trainer.predict({ jobDir: `${jobDir}-predict`, ...ref, modelPath: out.modelPath, ids: predictIds, labels }, ctx());
+  if (trainerConfig.name === 'encoder') await rm(jobDir, { recursive: true, force: true });
+  return { predicted: preds.map((p) => labels.indexOf(p.predicted ?? '')), probs: preds.map((p) => p.probs ?? []) };
+}
+
+const results: unknown[] = [];
+async function save(complete: boolean) {
+  await writeFile(
+    join(REPO_ROOT, o.out),
+    `${JSON.stringify({ benchmark: 'method', complete, command: `npx tsx bench/method.ts ${process.argv.slice(2).join(' ')}`.trim(), machine: { cpus: cpus().length, node: process.version, loadavg: (await readFile('/proc/loadavg', 'utf8')).trim() }, trainer: trainerConfig, configs: CONFIGS, results }, null, 2)}\n`,
+  );
+}
+
+for (const seed of o.seeds.split(',').map(Number)) {
+  for (const name of o.datasets.split(',')) {
+    const rows = dataset(name === '3-class');
+    const labels = [...new Set(rows.map((r) => r.label))].sort();
+    const split = holdoutSplit(rows.map((r) => r.label), o.holdout, seed);
+    for (const noise of o.variants.split(',').map((v) => (v === 'clean' ? null : o.noise))) {
+      const started = performance.now();
+      const train = split.train.map((i) => rows[i]!);
+      const test = split.test.map((i) => rows[i]!);
+      const flips = noise === null ? [] : injectLabelNoise(train.map((r) => r.label), labels, noise, seed + 1);
+      const trainLabels = train.map((r) => r.label);
+      for (const f of flips) trainLabels[f.index] = f.to;
+      const n = train.length;
+      const all = [...train, ...test];
+      const dim = o.dim;
+      const vectors = new Float32Array(all.length * dim);
+      all.forEach((r, i) => hashEmbedInto(r.text, dim, vectors, i * dim));
+      const caseDir = join(tmp, `${name}-${seed}-${noise ?? 'clean'}`);
+      await mkdir(caseDir, { recursive: true });
+      const matrix = { path: join(caseDir, 'matrix.f32'), rows: all.length, dim };
+      await writeTypedAtomic(matrix.path, vectors);
+      const keptPath = join(caseDir, 'kept.jsonl');
+      await writeFile(keptPath, all.map((r, id) => JSON.stringify({ id, row: id + 1, text: r.text, label: r.label })).join('\n') + '\n');
+      const ref = { keptPath, matrix };
+      const labelIds = new Uint32Array(all.length);
+      trainLabels.forEach((l, i) => (labelIds[i] = labels.indexOf(l)));
+      test.forEach((r, i) => (labelIds[n + i] = labels.indexOf(r.label)));
+      const truth = test.map((r) => labels.indexOf(r.label));
+      const testIds = test.map((_, i) => n + i);
+      const k = labels.length;
+      const keptIds = Array.from({ length: n }, (_, i) => i);
+      const actual = new Set(flips.map((f) => f.index));
+
+      // The judge's evidence, shared by every configuration: cross-fitted linear probabilities.
+      const trainVectors = vectors.subarray(0, n * dim);
+      const trainLabelIds = labelIds.slice(0, n);
+      const probs = await crossFittedProbs(trainVectors, dim, trainLabelIds, k, 5, seed + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx());
+      const thresholds = classThresholds(probs, trainLabelIds, k);
+      const cleanlab = noise === null ? null : detectionScores(new Set((await runCleanlab(caseDir, trainLabelIds, probs, k, log)).issues), actual);
+
+      const score = (predicted: number[], rowsIn: number): ArmScore => {
+        const m = classificationMetrics(truth, predicted, labels);
+        return { rows: rowsIn, share: rowsIn / n, accuracy: m.accuracy, macroF1: m.macroF1 };
+      };
+      const compare = (a: number[], b: number[]) => {
+        const ca = a.map((p, i) => (p === truth[i] ? 1 : 0));
+        const cb = b.map((p, i) => (p === truth[i] ? 1 : 0));
+        const f1 = bootstrapMacroF1Test(truth, a, b, k, seed + 4);
+        return { accuracyDiff: pairedTTest(ca, cb).meanDiff, tTestP: pairedTTest(ca, cb).pValue, mcnemarP: mcnemarTest(ca, cb).pValue, macroF1Diff: f1.diff, macroF1P: f1.pValue };
+      };
+      const full = (await trainPredict(ref, labels, labelIds, keptIds, testIds, seed)).predicted;
+      const randomBySize = new Map<number, number[]>();
+
+      /** One DQE pass over a split: categories of the wrong predictions and verdicts on the noisy pairs. */
+      async function pass(splits: Split[], cfg: MethodConfig) {
+        const sampled = keptIds.filter((id) => splits[id] === 'sampled');
+        const unsampled = keptIds.filter((id) => splits[id] === 'unsampled');
+        const { predicted } = await trainPredict(ref, labels, labelIds, sampled, unsampled, seed);
+        const wrong = unsampled.filter((id, i) => predicted[i] !== labelIds[id]);
+        const nn = exactNearest(trainVectors, n, dim, wrong);
+        const categories = new Map<number, Category>();
+        const verdicts: RowVerdict[] = [];
+        const judge = (id: number) => {
+          const p = probs.subarray(id * k, (id + 1) * k);
+          return cfg.judge === 'confident' ? confidentVerdict(id, labels[labelIds[id]!]!, p, labels, thresholds) : offlineVerdict(id, labels[labelIds[id]!]!, p, labels, { mislabeledBelow: 0.25, okAtLeast: 0.5 });
+        };
+        wrong.forEach((id, i) => {
+          const nb = nn[i]!.id;
+          const c = categorise(labels[labelIds[id]!]!, labels[labelIds[nb]!]!, splits[nb]!);
+          categories.set(id, c);
+          if (c === 'noisy') verdicts.push(judge(id), judge(nb));
+        });
+        return { categories, verdicts, wrong: wrong.length };
+      }
+
+      for (const configName of o.configs.split(',')) {
+        const cfg = CONFIGS[configName];
+        if (!cfg) throw new Error(`--configs: unknown ${configName}; valid: ${Object.keys(CONFIGS).join(', ')}`);
+        const t0 = performance.now();
+        const chosen = await greedySample(trainVectors, n, dim, { count: sampleCount(n, cfg.ratio), seed, rule: cfg.sampling });
+        const splits: Split[] = new Array<Split>(n).fill('unsampled');
+        for (const id of chosen) splits[id] = 'sampled';
+        const first = await pass(splits, cfg);
+        let verdicts = mergeVerdicts(first.verdicts, []);
+        if (cfg.twoFold) verdicts = mergeVerdicts(first.verdicts, (await pass(splits.map((s) => (s === 'sampled' ? 'unsampled' : 'sampled')), cfg)).verdicts);
+        const returned = new Map([...first.categories].filter(([, c]) => cfg.categories.includes(c)));
+        const final = assembleFinal(trainLabels, splits, returned, verdicts, { noisy: 'drop', undecided: cfg.undecided });
+        const finalIds = final.rows.map((r) => r.id);
+        const judged = new Set([...verdicts.values()].filter((v) => v.verdict === 'mislabeled').map((v) => v.id));
+        const dqe = (await trainPredict(ref, labels, labelIds, finalIds, testIds, seed)).predicted;
+        if (!randomBySize.has(finalIds.length)) randomBySize.set(finalIds.length, (await trainPredict(ref, labels, labelIds, randomSubset(keptIds, finalIds.length, seed + 2), testIds, seed)).predicted);
+        const random = randomBySize.get(finalIds.length)!;
+        const r = {
+          dataset: name, seed, noise, config: configName, trainRows: n, testRows: test.length,
+          wrong: first.wrong,
+          categories: { uncovered: [...first.categories.values()].filter((c) => c === 'uncovered').length, difficult: [...first.categories.values()].filter((c) => c === 'difficult').length, noisy: [...first.categories.values()].filter((c) => c === 'noisy').length },
+          judgedMislabeled: { rows: judged.size, share: judged.size / n },
+          arms: { full: score(full, n), dqe: score(dqe, finalIds.length), random: score(random, finalIds.length) },
+          dqeVsRandom: compare(dqe, random),
+          dqeVsFull: compare(dqe, full),
+          noiseF1: noise === null ? null : { dqe: detectionScores(judged, actual).f1, cleanlab: cleanlab!.f1 },
+          seconds: (performance.now() - t0) / 1000,
+        };
+        results.push(r);
+        const pct = (x: number) => (100 * x).toFixed(2);
+        log(`${name} seed ${seed} ${noise === null ? 'clean' : `noise ${noise}`} ${configName}: share ${pct(r.arms.dqe.share)}% acc full ${pct(r.arms.full.accuracy)} dqe ${pct(r.arms.dqe.accuracy)} random ${pct(r.arms.random.accuracy)} (p ${r.dqeVsRandom.mcnemarP.toExponential(1)}) judge drops ${pct(r.judgedMislabeled.share)}%${r.noiseF1 ? ` F1 dqe ${r.noiseF1.dqe.toFixed(3)} cleanlab ${r.noiseF1.cleanlab.toFixed(3)}` : ''} (${r.seconds.toFixed(1)} s)`);
+        await save(false);
+      }
+      log(`${name} seed ${seed} ${noise ?? 'clean'}: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    }
+  }
+}
+await save(true);
+console.error(`saved ${o.out}`);
