@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { readBytesInto } from '../adapters/files.js';
-import { allocateVectors, greedySample, type SamplingRule } from '../core/sampling.js';
+import { allocateVectors, greedySample, type SamplingRule } from '../core/sampling/index.js';
 
 export interface SampleThreadInput {
   matrixPath: string;

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { hashKey, runPhaseOnce, writeTypedAtomic } from '../adapters/files.js';
 import type { JobContext } from '../adapters/trainers/types.js';
-import { sampleCount, type SamplingRule } from '../core/sampling.js';
+import { sampleCount, type SamplingRule } from '../core/sampling/index.js';
 import { jobContext } from './context.js';
 import type { EmbedResult, SampleResult } from './refs.js';
 import type { SampleThreadInput } from './sample-thread-main.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { firstIndex, Rng } from '../../core/random.js';
 import { floatProducts } from '../../adapters/onnx/kernels.js';
-import type { Products } from '../../core/kcenter.js';
+import type { Products } from '../../core/sampling/index.js';
 import {
   allocateVectors,
   greedySample,
@@ -12,7 +12,7 @@ import {
   naiveGreedySample,
   sampleCount,
   type SamplingRule,
-} from '../../core/sampling.js';
+} from '../../core/sampling/index.js';
 
 const RULES: readonly SamplingRule[] = ['centroid', 'kcenter'];
 
