@@ -1,336 +1,218 @@
-// The centroid rule of greedy sampling, lazily: the oracle's rows in the oracle's order, with most rows never
-// rescored (see the comment on centroidFast).
+// The centroid rule of greedy sampling with blocked products: the oracle's rows in the oracle's order, with every
+// row's score tracked through float32 matrix products and the oracle's exact score taken only where the products'
+// certified error cannot tell rows apart.
+//
+// Write the oracle's score times k as f_k(i) = k·|x_i|² - 2·x_i·S_k (S_k: float64 sum of the k selected rows); the
+// oracle picks the largest f_k/k. Each pick q adds |x_i|² - 2·x_i·x_q to every f(i). So the sampler keeps an estimate
+// of f for every row, re-anchored at each block start from one product with S, and adds the increments from
+// products of all rows with *candidate* picks computed ahead: at a block start the rows with the highest f (the
+// likely next picks) are multiplied with all rows in one float32 matrix product; a pick outside them costs one
+// matrix-vector product. Each step, only the rows whose estimate is within twice the certified error of the largest
+// get the oracle's exact score (dot64 with S_k, same function and bits); the best of those is the oracle's pick.
+// Work: about N × count × d multiply-adds at matrix-product speed (plus the unpicked candidates), one pass over N
+// per step, and a handful of exact scores per step.
 import { RowHeap } from './heap.js';
-import { addRow, centroidScore, dot64, DOT_BATCH, type Kernels } from './kernels.js';
-import { EPS, type GreedySampleStats } from './options.js';
+import { addRow, centroidScore, dot64, DOT_BATCH, type Kernels, type Products } from './kernels.js';
+import type { GreedySampleStats } from './options.js';
 
-
-// Absolute slack (in score units, scaled by the data's norms) added to every
-// centroid bound: it covers rounding of the scores, of the centroid distances
-// and of the running path length, each well below 1e-12 for unit rows.
-const CENTROID_SLACK_BASE = 1e-10;
-
-// Two neighbouring centroid epochs merge once their joint span (in steps) is at
-// most 1/EPOCH_MERGE_RATIO of their age: the bound lost by re-keying is then
-// small next to how far the centroid has moved since, and about
-// EPOCH_MERGE_RATIO*ln(count) epochs stay live.
-const EPOCH_MERGE_RATIO = 4;
-
-// A step that took at least this fraction of the remaining rows out of the
-// heaps is followed by a plain rescan of all rows: popping nearly every row
-// costs a heap operation and a random memory access each (early steps, and
-// data where the bounds cannot prune).
-const DENSE_STEP_FRACTION = 0.5;
-// Longest run of rescans (steps) before the heaps are tried again, so data the
-// bounds cannot prune costs about what the oracle costs, not more.
-const DENSE_MAX_RUN = 64;
-
-
+const F32_UNIT_ROUNDOFF = 2 ** -24;
+/**
+ * Relative slack on the error bound (against k·n_max + 2·l_max·|S|): covers the rounding of the exact scores, of the
+ * float64 sums S and of the estimates' own additions, each far below 1e-12 of that here.
+ */
+const BOUND_SLACK = 1e-9;
+/**
+ * Candidate picks multiplied ahead per block: dim/2 (the columns then take at most half the matrix's memory),
+ * between 64 (products at full speed) and 256 (more rarely pays: half of them go unpicked). Measured on real-text
+ * rows at 10k × 384 (bench/sampling-real-text.ts): 64 candidates 2.96 s CPU, 192 2.32 s, 256 1.96 s.
+ */
+const CANDIDATES_MIN = 64;
+const CANDIDATES_MAX = 256;
+/** A block ends once this fraction of its candidates has been picked (the rest are ever less likely to be). */
+const BLOCK_USE_FRACTION = 0.5;
+/** ...or after this many picks in a row from outside the candidates (the estimates have moved past them). */
+const BLOCK_MAX_MISSES = 8;
+/** Rows per product call (bounds the temporary output: (candidates + 1) × ROW_CHUNK floats). */
+const ROW_CHUNK = 32_768;
 // Selections between two onProgress calls.
 const PROGRESS_EVERY = 1024;
 
-function distanceToRef(c: Float64Array, ref: Float64Array, dim: number): number {
-  let acc = 0;
-  for (let j = 0; j < dim; j++) {
-    const t = c[j]! - ref[j]!;
-    acc += t * t;
-  }
-  return Math.sqrt(acc);
-}
-
-/**
- * Centroid rule, lazily. Rows live in epochs; epoch e has a reference vector
- * ref_e and a max-heap of its rows keyed so that, at any later step t,
- *   score_r(t) <= key_r + 2·nmax·||c_t - ref_e||.
- * A row evaluated exactly at step a enters a fresh epoch with ref = c_a and
- * key = score_r(a) (Cauchy–Schwarz: |x·(c_t - c_a)| <= ||x||·||c_t - c_a||).
- * Old epochs are merged (the smaller heap re-keyed by 2·nmax·||ref_A - ref_B||,
- * the triangle inequality) once their span of steps is small against their
- * age, so few epochs stay live while recently evaluated rows keep tight bounds.
- * Epochs sit in a heap keyed by topKey + 2·nmax·(D_e(t0) - P(t0)), P being the
- * running path length of the centroid: D_e(t) <= D_e(t0) + P(t) - P(t0), so an
- * epoch is skipped without touching its reference while that bound is below
- * the best exact score of the step.
- */
-export function centroidFast(
+/** Centroid greedy sample of `count` rows starting at `first` (count ≥ 1), identical to the oracle's. */
+export async function centroidBlocked(
   vectors: Float32Array,
   n: number,
   dim: number,
   count: number,
   first: number,
   norms: Float64Array,
-  stats: GreedySampleStats,
+  products: Products,
   kernels: Kernels,
+  stats: GreedySampleStats,
   onProgress: ((selected: number) => void) | undefined,
-): Uint32Array {
+): Promise<Uint32Array> {
   const out = new Uint32Array(count);
   out[0] = first;
-  const selected = new Uint8Array(n);
-  selected[first] = 1;
   if (count === 1) return out;
 
   let nmax = 0;
-  let zeroCount = 0;
-  for (let i = 0; i < n; i++) {
-    const v = norms[i]!;
-    if (v === 0) zeroCount++;
-    else if (v > nmax) nmax = v;
-  }
-  // sqrt of a computed sum of squares is within (d+2)*2^-53 relative of the true norm; 1e-9 covers it.
-  nmax = Math.sqrt(nmax) * (1 + 1e-9);
-  const n2max = nmax * nmax;
-  const twoN = 2 * nmax;
-  // All-zero rows score exactly 0 at every step, so only the lowest remaining one can ever win;
-  // they stay out of the heaps, where their loose bound would make them look like candidates.
-  const zeros = new Int32Array(zeroCount);
-  for (let i = 0, z = 0; i < n; i++) if (norms[i] === 0) zeros[z++] = i;
-  let zeroPtr = 0;
+  for (let i = 0; i < n; i++) nmax = Math.max(nmax, norms[i]!);
+  // sqrt of a computed sum of squares is within (d+2)·2^-53 relative of the true norm; 1e-9 covers it.
+  const lmax = Math.sqrt(nmax) * (1 + 1e-9);
+  // Error of one float32 product per unit of |x|·|y| (any summation order; d + 2 roundings), plus the rounding of
+  // the float64 sum S to float32 (anchor) and of the result.
+  const gamma = (2 * (dim + 2) + 2) * F32_UNIT_ROUNDOFF;
 
   const sum = kernels.sum;
   addRow(sum, vectors, first * dim, dim);
   let k = 1;
-  let c = new Float64Array(dim);
-  let cNext = new Float64Array(dim);
-  for (let j = 0; j < dim; j++) c[j] = sum[j]!;
-  const slackUnit = CENTROID_SLACK_BASE + 1024 * (dim + 8) * EPS;
-  let pathLength = 0;
-  let slack = slackUnit * (1 + n2max);
+  // Estimates of f_k; -Infinity once selected.
+  const f = new Float64Array(n);
+  f[first] = -Infinity;
 
-  // Epochs; ids are never reused, a dead epoch has refs[e] === null.
-  const refs: (Float64Array | null)[] = [];
-  const heaps: (RowHeap | null)[] = [];
-  const spanLo: number[] = [];
-  const spanHi: number[] = [];
-  const epochDist: number[] = [];
-  const refPool: Float64Array[] = [];
-  let live: number[] = [];
-  const epochHeap = new RowHeap(64); // one entry per live epoch; entries of dead epochs are skipped
-  const touched: number[] = [];
-
-  const takeRef = (): Float64Array => {
-    const r = refPool.pop() ?? new Float64Array(dim);
-    r.set(c);
-    return r;
-  };
-  const addEpoch = (ref: Float64Array, heap: RowHeap, lo: number, hi: number, dist: number): number => {
-    const e = refs.length;
-    refs.push(ref);
-    heaps.push(heap);
-    spanLo.push(lo);
-    spanHi.push(hi);
-    epochDist.push(dist);
-    epochHeap.push(e, heap.topKey() + twoN * (dist - pathLength));
-    return e;
-  };
-  const killEpoch = (e: number, keepRef: boolean): void => {
-    if (!keepRef) refPool.push(refs[e]!);
-    refs[e] = null;
-    heaps[e] = null;
-  };
-
-  // Rows evaluated in the current step: all leave their heaps, all but the winner come back in a new epoch.
-  let evIds = new Int32Array(Math.max(16, n));
-  let evScores = new Float64Array(Math.max(16, n));
-  let evCount = 0;
+  const m = Math.min(n - 1, Math.max(CANDIDATES_MIN, Math.min(CANDIDATES_MAX, dim >> 1)));
+  const candidateRows = new Int32Array(m);
+  const columnOf = new Int32Array(n).fill(-1);
+  // Column-major products: column j (rows 0..n-1) at j·n; column m is the anchor x·S.
+  const columns = new Float32Array((m + 1) * n);
+  const gathered = new Float32Array((m + 1) * dim);
+  const missColumn = new Float32Array(n);
+  let candidates = 0;
+  let used = 0;
+  let misses = 0;
+  let blocks = 0;
+  let anchorError = 0;
+  let blockError = 0;
   let evaluations = 0;
+
+  /** a (rows × dim, gathered) times every row, into column-major `into` from column offset `at`. */
+  const multiplyAll = async (a: Float32Array, rows: number, into: Float32Array, at: number): Promise<void> => {
+    for (let s = 0; s < n; s += ROW_CHUNK) {
+      const e = Math.min(n, s + ROW_CHUNK);
+      const p = await products(a, rows, vectors.subarray(s * dim, e * dim), e - s, dim);
+      for (let j = 0; j < rows; j++) into.set(p.subarray(j * (e - s), (j + 1) * (e - s)), (at + j) * n + s);
+    }
+  };
+
+  /** Picks the rows with the highest estimates as candidates, multiplies them and S with every row, re-anchors f. */
+  const startBlock = async (): Promise<void> => {
+    blocks++;
+    for (let j = 0; j < candidates; j++) columnOf[candidateRows[j]!] = -1;
+    // The m highest estimates, by a min-heap (keys negated) of size m.
+    const top = new RowHeap(m);
+    for (let i = 0; i < n; i++) {
+      const v = f[i]!;
+      if (v === -Infinity) continue;
+      if (top.size < m) top.push(i, -v);
+      else if (-v < top.topKey()) top.replaceTop(i, -v);
+    }
+    candidates = top.size;
+    for (let j = 0; j < candidates; j++) {
+      const r = top.ids[j]!;
+      candidateRows[j] = r;
+      columnOf[r] = j;
+      gathered.set(vectors.subarray(r * dim, r * dim + dim), j * dim);
+    }
+    let s2 = 0;
+    for (let j = 0; j < dim; j++) {
+      gathered[candidates * dim + j] = sum[j]!;
+      s2 += sum[j]! * sum[j]!;
+    }
+    await multiplyAll(gathered.subarray(0, (candidates + 1) * dim), candidates + 1, columns, 0);
+    // The anchor sits right after the candidates' columns.
+    const anchor = columns.subarray(candidates * n, candidates * n + n);
+    for (let i = 0; i < n; i++) if (f[i] !== -Infinity) f[i] = k * norms[i]! - 2 * anchor[i]!;
+    anchorError = 2 * lmax * gamma * Math.sqrt(s2) * (1 + 1e-9);
+    blockError = 0;
+    used = 0;
+    misses = 0;
+  };
+
+  // Rows within the error of the best estimate, collected by the pass that updates the estimates.
+  let near = new Int32Array(1024);
+  let nearCount = 0;
+  const collect = (width: number): void => {
+    let fmax = -Infinity;
+    nearCount = 0;
+    for (let i = 0; i < n; i++) {
+      const v = f[i]!;
+      if (v < fmax - width) continue;
+      if (v > fmax) fmax = v;
+      if (nearCount === near.length) {
+        const grown = new Int32Array(near.length * 2);
+        grown.set(near);
+        near = grown;
+      }
+      near[nearCount++] = i;
+    }
+    let w = 0;
+    for (let t = 0; t < nearCount; t++) if (f[near[t]!]! >= fmax - width) near[w++] = near[t]!;
+    nearCount = w;
+  };
+
   let best = -Infinity;
   let bestRow = -1;
-
   const record = (r: number, dot: number): void => {
     const s = centroidScore(norms[r]!, dot, k);
-    if (evCount === evIds.length) {
-      const ids = new Int32Array(evCount * 2);
-      ids.set(evIds);
-      evIds = ids;
-      const sc = new Float64Array(evCount * 2);
-      sc.set(evScores);
-      evScores = sc;
-    }
-    evIds[evCount] = r;
-    evScores[evCount] = s;
-    evCount++;
     if (s > best || (s === best && r < bestRow)) {
       best = s;
       bestRow = r;
     }
   };
-  // Exact evaluation of `batchSize` rows in `batch`, four at a time when possible (same sums as dot64).
   const batch = new Int32Array(DOT_BATCH);
-  const batchDots = kernels.out;
-  const dot4 = kernels.dot4;
   let batchSize = 0;
   const flush = (): void => {
     if (batchSize >= 2) {
       // Two or three rows still go through the four-row kernel, padded with the last one.
       const last = batch[batchSize - 1]! * dim;
-      dot4(batch[0]! * dim, batch[1]! * dim, batchSize > 2 ? batch[2]! * dim : last, batchSize > 3 ? batch[3]! * dim : last);
-      for (let t = 0; t < batchSize; t++) record(batch[t]!, batchDots[t]!);
+      kernels.dot4(batch[0]! * dim, batch[1]! * dim, batchSize > 2 ? batch[2]! * dim : last, batchSize > 3 ? batch[3]! * dim : last);
+      for (let t = 0; t < batchSize; t++) record(batch[t]!, kernels.out[t]!);
     } else if (batchSize === 1) {
       record(batch[0]!, dot64(vectors, batch[0]! * dim, sum, dim));
     }
     batchSize = 0;
   };
 
-  const considerZero = (): void => {
-    while (zeroPtr < zeros.length && selected[zeros[zeroPtr]!] === 1) zeroPtr++;
-    if (zeroPtr < zeros.length) {
-      const z = zeros[zeroPtr]!;
-      const s = centroidScore(norms[z]!, dot64(vectors, z * dim, sum, dim), k);
-      evaluations++;
-      if (s > best || (s === best && z < bestRow)) {
-        best = s;
-        bestRow = z;
-      }
-    }
-  };
-
-  // Merges epochs a (older) and b (newer) into a new epoch holding the larger heap and its reference.
-  const merge = (a: number, b: number): number => {
-    const ha = heaps[a]!;
-    const hb = heaps[b]!;
-    const [big, small, keep, drop] = ha.size >= hb.size ? [ha, hb, a, b] : [hb, ha, b, a];
-    const shift = twoN * distanceToRef(refs[keep]!, refs[drop]!, dim) * (1 + 1e-9) + slack;
-    for (let t = 0; t < small.size; t++) big.push(small.ids[t]!, small.keys[t]! + shift);
-    const ref = refs[keep]!;
-    killEpoch(keep, true);
-    killEpoch(drop, false);
-    return addEpoch(ref, big, spanLo[a]!, spanHi[b]!, distanceToRef(c, ref, dim));
-  };
-
-  // Step with k = 1: every row is evaluated once, against c = the first row.
-  for (let i = 0; i < n; i++) {
-    if (selected[i] === 1 || norms[i] === 0) continue;
-    batch[batchSize++] = i;
-    if (batchSize === DOT_BATCH) flush();
-  }
-  flush();
-  considerZero();
-  // Rows taken out of the heaps in the last step (all of them in step 1), and the rescan schedule.
-  let popped = evCount;
-  let lastWasHeapStep = true;
-  let denseLeft = 0;
-  let denseRun = 1;
-
+  // First estimates from the first row alone, so that the first block's candidates are real ones.
+  await multiplyAll(vectors.subarray(first * dim, first * dim + dim), 1, missColumn, 0);
+  for (let i = 0; i < n; i++) if (i !== first) f[i] = norms[i]! - 2 * missColumn[i]!;
+  await startBlock();
   for (;;) {
-    // `bestRow` wins the step with k selected rows.
-    out[k] = bestRow;
-    selected[bestRow] = 1;
-    evaluations += evCount;
-    for (const e of touched) {
-      const h = heaps[e]!;
-      if (h.size > 0) epochHeap.push(e, h.topKey() + twoN * (epochDist[e]! - pathLength));
-      else killEpoch(e, false);
-    }
-    touched.length = 0;
-    let fresh = 0;
-    for (let t = 0; t < evCount; t++) if (evIds[t] !== bestRow) fresh++;
-    if (fresh > 0) {
-      const heap = new RowHeap(fresh);
-      let w = 0;
-      for (let t = 0; t < evCount; t++) {
-        const r = evIds[t]!;
-        if (r === bestRow) continue;
-        heap.ids[w] = r;
-        heap.keys[w] = evScores[t]!;
-        w++;
-      }
-      heap.heapify(w);
-      live.push(addEpoch(takeRef(), heap, k, k, 0));
-    }
-    evCount = 0;
-    if (k + 1 === count) break;
-
-    // Merge neighbouring epochs whose joint span is short against their age.
-    {
-      const kept: number[] = [];
-      for (const e of live) {
-        if (refs[e] === null) continue;
-        let cur = e;
-        while (kept.length > 0) {
-          const prev = kept[kept.length - 1]!;
-          if ((spanHi[cur]! - spanLo[prev]! + 1) * EPOCH_MERGE_RATIO > k - spanHi[cur]!) break;
-          kept.pop();
-          cur = merge(prev, cur);
-        }
-        kept.push(cur);
-      }
-      live = kept;
-    }
-
-    // Move the centroid: S += x, k += 1, and extend the path length by the move (rounded up).
-    addRow(sum, vectors, bestRow * dim, dim);
-    k++;
-    if (onProgress !== undefined && k % PROGRESS_EVERY === 0) onProgress(k);
-    let move2 = 0;
-    for (let j = 0; j < dim; j++) {
-      const v = sum[j]! / k;
-      cNext[j] = v;
-      const t = v - c[j]!;
-      move2 += t * t;
-    }
-    const move = Math.sqrt(move2);
-    pathLength += move * (1 + 1e-9) + 8 * EPS * (nmax + pathLength + move + 1);
-    const swap = c;
-    c = cNext;
-    cNext = swap;
-    slack = slackUnit * (1 + n2max + twoN * pathLength);
-
+    // Any row whose true f is the largest has an estimate within 2·error of the largest estimate.
+    const slack = BOUND_SLACK * (k * nmax + 2 * lmax * k * lmax + 1);
+    collect(2 * (anchorError + blockError) + slack);
     best = -Infinity;
     bestRow = -1;
-    considerZero();
-    if (lastWasHeapStep) {
-      if (popped >= DENSE_STEP_FRACTION * (n - zeroCount - k)) {
-        // Each heap step that still pops most rows doubles the next run of rescans (up to DENSE_MAX_RUN).
-        denseLeft = denseRun;
-        denseRun = Math.min(DENSE_MAX_RUN, denseRun * 2);
-      } else {
-        denseRun = 1;
-      }
+    for (let t = 0; t < nearCount; t++) {
+      batch[batchSize++] = near[t]!;
+      if (batchSize === DOT_BATCH) flush();
     }
-    if (denseLeft > 0) {
-      denseLeft--;
-      lastWasHeapStep = false;
-      // The last step took most rows out of the heaps anyway: rescan all of them in index order
-      // (sequential memory, no heap work) and start over with a single epoch, as in step 1.
-      for (const e of live) if (refs[e] !== null) killEpoch(e, false);
-      live = [];
-      epochHeap.size = 0;
-      for (let i = 0; i < n; i++) {
-        if (selected[i] === 1 || norms[i] === 0) continue;
-        batch[batchSize++] = i;
-        if (batchSize === DOT_BATCH) flush();
-      }
-      flush();
-      continue;
+    flush();
+    evaluations += nearCount;
+    const q = bestRow;
+    out[k] = q;
+    f[q] = -Infinity;
+    if (k + 1 === count) break;
+
+    // Every row's estimate takes the pick's increment |x_i|² - 2·x_i·x_q.
+    let column: Float32Array;
+    const j = columnOf[q]!;
+    if (j >= 0) {
+      column = columns.subarray(j * n, j * n + n);
+      used++;
+      misses = 0;
+    } else {
+      await multiplyAll(vectors.subarray(q * dim, q * dim + dim), 1, missColumn, 0);
+      column = missColumn;
+      misses++;
     }
-    lastWasHeapStep = true;
-    popped = 0;
-    while (epochHeap.size > 0) {
-      const e = epochHeap.topId();
-      const ref = refs[e];
-      if (ref === null || ref === undefined) {
-        epochHeap.pop();
-        continue;
-      }
-      if (epochHeap.topKey() + twoN * pathLength + slack < best) break;
-      epochHeap.pop();
-      const d = distanceToRef(c, ref, dim);
-      epochDist[e] = d;
-      const heap = heaps[e]!;
-      const offset = twoN * d + slack;
-      // Rows are popped in batches against the best known before the batch: a few extra
-      // evaluations, but four interleaved sums run about twice as fast as one.
-      while (heap.size > 0 && heap.topKey() + offset >= best) {
-        while (batchSize < DOT_BATCH && heap.size > 0 && heap.topKey() + offset >= best) {
-          batch[batchSize++] = heap.pop();
-          popped++;
-        }
-        flush();
-      }
-      touched.push(e);
-    }
+    for (let i = 0; i < n; i++) f[i]! += norms[i]! - 2 * column[i]!;
+    blockError += 2 * lmax * gamma * Math.sqrt(norms[q]!) * (1 + 1e-9);
+    addRow(sum, vectors, q * dim, dim);
+    k++;
+    if (onProgress !== undefined && k % PROGRESS_EVERY === 0) onProgress(k);
+    if (used >= BLOCK_USE_FRACTION * candidates || misses >= BLOCK_MAX_MISSES) await startBlock();
   }
   stats.exactEvaluations += evaluations;
-  stats.groups += refs.length;
+  stats.groups += blocks;
   return out;
 }

@@ -15,17 +15,14 @@
 //
 // Ties go to the lowest row index. The first row is firstIndex(seed, n).
 //
-// The fast centroid path keeps, for every row, the exact score it had when it
-// was last evaluated plus how far the centroid c = S/k may have moved since
-// (Cauchy–Schwarz: |x.(c' - c)| <= ||x|| ||c' - c||); rows whose upper bound
-// cannot reach the best exact score of the step are never touched. The fast
-// kcenter path (./kcenter.ts) applies new centers a block at a time with
-// float32 matrix products and computes the exact distance only where the
-// product's error bound cannot rule a change out. Bounds carry a small slack so float rounding can never prune a true winner;
-// every decision is taken on scores computed by the same functions as the oracle.
+// Both fast paths score most rows with float32 matrix products (onnxruntime's in the worker) and take every
+// decision on the oracle's exact float64 scores wherever a product's certified error bound cannot settle it:
+// the centroid rule (./centroid.ts) with one product of all rows against the centroid sum per block of steps and
+// a shared Cauchy–Schwarz bound between products, the kcenter rule (./kcenter.ts) with products of all rows
+// against each block of new centers. Bounds carry a small slack so float rounding can never prune a true winner.
 
 import { firstIndex } from '../random.js';
-import { centroidFast } from './centroid.js';
+import { centroidBlocked } from './centroid.js';
 import { kcenterBlocked } from './kcenter.js';
 import { makeKernels, plainProducts, rowSquaredNorms } from './kernels.js';
 import { validate, type GreedySampleOptions, type GreedySampleResult, type GreedySampleStats } from './options.js';
@@ -56,8 +53,11 @@ export async function greedySampleWithStats(
   const first = firstIndex(seed, n);
   const kernels = makeKernels(vectors, dim, options.kernel ?? 'auto');
   stats.simd = kernels.simd;
-  if (rule === 'centroid') return { indices: centroidFast(kernels.vectors, n, dim, count, first, norms, stats, kernels, options.onProgress), stats };
+  const products = options.products ?? plainProducts;
+  if (rule === 'centroid') {
+    return { indices: await centroidBlocked(kernels.vectors, n, dim, count, first, norms, products, kernels, stats, options.onProgress), stats };
+  }
   if (count === 1) return { indices: Uint32Array.of(first), stats };
-  const indices = await kcenterBlocked(kernels.vectors, n, dim, count, first, norms, options.products ?? plainProducts, kernels, { onProgress: options.onProgress, stats });
+  const indices = await kcenterBlocked(kernels.vectors, n, dim, count, first, norms, products, kernels, { onProgress: options.onProgress, stats });
   return { indices, stats };
 }

@@ -20,7 +20,7 @@ export interface GreedySampleOptions {
   /** Called with the number of rows selected so far, every PROGRESS_EVERY rows (never changes the result). */
   readonly onProgress?: (selected: number) => void;
   /**
-   * float32 matrix products for the kcenter rule's block updates (core/sampling/kcenter.ts); the worker passes
+   * float32 matrix products that both rules score most rows with (core/sampling/centroid.ts, kcenter.ts); the worker passes
    * onnxruntime's. Plain loops when left out (same result, much slower).
    */
   readonly products?: Products;
@@ -34,7 +34,7 @@ export interface GreedySampleStats {
   exactEvaluations: number;
   /** What the naive oracle would have done: one per remaining row per step. */
   naiveEvaluations: number;
-  /** Centroid: epochs (centroid snapshots) created; kcenter: 0. */
+  /** Centroid: products of all rows with the centroid sum (blocks of steps); kcenter: 0. */
   groups: number;
 }
 
