@@ -22,7 +22,8 @@
 // against each block of new centers. Bounds carry a small slack so float rounding can never prune a true winner.
 
 import { firstIndex } from '../random.js';
-import { centroidBlocked } from './centroid.js';
+import { centroidBlocked } from './centroid-blocked.js';
+import { centroidFast } from './centroid-pruned.js';
 import { kcenterBlocked } from './kcenter.js';
 import { makeKernels, plainProducts, rowSquaredNorms } from './kernels.js';
 import { validate, type GreedySampleOptions, type GreedySampleResult, type GreedySampleStats } from './options.js';
@@ -45,7 +46,7 @@ export async function greedySampleWithStats(
   options: GreedySampleOptions,
 ): Promise<GreedySampleResult> {
   const { count, seed, rule } = validate(vectors, n, dim, options);
-  const stats: GreedySampleStats = { simd: false, exactEvaluations: 0, naiveEvaluations: 0, groups: 0 };
+  const stats: GreedySampleStats = { simd: false, exactEvaluations: 0, naiveEvaluations: 0, groups: 0, productSteps: 0 };
   // Row i remains in step k (k = 1..count-1) while it is one of the n-k unselected rows.
   for (let k = 1; k < count; k++) stats.naiveEvaluations += n - k;
   if (count === 0) return { indices: new Uint32Array(0), stats };
@@ -55,7 +56,11 @@ export async function greedySampleWithStats(
   stats.simd = kernels.simd;
   const products = options.products ?? plainProducts;
   if (rule === 'centroid') {
-    return { indices: await centroidBlocked(kernels.vectors, n, dim, count, first, norms, products, kernels, stats, options.onProgress), stats };
+    // Bounds first; blocked products for the rest of the run once the bounds stop paying.
+    const pruned = centroidFast(kernels.vectors, n, dim, count, first, norms, stats, kernels, options.onProgress);
+    stats.productSteps = count - pruned.selected;
+    const indices = await centroidBlocked(kernels.vectors, n, dim, pruned.out, pruned.selected, norms, products, kernels, stats, options.onProgress);
+    return { indices, stats };
   }
   if (count === 1) return { indices: Uint32Array.of(first), stats };
   const indices = await kcenterBlocked(kernels.vectors, n, dim, count, first, norms, products, kernels, { onProgress: options.onProgress, stats });

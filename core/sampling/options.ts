@@ -34,8 +34,10 @@ export interface GreedySampleStats {
   exactEvaluations: number;
   /** What the naive oracle would have done: one per remaining row per step. */
   naiveEvaluations: number;
-  /** Centroid: products of all rows with the centroid sum (blocks of steps); kcenter: 0. */
+  /** Centroid: epochs of the bounds plus blocks of the products; kcenter: 0. */
   groups: number;
+  /** Centroid: selections made by the blocked products (after the bounds handed over); kcenter: 0. */
+  productSteps: number;
 }
 
 export interface GreedySampleResult {

@@ -37,22 +37,24 @@ const ROW_CHUNK = 32_768;
 // Selections between two onProgress calls.
 const PROGRESS_EVERY = 1024;
 
-/** Centroid greedy sample of `count` rows starting at `first` (count ≥ 1), identical to the oracle's. */
+/**
+ * Continues a centroid greedy sample whose first `selected` rows (≥ 1) are out[0 .. selected), their float64 sum
+ * in kernels.sum, up to out.length rows, identical to the oracle's.
+ */
 export async function centroidBlocked(
   vectors: Float32Array,
   n: number,
   dim: number,
-  count: number,
-  first: number,
+  out: Uint32Array,
+  selected: number,
   norms: Float64Array,
   products: Products,
   kernels: Kernels,
   stats: GreedySampleStats,
   onProgress: ((selected: number) => void) | undefined,
 ): Promise<Uint32Array> {
-  const out = new Uint32Array(count);
-  out[0] = first;
-  if (count === 1) return out;
+  const count = out.length;
+  if (selected >= count) return out;
 
   let nmax = 0;
   for (let i = 0; i < n; i++) nmax = Math.max(nmax, norms[i]!);
@@ -63,11 +65,10 @@ export async function centroidBlocked(
   const gamma = (2 * (dim + 2) + 2) * F32_UNIT_ROUNDOFF;
 
   const sum = kernels.sum;
-  addRow(sum, vectors, first * dim, dim);
-  let k = 1;
+  let k = selected;
   // Estimates of f_k; -Infinity once selected.
   const f = new Float64Array(n);
-  f[first] = -Infinity;
+  for (let t = 0; t < k; t++) f[out[t]!] = -Infinity;
 
   const m = Math.min(n - 1, Math.max(CANDIDATES_MIN, Math.min(CANDIDATES_MAX, dim >> 1)));
   const candidateRows = new Int32Array(m);
@@ -172,9 +173,9 @@ export async function centroidBlocked(
     batchSize = 0;
   };
 
-  // First estimates from the first row alone, so that the first block's candidates are real ones.
-  await multiplyAll(vectors.subarray(first * dim, first * dim + dim), 1, missColumn, 0);
-  for (let i = 0; i < n; i++) if (i !== first) f[i] = norms[i]! - 2 * missColumn[i]!;
+  // First estimates from S alone, so that the first block's candidates are real ones.
+  await multiplyAll(Float32Array.from(sum), 1, missColumn, 0);
+  for (let i = 0; i < n; i++) if (f[i] !== -Infinity) f[i] = k * norms[i]! - 2 * missColumn[i]!;
   await startBlock();
   for (;;) {
     // Any row whose true f is the largest has an estimate within 2·error of the largest estimate.
