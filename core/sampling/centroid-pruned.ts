@@ -14,8 +14,8 @@ const CENTROID_SLACK_BASE = 1e-10;
 // hundred steps score most rows on any data); the bounds lose once a window scores more than HANDOFF_FRACTION of the
 // remaining rows per step: a blocked step costs about 2·n·dim float32 multiply-adds at product speed (~16 G/s per
 // core here, bench/sampling-real-text.ts) plus two passes over n, against about n·dim/12 float64 ones and as many
-// heap operations for the scores. Measured at 10k × 384, steps 1024–4608: clustered Gaussian rows score 1.7–2.2%
-// of the remaining rows per step, hashed real text 4–13%.
+// heap operations for the scores. Measured at 20k × 384, steps 2048–9216: bench/sampling.ts's clustered Gaussian
+// rows score 0.8–1.1% of the remaining rows per step, hashed real text 2.3–6.6%.
 const HANDOFF_MIN_STEPS = 1024;
 const HANDOFF_WINDOW = 64;
 const HANDOFF_FRACTION = 1 / 12;
@@ -272,8 +272,8 @@ export function centroidFast(
     addRow(sum, vectors, bestRow * dim, dim);
     k++;
     if (onProgress !== undefined && k % PROGRESS_EVERY === 0) onProgress(k);
-    if (k >= HANDOFF_MIN_STEPS && k % HANDOFF_WINDOW === 0) {
-      if (evaluations - windowStart > HANDOFF_WINDOW * HANDOFF_FRACTION * (n - k)) {
+    if (k % HANDOFF_WINDOW === 0) {
+      if (k >= HANDOFF_MIN_STEPS && evaluations - windowStart > HANDOFF_WINDOW * HANDOFF_FRACTION * (n - k)) {
         stats.exactEvaluations += evaluations;
         stats.groups += refs.length;
         return { out, selected: k };
