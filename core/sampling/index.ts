@@ -15,11 +15,12 @@
 //
 // Ties go to the lowest row index. The first row is firstIndex(seed, n).
 //
-// Both fast paths score most rows with float32 matrix products (onnxruntime's in the worker) and take every
-// decision on the oracle's exact float64 scores wherever a product's certified error bound cannot settle it:
-// the centroid rule (./centroid.ts) with one product of all rows against the centroid sum per block of steps and
-// a shared Cauchy–Schwarz bound between products, the kcenter rule (./kcenter.ts) with products of all rows
-// against each block of new centers. Bounds carry a small slack so float rounding can never prune a true winner.
+// The centroid rule runs on bounds first (./centroid-pruned.ts: per-row bounds on how far the centroid has moved
+// since each row's last exact score), which prune most rows on clustered data, and hands over to blocked float32
+// products (./centroid-blocked.ts) once the bounds stop paying (real text, whose distances concentrate). The
+// kcenter rule (./kcenter.ts) applies new centers with products of all rows against each block of them. Every
+// decision is taken on the oracle's exact float64 scores wherever a bound or a product's certified error cannot
+// settle it, with a small slack so float rounding can never prune a true winner.
 
 import { firstIndex } from '../random.js';
 import { centroidBlocked } from './centroid-blocked.js';

@@ -20,8 +20,8 @@ export interface GreedySampleOptions {
   /** Called with the number of rows selected so far, every PROGRESS_EVERY rows (never changes the result). */
   readonly onProgress?: (selected: number) => void;
   /**
-   * float32 matrix products that both rules score most rows with (core/sampling/centroid.ts, kcenter.ts); the worker passes
-   * onnxruntime's. Plain loops when left out (same result, much slower).
+   * float32 matrix products that both rules score most rows with (./centroid-blocked.ts, ./kcenter.ts); the worker
+   * passes onnxruntime's. Plain loops when left out (same result, much slower).
    */
   readonly products?: Products;
 }
