@@ -67,7 +67,7 @@ export async function embedShard(deps: EmbedDeps, args: EmbedShardArgs): Promise
     }
     const start = async (batch: KeptRow[]): Promise<Pending> => {
       const keys = batch.map((r) => textKey(r.text));
-      const vectors = await Promise.all(keys.map((k) => cache.get(k)));
+      const vectors = await cache.getMany(keys);
       const missing = batch.flatMap((_, i) => (vectors[i] ? [] : [i]));
       const fresh = missing.length > 0 ? embedder.embed(missing.map((i) => batch[i]!.text), stop.signal) : undefined;
       // Awaited in order by `finish`; until then a rejection must not count as unhandled.
@@ -77,19 +77,24 @@ export async function embedShard(deps: EmbedDeps, args: EmbedShardArgs): Promise
     const finish = async ({ batch, keys, vectors, missing, fresh }: Pending) => {
       if (fresh) {
         const got = await fresh;
-        for (let m = 0; m < missing.length; m++) {
-          const i = missing[m]!;
-          vectors[i] = got[m]!;
-          // One writer: EmbeddingCache.put is not safe to call concurrently.
-          await cache.put(keys[i]!, got[m]!);
-        }
+        missing.forEach((i, m) => (vectors[i] = got[m]!));
+        // One writer: EmbeddingCache.putMany is not safe to call concurrently.
+        await cache.putMany(
+          missing.map((i) => keys[i]!),
+          got,
+        );
       }
+      // The batch's rows go to the shard file in one write.
+      const rows = new Float32Array(vectors.reduce((n, v) => n + v!.length, 0));
+      let at = 0;
       for (const [i, v] of vectors.entries()) {
         if (isUnembeddable(v!)) unembeddable.push(batch[i]!.id);
         dim ??= v!.length;
         if (v!.length !== dim) throw new Error(`embedder ${embedder.id} returned width ${v!.length} after ${dim}`);
-        await out.write(new Uint8Array(v!.buffer, v!.byteOffset, v!.byteLength));
+        rows.set(v!, at);
+        at += v!.length;
       }
+      await out.write(new Uint8Array(rows.buffer));
       reused += batch.length - missing.length;
       embedded += missing.length;
       done += batch.length;

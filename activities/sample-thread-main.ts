@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { readBytesInto } from '../adapters/files.js';
-import { allocateVectors, greedySample, type SamplingRule } from '../core/sampling.js';
+import { allocateVectors, greedySample, type SamplingRule } from '../core/sampling/index.js';
 
 export interface SampleThreadInput {
   matrixPath: string;
@@ -22,13 +22,13 @@ const input = workerData as SampleThreadInput;
 const vectors = allocateVectors(input.rows, input.dim);
 await readBytesInto(input.matrixPath, new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength));
 const progress = new Int32Array(input.progress);
-// kcenter's block updates run as onnxruntime float32 products on every core (loaded only for kcenter).
-const { floatProducts } = input.rule === 'kcenter' ? await import('../adapters/onnx/kernels.js') : { floatProducts: undefined };
+// Both rules score most rows with onnxruntime float32 products on every core.
+const { floatProducts } = await import('../adapters/onnx/kernels.js');
 const order = await greedySample(vectors, input.rows, input.dim, {
   count: input.count,
   seed: input.seed,
   rule: input.rule,
   onProgress: (selected) => Atomics.store(progress, 0, selected),
-  ...(floatProducts ? { products: (a, m, b, nb, d) => floatProducts(a, m, b, nb, d, availableParallelism()) } : {}),
+  products: (a, m, b, nb, d) => floatProducts(a, m, b, nb, d, availableParallelism()),
 });
 parentPort!.postMessage(order, [order.buffer as ArrayBuffer]);

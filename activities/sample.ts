@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { dqeFailure } from '../adapters/failure.js';
 import { hashKey, runPhaseOnce, writeTypedAtomic } from '../adapters/files.js';
 import type { JobContext } from '../adapters/trainers/types.js';
-import { sampleCount, type SamplingRule } from '../core/sampling.js';
+import { sampleCount, type SamplingRule } from '../core/sampling/index.js';
 import { jobContext } from './context.js';
 import type { EmbedResult, SampleResult } from './refs.js';
 import type { SampleThreadInput } from './sample-thread-main.js';

@@ -64,32 +64,88 @@ export class EmbeddingCache {
     return this.index.size;
   }
 
+  /** One vector, or undefined when the key is not cached. */
   async get(key: Buffer): Promise<Float32Array | undefined> {
-    const slot = this.index.find(key);
-    if (slot < 0 || this.dim === undefined) return undefined;
-    const segment = this.index.getInt(slot);
-    const out = new Float32Array(this.dim);
-    const fh = segment >= 0 ? this.segments[segment]! : this.writer!;
-    await fh.read(new Uint8Array(out.buffer), 0, out.byteLength, this.index.getNumber(slot));
+    return (await this.getMany([key]))[0];
+  }
+
+  /**
+   * The vectors of a batch of keys (undefined where not cached). Records that lie back to back in one segment
+   * (a batch cached by an earlier run in the same order) come in one read.
+   */
+  async getMany(keys: readonly Buffer[]): Promise<(Float32Array | undefined)[]> {
+    const out: (Float32Array | undefined)[] = new Array<Float32Array | undefined>(keys.length).fill(undefined);
+    const dim = this.dim;
+    if (dim === undefined) return out;
+    const record = KEY_BYTES + dim * 4;
+    const segment = new Int32Array(keys.length);
+    const offset = new Float64Array(keys.length);
+    const found: number[] = [];
+    keys.forEach((key, i) => {
+      const slot = this.index.find(key);
+      if (slot < 0) return;
+      segment[i] = this.index.getInt(slot);
+      offset[i] = this.index.getNumber(slot);
+      found.push(i);
+    });
+    const reads: Promise<void>[] = [];
+    for (let r = 0; r < found.length; ) {
+      // A run: the next found key's record follows this one's in the same segment.
+      let e = r + 1;
+      while (e < found.length && segment[found[e]!] === segment[found[r]!] && offset[found[e]!] === offset[found[e - 1]!]! + record) e++;
+      const run = found.slice(r, e);
+      const fh = segment[run[0]!]! >= 0 ? this.segments[segment[run[0]!]!]! : this.writer!;
+      const bytes = Buffer.alloc((run.length - 1) * record + dim * 4);
+      reads.push(
+        fh.read(bytes, 0, bytes.length, offset[run[0]!]).then(() => {
+          run.forEach((i, t) => {
+            const v = new Float32Array(dim);
+            new Uint8Array(v.buffer).set(bytes.subarray(t * record, t * record + dim * 4));
+            out[i] = v;
+          });
+        }),
+      );
+      r = e;
+    }
+    await Promise.all(reads);
     return out;
   }
 
+  /** Adds one vector (kept if the key is already cached). */
   async put(key: Buffer, vector: Float32Array): Promise<void> {
-    if (this.index.find(key) >= 0) return;
-    if (this.dim === undefined) this.dim = vector.length;
-    if (vector.length !== this.dim) throw new Error(`embedding cache ${this.dir}: width ${vector.length} differs from ${this.dim}`);
+    await this.putMany([key], [vector]);
+  }
+
+  /** Adds a batch of vectors with one append (keys already cached, or repeated in the batch, are kept once). */
+  async putMany(keys: readonly Buffer[], vectors: readonly Float32Array[]): Promise<void> {
+    const parts: Buffer[] = [];
+    const added: Buffer[] = [];
+    const batch = new DigestTable();
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const vector = vectors[i]!;
+      if (this.index.find(key) >= 0 || !batch.insert(key).created) continue;
+      if (this.dim === undefined) this.dim = vector.length;
+      if (vector.length !== this.dim) throw new Error(`embedding cache ${this.dir}: width ${vector.length} differs from ${this.dim}`);
+      parts.push(key, Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength));
+      added.push(key);
+    }
+    if (added.length === 0) return;
     if (!this.writer) {
       this.writer = await open(join(this.dir, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}.seg`), 'a+');
       const head = Buffer.alloc(4);
-      head.writeUInt32LE(this.dim, 0);
+      head.writeUInt32LE(this.dim!, 0);
       await this.writer.write(head);
       this.writerSize = 4;
     }
-    const rec = Buffer.concat([key, Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength)]);
+    const rec = Buffer.concat(parts);
     await this.writer.write(rec, 0, rec.length, this.writerSize);
-    const { slot } = this.index.insert(key);
-    this.index.setInt(slot, -1);
-    this.index.setNumber(slot, this.writerSize + KEY_BYTES);
+    const record = KEY_BYTES + this.dim! * 4;
+    added.forEach((key, t) => {
+      const { slot } = this.index.insert(key);
+      this.index.setInt(slot, -1);
+      this.index.setNumber(slot, this.writerSize + t * record + KEY_BYTES);
+    });
     this.writerSize += rec.length;
   }
 

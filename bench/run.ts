@@ -17,6 +17,11 @@ const BENCHES: Array<{ name: string; args: string[]; out: string }> = [
   { name: 'ann', args: ['bench/ann.ts', ...(quick ? ['--quick'] : [])], out: 'bench/results/ann.json' },
   { name: 'e2e', args: ['bench/e2e.ts', ...(quick ? ['--limit', '600', '--repeat', '1'] : [])], out: 'bench/results/e2e.json' },
   { name: 'io', args: ['bench/io.ts', ...(quick ? ['--sizes=20000,80000'] : [])], out: 'bench/results/io.json' },
+  {
+    name: 'sampling-real-text',
+    args: ['bench/sampling-real-text.ts', ...(quick ? ['--check-n=2000', '--speed=10000x384'] : [])],
+    out: 'bench/results/sampling-real-text.json',
+  },
 ];
 
 for (const b of BENCHES) {
@@ -27,7 +32,7 @@ for (const b of BENCHES) {
 }
 
 /** Every results file there is, including the drills and evaluations other scripts write. */
-const FILES = ['sampling', 'sampling-kcenter', 'ann', 'ann-compare-hier', 'ann-sweep', 'ann-sweep-ivf', 'ann-big', 'e2e', 'io', 'kill-harness', 'eval', 'eval-seeds-1-2'];
+const FILES = ['sampling', 'sampling-kcenter', 'ann', 'ann-compare-hier', 'ann-sweep', 'ann-sweep-ivf', 'ann-big', 'e2e', 'io', 'sampling-real-text', 'sampling-real-text-42k', 'kill-harness', 'eval', 'eval-seeds-1-2'];
 const results: Record<string, unknown> = { machine: machine(), quick };
 for (const f of FILES) {
   const path = `bench/results/${f}.json`;

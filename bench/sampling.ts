@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { floatProducts } from '../adapters/onnx/kernels.js';
-import type { Products } from '../core/kcenter.js';
+import type { Products } from '../core/sampling/index.js';
 import { Rng } from '../core/random.js';
 import {
   allocateVectors,
@@ -27,7 +27,7 @@ import {
   sampleCount,
   type GreedySampleStats,
   type SamplingRule,
-} from '../core/sampling.js';
+} from '../core/sampling/index.js';
 
 interface DataParams {
   readonly clusters: number;

@@ -3,7 +3,7 @@
 // Exactness: every result is summed per row in index order with one f64 mul
 // and one f64 add per element (WebAssembly has no fused multiply-add and
 // promotes f32 to f64 exactly), so each lane performs the very same IEEE
-// operations as the scalar loops in sampling.ts and the results are
+// operations as the scalar loops in core/sampling/kernels.ts and the results are
 // bit-identical. SIMD lanes hold different rows, never different elements of
 // one sum. The speed comes from doing two rows per instruction and from
 // having no bounds checks.

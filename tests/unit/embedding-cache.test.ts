@@ -34,3 +34,33 @@ test('put, get, reopen, torn tail, width check', async () => {
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('putMany and getMany: one append per batch, repeats kept once, reads in key order across segments', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'dqe-cache-test-'));
+  try {
+    const vec = (i: number) => Float32Array.from({ length: 4 }, (_, j) => i * 10 + j);
+    const keys = Array.from({ length: 600 }, (_, i) => textKey(`t${i}`));
+    const a = await EmbeddingCache.open(root, 'e');
+    await a.put(keys[3]!, vec(3));
+    // keys[3] is cached already and keys[10] comes twice in the batch: both keep their first vector.
+    await a.putMany([...keys.slice(0, 300), keys[10]!], [...keys.slice(0, 300).map((_, i) => vec(i === 3 ? -3 : i)), vec(-10)]);
+    assert.equal(a.size, 300);
+    await a.close();
+    const dir = join(root, 'embeddings', 'e');
+    assert.equal((await readdir(dir)).length, 1);
+    const b = await EmbeddingCache.open(root, 'e');
+    await b.putMany(keys.slice(300), keys.slice(300).map((_, i) => vec(300 + i)));
+    // In order (runs of back-to-back records), shuffled, with absent keys, across the two segments.
+    const order = [...Array.from({ length: 600 }, (_, i) => i), 599, 0, 450, 7, 301, 299];
+    const got = await b.getMany([...order.map((i) => keys[i]!), textKey('absent')]);
+    assert.deepEqual(
+      got.slice(0, -1),
+      order.map((i) => vec(i)),
+    );
+    assert.equal(got.at(-1), undefined);
+    assert.equal((await readdir(dir)).length, 2);
+    await b.close();
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobContext } from '../../adapters/trainers/types.js';
 import { sampleInThread } from '../../activities/sample.js';
-import { greedySample, sampleCount } from '../../core/sampling.js';
+import { greedySample, sampleCount } from '../../core/sampling/index.js';
 import { Rng } from '../../core/random.js';
 
 function rows(n: number, dim: number, seed: number): Float32Array {

@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { firstIndex, Rng } from '../../core/random.js';
 import { floatProducts } from '../../adapters/onnx/kernels.js';
-import type { Products } from '../../core/kcenter.js';
+import { hashEmbedInto } from '../../core/hash-embedding.js';
+import { centroidBlocked } from '../../core/sampling/centroid-blocked.js';
+import { addRow, makeKernels, rowSquaredNorms } from '../../core/sampling/kernels.js';
+import { loadMails } from '../../examples/spam-assassin.js';
+import type { Products } from '../../core/sampling/index.js';
 import {
   allocateVectors,
   greedySample,
@@ -12,7 +16,7 @@ import {
   naiveGreedySample,
   sampleCount,
   type SamplingRule,
-} from '../../core/sampling.js';
+} from '../../core/sampling/index.js';
 
 const RULES: readonly SamplingRule[] = ['centroid', 'kcenter'];
 
@@ -285,6 +289,23 @@ test('n = 2000 stays fast, matches the oracle and prunes most of the work', asyn
   }
 });
 
+test('hashed SpamAssassin mails (real text): both rules equal the oracle; centroid hands over to the blocked products', async () => {
+  const mails = loadMails(600).slice(0, 3000);
+  const dim = 96;
+  const n = mails.length;
+  const rows = new Float32Array(n * dim);
+  mails.forEach((m, i) => hashEmbedInto(m.text, dim, rows, i * dim));
+  const count = sampleCount(n, 0.5);
+  for (const rule of RULES) {
+    const { indices, stats } = await greedySampleWithStats(rows, n, dim, { count, seed: 5, rule, products: ORT });
+    assert.deepEqual(Array.from(indices), Array.from(naiveGreedySample(rows, n, dim, { count, seed: 5, rule })));
+    if (rule === 'centroid') {
+      // The bounds hand over to the blocked products on real text.
+      assert.ok(stats.productSteps > count / 4, `blocked products made ${stats.productSteps} of ${count} selections`);
+    }
+  }
+});
+
 test('rows allocated with allocateVectors use the SIMD kernels without a copy, with the same result', async () => {
   const n = 500;
   const dim = 37; // not a multiple of 4: the kernels' scalar tails run too
@@ -354,4 +375,33 @@ test('firstIndex and Rng are pinned: the same seed gives the same row everywhere
     const i = firstIndex(seed, 7);
     assert.ok(Number.isInteger(i) && i >= 0 && i < 7);
   }
+});
+
+test('the blocked centroid products alone, from the first row, equal the oracle on ties, duplicates, zero rows and rows of any length', async () => {
+  const run = async (rows: Float32Array, n: number, dim: number, count: number, seed: number): Promise<void> => {
+    const kernels = makeKernels(rows, dim, 'scalar');
+    const out = new Uint32Array(count);
+    out[0] = firstIndex(seed, n);
+    addRow(kernels.sum, rows, out[0] * dim, dim);
+    const stats = { simd: false, exactEvaluations: 0, naiveEvaluations: 0, groups: 0, productSteps: 0 };
+    await centroidBlocked(rows, n, dim, out, 1, rowSquaredNorms(rows, n, dim), ORT, kernels, stats, undefined);
+    assert.deepEqual(Array.from(out), Array.from(naiveGreedySample(rows, n, dim, { count, seed, rule: 'centroid' })), `n ${n} dim ${dim} seed ${seed}`);
+  };
+  const rng = new Rng(9);
+  const dim = 6;
+  const n = 400;
+  const base = unitRows(4, dim, 3);
+  const mixed = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const pick = rng.nextInt(7);
+    // Copies of four vectors, a zero row, a signed basis vector, or a random row of length 0.1–3.
+    if (pick < 4) mixed.set(base.subarray(pick * dim, pick * dim + dim), i * dim);
+    else if (pick === 5) mixed[i * dim + rng.nextInt(dim)] = rng.nextInt(2) === 0 ? 1 : -1;
+    else if (pick === 6) for (let j = 0; j < dim; j++) mixed[i * dim + j] = rng.nextGaussian() * (0.1 + rng.nextFloat() * 2.9);
+  }
+  for (const seed of [1, 2, 3]) {
+    await run(mixed, n, dim, n, seed);
+    await run(mixed, n, dim, 37, seed);
+  }
+  await run(clusteredRows(1500, 24, 4, 6), 1500, 24, 900, 4);
 });

@@ -1,5 +1,5 @@
 // The kcenter rule of greedy sampling with blocked products: the same rows in the same order as the naive
-// oracle (core/sampling.ts), with the N × k distance updates done as float32 matrix products of all rows
+// oracle (./oracle.ts), with the N × k distance updates done as float32 matrix products of all rows
 // against blocks of new centers, and exact float64 distances only where a product cannot rule a change out.
 //
 // The oracle, after each new center c, sets m_i = min(m_i, dist2(i, c)) for every unselected row and picks
@@ -15,24 +15,8 @@
 //
 // So every m_i that decides a pick equals the oracle's value bit for bit, and so does the order.
 
-/**
- * Float32 products a · bᵀ (a: m × d, b: nb × d, both row-major float32 views), as a row-major m × nb
- * array; each entry within the float32 error bound of its exact value (any summation order qualifies).
- */
-export type Products = (a: Float32Array, m: number, b: Float32Array, nb: number, d: number) => Promise<Float32Array>;
-
-/** Products by plain loops (float64 sums rounded to float32: within the bound); for tests and small runs. */
-export const plainProducts: Products = (a, m, b, nb, d) => {
-  const out = new Float32Array(m * nb);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < nb; j++) {
-      let s = 0;
-      for (let t = 0; t < d; t++) s += a[i * d + t]! * b[j * d + t]!;
-      out[i * nb + j] = s;
-    }
-  }
-  return Promise.resolve(out);
-};
+import { RowHeap } from './heap.js';
+import { squaredDistance64, type Kernels, type Products } from './kernels.js';
 
 /** Centers per block update: the products run at full speed from about 128 columns on. */
 export const KCENTER_BLOCK = 256;
@@ -42,66 +26,6 @@ const F32_UNIT_ROUNDOFF = 2 ** -24;
 /** Relative slack for the float64 side: the oracle's dist2 and |x|² + |c|² - 2·dot differ by far less. */
 const F64_SLACK = 1e-8;
 const PROGRESS_EVERY = 1024;
-
-/** Max-heap of rows by (key desc, row asc), in typed arrays. */
-class RowHeap {
-  readonly ids: Int32Array;
-  readonly keys: Float64Array;
-  size = 0;
-
-  constructor(capacity: number) {
-    this.ids = new Int32Array(Math.max(1, capacity));
-    this.keys = new Float64Array(Math.max(1, capacity));
-  }
-
-  private above(ka: number, ia: number, kb: number, ib: number): boolean {
-    return ka > kb || (ka === kb && ia < ib);
-  }
-
-  /** Rebuilds the heap from `rows` with keys from `key`. */
-  fill(rows: ArrayLike<number>, key: Float64Array): void {
-    this.size = rows.length;
-    for (let i = 0; i < rows.length; i++) {
-      this.ids[i] = rows[i]!;
-      this.keys[i] = key[rows[i]!]!;
-    }
-    for (let i = (this.size >> 1) - 1; i >= 0; i--) this.siftDown(i, this.ids[i]!, this.keys[i]!);
-  }
-
-  /** Replaces the top with (id, key) and restores the order. */
-  replaceTop(id: number, key: number): void {
-    this.siftDown(0, id, key);
-  }
-
-  /** Removes the top. */
-  pop(): void {
-    const last = --this.size;
-    if (last > 0) this.siftDown(0, this.ids[last]!, this.keys[last]!);
-  }
-
-  /** Whether (key, id) comes before both children of the top (true when there are none). */
-  headsChildren(key: number, id: number): boolean {
-    if (this.size > 1 && this.above(this.keys[1]!, this.ids[1]!, key, id)) return false;
-    return !(this.size > 2 && this.above(this.keys[2]!, this.ids[2]!, key, id));
-  }
-
-  private siftDown(start: number, id: number, key: number): void {
-    const { ids, keys, size } = this;
-    let i = start;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= size) break;
-      const right = child + 1;
-      if (right < size && this.above(keys[right]!, ids[right]!, keys[child]!, ids[child]!)) child = right;
-      if (!this.above(keys[child]!, ids[child]!, key, id)) break;
-      keys[i] = keys[child]!;
-      ids[i] = ids[child]!;
-      i = child;
-    }
-    keys[i] = key;
-    ids[i] = id;
-  }
-}
 
 /**
  * kcenter greedy sample of `count` rows starting at `first` (count ≥ 2), identical to the oracle's.
@@ -115,17 +39,16 @@ export async function kcenterBlocked(
   first: number,
   norms: Float64Array,
   products: Products,
-  /**
-   * The oracle's dist2 of the rows at element offsets a and b, and of one row against four (core/sampling.ts
-   * passes its kernels: the same bits as squaredDistance64, SIMD where it can).
-   */
-  kernels: {
-    distance: (a: number, b: number) => number;
-    distance4: (o: number, o0: number, o1: number, o2: number, o3: number) => ArrayLike<number>;
-  },
+  /** The oracle's dist2 kernels (the same bits as squaredDistance64, SIMD where it can). */
+  kernels: Kernels,
   options: { block?: number; onProgress?: ((selected: number) => void) | undefined; stats?: { exactEvaluations: number } } = {},
 ): Promise<Uint32Array> {
-  const { distance, distance4 } = kernels;
+  const { dist4, out: dist4Out } = kernels;
+  const distance = (a: number, b: number): number => squaredDistance64(kernels.vectors, a, b, dim);
+  const distance4 = (o: number, o0: number, o1: number, o2: number, o3: number): Float64Array => {
+    dist4(o, o0, o1, o2, o3);
+    return dist4Out;
+  };
   const block = Math.max(1, options.block ?? KCENTER_BLOCK);
   const out = new Uint32Array(count);
   out[0] = first;

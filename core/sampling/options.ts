@@ -1,0 +1,81 @@
+// The public types and argument checks of greedy sampling, shared by the fast paths and the oracle.
+import type { Products } from './kernels.js';
+
+export type SamplingRule = 'centroid' | 'kcenter';
+
+export interface GreedySampleOptions {
+  /** How many rows to select, 0..n. */
+  readonly count: number;
+  /** Seed of the first (random) row, any safe integer. */
+  readonly seed: number;
+  /** Selection rule; 'centroid' when left out. */
+  readonly rule?: SamplingRule;
+  /**
+   * Arithmetic kernels of greedySample (results are identical either way):
+   * 'auto' (default) uses WebAssembly SIMD when the rows were allocated with
+   * allocateVectors or are small enough to copy; 'scalar' never does; 'simd'
+   * copies whatever the size. The naive oracle always uses plain loops.
+   */
+  readonly kernel?: 'auto' | 'scalar' | 'simd';
+  /** Called with the number of rows selected so far, every PROGRESS_EVERY rows (never changes the result). */
+  readonly onProgress?: (selected: number) => void;
+  /**
+   * float32 matrix products that both rules score most rows with (./centroid-blocked.ts, ./kcenter.ts); the worker
+   * passes onnxruntime's. Plain loops when left out (same result, much slower).
+   */
+  readonly products?: Products;
+}
+
+/** Work counters of one fast run, for benchmarks and tests of the pruning. */
+export interface GreedySampleStats {
+  /** Whether the WebAssembly SIMD kernels did the arithmetic. */
+  simd: boolean;
+  /** Exact row evaluations (dot products or distances of length dim). */
+  exactEvaluations: number;
+  /** What the naive oracle would have done: one per remaining row per step. */
+  naiveEvaluations: number;
+  /** Centroid: epochs of the bounds plus blocks of the products; kcenter: 0. */
+  groups: number;
+  /** Centroid: selections made by the blocked products (after the bounds handed over); kcenter: 0. */
+  productSteps: number;
+}
+
+export interface GreedySampleResult {
+  readonly indices: Uint32Array;
+  readonly stats: GreedySampleStats;
+}
+
+export const EPS = Number.EPSILON; // 2^-52, twice the unit roundoff of float64
+
+/** Number of rows to select for a ratio: ceil(ratio*n), ignoring float fuzz such as 0.7*10 = 7.000000000000001. */
+export function sampleCount(n: number, ratio: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${String(n)}`);
+  if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`ratio must be in [0, 1], got ${String(ratio)}`);
+  const exact = ratio * n;
+  const nearest = Math.round(exact);
+  // A few ulps: the rounding of a decimal ratio and of one product, never a real fraction of a row.
+  const count = Math.abs(exact - nearest) <= 8 * EPS * Math.max(1, exact) ? nearest : Math.ceil(exact);
+  return Math.min(n, Math.max(0, count));
+}
+
+export interface Validated {
+  readonly count: number;
+  readonly seed: number;
+  readonly rule: SamplingRule;
+}
+
+export function validate(vectors: Float32Array, n: number, dim: number, options: GreedySampleOptions): Validated {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${String(n)}`);
+  if (!Number.isSafeInteger(dim) || dim < 1) throw new RangeError(`dim must be a positive integer, got ${String(dim)}`);
+  if (vectors.length !== n * dim) {
+    throw new RangeError(`vectors has length ${vectors.length}, expected n*dim = ${n * dim}`);
+  }
+  const { count, seed } = options;
+  const rule = options.rule ?? 'centroid';
+  if (!Number.isSafeInteger(count) || count < 0 || count > n) {
+    throw new RangeError(`count must be an integer in [0, ${n}], got ${String(count)}`);
+  }
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${String(seed)}`);
+  if (rule !== 'centroid' && rule !== 'kcenter') throw new RangeError(`unknown rule ${String(rule)}`);
+  return { count, seed, rule };
+}
