@@ -461,7 +461,7 @@ export function evalCommand(): Command {
     .option('--ratio <r>', 'DQE sampling ratio (default: 0.5)', Number)
     .option('--seed <n>', 'seeds the split, the flips, the random arm and the run', integer('--seed', 0), 0)
     .addOption(new Option('--sampling <rule>', 'greedy diversity rule (default: centroid)').choices([...SAMPLING_RULES]))
-    .option('--embedder <name|json>', `embedder: ${EMBEDDERS.join(', ')} or a JSON object (default: hash)`, component)
+    .option('--embedder <name|json>', `embedder: ${EMBEDDERS.join(', ')} or a JSON object (default: minilm)`, component)
     .option('--trainer <name|json>', `trainer: ${TRAINERS.join(', ')} or a JSON object (default: linear)`, component)
     .option('--vector-store <name|json>', `vector store: ${VECTOR_STORES.join(', ')} or a JSON object (default: embedded)`, component)
     .option('--judge <name|json>', `judge: ${JUDGES.join(', ')} or a JSON object (default: offline)`, component)

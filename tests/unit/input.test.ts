@@ -12,7 +12,7 @@ test('fills every default from a dataset path alone', () => {
     ratio: 0.5,
     seed: 0,
     sampling: 'centroid',
-    embedder: { name: 'hash', dim: 1024 },
+    embedder: { name: 'minilm', precision: 'f32', batchTokens: 8192 },
     trainer: { name: 'linear', epochs: 300, learningRate: 0.1, l2: 1e-4 },
     vectorStore: { name: 'embedded' },
     judge: { name: 'offline', mislabeledBelow: 0.25, okAtLeast: 0.5 },
@@ -31,7 +31,7 @@ test('names every bad field at once, and lists valid names for unknown component
   assert.ok(!r.ok);
   const byField = Object.fromEntries(r.problems.map((p) => [p.field, p.message]));
   assert.deepEqual(Object.keys(byField).sort(), ['(input)', 'dataset', 'embedder.name', 'judge.mislabeledBelow', 'labels', 'ratio', 'seed', 'trainer.name']);
-  assert.equal(byField['embedder.name'], 'unknown embedder; valid: hash, openai');
+  assert.equal(byField['embedder.name'], 'unknown embedder; valid: minilm, hash, openai');
   assert.equal(byField['trainer.name'], 'unknown trainer; valid: linear, swift');
   assert.equal(byField['(input)'], 'unknown field(s): colour');
   assert.match(formatProblems(r.problems), /^invalid dqe input: dataset: .*; ratio: /);
