@@ -21,8 +21,11 @@ const minilmEmbedder = z.strictObject({
    * other texts of its batch (README, embedders). @default 'f32'
    */
   precision: z.enum(['f32', 'int8']).default('f32'),
-  /** Padded tokens per onnxruntime run (texts are sorted by length and batched up to this). @default 8192 */
-  batchTokens: z.number().int().min(256).max(1_048_576).default(8192),
+  /**
+   * Padded tokens per onnxruntime run (texts are sorted by length and batched up to this). A run holds
+   * the worker's event loop (onnxruntime-node runs synchronously), so it is kept to a fraction of a second. @default 2048
+   */
+  batchTokens: z.number().int().min(256).max(1_048_576).default(2048),
   /** onnxruntime threads per worker. @default the worker machine's available parallelism */
   threads: z.number().int().min(1).max(256).optional(),
 });

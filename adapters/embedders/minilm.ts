@@ -4,6 +4,7 @@
 // `batchTokens` padded tokens. A text with nothing left after normalisation embeds as `[CLS] [SEP]`,
 // exactly as sentence-transformers embeds it.
 import { availableParallelism } from 'node:os';
+import { setImmediate } from 'node:timers/promises';
 import ort from 'onnxruntime-node';
 import { planTokenBatches } from '../../core/token-batches.js';
 import { ensureMinilm, MINILM_FILES, MINILM_GRAPH_VERSION, MINILM_SHAPE, readTokenizerFiles } from '../../infra/minilm.js';
@@ -13,6 +14,9 @@ import type { Embedder } from './types.js';
 
 /** Tokens per text the model sees (sentence-transformers' max_seq_length for this model). */
 export const MINILM_WINDOW = 256;
+
+/** Texts tokenised between yields to the event loop (a 4,000-character mail takes about a millisecond). */
+const TOKENIZE_YIELD_EVERY = 32;
 
 export interface MinilmOptions {
   /** `int8`: dense layers quantised per column (faster); `f32`: the weights as shipped. */
@@ -66,13 +70,19 @@ export function createMinilmEmbedder(opts: MinilmOptions): Embedder {
   const dim = MINILM_SHAPE.hidden;
   return {
     id: minilmId(opts.precision),
-    // Enough texts per call for sorting by length to pay off; the call cuts them by token budget.
-    batchSize: 1024,
+    // Enough texts per call for sorting by length to pay off, few enough that the embed activity
+    // heartbeats (once per call) well within its timeout on a loaded 2-core machine (~50 k tokens).
+    batchSize: 256,
     // CPU-bound: onnxruntime's own threads use the cores.
     concurrency: 1,
     async embed(texts, signal) {
       const { session, tokenizer } = await load(opts, threads);
-      const ids = texts.map((t) => tokenizer.encode(t));
+      const ids: number[][] = [];
+      for (const t of texts) {
+        ids.push(tokenizer.encode(t));
+        // Tokenising is synchronous JavaScript: let the worker's other tasks (heartbeats, workflow tasks) run.
+        if (ids.length % TOKENIZE_YIELD_EVERY === 0) await setImmediate();
+      }
       const out = new Array<Float32Array>(texts.length);
       for (const batch of planTokenBatches(ids.map((x) => x.length), opts.batchTokens)) {
         signal?.throwIfAborted();

@@ -12,7 +12,7 @@ test('fills every default from a dataset path alone', () => {
     ratio: 0.5,
     seed: 0,
     sampling: 'centroid',
-    embedder: { name: 'minilm', precision: 'f32', batchTokens: 8192 },
+    embedder: { name: 'minilm', precision: 'f32', batchTokens: 2048 },
     trainer: { name: 'linear', epochs: 300, learningRate: 0.1, l2: 1e-4 },
     vectorStore: { name: 'embedded' },
     judge: { name: 'offline', mislabeledBelow: 0.25, okAtLeast: 0.5 },
