@@ -1,4 +1,5 @@
-// `npm run bench`: runs every benchmark (sampling, neighbour search, SpamAssassin end to end, streaming I/O), then
+// `npm run bench`: runs every benchmark (sampling, neighbour search, SpamAssassin end to end, streaming I/O,
+// embedder throughput), then
 // gathers each one's JSON under bench/results/ into bench/results.json and prints where it is.
 //
 //   npm run bench               # full sizes: about an hour on a 2-core machine
@@ -17,6 +18,7 @@ const BENCHES: Array<{ name: string; args: string[]; out: string }> = [
   { name: 'ann', args: ['bench/ann.ts', ...(quick ? ['--quick'] : [])], out: 'bench/results/ann.json' },
   { name: 'e2e', args: ['bench/e2e.ts', ...(quick ? ['--limit', '600', '--repeat', '1'] : [])], out: 'bench/results/e2e.json' },
   { name: 'io', args: ['bench/io.ts', ...(quick ? ['--sizes=20000,80000'] : [])], out: 'bench/results/io.json' },
+  { name: 'embedder', args: ['bench/embedder.ts', ...(quick ? ['--texts', '100', '--batch-sizes', '32'] : [])], out: 'bench/results/embedder.json' },
 ];
 
 for (const b of BENCHES) {
@@ -27,7 +29,7 @@ for (const b of BENCHES) {
 }
 
 /** Every results file there is, including the drills and evaluations other scripts write. */
-const FILES = ['sampling', 'sampling-kcenter', 'ann', 'ann-compare-hier', 'ann-sweep', 'ann-sweep-ivf', 'ann-big', 'e2e', 'io', 'kill-harness', 'eval', 'eval-seeds-1-2'];
+const FILES = ['sampling', 'sampling-kcenter', 'ann', 'ann-compare-hier', 'ann-sweep', 'ann-sweep-ivf', 'ann-big', 'e2e', 'io', 'kill-harness', 'eval', 'eval-seeds-1-2', 'embedder', 'embedder-quality'];
 const results: Record<string, unknown> = { machine: machine(), quick };
 for (const f of FILES) {
   const path = `bench/results/${f}.json`;
