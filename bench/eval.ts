@@ -2,7 +2,9 @@
 // 3-class): `dqe eval` one-fold and two-fold, clean and with 10% injected label flips against cleanlab.
 //
 // Usage: npx tsx bench/eval.ts [--seeds 0] [--holdout 0.2] [--noise 0.1] [--limit N] [--datasets 2-class,3-class]
-//        [--folds one,two] [--out bench/results/eval.json]
+//          [--folds one,two] [--embedder hash|minilm|JSON] [--out bench/results/eval.json]
+// Datasets: SpamAssassin 2-class (ham/spam) and 3-class (hard_ham apart), and drug-reviews (the UCI Drug
+// Review sample, 3-class sentiment, examples/drug-reviews.ts).
 // Runs a private Temporal dev server and an in-process worker; every run directory is kept under
 // bench/results/tmp/ (git-ignored).
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -13,14 +15,19 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { formatEvaluation, runEvaluation } from '../client/eval.js';
 import type { Evaluation } from '../core/evaluation.js';
+import type { DqeInput } from '../core/input.js';
+import { drugReviewsJsonl } from '../examples/drug-reviews.js';
 import { spamAssassinJsonl } from '../examples/spam-assassin.js';
 import { REPO_ROOT } from '../infra/python-env.js';
 import { startDevServer } from '../infra/temporal.js';
 import { createCpuWorker } from '../workers/cpu-worker.js';
 import type { DqeResult } from '../workflows/index.js';
 
+const DATASETS = ['2-class', '3-class', 'drug-reviews'] as const;
+type DatasetName = (typeof DATASETS)[number];
+
 interface Case {
-  dataset: '2-class' | '3-class';
+  dataset: DatasetName;
   seed: number;
   noise: number | null;
   twoFold: boolean;
@@ -31,21 +38,27 @@ const o = new Command('bench-eval')
   .option('--holdout <f>', 'held-out share', Number, 0.2)
   .option('--noise <rate>', 'injected flip rate', Number, 0.1)
   .option('--limit <n>', 'mails per dataset (default: all)', Number)
-  .option('--datasets <list>', 'which of 2-class, 3-class', '2-class,3-class')
+  .option('--datasets <list>', `comma-separated: ${DATASETS.join(', ')}`, '2-class,3-class')
   .option('--folds <list>', 'which of one, two (one-fold / two-fold DQE)', 'one,two')
+  .option('--embedder <name|json>', 'the runs\' embedder (default: the workflow default)')
   .option('--out <file>', 'results file', 'bench/results/eval.json')
   .parse()
-  .opts<{ seeds: string; holdout: number; noise: number; limit?: number; datasets: string; folds: string; out: string }>();
+  .opts<{ seeds: string; holdout: number; noise: number; limit?: number; datasets: string; folds: string; embedder?: string; out: string }>();
+const chosen = o.datasets.split(',') as DatasetName[];
+for (const d of chosen) if (!DATASETS.includes(d)) throw new Error(`--datasets: unknown dataset ${d}; valid: ${DATASETS.join(', ')}`);
+const embedder: Pick<DqeInput, 'embedder'> = o.embedder === undefined ? {} : { embedder: (o.embedder.startsWith('{') ? JSON.parse(o.embedder) : o.embedder) as NonNullable<DqeInput['embedder']> };
 
 const tmp = join(REPO_ROOT, 'bench', 'results', 'tmp', basename(o.out, '.json'));
 await rm(tmp, { recursive: true, force: true });
 await mkdir(tmp, { recursive: true });
-const datasets = {
+const datasets: Record<DatasetName, string> = {
   '2-class': join(tmp, 'spam-2.jsonl'),
   '3-class': join(tmp, 'spam-3.jsonl'),
-} as const;
-await writeFile(datasets['2-class'], spamAssassinJsonl({ ...(o.limit ? { limit: o.limit } : {}) }));
-await writeFile(datasets['3-class'], spamAssassinJsonl({ threeClass: true, ...(o.limit ? { limit: o.limit } : {}) }));
+  'drug-reviews': join(tmp, 'drug-reviews.jsonl'),
+};
+if (chosen.includes('2-class')) await writeFile(datasets['2-class'], spamAssassinJsonl({ ...(o.limit ? { limit: o.limit } : {}) }));
+if (chosen.includes('3-class')) await writeFile(datasets['3-class'], spamAssassinJsonl({ threeClass: true, ...(o.limit ? { limit: o.limit } : {}) }));
+if (chosen.includes('drug-reviews')) await writeFile(datasets['drug-reviews'], await drugReviewsJsonl());
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const server = await startDevServer({ dbFile: join(tmp, 'temporal.db') });
@@ -57,8 +70,7 @@ const worker = await createCpuWorker({ connection: workerConnection, taskQueue, 
 
 const cases: Case[] = [];
 for (const seed of o.seeds.split(',').map(Number)) {
-  for (const dataset of ['2-class', '3-class'] as const) {
-    if (!o.datasets.split(',').includes(dataset)) continue;
+  for (const dataset of chosen) {
     for (const noise of [null, o.noise]) {
       for (const twoFold of [false, true]) if (o.folds.split(',').includes(twoFold ? 'two' : 'one')) cases.push({ dataset, seed, noise, twoFold });
     }
@@ -113,7 +125,7 @@ await worker.runUntil(async () => {
         ...(c.noise === null ? {} : { injectNoise: c.noise }),
         // cleanlab sees the same data whatever DQE does, so it runs with the one-fold case only.
         cleanlab: !c.twoFold,
-        dqe: { twoFold: c.twoFold },
+        dqe: { twoFold: c.twoFold, ...embedder },
         outputDir: join(tmp, name),
       },
       {

