@@ -157,7 +157,7 @@ describe('dqe eval', () => {
     assert.equal(activities.filter((a) => a === 'trainModel').length, 2);
     assert.equal(activities.filter((a) => a === 'categoriseWrong').length, 2);
     assert.equal(activities.filter((a) => a === 'judgeNoisy').length, 2);
-    assert.deepEqual(activities.slice(-2), ['assembleRun', 'writeReport']);
+    assert.deepEqual(activities.slice(-3), ['assembleRun', 'writeReport', 'releaseRunDir']);
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
     assert.equal(e.noise!.cleanlab, null);
     // The same seed gives the same training part and flips as the one-fold run.
