@@ -47,8 +47,8 @@ after(async () => rm(scratch, { recursive: true, force: true }));
 
 describe('unknown component names list the valid ones', () => {
   const cases: Array<[string, string, string]> = [
-    ['--embedder', 'bert', 'embedder.name: unknown embedder; valid: hash, openai'],
-    ['--trainer', 'svm', 'trainer.name: unknown trainer; valid: linear, swift'],
+    ['--embedder', 'bert', 'embedder.name: unknown embedder; valid: hash, minilm, openai'],
+    ['--trainer', 'svm', 'trainer.name: unknown trainer; valid: linear, encoder, swift'],
     // In the input schema's field order, which is the order the message lists them in.
     ['--vector-store', 'faiss', 'vectorStore.name: unknown vector store; valid: embedded, qdrant'],
     ['--judge', 'claude', 'judge.name: unknown judge; valid: offline, openai'],

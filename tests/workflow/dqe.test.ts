@@ -117,7 +117,7 @@ describe('dqe workflow on the dev server', () => {
     assert.ok(err.cause instanceof ApplicationFailure);
     assert.equal(err.cause.type, 'DqeInvalidInput');
     assert.equal(err.cause.nonRetryable, true);
-    assert.equal(err.cause.message, 'invalid dqe input: dataset: Too small: expected string to have >=1 characters; ratio: Too big: expected number to be <1; trainer.name: unknown trainer; valid: linear, swift');
+    assert.equal(err.cause.message, 'invalid dqe input: dataset: Too small: expected string to have >=1 characters; ratio: Too big: expected number to be <1; trainer.name: unknown trainer; valid: linear, encoder, swift');
   });
 
   test('a missing dataset fails the run with a clear non-retryable error', async () => {

@@ -89,7 +89,7 @@ describe('starting dqe runs', () => {
     const input = { dataset: '', ratio: 3, trainer: 'svm', outputDir: '/runs/{runId}', colour: 'blue' };
     const expected =
       'invalid dqe input: dataset: Too small: expected string to have >=1 characters; ratio: Too big: expected number to be <1; ' +
-      'trainer.name: unknown trainer; valid: linear, swift; outputDir: unknown placeholder(s) {runId}; valid: {workflowId}, {scheduleId}, {scheduledTime}; ' +
+      'trainer.name: unknown trainer; valid: linear, encoder, swift; outputDir: unknown placeholder(s) {runId}; valid: {workflowId}, {scheduleId}, {scheduledTime}; ' +
       '(input): unknown field(s): colour';
     const executed = await worker.runUntil(
       temporal(['workflow', 'execute', '--type', 'dqe', '--task-queue', taskQueue, '--workflow-id', workflowId, '--input', JSON.stringify(input)]),
