@@ -56,6 +56,8 @@ export const DQE_FAILURES = {
   DqeSwiftInvalidConfig: { retryable: false, when: 'swift rejected its arguments, or the device cannot run the model\'s dtype (bf16 without a GPU that has it): the message says the fix' },
   DqeCudaOutOfMemory: { retryable: false, when: 'CUDA ran out of memory; the message suggests smaller batches, LoRA, DeepSpeed' },
   DqeSwiftFailed: { retryable: true, when: 'any other non-zero exit or signal of swift' },
+  DqeEncoderInvalidConfig: { retryable: false, when: 'the encoder trainer rejected its arguments or data (exit code 2)' },
+  DqeEncoderFailed: { retryable: true, when: 'any other non-zero exit or signal of the encoder trainer, or no final summary after it exited 0' },
   DqeSwiftResultMismatch: { retryable: false, when: '`swift infer`\'s results do not match its input rows one to one' },
   DqeWorkerShutdown: { retryable: true, when: 'the GPU worker shut down during the job (it resumes from its checkpoint)' },
 } as const satisfies Record<`Dqe${string}`, FailureInfo>;

@@ -5,7 +5,8 @@
 // group killed on cancellation. Any worker can run it (the venv's torch is CPU).
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
+import { dqeFailure } from '../failure.js';
 import { argmax } from '../../core/linear-model.js';
 import type { TrainerConfig } from '../../core/input.js';
 import { ensurePythonGroup, REPO_ROOT, VENV_BIN } from '../../infra/python-env.js';
@@ -44,12 +45,8 @@ interface DoneMarker {
 
 function failure(what: string, run: SwiftRun, logPath: string): ApplicationFailure {
   const how = run.exitCode !== undefined ? `exited with code ${run.exitCode}` : `was killed by ${run.signal ?? 'a signal'}`;
-  return ApplicationFailure.create({
-    type: 'DqeEncoderFailed',
-    // A bad argument or bad data (exit 2) does not get better on retry.
-    nonRetryable: run.exitCode === 2,
-    message: `encoder ${what} ${how}; full log: ${logPath}\nlast lines:\n${run.tail.join('\n')}`,
-  });
+  // A bad argument or bad data (exit 2) does not get better on retry.
+  return dqeFailure(run.exitCode === 2 ? 'DqeEncoderInvalidConfig' : 'DqeEncoderFailed', `encoder ${what} ${how}; full log: ${logPath}\nlast lines:\n${run.tail.join('\n')}`);
 }
 
 export function createEncoderTrainer(cfg: EncoderConfig, runtime: EncoderRuntime = {}): Trainer {
@@ -98,7 +95,7 @@ export function createEncoderTrainer(cfg: EncoderConfig, runtime: EncoderRuntime
         ctx.heartbeat({ ...progress });
       });
       summary = (await readFinalSummary(outputDir)) ?? logging.final;
-      if (!summary) throw ApplicationFailure.create({ type: 'DqeEncoderFailed', message: `${join(outputDir, 'logging.jsonl')} has no final summary after the trainer exited 0` });
+      if (!summary) throw dqeFailure('DqeEncoderFailed', `${join(outputDir, 'logging.jsonl')} has no final summary after the trainer exited 0`);
     }
     const output = { modelPath: summary.lastModelCheckpoint, details: { steps: summary.globalStep, epochs: cfg.epochs, maxLength: cfg.maxLength, resumedFrom: resumeFrom ?? null } };
     await writeJsonAtomic(donePath, { output } satisfies DoneMarker);

@@ -80,10 +80,10 @@ test(`${RUNS} concurrent runs on ${WORKERS} worker processes: all complete, no c
     const report = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as { run: { id: string; dataset: string } };
     assert.equal(report.run.id, `${taskQueue}-together-${i}`);
     assert.equal(report.run.dataset, datasets[i]);
-    // Only this run's files: the outputs and its work folder, nothing a neighbour wrote.
+    // Only this run's files: the outputs, its work folder and its lock, nothing a neighbour wrote.
     const entries = await readdir(dir);
     for (const name of DATA_OUTPUTS) assert.ok(entries.includes(name), `run ${i}: ${name} missing`);
-    assert.ok(entries.every((e) => e === 'work' || /^(final|rejects|categories|noisy-pairs|report)[.a-z-]*$/u.test(e)), `run ${i}: unexpected ${entries.join(', ')}`);
+    assert.ok(entries.every((e) => e === 'work' || e === '.dqe-run.json' || /^(final|rejects|categories|noisy-pairs|report)[.a-z-]*$/u.test(e)), `run ${i}: unexpected ${entries.join(', ')}`);
   }
   // Both workers took part, and the runs really overlapped.
   const starts = events.filter((e): e is Extract<WorkerEvent, { event: 'activity-start' }> & { worker: string } => e.event === 'activity-start');

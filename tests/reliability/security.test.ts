@@ -148,7 +148,8 @@ describe('paths confined to the allowed roots', () => {
       for (const [input, shown] of refusals) {
         const err = await run(input);
         assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure && err.cause.cause instanceof ApplicationFailure, String(err));
-        assert.equal(err.cause.activityType, 'loadDataset');
+        // The run directory's claim is the first activity, and it checks both paths before anything writes.
+        assert.equal(err.cause.activityType, 'claimRunDir');
         assert.equal(err.cause.retryState, RetryState.NON_RETRYABLE_FAILURE);
         assert.equal(err.cause.cause.type, 'DqePathNotAllowed');
         assert.equal(err.cause.cause.message, `${shown} is outside the allowed roots (${data}, ${runs}; set by DQE_ALLOWED_ROOTS on the worker)`);
