@@ -31,7 +31,7 @@ function stubActivities(calls: string[], override: Partial<Stubs> = {}): Stubs {
     claimRunDir: () => Promise.resolve(undefined),
     releaseRunDir: () => Promise.resolve(undefined),
     loadDataset: rec('loadDataset', { rowsIn: 10 }),
-    cleanDataset: rec('cleanDataset', { kept: 8, labels: ['a', 'b'], rejected: { duplicate: 2 } }),
+    cleanDataset: rec('cleanDataset', { kept: 8, labels: ['a', 'b'], perLabel: { a: 4, b: 4 }, rejected: { duplicate: 2 } }),
     embedShard: rec('embedShard', {}),
     mergeEmbeddings: rec('mergeEmbeddings', {}),
     sampleRows: rec('sampleRows', { sampled: 4, unsampled: 4 }),
