@@ -62,7 +62,13 @@ function stubActivities(calls: string[], override: Partial<Stubs> = {}): Stubs {
 
 const FIRST_PASS = ['loadDataset', 'cleanDataset', 'embedShard', 'mergeEmbeddings', 'sampleRows', 'trainModel', 'predictShard', 'mergePredictions', 'indexVectors', 'categoriseWrong'];
 
-describe('the dqe workflow with stub activities', () => {
+/**
+ * Each test's limit: the stubs answer at once, so a test that runs longer is stuck (a workflow task that
+ * fails on every attempt retries forever) and must fail instead of holding up the suite.
+ */
+const TEST_TIMEOUT_MS = 120_000;
+
+describe('the dqe workflow with stub activities', { timeout: TEST_TIMEOUT_MS * 4 }, () => {
   let t: TestTemporal;
   let bundle: Awaited<ReturnType<typeof workflowBundle>>;
 
@@ -77,7 +83,7 @@ describe('the dqe workflow with stub activities', () => {
   }
   const input = (extra: Record<string, unknown> = {}) => ({ dataset: '/data/x.jsonl', outputDir: '/runs/{workflowId}', ...extra });
 
-  test('two-fold: the second pass runs after categorise, the index is dropped after it, judge2 after judge', async () => {
+  test('two-fold: the second pass runs after categorise, the index is dropped after it, judge2 after judge', { timeout: TEST_TIMEOUT_MS }, async () => {
     const calls: string[] = [];
     const taskQueue = uniqueId('dqe-logic');
     const w = await worker(taskQueue, stubActivities(calls));
@@ -98,7 +104,7 @@ describe('the dqe workflow with stub activities', () => {
     assert.equal(progress.phaseCount, 16);
   });
 
-  test('review: the run waits after judging, refuses an early or bad submission, and assembles the reviewed verdicts', async () => {
+  test('review: the run waits after judging, refuses an early or bad submission, and assembles the reviewed verdicts', { timeout: TEST_TIMEOUT_MS }, async () => {
     const calls: string[] = [];
     const taskQueue = uniqueId('dqe-logic');
     const w = await worker(taskQueue, stubActivities(calls));
@@ -124,7 +130,7 @@ describe('the dqe workflow with stub activities', () => {
     assert.deepEqual(calls.slice(-4), ['judgeNoisy:noisy-pairs.jsonl', 'applyReview', 'assembleRun:mislabeled=0:judge2=no', 'writeReport']);
   });
 
-  test('cancel during categorise: the activity is cancelled, the vector index dropped, the memo says so', async () => {
+  test('cancel during categorise: the activity is cancelled, the vector index dropped, the memo says so', { timeout: TEST_TIMEOUT_MS }, async () => {
     const calls: string[] = [];
     const taskQueue = uniqueId('dqe-logic');
     const categoriseWrong = async () => {
@@ -150,7 +156,7 @@ describe('the dqe workflow with stub activities', () => {
     assert.deepEqual(calls.slice(-2), ['categoriseWrong', 'dropVectors']);
   });
 
-  test('retries: a transient failure is retried with backoff; a Dqe* bad-input failure fails the run at once', async () => {
+  test('retries: a transient failure is retried with backoff; a Dqe* bad-input failure fails the run at once', { timeout: TEST_TIMEOUT_MS }, async () => {
     const calls: string[] = [];
     let attempts = 0;
     const loadDataset = () => {
