@@ -232,7 +232,7 @@ export function buildProgram(): Command {
     .option('--ratio <r>', 'fraction of kept rows to sample, 0 < r < 1 (default: 0.5)', number('--ratio'))
     .option('--seed <n>', 'random seed (default: 0)', number('--seed'))
     .addOption(new Option('--sampling <rule>', 'greedy diversity rule (default: centroid)').choices([...SAMPLING_RULES]))
-    .option('--embedder <name|json>', `embedder: ${EMBEDDERS.join(', ')} or a JSON object (default: hash)`, component)
+    .option('--embedder <name|json>', `embedder: ${EMBEDDERS.join(', ')} or a JSON object (default: minilm)`, component)
     .option('--trainer <name|json>', `trainer: ${TRAINERS.join(', ')} or a JSON object (default: linear)`, component)
     .option('--vector-store <name|json>', `vector store: ${VECTOR_STORES.join(', ')} or a JSON object (default: embedded)`, component)
     .option('--judge <name|json>', `judge: ${JUDGES.join(', ')} or a JSON object (default: offline)`, component)

@@ -415,7 +415,8 @@ describe('through the workflow on the dev server', () => {
     ];
     const dataset = await mails('empty-vectors', extra);
     const outputDir = join(await folder('empty-out'), 'run');
-    const r = await runWorkflow({ dataset, outputDir, seed: 4 });
+    // hash: its zero vector for text with no word it uses is what this reason is about.
+    const r = await runWorkflow({ dataset, outputDir, seed: 4, embedder: 'hash' });
     assert.ok(!(r instanceof Error), r instanceof Error ? r.message : '');
     const rejects = await readJsonlAll<RejectRow>(join(outputDir, 'rejects.jsonl'));
     const nothing = rejects.filter((x) => x.reason === 'nothing_to_embed');

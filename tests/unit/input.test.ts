@@ -12,7 +12,7 @@ test('fills every default from a dataset path alone', () => {
     ratio: 0.5,
     seed: 0,
     sampling: 'centroid',
-    embedder: { name: 'hash', dim: 1024 },
+    embedder: { name: 'minilm', precision: 'int8', batchTokens: 2048 },
     trainer: { name: 'linear', epochs: 300, learningRate: 0.1, l2: 1e-4 },
     vectorStore: { name: 'embedded' },
     judge: { name: 'offline', rule: 'confident', folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 },

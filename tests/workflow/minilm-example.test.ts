@@ -31,7 +31,7 @@ describe('the example on the minilm embedder', () => {
   });
   after(async () => t.close());
 
-  test('`dqe run --embedder minilm` embeds with minilm f32; a re-run reuses every vector', async () => {
+  test('`dqe run --embedder minilm` embeds with minilm int8; a re-run reuses every vector', async () => {
     const taskQueue = uniqueId('dqe-minilm');
     const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: { cacheDir: join(dir, 'cache'), env: {} } });
     const run = async (name: string) => {
@@ -43,11 +43,11 @@ describe('the example on the minilm embedder', () => {
     // One worker for both runs (a worker runs once); the second run finds the first's vectors in its cache.
     const [first, second] = await worker.runUntil(async () => [await run('first'), await run('second')] as const);
     assert.equal(first.counts.rowsIn, 150);
-    assert.equal(first.embedding.embedder, minilmId('f32'));
+    assert.equal(first.embedding.embedder, minilmId('int8'));
     assert.equal(first.embedding.dim, 384);
     assert.equal(first.embedding.embedded, first.counts.kept);
     assert.equal(first.embedding.reused, 0);
-    assert.equal(second.embedding.embedder, minilmId('f32'));
+    assert.equal(second.embedding.embedder, minilmId('int8'));
     assert.equal(second.embedding.reused, second.counts.kept);
     assert.equal(second.embedding.embedded, 0);
     assert.equal(second.counts.final, first.counts.final);
