@@ -6,8 +6,7 @@ import type { RejectReason } from '../core/clean.js';
 import type { Verdict } from '../core/judging.js';
 import type { MatrixRef } from '../adapters/files.js';
 import type { JudgeUsage } from '../adapters/judges/types.js';
-import type { AnnSummary } from '../adapters/vector-stores/ann.js';
-import type { IvfSummary } from '../adapters/vector-stores/ivf.js';
+import type { AnnSummary, IvfSummary } from '../core/index-calibration.js';
 
 export type { MatrixRef, Shard };
 

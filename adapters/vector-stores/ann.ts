@@ -4,7 +4,8 @@
 import { availableParallelism } from 'node:os';
 import { Index, MetricKind, ScalarKind, exactSearch, type BatchMatches, type Matches } from 'usearch';
 import type { Neighbour } from '../../core/categorise.js';
-import { Rng } from '../../core/random.js';
+import { NO_NEIGHBOUR, certifyTop1, gather, maxRowNorm, rerank } from '../../core/float64-rerank.js';
+import { measureRecall, sampleRows, type AnnQuantization, type AnnSummary } from '../../core/index-calibration.js';
 
 /** The usearch release whose behaviour (f32 inner products, i8 casting) the error bounds below assume. */
 export const ANN_LIBRARY = 'usearch 2.25';
@@ -13,22 +14,9 @@ export const ANN_LIBRARY = 'usearch 2.25';
 const EXACT_CANDIDATES = 8;
 /** Factor by which a search that could not settle a query asks for more candidates. */
 const WIDEN_FACTOR = 4;
-/**
- * Safety factor on the float32 rounding bound of a `dim`-term inner product (dim · 2^-24 · |x||y|): usearch's
- * SIMD kernels sum in another order than a sequential loop, and the distance is rounded once more as 1 - dot.
- */
-const F32_BOUND_SAFETY = 2;
-const F32_UNIT_ROUNDOFF = 2 ** -24;
-/**
- * z of the one-sided confidence with which calibration must show the target recall (1.28: 90%). With 512
- * rows it allows two misses at target 0.99, and passes an index whose true recall is 0.988 about one time in
- * 17; the bare point estimate on 256 rows let runs land at 0.986 and 0.988 (bench/ann.ts sweeps).
- */
-export const CALIBRATION_Z = 1.28;
 /** The usearch sentinel for "no key" in padded result slots (2^64 - 1). */
 const NO_KEY = 0xffff_ffff_ffff_ffffn;
 
-export type AnnQuantization = 'i8' | 'f16' | 'f32';
 
 /** How the HNSW index is built and tuned; the defaults come from bench/ann.ts (docs/performance-ann.md). */
 export interface AnnTuning {
@@ -70,34 +58,6 @@ export const DEFAULT_ANN_TUNING: AnnTuning = {
   seed: 1,
 };
 
-/** What calibrating any index measured (the HNSW graph's and the IVF index's summaries share it). */
-export interface CalibratedIndex {
-  library: string;
-  /** Candidates per query re-ranked in float64. */
-  candidates: number;
-  /** recall@1 against the certified exact scan on `calibrationQueries` rows of the run itself. */
-  recall: number;
-  recallHits: number;
-  /** Lower end of the one-sided 90% Wilson interval of `recall`: what must reach `targetRecall`. */
-  recallLowerBound: number;
-  calibrationQueries: number;
-  targetRecall: number;
-  /** Whether `recallLowerBound` reached `targetRecall` at some setting tried. */
-  reached: boolean;
-  buildSeconds: number;
-  calibrateSeconds: number;
-}
-
-/** What the index phase measured, kept beside the index file and shown in the run's report. */
-export interface AnnSummary extends CalibratedIndex {
-  quantization: AnnQuantization;
-  connectivity: number;
-  expansionAdd: number;
-  /** The search breadth chosen by calibration (the largest tried when the target was not reached). */
-  expansionSearch: number;
-  /** Every breadth tried, in order, with the recall@1 it gave. */
-  tried: { expansionSearch: number; recall: number; recallLowerBound: number }[];
-}
 
 /** Rows the exact scan may return (ascending ids) and their vectors; all rows when absent. */
 export interface Pool {
@@ -105,26 +65,6 @@ export interface Pool {
   matrix: Float32Array;
 }
 
-/** Float64 dot product of rows a and b, in the same order of operations as `exactNearest` (same bits). */
-export function dot64(vectors: Float32Array, dim: number, a: number, b: number): number {
-  const ao = a * dim;
-  const bo = b * dim;
-  let s = 0;
-  for (let j = 0; j < dim; j++) s += vectors[ao + j]! * vectors[bo + j]!;
-  return s;
-}
-
-/** Bound on |float32 inner product - exact| for vectors of norms at most `normA`, `normB`. */
-export function f32DotBound(dim: number, normA: number, normB: number): number {
-  return F32_BOUND_SAFETY * (dim + 2) * F32_UNIT_ROUNDOFF * normA * normB + 2 * F32_UNIT_ROUNDOFF;
-}
-
-/** The largest row norm (a bound every row's float32 error term needs). */
-export function maxRowNorm(vectors: Float32Array, n: number, dim: number): number {
-  let max = 0;
-  for (let i = 0; i < n; i++) max = Math.max(max, dot64(vectors, dim, i, i));
-  return Math.sqrt(max);
-}
 
 /**
  * `a` itself when it starts its buffer, else a copy: usearch's exactSearch reads a typed array's buffer
@@ -134,12 +74,6 @@ export function atBufferStart(a: Float32Array): Float32Array {
   return a.byteOffset === 0 ? a : a.slice();
 }
 
-/** The given rows of a row-major matrix, copied into a new one. */
-export function gather(vectors: Float32Array, dim: number, rows: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(rows.length * dim);
-  for (let i = 0; i < rows.length; i++) out.set(vectors.subarray(rows[i]! * dim, rows[i]! * dim + dim), i * dim);
-  return out;
-}
 
 /** Keys and distances of every query, `k` slots per query, `counts` of them filled. */
 interface Batch {
@@ -153,40 +87,7 @@ function asBatch(m: Matches | BatchMatches): Batch {
   return 'counts' in m ? m : { keys: m.keys, distances: m.distances, counts: new BigUint64Array([BigInt(m.keys.length)]) };
 }
 
-const NO_NEIGHBOUR: Neighbour = { id: -1, score: -Infinity };
 
-/**
- * The float64 re-rank of one query's candidates proposed by a float32 scan (`scores32`, the scan's own
- * scores): the best (ties to the lowest id), and whether it is certain — every row not proposed scores at
- * most the lowest proposed float32 score, so at most that plus the float32 error bound exactly. A proposed
- * score off its float64 value by more than the bound means the library broke the bound: an error naming it.
- */
-export function certifyTop1(
-  vectors: Float32Array,
-  dim: number,
-  q: number,
-  ids: readonly number[],
-  scores32: readonly number[],
-  maxNorm: number,
-  library: string,
-): { best: Neighbour; certain: boolean } {
-  const bound = f32DotBound(dim, Math.sqrt(dot64(vectors, dim, q, q)), maxNorm);
-  let best = -1;
-  let bestScore = -Infinity;
-  let lowest32 = Infinity;
-  ids.forEach((id, j) => {
-    const s32 = scores32[j]!;
-    lowest32 = Math.min(lowest32, s32);
-    if (id === q) return;
-    const s = dot64(vectors, dim, q, id);
-    if (Math.abs(s - s32) > bound) throw new Error(`${library}: float32 inner product ${s32} of rows ${q} and ${id} is off the float64 ${s} by more than ${bound}`);
-    if (s > bestScore || (s === bestScore && id < best)) {
-      bestScore = s;
-      best = id;
-    }
-  });
-  return { best: best < 0 ? NO_NEIGHBOUR : { id: best, score: bestScore }, certain: best >= 0 && bestScore > lowest32 + bound };
-}
 
 /**
  * Exact top-1 of each query among the pool rows (all `n` rows by default), the query itself excluded,
@@ -319,67 +220,9 @@ export class AnnIndex {
   }
 }
 
-/**
- * The float64 re-rank of one query's candidate rows (the query itself skipped): the best, ties to the lowest
- * id, and whether more than one other candidate came back and all of them tied (exact duplicates share one
- * quantised vector, so the lowest id may lie past the candidates: the caller asks again with more).
- */
-export function rerank(vectors: Float32Array, dim: number, q: number, ids: Iterable<number>): { best: Neighbour; allTie: boolean } {
-  let best = -1;
-  let bestScore = -Infinity;
-  let worstScore = Infinity;
-  let others = 0;
-  for (const id of ids) {
-    if (id === q) continue;
-    const s = dot64(vectors, dim, q, id);
-    others++;
-    worstScore = Math.min(worstScore, s);
-    if (s > bestScore || (s === bestScore && id < best)) {
-      bestScore = s;
-      best = id;
-    }
-  }
-  return { best: best < 0 ? NO_NEIGHBOUR : { id: best, score: bestScore }, allTie: others > 1 && worstScore === bestScore };
-}
 
-/** `count` distinct rows of 0..n-1 drawn with a seeded generator (Floyd's algorithm), ascending. */
-export function sampleRows(n: number, count: number, seed: number): Int32Array {
-  const rng = new Rng(seed);
-  const chosen = new Set<number>();
-  for (let j = n - Math.min(count, n); j < n; j++) {
-    const t = rng.nextInt(j + 1);
-    chosen.add(chosen.has(t) ? j : t);
-  }
-  return Int32Array.from([...chosen].sort((a, b) => a - b));
-}
 
-/** Lower end of the Wilson score interval of a proportion (hits of total) at normal quantile z. */
-export function wilsonLower(hits: number, total: number, z: number): number {
-  if (total === 0) return 1;
-  const p = hits / total;
-  const z2 = z * z;
-  const centre = p + z2 / (2 * total);
-  const spread = z * Math.sqrt((p * (1 - p)) / total + z2 / (4 * total * total));
-  return (centre - spread) / (1 + z2 / total);
-}
 
-/** recall@1 of `got` against `truth` and whether the lower end of its 90% one-sided interval reaches the target. */
-export function measureRecall(
-  got: readonly Neighbour[],
-  truth: readonly Neighbour[],
-  targetRecall: number,
-): Pick<CalibratedIndex, 'recall' | 'recallHits' | 'recallLowerBound' | 'calibrationQueries' | 'targetRecall' | 'reached'> {
-  const hits = got.reduce((h, g, i) => h + (g.id === truth[i]!.id ? 1 : 0), 0);
-  const recallLowerBound = wilsonLower(hits, got.length, CALIBRATION_Z);
-  return {
-    recall: got.length === 0 ? 1 : hits / got.length,
-    recallHits: hits,
-    recallLowerBound,
-    calibrationQueries: got.length,
-    targetRecall,
-    reached: recallLowerBound >= targetRecall,
-  };
-}
 
 /**
  * Measures recall@1 of the index at `path` against the certified exact scan on a seeded sample of rows,

@@ -9,8 +9,10 @@ import { dqeFailure } from '../failure.js';
 import type { Neighbour, Split } from '../../core/categorise.js';
 import type { VectorStoreConfig } from '../../core/input.js';
 import { exists, hashKey, readJson, writeJsonAtomic, writeTypedAtomic } from '../files.js';
-import { AnnIndex, DEFAULT_ANN_TUNING, calibrate, exactTop1, maxRowNorm, type AnnSummary, type AnnTuning, type Pool } from './ann.js';
-import { DEFAULT_IVF_TUNING, IvfIndex, calibrateIvf, decodeIvfState, encodeIvfState, type IvfSummary, type IvfTuning } from './ivf.js';
+import { maxRowNorm } from '../../core/float64-rerank.js';
+import type { AnnSummary, IvfSummary } from '../../core/index-calibration.js';
+import { AnnIndex, DEFAULT_ANN_TUNING, calibrate, exactTop1, type AnnTuning, type Pool } from './ann.js';
+import { DEFAULT_IVF_TUNING, IvfIndex, calibrateIvf, decodeIvfState, encodeIvfState, type IvfTuning } from './ivf.js';
 import type { IndexOutcome, IndexRequest, NearestRequest, VectorStore } from './types.js';
 
 export type EmbeddedStoreConfig = Extract<VectorStoreConfig, { name: 'embedded' }>;

@@ -1,7 +1,6 @@
 // The interface every vector store implements: index the kept rows of a run, then find neighbours.
 import type { Neighbour, Split } from '../../core/categorise.js';
-import type { AnnSummary } from './ann.js';
-import type { IvfSummary } from './ivf.js';
+import type { AnnSummary, IvfSummary } from '../../core/index-calibration.js';
 
 export interface StorePoint {
   /** Kept-row id (0-based, input order). */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exactNearest } from '../../core/categorise.js';
 import { Rng } from '../../core/random.js';
-import { maxRowNorm } from '../../adapters/vector-stores/ann.js';
+import { maxRowNorm } from '../../core/float64-rerank.js';
 import { createEmbeddedStore } from '../../adapters/vector-stores/embedded.js';
 import { nearestInBatches } from '../../adapters/vector-stores/index.js';
 import { DEFAULT_IVF_TUNING, IvfIndex, calibrateIvf, decodeIvfState, defaultLists, encodeIvfState, exactTop1Gemm, type IvfTuning } from '../../adapters/vector-stores/ivf.js';
