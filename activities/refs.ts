@@ -6,7 +6,7 @@ import type { RejectReason } from '../core/clean.js';
 import type { Verdict } from '../core/judging.js';
 import type { MatrixRef } from '../adapters/files.js';
 import type { JudgeUsage } from '../adapters/judges/types.js';
-import type { AnnSummary, IvfSummary } from '../core/index-calibration.js';
+import type { HnswSummary, IvfSummary } from '../core/index-calibration.js';
 
 export type { MatrixRef, Shard };
 
@@ -157,7 +157,7 @@ export interface IndexResult {
   indexed: number;
   reused: boolean;
   /** The embedded store's ANN index, when it built one: settings and recall@1 measured against exact. */
-  ann?: AnnSummary;
+  hnsw?: HnswSummary;
   /** The embedded store's IVF index, when it built one: settings and recall@1 measured against exact. */
   ivf?: IvfSummary;
   seconds: number;

@@ -69,11 +69,11 @@ export function measureRecall(
 }
 
 /** Scalar type of the vectors inside the HNSW graph. */
-export type AnnQuantization = 'i8' | 'f16' | 'f32';
+export type HnswQuantization = 'i8' | 'f16' | 'f32';
 
 /** What the HNSW index phase measured, kept beside the index file and shown in the run's report. */
-export interface AnnSummary extends CalibratedIndex {
-  quantization: AnnQuantization;
+export interface HnswSummary extends CalibratedIndex {
+  quantization: HnswQuantization;
   connectivity: number;
   expansionAdd: number;
   /** The search breadth chosen by calibration (the largest tried when the target was not reached). */

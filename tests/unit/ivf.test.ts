@@ -177,7 +177,7 @@ describe("embedded store with search 'ivf'", () => {
       const req = { runId: 'r', vectors: v, dim, points: points(n), workDir: dir };
       const first = await createEmbeddedStore({ name: 'embedded', search: 'ivf' }, { threads: 1 }).index(req);
       assert.equal(first.reused, false);
-      assert.ok(first.ivf && first.ivf.reached && first.ivf.lists === 32 && first.ann === undefined);
+      assert.ok(first.ivf && first.ivf.reached && first.ivf.lists === 32 && first.hnsw === undefined);
       const saved = (await readdir(dir)).sort();
       assert.equal(saved.length, 2);
       assert.match(saved[0]!, /^ann-index\.[0-9a-f]+\.ivf$/);

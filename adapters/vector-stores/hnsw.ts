@@ -5,10 +5,10 @@ import { availableParallelism } from 'node:os';
 import { Index, MetricKind, ScalarKind, exactSearch, type BatchMatches, type Matches } from 'usearch';
 import type { Neighbour } from '../../core/categorise.js';
 import { NO_NEIGHBOUR, certifyTop1, gather, maxRowNorm, rerank } from '../../core/float64-rerank.js';
-import { measureRecall, sampleRows, type AnnQuantization, type AnnSummary } from '../../core/index-calibration.js';
+import { measureRecall, sampleRows, type HnswQuantization, type HnswSummary } from '../../core/index-calibration.js';
 
 /** The usearch release whose behaviour (f32 inner products, i8 casting) the error bounds below assume. */
-export const ANN_LIBRARY = 'usearch 2.25';
+export const HNSW_LIBRARY = 'usearch 2.25';
 
 /** Candidates the exact scan keeps per query before its float64 re-rank; widened when it cannot certify. */
 const EXACT_CANDIDATES = 8;
@@ -19,12 +19,12 @@ const NO_KEY = 0xffff_ffff_ffff_ffffn;
 
 
 /** How the HNSW index is built and tuned; the defaults come from bench/ann.ts (docs/performance-ann.md). */
-export interface AnnTuning {
+export interface HnswTuning {
   /**
    * Scalar type of the vectors inside the graph. i8 quarters the memory traffic of every distance the
    * build computes; the float64 re-rank of `candidates` per query restores exact scores. @default 'i8'
    */
-  quantization: AnnQuantization;
+  quantization: HnswQuantization;
   /** Graph degree (HNSW's M). @default 16 */
   connectivity: number;
   /** Candidate list while inserting (HNSW's efConstruction). @default 64 */
@@ -45,7 +45,7 @@ export interface AnnTuning {
   seed: number;
 }
 
-export const DEFAULT_ANN_TUNING: AnnTuning = {
+export const DEFAULT_HNSW_TUNING: HnswTuning = {
   quantization: 'i8',
   connectivity: 16,
   expansionAdd: 64,
@@ -109,7 +109,7 @@ export function exactTop1(
   const data = atBufferStart(pool ? pool.matrix : vectors.subarray(0, n * dim));
   const rowOf = pool ? (key: number) => pool.rows[key]! : (key: number) => key;
   const maxNorm = options.maxNorm ?? maxRowNorm(data, m, dim);
-  const threads = options.threads ?? DEFAULT_ANN_TUNING.threads;
+  const threads = options.threads ?? DEFAULT_HNSW_TUNING.threads;
   let pending = Array.from({ length: queries.length }, (_, i) => i);
   let k = Math.min(m, EXACT_CANDIDATES);
   while (pending.length > 0) {
@@ -126,7 +126,7 @@ export function exactTop1(
         ids.push(rowOf(Number(key)));
         scores32.push(1 - res.distances[i * k + j]!);
       }
-      const r = certifyTop1(vectors, dim, rows[i]!, ids, scores32, maxNorm, ANN_LIBRARY);
+      const r = certifyTop1(vectors, dim, rows[i]!, ids, scores32, maxNorm, HNSW_LIBRARY);
       if (found >= m || r.certain) out[qi] = r.best;
       else unsettled.push(qi);
     });
@@ -137,9 +137,9 @@ export function exactTop1(
   return out;
 }
 
-const SCALAR: Record<AnnQuantization, ScalarKind> = { i8: ScalarKind.I8, f16: ScalarKind.F16, f32: ScalarKind.F32 };
+const SCALAR: Record<HnswQuantization, ScalarKind> = { i8: ScalarKind.I8, f16: ScalarKind.F16, f32: ScalarKind.F32 };
 
-function newIndex(dim: number, t: AnnTuning, expansionSearch: number): Index {
+function newIndex(dim: number, t: HnswTuning, expansionSearch: number): Index {
   return new Index({
     dimensions: dim,
     metric: MetricKind.IP,
@@ -152,15 +152,15 @@ function newIndex(dim: number, t: AnnTuning, expansionSearch: number): Index {
 }
 
 /** An HNSW index over every row of a run, searched with a fixed breadth and re-ranked in float64. */
-export class AnnIndex {
+export class HnswIndex {
   private constructor(
     private readonly index: Index,
-    private readonly tuning: AnnTuning,
+    private readonly tuning: HnswTuning,
     readonly expansionSearch: number,
   ) {}
 
   /** Builds the graph over rows 0..n-1 (keys = row ids) and writes it to `path` (the caller renames it). */
-  static build(vectors: Float32Array, n: number, dim: number, tuning: AnnTuning, path: string, onProgress?: (done: number, total: number) => void): void {
+  static build(vectors: Float32Array, n: number, dim: number, tuning: HnswTuning, path: string, onProgress?: (done: number, total: number) => void): void {
     const index = newIndex(dim, tuning, tuning.minExpansionSearch);
     for (let start = 0; start < n; start += tuning.addChunkRows) {
       const end = Math.min(n, start + tuning.addChunkRows);
@@ -178,10 +178,10 @@ export class AnnIndex {
    * copies (about 1 GB each at 1M × 768, freed only when V8 collects the wrapper) raised the peak RSS of a
    * 1M run to 9.9 GB; mapped pages are shared through the page cache instead.
    */
-  static load(path: string, dim: number, tuning: AnnTuning, expansionSearch: number): AnnIndex {
+  static load(path: string, dim: number, tuning: HnswTuning, expansionSearch: number): HnswIndex {
     const index = newIndex(dim, tuning, expansionSearch);
     index.view(path);
-    return new AnnIndex(index, tuning, expansionSearch);
+    return new HnswIndex(index, tuning, expansionSearch);
   }
 
   get size(): number {
@@ -229,25 +229,25 @@ export class AnnIndex {
  * doubling the search breadth from `minExpansionSearch` until the lower end of its one-sided 90% Wilson
  * interval reaches `targetRecall` (so that sampling luck does not pick too small a breadth).
  */
-export function calibrate(
+export function calibrateHnsw(
   vectors: Float32Array,
   n: number,
   dim: number,
   path: string,
-  tuning: AnnTuning,
+  tuning: HnswTuning,
   targetRecall: number,
   maxNorm: number,
-): Omit<AnnSummary, 'buildSeconds' | 'calibrateSeconds'> {
+): Omit<HnswSummary, 'buildSeconds' | 'calibrateSeconds'> {
   const sample = sampleRows(n, tuning.calibrationQueries, tuning.seed);
   const truth = exactTop1(vectors, n, dim, sample, { maxNorm, threads: tuning.threads });
-  const tried: AnnSummary['tried'] = [];
+  const tried: HnswSummary['tried'] = [];
   let ef = tuning.minExpansionSearch;
   for (;;) {
-    const m = measureRecall(AnnIndex.load(path, dim, tuning, ef).search(vectors, dim, sample), truth, targetRecall);
+    const m = measureRecall(HnswIndex.load(path, dim, tuning, ef).search(vectors, dim, sample), truth, targetRecall);
     tried.push({ expansionSearch: ef, recall: m.recall, recallLowerBound: m.recallLowerBound });
     if (m.reached || ef >= tuning.maxExpansionSearch) {
       return {
-        library: ANN_LIBRARY,
+        library: HNSW_LIBRARY,
         quantization: tuning.quantization,
         connectivity: tuning.connectivity,
         expansionAdd: tuning.expansionAdd,
