@@ -1,7 +1,7 @@
 // Phase 1, load and validate: every input row becomes a valid row or a reject with its reason.
 import { createHash } from 'node:crypto';
 import { access, constants, mkdir, open, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { DatasetFormatError, readCsvDataset, readJsonlDataset, formatOf, type RawRow, type ReadRow } from '../adapters/dataset-reader.js';
 import { AtomicWriter, hashFile, hashKey, runPhaseOnce } from '../adapters/files.js';
 import type { RejectReason } from '../core/clean.js';
@@ -12,6 +12,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { dqeFailure } from '../adapters/failure.js';
 import { jobContext } from './context.js';
 import type { LoadResult, RejectRow } from './refs.js';
+import { workFile } from '../core/run-layout.js';
+import { workDirOf } from '../adapters/run-files.js';
 
 export interface LoadArgs {
   runDir: string;
@@ -139,14 +141,14 @@ export async function loadDataset(args: LoadArgs): Promise<LoadResult> {
     if (err instanceof ApplicationFailure) throw err;
     throw dqeFailure('DqeDatasetUnreadable', `dataset ${datasetPath}: cannot read (${errorCode(err)})`);
   }
-  const workDir = join(resolve(args.runDir), 'work');
+  const workDir = workDirOf(args.runDir);
   const key = hashKey({ datasetSha256, format, textField: args.textField, labelField: args.labelField, labels: args.labels ?? null });
   await checkWritable(resolve(args.runDir), workDir);
   const ctx = jobContext();
   return runPhaseOnce(workDir, 'load', key, async (prefix) => {
     const declared = args.labels ? new Set(args.labels.map(normaliseLabel)) : undefined;
-    const valid = await AtomicWriter.create(`${prefix}.valid.jsonl`);
-    const rejects = await AtomicWriter.create(`${prefix}.rejects.jsonl`);
+    const valid = await AtomicWriter.create(workFile(prefix, 'valid.jsonl'));
+    const rejects = await AtomicWriter.create(workFile(prefix, 'rejects.jsonl'));
     const rejected: Partial<Record<RejectReason, number>> = {};
     let rowsIn = 0;
     let validCount = 0;

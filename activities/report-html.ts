@@ -8,12 +8,11 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Evaluation } from '../core/evaluation.js';
 import { NO_SHARED_FEATURE_NOTE, NO_SHARED_FEATURE_SIMILARITY } from '../core/categorise.js';
-import type { Report } from './report.js';
+import type { NoisyPairLineSide, Report, ReportWithEvaluation } from '../core/run-layout.js';
 
-/** report.json as the page reads it: the run's report, plus `evaluation` once `dqe eval` ran. */
-export type ReportWithEvaluation = Report & { evaluation?: Evaluation | null };
+/** report.json as the page reads it (declared in core/run-layout.ts with the rest of the run directory). */
+export type { ReportWithEvaluation };
 
 type Path = ReadonlyArray<string | number>;
 type Format = 'int' | 'pct' | 'fixed1' | 'fixed2' | 'fixed3' | 'p' | 'usd';
@@ -94,33 +93,18 @@ const MAX_PAIR_ROWS = 5000;
 
 const COLORS = { blue: '#3b6fb6', grey: '#9aa5b1', green: '#3f9e5a', orange: '#e08a2c', red: '#c8453b', purple: '#7b5ea7', teal: '#2a9d8f' };
 
-interface PairSide {
-  id: number;
-  row: number;
-  text: string;
-  label: string;
-  split: string;
-  verdict: { verdict: string; suggested?: string; reason: string } | null;
-}
-interface PairView {
-  pass?: number;
-  similarity: number;
-  x: PairSide;
-  neighbour: PairSide;
-}
-
-function verdictCell(s: PairSide): string {
+function verdictCell(s: NoisyPairLineSide): string {
   if (!s.verdict) return '<span class="muted">–</span>';
   const suggestion = s.verdict.suggested ? ` → ${esc(s.verdict.suggested)}` : '';
   return `<span class="verdict ${esc(s.verdict.verdict)}">${esc(s.verdict.verdict)}${suggestion}</span><div class="reason">${esc(s.verdict.reason)}</div>`;
 }
 
-function sideCells(s: PairSide): string[] {
+function sideCells(s: NoisyPairLineSide): string[] {
   return [`<div class="text">${esc(s.text)}</div><div class="muted">row ${s.row} · ${esc(s.split)}</div>`, esc(s.label), verdictCell(s)];
 }
 
 function pairsSection(r: ReportWithEvaluation): string {
-  const pairs = r.noisyPairs as PairView[];
+  const pairs = r.noisyPairs;
   const passes = [...new Set(pairs.map((p) => p.pass ?? 1))].sort();
   const rows = pairs.slice(0, MAX_PAIR_ROWS).map((p) => {
     const verdicts = [p.x.verdict?.verdict, p.neighbour.verdict?.verdict].filter(Boolean).join(' ');
@@ -269,7 +253,7 @@ export function renderReportHtml(r: ReportWithEvaluation): string {
     stacked: true,
   });
   const phases = Object.keys(r.timings.phases);
-  const activitySeconds = r.timings.activitySeconds as Record<string, number>;
+  const activitySeconds = r.timings.activitySeconds;
   charts.push({
     id: 'chart-timings',
     type: 'bar',

@@ -1,11 +1,11 @@
 // Phase 10, report: report.json with every count, and report.md for people.
 import { labelWarnings } from '../core/label-names.js';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { readJson, readJsonlAll, writeFileAtomic, writeJsonAtomic } from '../adapters/files.js';
 import type { ConflictGroup } from '../core/clean.js';
 import type { DqeConfig } from '../core/input.js';
 import type { JudgeUsage } from '../adapters/judges/types.js';
-import { confusionOf, secondPassPairs, secondPassSummary, workFiles, type Confusion, type PairLine, type SecondPassRefs } from './report-data.js';
+import { confusionOf, secondPassPairs, secondPassSummary, workFiles, type SecondPassRefs } from './report-data.js';
 import { renderReportHtml } from './report-html.js';
 import type {
   AssembleResult,
@@ -20,6 +20,8 @@ import type {
   SampleResult,
   TrainResult,
 } from './refs.js';
+import { RUN_FILES, type Confusion, type LabelCounts, type NoisyPairLine, type Report, type ReportPair, type TwoFoldSummary, type WorkFiles } from '../core/run-layout.js';
+import { runFile } from '../adapters/run-files.js';
 
 export interface ReportArgs {
   runDir: string;
@@ -44,18 +46,16 @@ export interface ReportArgs {
 /** What the report derives from the run's files (report-data.ts). */
 interface Derived {
   confusion: Confusion;
-  twoFold: Awaited<ReturnType<typeof secondPassSummary>> | null;
-  work: ReturnType<typeof workFiles>;
+  twoFold: TwoFoldSummary | null;
+  work: WorkFiles;
 }
 
 /** Characters of each text shown in the report's noisy-pair table. */
 const TEXT_PREVIEW = 300;
 
-export type Report = ReturnType<typeof buildReport>;
-
-function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: unknown[], derived: Derived) {
+function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: ReportPair[], derived: Derived): Report {
   const rejectedTotal = Object.values(a.clean.rejected).reduce((s, n) => s + (n ?? 0), 0);
-  const perLabel: Record<string, Record<string, number>> = {};
+  const perLabel: Record<string, LabelCounts> = {};
   for (const l of a.clean.labels) {
     perLabel[l] = {
       kept: a.clean.perLabel[l] ?? 0,
@@ -113,11 +113,11 @@ function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: unknown[]
     } },
     work: derived.work,
     outputs: {
-      final: 'final.jsonl',
-      finalSwift: 'final.swift.jsonl',
-      rejects: 'rejects.jsonl',
-      categories: 'categories.jsonl',
-      noisyPairs: 'noisy-pairs.jsonl',
+      final: RUN_FILES.final,
+      finalSwift: RUN_FILES.finalSwift,
+      rejects: RUN_FILES.rejects,
+      categories: RUN_FILES.categories,
+      noisyPairs: RUN_FILES.noisyPairs,
     },
   };
 }
@@ -212,7 +212,7 @@ function markdown(r: Report): string {
     '',
     '| phase | workflow wall | in activity |',
     '| --- | ---: | ---: |',
-    ...Object.entries(r.timings.phases).map(([p, s]) => `| ${p} | ${s.toFixed(2)} | ${(r.timings.activitySeconds as Record<string, number>)[p]?.toFixed(2) ?? ''} |`),
+    ...Object.entries(r.timings.phases).map(([p, s]) => `| ${p} | ${s.toFixed(2)} | ${r.timings.activitySeconds[p]?.toFixed(2) ?? ''} |`),
     '',
   ];
   return lines.join('\n');
@@ -221,13 +221,13 @@ function markdown(r: Report): string {
 export async function writeReport(args: ReportArgs): Promise<ReportResult> {
   const runDir = resolve(args.runDir);
   const conflicts = await readJson<ConflictGroup[]>(args.clean.conflicts.path);
-  const shorten = (p: PairLine): PairLine => ({
+  const shorten = (p: NoisyPairLine): NoisyPairLine => ({
     ...p,
     x: { ...p.x, text: p.x.text.slice(0, TEXT_PREVIEW) },
     neighbour: { ...p.neighbour, text: p.neighbour.text.slice(0, TEXT_PREVIEW) },
   });
-  const pairs = [
-    ...(await readJsonlAll<PairLine>(args.judge.pairsPath)).map((p) => ({ pass: 1, ...shorten(p) })),
+  const pairs: ReportPair[] = [
+    ...(await readJsonlAll<NoisyPairLine>(args.judge.pairsPath)).map((p) => ({ pass: 1 as const, ...shorten(p) })),
     ...(args.secondPass ? await secondPassPairs(args.secondPass, shorten) : []),
   ];
   const report = buildReport(args, conflicts, pairs, {
@@ -235,11 +235,11 @@ export async function writeReport(args: ReportArgs): Promise<ReportResult> {
     twoFold: args.secondPass ? await secondPassSummary(args.secondPass, args.clean) : null,
     work: workFiles(runDir, args, args.secondPass),
   });
-  const reportJsonPath = join(runDir, 'report.json');
-  const reportMdPath = join(runDir, 'report.md');
+  const reportJsonPath = runFile(runDir, RUN_FILES.reportJson);
+  const reportMdPath = runFile(runDir, RUN_FILES.reportMd);
   await writeJsonAtomic(reportJsonPath, report);
   await writeFileAtomic(reportMdPath, markdown(report));
-  const reportHtmlPath = join(runDir, 'report.html');
+  const reportHtmlPath = runFile(runDir, RUN_FILES.reportHtml);
   await writeFileAtomic(reportHtmlPath, renderReportHtml(report));
   return { reportJsonPath, reportMdPath, reportHtmlPath };
 }

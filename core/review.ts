@@ -84,6 +84,19 @@ export interface ReviewRow {
   partnerLabel: string;
 }
 
+/** What report.json and the `submitReview` update say about a review. */
+export interface ReviewSummary {
+  reviewer?: string;
+  /** Rows the reviewer decided (the rest kept the judge's verdict). */
+  decisions: number;
+  /** Decisions that differ from the judge's verdict. */
+  changed: number;
+  /** The judge's counts before review. */
+  judgeCounts: Record<Verdict, number>;
+  /** review.jsonl in the run directory: each decided row with the judge's verdict and the reviewer's. */
+  reviewPath: string;
+}
+
 /** One line of review.jsonl: a row whose verdict the reviewer changed or confirmed. */
 export interface ReviewChange {
   id: number;

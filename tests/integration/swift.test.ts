@@ -18,7 +18,7 @@ import { parseLoggingEntry, type StepEntry } from '../../adapters/trainers/swift
 import { signalGroup, waitGroupGone } from '../../adapters/trainers/swift/process.js';
 import type { Prediction } from '../../adapters/trainers/types.js';
 import type { TrainArgs } from '../../activities/train.js';
-import type { Report } from '../../activities/report.js';
+import type { Report } from '../../core/run-layout.js';
 import type { KeptRow, TrainResult } from '../../activities/refs.js';
 import { mapAnswerToLabel } from '../../core/labels.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';

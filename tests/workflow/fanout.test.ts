@@ -5,7 +5,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Report } from '../../activities/report.js';
+import type { Report } from '../../core/run-layout.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
