@@ -10,7 +10,7 @@ import { mergeVerdicts } from '../core/two-fold.js';
 import { jobContext } from './context.js';
 import { readLabelIds, readSplits } from './read.js';
 import type { AssembleResult, CategoriseResult, CategoryRow, CleanResult, JudgeResult, KeptRow, SampleResult } from './refs.js';
-import { RUN_FILES } from '../core/run-layout.js';
+import { RUN_FILES, type FinalRowId } from '../core/run-layout.js';
 import { runFile, workDirOf } from '../adapters/run-files.js';
 
 export interface AssembleArgs {
@@ -50,6 +50,7 @@ export async function assembleRun(args: AssembleArgs): Promise<AssembleResult> {
     ctx.heartbeat({ final: result.rows.length });
 
     const final = await AtomicWriter.create(runFile(runDir, RUN_FILES.final));
+    const finalRows = await AtomicWriter.create(runFile(runDir, RUN_FILES.finalRows));
     const swift = await AtomicWriter.create(runFile(runDir, RUN_FILES.finalSwift));
     const perLabel: Record<string, number> = Object.fromEntries(args.clean.labels.map((l) => [l, 0]));
     const bySource: Record<string, number> = { sampled: 0, uncovered: 0, difficult: 0, noisy: 0 };
@@ -61,13 +62,17 @@ export async function assembleRun(args: AssembleArgs): Promise<AssembleResult> {
       perLabel[f.label] = (perLabel[f.label] ?? 0) + 1;
       bySource[f.source] = (bySource[f.source] ?? 0) + 1;
       await final.write(`${f.relabelled ? relabelled(r.source, args.labelField, f.label) : r.source}\n`);
+      // final.jsonl stays the user's own rows; their ids go beside it, line for line.
+      await finalRows.writeLine({ id: r.id, row: r.row } satisfies FinalRowId);
       await swift.writeLine(swiftMessagesRow(r.text, f.label, args.clean.labels));
     }
     await final.commit();
+    await finalRows.commit();
     await swift.commit();
     await copyFileAtomic(args.categorise.categoriesPath, runFile(runDir, RUN_FILES.categories));
     return {
       finalPath: final.path,
+      finalRowsPath: finalRows.path,
       finalSwiftPath: swift.path,
       final: result.rows.length,
       perLabel,

@@ -158,6 +158,8 @@ export interface JudgeResult {
 
 export interface AssembleResult {
   finalPath: string;
+  /** final.rows.jsonl: one `FinalRowId` per final.jsonl line, same order. */
+  finalRowsPath: string;
   finalSwiftPath: string;
   final: number;
   perLabel: Record<string, number>;

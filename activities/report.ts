@@ -114,6 +114,7 @@ function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: ReportPai
     work: derived.work,
     outputs: {
       final: RUN_FILES.final,
+      finalRows: RUN_FILES.finalRows,
       finalSwift: RUN_FILES.finalSwift,
       rejects: RUN_FILES.rejects,
       categories: RUN_FILES.categories,

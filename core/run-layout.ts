@@ -22,6 +22,8 @@ export const WORK_DIR = 'work';
 export const RUN_FILES = {
   /** The curated rows: the user's own rows, byte for byte (a relabelled row differs only in its label's value). */
   final: 'final.jsonl',
+  /** One `FinalRowId` per line of final.jsonl, same order: which kept and input row each final row is. */
+  finalRows: 'final.rows.jsonl',
   /** The same rows as ms-swift `messages` rows. */
   finalSwift: 'final.swift.jsonl',
   /** One `RejectRow` per input row that left before training, in row order. */
@@ -43,6 +45,12 @@ export const RUN_FILES = {
 } as const;
 
 export type RunFile = (typeof RUN_FILES)[keyof typeof RUN_FILES];
+
+/**
+ * The data files of a finished run that depend only on the input and the configuration: two runs of the
+ * same input and configuration write them byte-identical, whatever happened to the workers in between.
+ */
+export const DATA_FILES = [RUN_FILES.final, RUN_FILES.finalRows, RUN_FILES.finalSwift, RUN_FILES.rejects, RUN_FILES.categories, RUN_FILES.noisyPairs] as const;
 
 /**
  * The files of the work directory. Each phase names its files `<phase>.<key>.<suffix>`: `key` hashes
@@ -114,6 +122,14 @@ export interface RejectRow {
   /** The rejected CSV row's fields; a JSONL row is in `raw`, as written. */
   record?: Record<string, unknown>;
   raw?: string;
+}
+
+/** One line of final.rows.jsonl: the stable id of the final.jsonl line at the same position. */
+export interface FinalRowId {
+  /** Kept-row id (kept.jsonl, categories.jsonl, verdicts and predictions use it). */
+  id: number;
+  /** Input row number (1-based), as rejects.jsonl and review decisions name rows. */
+  row: number;
 }
 
 /** One line of predictions.jsonl: the trainer's answer for an unsampled row. */
@@ -290,6 +306,7 @@ export interface Report {
   /** The outputs, relative to the run directory. */
   outputs: {
     final: typeof RUN_FILES.final;
+    finalRows: typeof RUN_FILES.finalRows;
     finalSwift: typeof RUN_FILES.finalSwift;
     rejects: typeof RUN_FILES.rejects;
     categories: typeof RUN_FILES.categories;
