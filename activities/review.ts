@@ -11,7 +11,7 @@ import {
   checkDecisions,
   checkSubmission,
   formatReviewProblems,
-  reviewDecisionSchema,
+  parseDecisionsFile,
   type ReviewDecision,
   type ReviewProblem,
   type ReviewRow,
@@ -43,31 +43,9 @@ async function readDecisionsFile(path: string): Promise<{ decisions: ReviewDecis
     const code = (err as NodeJS.ErrnoException).code;
     throw invalid([{ at: 'decisionsFile', message: `${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}` }]);
   }
-  const decisions: ReviewDecision[] = [];
-  const lines: number[] = [];
-  const problems: ReviewProblem[] = [];
-  text.split(/\r?\n/u).forEach((line, i) => {
-    if (line.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      problems.push({ at: `${path}:${i + 1}`, message: 'not valid JSON' });
-      return;
-    }
-    const parsed = reviewDecisionSchema.safeParse(value);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        const field = issue.path.length > 0 ? ` ${issue.path.map(String).join('.')}` : '';
-        problems.push({ at: `${path}:${i + 1}${field}`, message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message });
-      }
-      return;
-    }
-    decisions.push(parsed.data);
-    lines.push(i + 1);
-  });
+  const { problems, ...parsed } = parseDecisionsFile(text, path);
   if (problems.length > 0) throw invalid(problems);
-  return { decisions, lines };
+  return parsed;
 }
 
 export async function applyReview(args: ReviewArgs): Promise<JudgeResult> {
