@@ -28,3 +28,6 @@ export { createCpuWorker, CPU_TASK_QUEUE } from './workers/cpu-worker.js';
 export { createGpuWorker, GPU_TASK_QUEUE, type GpuWorkerOptions } from './workers/gpu-worker.js';
 export type { SwiftRuntime } from './adapters/trainers/swift.js';
 export type { DqeProgress, DqeResult, DqeReviewState } from './workflows/index.js';
+// The run directory's contract: its file names, line types and report.json, and the final rows' ids.
+export { RUN_FILES, DATA_FILES, WORK_DIR, type Report, type ReportWithEvaluation, type FinalRowId, type KeptRow, type RejectRow, type CategoryRow, type NoisyPairLine, type Prediction, type RowVerdict } from './core/run-layout.js';
+export { readFinalRowIds, runFile, workDirOf } from './adapters/run-files.js';

@@ -1,5 +1,5 @@
 // Phase 9, assemble: final.jsonl (the input's own schema) and final.swift.jsonl (ms-swift messages).
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { AtomicWriter, copyFileAtomic, hashKey, readJsonl, readJsonlAll, runPhaseOnce } from '../adapters/files.js';
 import { assembleFinal } from '../core/assemble.js';
 import type { Category } from '../core/categorise.js';
@@ -10,6 +10,8 @@ import { mergeVerdicts } from '../core/two-fold.js';
 import { jobContext } from './context.js';
 import { readLabelIds, readSplits } from './read.js';
 import type { AssembleResult, CategoriseResult, CategoryRow, CleanResult, JudgeResult, KeptRow, SampleResult } from './refs.js';
+import { RUN_FILES, type FinalRowId } from '../core/run-layout.js';
+import { runFile, workDirOf } from '../adapters/run-files.js';
 
 export interface AssembleArgs {
   runDir: string;
@@ -36,7 +38,7 @@ export async function assembleRun(args: AssembleArgs): Promise<AssembleResult> {
   const runDir = resolve(args.runDir);
   const key = hashKey({ verdicts: args.judge.verdictsPath, noisy: args.noisy, undecided: args.undecided, labelField: args.labelField, ...(args.judge2 ? { verdicts2: args.judge2.verdictsPath } : {}) });
   const ctx = jobContext();
-  return runPhaseOnce(join(runDir, 'work'), 'assemble', key, async () => {
+  return runPhaseOnce(workDirOf(runDir), 'assemble', key, async () => {
     const splits = await readSplits(args.sample, args.clean.kept);
     const labelIds = await readLabelIds(args.clean);
     const labels = Array.from(labelIds, (i) => args.clean.labels[i]!);
@@ -47,8 +49,9 @@ export async function assembleRun(args: AssembleArgs): Promise<AssembleResult> {
     const result = assembleFinal(labels, splits, categories, verdicts, { noisy: args.noisy, undecided: args.undecided });
     ctx.heartbeat({ final: result.rows.length });
 
-    const final = await AtomicWriter.create(join(runDir, 'final.jsonl'));
-    const swift = await AtomicWriter.create(join(runDir, 'final.swift.jsonl'));
+    const final = await AtomicWriter.create(runFile(runDir, RUN_FILES.final));
+    const finalRows = await AtomicWriter.create(runFile(runDir, RUN_FILES.finalRows));
+    const swift = await AtomicWriter.create(runFile(runDir, RUN_FILES.finalSwift));
     const perLabel: Record<string, number> = Object.fromEntries(args.clean.labels.map((l) => [l, 0]));
     const bySource: Record<string, number> = { sampled: 0, uncovered: 0, difficult: 0, noisy: 0 };
     let next = 0;
@@ -59,13 +62,17 @@ export async function assembleRun(args: AssembleArgs): Promise<AssembleResult> {
       perLabel[f.label] = (perLabel[f.label] ?? 0) + 1;
       bySource[f.source] = (bySource[f.source] ?? 0) + 1;
       await final.write(`${f.relabelled ? relabelled(r.source, args.labelField, f.label) : r.source}\n`);
+      // final.jsonl stays the user's own rows; their ids go beside it, line for line.
+      await finalRows.writeLine({ id: r.id, row: r.row } satisfies FinalRowId);
       await swift.writeLine(swiftMessagesRow(r.text, f.label, args.clean.labels));
     }
     await final.commit();
+    await finalRows.commit();
     await swift.commit();
-    await copyFileAtomic(args.categorise.categoriesPath, join(runDir, 'categories.jsonl'));
+    await copyFileAtomic(args.categorise.categoriesPath, runFile(runDir, RUN_FILES.categories));
     return {
       finalPath: final.path,
+      finalRowsPath: finalRows.path,
       finalSwiftPath: swift.path,
       final: result.rows.length,
       perLabel,

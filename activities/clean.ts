@@ -1,12 +1,14 @@
 // Phase 2, clean: exact duplicates and conflicting labels leave training; the rest become kept rows.
 import { createHash } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { AtomicWriter, hashKey, readJsonl, runPhaseOnce, writeJsonAtomic, writeTypedAtomic } from '../adapters/files.js';
 import { Cleaner, groupConflicts, normaliseText, type RejectReason } from '../core/clean.js';
 import { normaliseLabel } from '../core/label-names.js';
 import { jobContext } from './context.js';
 import { dqeFailure } from '../adapters/failure.js';
 import type { CleanResult, KeptRow, LoadResult, RejectRow } from './refs.js';
+import { RUN_FILES, workFile } from '../core/run-layout.js';
+import { runFile, workDirOf } from '../adapters/run-files.js';
 
 export interface CleanArgs {
   runDir: string;
@@ -52,13 +54,13 @@ export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
   const runDir = resolve(args.runDir);
   const key = hashKey({ load: args.load.validPath, labels: args.labels ?? null, v: 1 });
   const ctx = jobContext();
-  return runPhaseOnce(join(runDir, 'work'), 'clean', key, async (prefix) => {
+  return runPhaseOnce(workDirOf(runDir), 'clean', key, async (prefix) => {
     const cleaner = new Cleaner();
     for await (const r of readJsonl<ValidRow>(args.load.validPath)) cleaner.observe(textKeyOf(r.text), r.label, r.row);
     ctx.heartbeat({ pass: 1 });
 
-    const kept = await AtomicWriter.create(`${prefix}.kept.jsonl`);
-    const rejects = await AtomicWriter.create(`${prefix}.rejects.jsonl`);
+    const kept = await AtomicWriter.create(workFile(prefix, 'kept.jsonl'));
+    const rejects = await AtomicWriter.create(workFile(prefix, 'rejects.jsonl'));
     const rejected: Partial<Record<RejectReason, number>> = { ...args.load.rejected };
     const conflicting: Array<{ key: string; text: string; row: number; label: string }> = [];
     const perLabel: Record<string, number> = {};
@@ -94,7 +96,7 @@ export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
     await kept.commit();
     await rejects.commit();
     // Written before the checks below, so a run that fails for want of rows still says why each row left.
-    const rejectsPath = join(runDir, 'rejects.jsonl');
+    const rejectsPath = runFile(runDir, RUN_FILES.rejects);
     await mergeRejects(args.load.rejectsPath, rejects.path, rejectsPath);
 
     if (id < MIN_KEPT_ROWS) {
@@ -110,21 +112,21 @@ export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
     }
     const index = new Map(labels.map((l, i) => [l, i]));
     const labelIds = Uint32Array.from(keptLabels, (l) => index.get(labelNames[l]!)!);
-    await writeTypedAtomic(`${prefix}.label-ids.u32`, labelIds);
-    await writeTypedAtomic(`${prefix}.kept-offsets.f64`, Float64Array.from(offsets));
+    await writeTypedAtomic(workFile(prefix, 'label-ids.u32'), labelIds);
+    await writeTypedAtomic(workFile(prefix, 'kept-offsets.f64'), Float64Array.from(offsets));
 
     const groups = groupConflicts(conflicting);
-    await writeJsonAtomic(`${prefix}.conflicts.json`, groups);
+    await writeJsonAtomic(workFile(prefix, 'conflicts.json'), groups);
     return {
       keptPath: kept.path,
-      keptOffsetsPath: `${prefix}.kept-offsets.f64`,
+      keptOffsetsPath: workFile(prefix, 'kept-offsets.f64'),
       kept: id,
-      labelIdsPath: `${prefix}.label-ids.u32`,
+      labelIdsPath: workFile(prefix, 'label-ids.u32'),
       labels,
       perLabel,
       rejectsPath,
       rejected,
-      conflicts: { groups: groups.length, rows: conflicting.length, path: `${prefix}.conflicts.json` },
+      conflicts: { groups: groups.length, rows: conflicting.length, path: workFile(prefix, 'conflicts.json') },
       seconds: (performance.now() - started) / 1000,
     } satisfies CleanResult;
   });

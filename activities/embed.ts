@@ -3,7 +3,6 @@
 // its own activity, on whichever worker takes it; a merge concatenates the shards in order.
 import { open } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
 import { createEmbedder } from '../adapters/embedders/index.js';
 import { EmbeddingCache, textKey } from '../adapters/embedding-cache.js';
 import { AtomicWriter, hashKey, runPhaseOnce } from '../adapters/files.js';
@@ -12,6 +11,8 @@ import { jobContext } from './context.js';
 import { keptRange } from './read.js';
 import { dropUnembeddable, isUnembeddable } from './unembeddable.js';
 import type { CleanResult, EmbedResult, EmbedShardResult, KeptRow, Shard } from './refs.js';
+import { workFile } from '../core/run-layout.js';
+import { workDirOf } from '../adapters/run-files.js';
 
 export interface EmbedShardArgs {
   runDir: string;
@@ -44,9 +45,9 @@ export async function embedShard(deps: EmbedDeps, args: EmbedShardArgs): Promise
   const embedder = createEmbedder(args.embedder, deps.env, { onRetry: ({ retry, delayMs, reason }) => ctx.heartbeat({ retry, waitingMs: Math.round(delayMs), reason }) });
   const { shard } = args;
   const key = hashKey({ kept: args.clean.keptPath, embedder: embedder.id, start: shard.start, end: shard.end });
-  return runPhaseOnce(join(resolve(args.runDir), 'work'), `embed-shard-${shard.index}`, key, async (prefix) => {
+  return runPhaseOnce(workDirOf(args.runDir), `embed-shard-${shard.index}`, key, async (prefix) => {
     const cache = await EmbeddingCache.open(deps.cacheDir, embedder.id);
-    const out = await AtomicWriter.create(`${prefix}.f32`);
+    const out = await AtomicWriter.create(workFile(prefix, 'f32'));
     let dim: number | undefined;
     const unembeddable: number[] = [];
     let reused = 0;
@@ -142,7 +143,7 @@ export async function mergeEmbeddings(args: MergeEmbeddingsArgs): Promise<EmbedR
   const started = performance.now();
   const shards = [...args.shards].sort((a, b) => a.shard.index - b.shard.index);
   const key = hashKey(shards.map((s) => s.path));
-  return runPhaseOnce(join(resolve(args.runDir), 'work'), 'embed', key, async (prefix) => {
+  return runPhaseOnce(workDirOf(args.runDir), 'embed', key, async (prefix) => {
     const dims = new Set(shards.map((s) => s.dim));
     if (dims.size > 1) throw new Error(`embedding shards disagree on width: ${[...dims].join(', ')}`);
     let expected = 0;
@@ -151,7 +152,7 @@ export async function mergeEmbeddings(args: MergeEmbeddingsArgs): Promise<EmbedR
       expected = s.shard.end;
     }
     if (expected !== args.clean.kept) throw new Error(`embedding shards cover ${expected} rows of ${args.clean.kept}`);
-    const out = await AtomicWriter.create(`${prefix}.matrix.f32`);
+    const out = await AtomicWriter.create(workFile(prefix, 'matrix.f32'));
     const buf = new Uint8Array(1 << 24);
     for (const s of shards) {
       const fh = await open(s.path, 'r');

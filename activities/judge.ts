@@ -1,5 +1,5 @@
 // Phase 8, judge: the configured judge decides which labels of the noisy pairs are wrong.
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { AtomicWriter, hashKey, readJsonl, runPhaseOnce } from '../adapters/files.js';
 import { createJudge, type NoisyPair } from '../adapters/judges/index.js';
 import type { JudgeConfig } from '../core/input.js';
@@ -7,6 +7,8 @@ import type { RowVerdict, Verdict } from '../core/judging.js';
 import { jobContext } from './context.js';
 import { keptRowsById, readLabelIds, readSplits } from './read.js';
 import type { CategoriseResult, CategoryRow, CleanResult, EmbedResult, JudgeResult, PredictResult, SampleResult } from './refs.js';
+import { RUN_FILES, workFile } from '../core/run-layout.js';
+import { runFile, workDirOf } from '../adapters/run-files.js';
 
 export interface JudgeArgs {
   runDir: string;
@@ -18,7 +20,7 @@ export interface JudgeArgs {
   judge: JudgeConfig;
   seed: number;
   /** File in the run directory for the pairs with their verdicts (two-fold's second pass writes its own). @default 'noisy-pairs.jsonl' */
-  pairsFile?: string;
+  pairsFile?: typeof RUN_FILES.noisyPairs | typeof RUN_FILES.noisyPairsSecondPass;
 }
 
 export interface JudgeDeps {
@@ -30,7 +32,7 @@ export async function judgeNoisy(deps: JudgeDeps, args: JudgeArgs): Promise<Judg
   const started = performance.now();
   const runDir = resolve(args.runDir);
   const key = hashKey({ categories: args.categorise.categoriesPath, judge: args.judge, seed: args.seed });
-  return runPhaseOnce(join(runDir, 'work'), 'judge', key, async (prefix) => {
+  return runPhaseOnce(workDirOf(runDir), 'judge', key, async (prefix) => {
     const judge = createJudge(args.judge, deps.env, deps.cacheDir);
     const noisy: CategoryRow[] = [];
     for await (const c of readJsonl<CategoryRow>(args.categorise.categoriesPath)) if (c.category === 'noisy') noisy.push(c);
@@ -56,14 +58,14 @@ export async function judgeNoisy(deps: JudgeDeps, args: JudgeArgs): Promise<Judg
       jobContext(),
     );
     const counts: Record<Verdict, number> = { label_ok: 0, mislabeled: 0, undecided: 0 };
-    const verdicts = await AtomicWriter.create(`${prefix}.verdicts.jsonl`);
+    const verdicts = await AtomicWriter.create(workFile(prefix, 'verdicts.jsonl'));
     for (const v of out.verdicts) {
       counts[v.verdict]++;
       await verdicts.writeLine(v);
     }
     await verdicts.commit();
     const byId = new Map<number, RowVerdict>(out.verdicts.map((v) => [v.id, v]));
-    const pairsOut = await AtomicWriter.create(join(runDir, args.pairsFile ?? 'noisy-pairs.jsonl'));
+    const pairsOut = await AtomicWriter.create(runFile(runDir, args.pairsFile ?? RUN_FILES.noisyPairs));
     for (const p of pairs) {
       await pairsOut.writeLine({
         similarity: p.similarity,

@@ -3,44 +3,14 @@
 import type { Category } from '../core/categorise.js';
 import type { Shard } from '../core/shards.js';
 import type { RejectReason } from '../core/clean.js';
-import type { Verdict } from '../core/judging.js';
+import type { JudgeUsage, Verdict } from '../core/judging.js';
+import type { ReviewSummary } from '../core/review.js';
 import type { MatrixRef } from '../adapters/files.js';
-import type { JudgeUsage } from '../adapters/judges/types.js';
-import type { AnnSummary } from '../adapters/vector-stores/ann.js';
-import type { IvfSummary } from '../adapters/vector-stores/ivf.js';
+import type { HnswSummary, IvfSummary } from '../core/index-calibration.js';
 
-export type { MatrixRef, Shard };
-
-/** One kept row as kept.jsonl stores it. */
-export interface KeptRow {
-  /** Kept-row id: 0-based, input order. */
-  id: number;
-  /** Input row number (1-based). */
-  row: number;
-  /** Input line number where the row starts (1-based). */
-  line: number;
-  text: string;
-  /** The label compared and trained on: as written, NFC, surrounding whitespace trimmed (core/label-names.ts). */
-  label: string;
-  /**
-   * The row as final.jsonl writes it: a JSONL line's own text (so its bytes), a CSV row's fields as one
-   * JSON object of strings, every column included.
-   */
-  source: string;
-}
-
-/** One line of rejects.jsonl. */
-export interface RejectRow {
-  row: number;
-  line: number;
-  reason: RejectReason;
-  /** The field at fault, when one is. */
-  field?: string;
-  detail: string;
-  /** The rejected CSV row's fields; a JSONL row is in `raw`, as written. */
-  record?: Record<string, unknown>;
-  raw?: string;
-}
+export type { MatrixRef, ReviewSummary, Shard };
+// The run directory's line types, declared in core/run-layout.ts.
+export type { CategoryRow, KeptRow, RejectRow } from '../core/run-layout.js';
 
 export interface LoadResult {
   datasetPath: string;
@@ -158,21 +128,10 @@ export interface IndexResult {
   indexed: number;
   reused: boolean;
   /** The embedded store's ANN index, when it built one: settings and recall@1 measured against exact. */
-  ann?: AnnSummary;
+  hnsw?: HnswSummary;
   /** The embedded store's IVF index, when it built one: settings and recall@1 measured against exact. */
   ivf?: IvfSummary;
   seconds: number;
-}
-
-/** One line of categories.jsonl: a wrongly predicted unsampled row and its nearest neighbour. */
-export interface CategoryRow {
-  id: number;
-  row: number;
-  label: string;
-  predicted: string | null;
-  category: Category;
-  neighbour: { id: number; row: number; label: string; split: 'sampled' | 'unsampled' };
-  similarity: number;
 }
 
 export interface CategoriseResult {
@@ -196,20 +155,11 @@ export interface JudgeResult {
   review?: ReviewSummary;
 }
 
-export interface ReviewSummary {
-  reviewer?: string;
-  /** Rows the reviewer decided (the rest kept the judge's verdict). */
-  decisions: number;
-  /** Decisions that differ from the judge's verdict. */
-  changed: number;
-  /** The judge's counts before review. */
-  judgeCounts: Record<Verdict, number>;
-  /** review.jsonl in the run directory: each decided row with the judge's verdict and the reviewer's. */
-  reviewPath: string;
-}
 
 export interface AssembleResult {
   finalPath: string;
+  /** final.rows.jsonl: one `FinalRowId` per final.jsonl line, same order. */
+  finalRowsPath: string;
   finalSwiftPath: string;
   final: number;
   perLabel: Record<string, number>;

@@ -3,24 +3,11 @@
 // intermediate files are (what `dqe eval` reads back).
 import { relative, resolve } from 'node:path';
 import { readJsonl, readJsonlAll } from '../adapters/files.js';
-import type { Prediction } from '../adapters/trainers/types.js';
 import { confusionMatrix, UNMAPPED } from '../core/metrics.js';
+import { NO_LABEL_COLUMN, type Confusion, type NoisyPairLine, type Prediction, type ReportPair, type TwoFoldSummary, type WorkFiles } from '../core/run-layout.js';
+import type { Split } from '../core/categorise.js';
 import { readLabelIds } from './read.js';
 import type { CategoriseResult, CleanResult, EmbedResult, JudgeResult, PredictResult, SampleResult, TrainResult } from './refs.js';
-
-/** Column of the confusion matrix for answers that map to no label. */
-export const NO_LABEL_COLUMN = '(no label)';
-
-export interface Confusion {
-  /** Which rows were predicted: the unsampled half (and, two-fold, the sampled half by the second model). */
-  of: 'unsampled' | 'sampled';
-  /** Row labels (true class), in `labels` order. */
-  rows: string[];
-  /** Column labels (predicted class), then `NO_LABEL_COLUMN`. */
-  columns: string[];
-  /** matrix[true][predicted] counts. */
-  matrix: number[][];
-}
 
 /** The second pass of two-fold DQE, as the workflow hands it to the report. */
 export interface SecondPassRefs {
@@ -44,7 +31,7 @@ export async function confusionOf(predict: PredictResult, clean: CleanResult, of
 }
 
 /** The second pass's counts; its wrong predictions are rows of the first pass's sampled half. */
-export async function secondPassSummary(second: SecondPassRefs, clean: CleanResult) {
+export async function secondPassSummary(second: SecondPassRefs, clean: CleanResult): Promise<TwoFoldSummary> {
   return {
     trainedOn: 'unsampled' as const,
     predicted: second.predict.predicted,
@@ -67,23 +54,16 @@ export async function secondPassSummary(second: SecondPassRefs, clean: CleanResu
  * The second pass's pairs with their splits named as in the run (its "unsampled" rows are the run's
  * sampled half), marked `pass: 2`.
  */
-export async function secondPassPairs(second: SecondPassRefs, shorten: (p: PairLine) => PairLine): Promise<Array<PairLine & { pass: 2 }>> {
-  const swap = (s: string) => (s === 'sampled' ? 'unsampled' : 'sampled');
-  return (await readJsonlAll<PairLine>(second.judge.pairsPath)).map((p) => {
+export async function secondPassPairs(second: SecondPassRefs, shorten: (p: NoisyPairLine) => NoisyPairLine): Promise<ReportPair[]> {
+  const swap = (s: Split): Split => (s === 'sampled' ? 'unsampled' : 'sampled');
+  return (await readJsonlAll<NoisyPairLine>(second.judge.pairsPath)).map((p) => {
     const q = shorten(p);
     return { pass: 2 as const, ...q, x: { ...q.x, split: swap(q.x.split) }, neighbour: { ...q.neighbour, split: swap(q.neighbour.split) } };
   });
 }
 
-/** One line of noisy-pairs.jsonl, as far as the report needs it. */
-export interface PairLine {
-  similarity: number;
-  x: { text: string; split: string } & Record<string, unknown>;
-  neighbour: { text: string; split: string } & Record<string, unknown>;
-}
-
 /** Paths relative to the run directory, so a copied run directory stays readable. */
-export function workFiles(runDir: string, a: { clean: CleanResult; embed: EmbedResult; sample: SampleResult; predict: PredictResult; categorise: CategoriseResult; judge: JudgeResult; train: TrainResult }, second?: SecondPassRefs) {
+export function workFiles(runDir: string, a: { clean: CleanResult; embed: EmbedResult; sample: SampleResult; predict: PredictResult; categorise: CategoriseResult; judge: JudgeResult; train: TrainResult }, second?: SecondPassRefs): WorkFiles {
   const rel = (p: string) => relative(resolve(runDir), resolve(p));
   const pass = (s: { sample: SampleResult; predict: PredictResult; categorise: CategoriseResult; judge: JudgeResult; train: TrainResult }) => ({
     split: rel(s.sample.splitPath),

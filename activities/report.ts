@@ -1,12 +1,13 @@
-// Phase 10, report: report.json with every count, and report.md for people.
+// Phase 10, report: report.json with every count, report.md for people (core/report-markdown.ts) and
+// report.html with charts (core/report-html.ts).
 import { labelWarnings } from '../core/label-names.js';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { readJson, readJsonlAll, writeFileAtomic, writeJsonAtomic } from '../adapters/files.js';
 import type { ConflictGroup } from '../core/clean.js';
 import type { DqeConfig } from '../core/input.js';
-import type { JudgeUsage } from '../adapters/judges/types.js';
-import { confusionOf, secondPassPairs, secondPassSummary, workFiles, type Confusion, type PairLine, type SecondPassRefs } from './report-data.js';
+import { confusionOf, secondPassPairs, secondPassSummary, workFiles, type SecondPassRefs } from './report-data.js';
 import { renderReportHtml } from './report-html.js';
+import { renderReportMarkdown } from '../core/report-markdown.js';
 import type {
   AssembleResult,
   CategoriseResult,
@@ -20,6 +21,8 @@ import type {
   SampleResult,
   TrainResult,
 } from './refs.js';
+import { RUN_FILES, type Confusion, type LabelCounts, type NoisyPairLine, type Report, type ReportPair, type TwoFoldSummary, type WorkFiles } from '../core/run-layout.js';
+import { runFile } from '../adapters/run-files.js';
 
 export interface ReportArgs {
   runDir: string;
@@ -44,18 +47,16 @@ export interface ReportArgs {
 /** What the report derives from the run's files (report-data.ts). */
 interface Derived {
   confusion: Confusion;
-  twoFold: Awaited<ReturnType<typeof secondPassSummary>> | null;
-  work: ReturnType<typeof workFiles>;
+  twoFold: TwoFoldSummary | null;
+  work: WorkFiles;
 }
 
 /** Characters of each text shown in the report's noisy-pair table. */
 const TEXT_PREVIEW = 300;
 
-export type Report = ReturnType<typeof buildReport>;
-
-function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: unknown[], derived: Derived) {
+function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: ReportPair[], derived: Derived): Report {
   const rejectedTotal = Object.values(a.clean.rejected).reduce((s, n) => s + (n ?? 0), 0);
-  const perLabel: Record<string, Record<string, number>> = {};
+  const perLabel: Record<string, LabelCounts> = {};
   for (const l of a.clean.labels) {
     perLabel[l] = {
       kept: a.clean.perLabel[l] ?? 0,
@@ -102,7 +103,7 @@ function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: unknown[]
     twoFold: derived.twoFold,
     embedding: { embedder: a.embed.embedderId, dim: a.embed.matrix.dim, reused: a.embed.reused, embedded: a.embed.embedded },
     // The ANN index's settings and its recall@1 measured against exact search, when the store built one.
-    vectorStore: { name: a.index.store, indexed: a.index.indexed, ...(a.index.ann ? { ann: a.index.ann } : {}), ...(a.index.ivf ? { ivf: a.index.ivf } : {}) },
+    vectorStore: { name: a.index.store, indexed: a.index.indexed, ...(a.index.hnsw ? { hnsw: a.index.hnsw } : {}), ...(a.index.ivf ? { ivf: a.index.ivf } : {}) },
     judge: { name: a.judge.judge, usage: a.judge.usage ?? null, review: a.judge.review ?? null },
     conflicts,
     noisyPairs: pairs,
@@ -113,121 +114,26 @@ function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: unknown[]
     } },
     work: derived.work,
     outputs: {
-      final: 'final.jsonl',
-      finalSwift: 'final.swift.jsonl',
-      rejects: 'rejects.jsonl',
-      categories: 'categories.jsonl',
-      noisyPairs: 'noisy-pairs.jsonl',
+      final: RUN_FILES.final,
+      finalRows: RUN_FILES.finalRows,
+      finalSwift: RUN_FILES.finalSwift,
+      rejects: RUN_FILES.rejects,
+      categories: RUN_FILES.categories,
+      noisyPairs: RUN_FILES.noisyPairs,
     },
   };
-}
-
-/** A remote judge's spend, for people: tokens, estimated cost and what the cache saved. */
-function judgeUsageLines(u: JudgeUsage | null): string[] {
-  if (!u) return [];
-  const cost = u.costUsd === null ? `no cost estimate (no price known for model ${u.model ?? '?'}; set judge.price)` : `estimated cost $${u.costUsd.toFixed(4)}`;
-  return [
-    '',
-    `Model \`${u.model ?? '?'}\`: ${u.requests} requests, ${u.promptTokens} prompt + ${u.completionTokens} completion tokens, ${cost}; ` +
-      `${u.cachedPairs} pairs answered from the verdict cache, ${u.invalidAnswers ?? 0} invalid answers, ${u.retries ?? 0} retries.`,
-  ];
-}
-
-function pct(n: number, d: number): string {
-  return d > 0 ? `${((100 * n) / d).toFixed(1)}%` : '–';
-}
-
-function markdown(r: Report): string {
-  const c = r.counts;
-  const lines = [
-    `# dqe report — ${r.run.id}`,
-    '',
-    `Dataset \`${r.run.dataset}\` (${r.run.format}, sha256 ${r.run.datasetSha256.slice(0, 12)}…), labels: ${r.labels.join(', ')}.`,
-    ...(r.warnings.length > 0 ? ['', '## Warnings', '', ...r.warnings.map((w) => `- ${w}`)] : []),
-    '',
-    '## Funnel',
-    '',
-    '| step | rows | share of kept |',
-    '| --- | ---: | ---: |',
-    `| rows in | ${c.rowsIn} | |`,
-    `| rejected | ${c.rejected} | |`,
-    `| kept | ${c.kept} | 100% |`,
-    `| sampled | ${c.sampled} | ${pct(c.sampled, c.kept)} |`,
-    `| unsampled | ${c.unsampled} | ${pct(c.unsampled, c.kept)} |`,
-    `| wrong predictions on unsampled | ${c.wrong} | ${pct(c.wrong, c.kept)} |`,
-    `| uncovered | ${c.uncovered} | ${pct(c.uncovered, c.kept)} |`,
-    `| difficult | ${c.difficult} | ${pct(c.difficult, c.kept)} |`,
-    `| noisy | ${c.noisy} | ${pct(c.noisy, c.kept)} |`,
-    `| judged mislabeled | ${c.verdicts.mislabeled} | ${pct(c.verdicts.mislabeled, c.kept)} |`,
-    `| **final** | **${c.final}** | **${pct(c.final, c.kept)}** |`,
-    '',
-    `Embeddings: ${r.embedding.reused} of ${r.embedding.reused + r.embedding.embedded} rows reused from the cache, ${r.embedding.embedded} embedded (\`${r.embedding.embedder}\`).`,
-    '',
-    `Trainer \`${r.trainer.name}\`: accuracy on unsampled ${r.trainer.accuracyOnUnsampled === null ? '–' : pct(c.correct, c.predicted)}, ` +
-      `answers mapping to no label ${pct(c.unmapped, c.predicted)}.`,
-    '',
-    '## Rejected rows by reason',
-    '',
-    '| reason | rows |',
-    '| --- | ---: |',
-    ...Object.entries(c.rejectedByReason).map(([k, v]) => `| ${k} | ${v} |`),
-    '',
-    '## Per label',
-    '',
-    '| label | kept | uncovered | difficult | noisy | final |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
-    ...Object.entries(r.perLabel).map(([l, v]) => `| ${l} | ${v.kept} | ${v.uncovered} | ${v.difficult} | ${v.noisy} | ${v.final} |`),
-    '',
-    '## Judge',
-    '',
-    `Judge \`${r.judge.name}\` on ${c.noisyPairs} noisy pairs: ${c.verdicts.label_ok} rows label_ok, ${c.verdicts.mislabeled} mislabeled, ` +
-      `${c.verdicts.undecided} undecided; ${c.relabelled} relabelled. Details in \`noisy-pairs.jsonl\`.`,
-    ...judgeUsageLines(r.judge.usage),
-    ...(r.judge.review
-      ? [
-          '',
-          `Reviewed${r.judge.review.reviewer ? ` by ${r.judge.review.reviewer}` : ''}: ${r.judge.review.decisions} rows decided, ${r.judge.review.changed} changed from the judge's verdict ` +
-            `(the judge: ${r.judge.review.judgeCounts.label_ok} label_ok, ${r.judge.review.judgeCounts.mislabeled} mislabeled, ${r.judge.review.judgeCounts.undecided} undecided). Details in \`review.jsonl\`.`,
-        ]
-      : []),
-    ...(r.twoFold
-      ? [
-          '',
-          '## Two-fold: second pass',
-          '',
-          `A model trained on the unsampled half predicted the ${r.twoFold.predicted} sampled rows (accuracy ${r.twoFold.accuracyOnSampled === null ? '–' : pct(r.twoFold.correct, r.twoFold.predicted)}): ` +
-            `${r.twoFold.uncovered} uncovered, ${r.twoFold.difficult} difficult, ${r.twoFold.noisy} noisy; the judge found ${r.twoFold.verdicts.mislabeled} mislabeled, ` +
-            `${r.twoFold.verdicts.label_ok} label_ok, ${r.twoFold.verdicts.undecided} undecided. Details in \`noisy-pairs.second-pass.jsonl\`.`,
-        ]
-      : []),
-    '',
-    `Charts, the confusion matrix and a searchable table of the noisy pairs: \`report.html\`.`,
-    '',
-    `## Conflicting labels (${r.conflicts.length} groups)`,
-    '',
-    ...(r.conflicts.length === 0 ? ['None: no text carries two labels.'] : []),
-    ...r.conflicts.slice(0, 20).map((g) => `- rows ${g.rows.join(', ')} — ${Object.entries(g.labels).map(([l, n]) => `${l} ×${n}`).join(', ')}: “${g.text.slice(0, 80)}”`),
-    '',
-    '## Timings (seconds)',
-    '',
-    '| phase | workflow wall | in activity |',
-    '| --- | ---: | ---: |',
-    ...Object.entries(r.timings.phases).map(([p, s]) => `| ${p} | ${s.toFixed(2)} | ${(r.timings.activitySeconds as Record<string, number>)[p]?.toFixed(2) ?? ''} |`),
-    '',
-  ];
-  return lines.join('\n');
 }
 
 export async function writeReport(args: ReportArgs): Promise<ReportResult> {
   const runDir = resolve(args.runDir);
   const conflicts = await readJson<ConflictGroup[]>(args.clean.conflicts.path);
-  const shorten = (p: PairLine): PairLine => ({
+  const shorten = (p: NoisyPairLine): NoisyPairLine => ({
     ...p,
     x: { ...p.x, text: p.x.text.slice(0, TEXT_PREVIEW) },
     neighbour: { ...p.neighbour, text: p.neighbour.text.slice(0, TEXT_PREVIEW) },
   });
-  const pairs = [
-    ...(await readJsonlAll<PairLine>(args.judge.pairsPath)).map((p) => ({ pass: 1, ...shorten(p) })),
+  const pairs: ReportPair[] = [
+    ...(await readJsonlAll<NoisyPairLine>(args.judge.pairsPath)).map((p) => ({ pass: 1 as const, ...shorten(p) })),
     ...(args.secondPass ? await secondPassPairs(args.secondPass, shorten) : []),
   ];
   const report = buildReport(args, conflicts, pairs, {
@@ -235,11 +141,11 @@ export async function writeReport(args: ReportArgs): Promise<ReportResult> {
     twoFold: args.secondPass ? await secondPassSummary(args.secondPass, args.clean) : null,
     work: workFiles(runDir, args, args.secondPass),
   });
-  const reportJsonPath = join(runDir, 'report.json');
-  const reportMdPath = join(runDir, 'report.md');
+  const reportJsonPath = runFile(runDir, RUN_FILES.reportJson);
+  const reportMdPath = runFile(runDir, RUN_FILES.reportMd);
   await writeJsonAtomic(reportJsonPath, report);
-  await writeFileAtomic(reportMdPath, markdown(report));
-  const reportHtmlPath = join(runDir, 'report.html');
+  await writeFileAtomic(reportMdPath, renderReportMarkdown(report));
+  const reportHtmlPath = runFile(runDir, RUN_FILES.reportHtml);
   await writeFileAtomic(reportHtmlPath, renderReportHtml(report));
   return { reportJsonPath, reportMdPath, reportHtmlPath };
 }

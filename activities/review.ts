@@ -1,7 +1,7 @@
 // The human review step: applies a reviewer's decisions to the judge's verdicts, writes review.jsonl,
 // and hands assembly a verdicts file with the decisions in it.
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { ApplicationFailure } from '@temporalio/common';
 import { dqeFailure } from '../adapters/failure.js';
 import { AtomicWriter, hashKey, readJsonl, runPhaseOnce } from '../adapters/files.js';
@@ -11,13 +11,15 @@ import {
   checkDecisions,
   checkSubmission,
   formatReviewProblems,
-  reviewDecisionSchema,
+  parseDecisionsFile,
   type ReviewDecision,
   type ReviewProblem,
   type ReviewRow,
   type ReviewSubmission,
 } from '../core/review.js';
 import type { CleanResult, JudgeResult } from './refs.js';
+import { RUN_FILES, workFile, type NoisyPairLine, type NoisyPairLineSide } from '../core/run-layout.js';
+import { runFile, workDirOf } from '../adapters/run-files.js';
 
 export interface ReviewArgs {
   runDir: string;
@@ -25,13 +27,6 @@ export interface ReviewArgs {
   /** The judge's result, before review. */
   judge: JudgeResult;
   submission: ReviewSubmission;
-}
-
-/** One side of a line of noisy-pairs.jsonl, as the judge phase writes it. */
-interface PairSide {
-  id: number;
-  row: number;
-  label: string;
 }
 
 function invalid(problems: ReviewProblem[]): ApplicationFailure {
@@ -48,31 +43,9 @@ async function readDecisionsFile(path: string): Promise<{ decisions: ReviewDecis
     const code = (err as NodeJS.ErrnoException).code;
     throw invalid([{ at: 'decisionsFile', message: `${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}` }]);
   }
-  const decisions: ReviewDecision[] = [];
-  const lines: number[] = [];
-  const problems: ReviewProblem[] = [];
-  text.split(/\r?\n/u).forEach((line, i) => {
-    if (line.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      problems.push({ at: `${path}:${i + 1}`, message: 'not valid JSON' });
-      return;
-    }
-    const parsed = reviewDecisionSchema.safeParse(value);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        const field = issue.path.length > 0 ? ` ${issue.path.map(String).join('.')}` : '';
-        problems.push({ at: `${path}:${i + 1}${field}`, message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message });
-      }
-      return;
-    }
-    decisions.push(parsed.data);
-    lines.push(i + 1);
-  });
+  const { problems, ...parsed } = parseDecisionsFile(text, path);
   if (problems.length > 0) throw invalid(problems);
-  return { decisions, lines };
+  return parsed;
 }
 
 export async function applyReview(args: ReviewArgs): Promise<JudgeResult> {
@@ -90,7 +63,7 @@ export async function applyReview(args: ReviewArgs): Promise<JudgeResult> {
   }
 
   const rows = new Map<number, ReviewRow>();
-  for await (const p of readJsonl<{ x: PairSide; neighbour: PairSide }>(args.judge.pairsPath)) {
+  for await (const p of readJsonl<NoisyPairLine>(args.judge.pairsPath)) {
     if (!rows.has(p.x.row)) rows.set(p.x.row, { ...pick(p.x), partnerLabel: p.neighbour.label });
     if (!rows.has(p.neighbour.row)) rows.set(p.neighbour.row, { ...pick(p.neighbour), partnerLabel: p.x.label });
   }
@@ -101,15 +74,15 @@ export async function applyReview(args: ReviewArgs): Promise<JudgeResult> {
 
   const runDir = resolve(args.runDir);
   const key = hashKey({ verdicts: args.judge.verdictsPath, decisions, reviewer: submission.reviewer ?? null });
-  return runPhaseOnce(join(runDir, 'work'), 'review', key, async (prefix) => {
+  return runPhaseOnce(workDirOf(runDir), 'review', key, async (prefix) => {
     const counts: Record<Verdict, number> = { label_ok: 0, mislabeled: 0, undecided: 0 };
-    const verdicts = await AtomicWriter.create(`${prefix}.verdicts.jsonl`);
+    const verdicts = await AtomicWriter.create(workFile(prefix, 'verdicts.jsonl'));
     for (const v of applied.verdicts) {
       counts[v.verdict]++;
       await verdicts.writeLine(v);
     }
     await verdicts.commit();
-    const review = await AtomicWriter.create(join(runDir, 'review.jsonl'));
+    const review = await AtomicWriter.create(runFile(runDir, RUN_FILES.review));
     for (const c of applied.changes) await review.writeLine(c);
     await review.commit();
     return {
@@ -127,6 +100,6 @@ export async function applyReview(args: ReviewArgs): Promise<JudgeResult> {
   });
 }
 
-function pick(side: PairSide): Omit<ReviewRow, 'partnerLabel'> {
+function pick(side: NoisyPairLineSide): Omit<ReviewRow, 'partnerLabel'> {
   return { id: side.id, row: side.row, label: side.label };
 }

@@ -4,7 +4,8 @@ import { open, mkdir, readdir, readFile, realpath, rm, unlink } from 'node:fs/pr
 import { dirname, join, resolve, sep } from 'node:path';
 import { dqeFailure } from '../adapters/failure.js';
 import { writeJsonAtomic } from '../adapters/files.js';
-import { decideClaim, isInside, RUN_LOCK_FILE, type RunLock } from '../core/run-dir.js';
+import { decideClaim, isInside, type RunLock } from '../core/run-dir.js';
+import { RUN_LOCK_FILE } from '../core/run-layout.js';
 
 export interface ClaimRunDirArgs {
   runDir: string;

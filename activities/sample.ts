@@ -1,5 +1,4 @@
 // Phase 4, sample: the greedy diversity selection splits the kept rows into sampled and unsampled.
-import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { dqeFailure } from '../adapters/failure.js';
 import { hashKey, runPhaseOnce, writeTypedAtomic } from '../adapters/files.js';
@@ -8,6 +7,8 @@ import { sampleCount, type SamplingRule } from '../core/sampling/index.js';
 import { jobContext } from './context.js';
 import type { EmbedResult, SampleResult } from './refs.js';
 import type { SampleThreadInput } from './sample-thread-main.js';
+import { workFile } from '../core/run-layout.js';
+import { workDirOf } from '../adapters/run-files.js';
 
 /** Heartbeat interval while the sampling thread runs (the compute profile's heartbeat timeout is minutes). */
 const HEARTBEAT_MS = 5_000;
@@ -24,7 +25,7 @@ export async function sampleRows(args: SampleArgs): Promise<SampleResult> {
   const started = performance.now();
   const key = hashKey({ matrix: args.embed.matrix.path, ratio: args.ratio, seed: args.seed, rule: args.rule });
   const ctx = jobContext();
-  return runPhaseOnce(join(resolve(args.runDir), 'work'), 'sample', key, async (prefix) => {
+  return runPhaseOnce(workDirOf(args.runDir), 'sample', key, async (prefix) => {
     const { rows, dim, path } = args.embed.matrix;
     const count = sampleCount(rows, args.ratio);
     if (count >= rows) {
@@ -37,11 +38,11 @@ export async function sampleRows(args: SampleArgs): Promise<SampleResult> {
     const order = await sampleInThread({ matrixPath: path, rows, dim, count, seed: args.seed, rule: args.rule }, ctx);
     const split = new Uint8Array(rows);
     for (const id of order) split[id] = 1;
-    await writeTypedAtomic(`${prefix}.order.u32`, order);
-    await writeTypedAtomic(`${prefix}.split.u8`, split);
+    await writeTypedAtomic(workFile(prefix, 'order.u32'), order);
+    await writeTypedAtomic(workFile(prefix, 'split.u8'), split);
     return {
-      orderPath: `${prefix}.order.u32`,
-      splitPath: `${prefix}.split.u8`,
+      orderPath: workFile(prefix, 'order.u32'),
+      splitPath: workFile(prefix, 'split.u8'),
       sampled: count,
       unsampled: rows - count,
       seconds: (performance.now() - started) / 1000,

@@ -1,5 +1,4 @@
 // Phases 5 and 6: train on the sampled rows, predict the unsampled rows.
-import { join, resolve } from 'node:path';
 import { AtomicWriter, hashKey, readJsonl, runPhaseOnce } from '../adapters/files.js';
 import type { Prediction } from '../adapters/trainers/types.js';
 import { createTrainer, type TrainerRuntime } from '../adapters/trainers/index.js';
@@ -8,6 +7,8 @@ import { jobContext } from './context.js';
 import { workerIdentity } from './embed.js';
 import { idsOf, readLabelIds, readSplits } from './read.js';
 import type { CleanResult, EmbedResult, PredictResult, PredictShardResult, SampleResult, Shard, TrainResult } from './refs.js';
+import { workFile } from '../core/run-layout.js';
+import { workDirOf } from '../adapters/run-files.js';
 
 export interface TrainArgs {
   runDir: string;
@@ -37,13 +38,13 @@ function trainKey(args: TrainArgs): string {
 export async function trainModel(args: TrainArgs, runtime: TrainerRuntime = {}): Promise<TrainResult> {
   const started = performance.now();
   const key = trainKey(args);
-  const workDir = join(resolve(args.runDir), 'work');
-  return runPhaseOnce(workDir, 'train', key, async () => {
+  const workDir = workDirOf(args.runDir);
+  return runPhaseOnce(workDir, 'train', key, async (prefix) => {
     const trainer = createTrainer(args.trainer, runtime);
     const splits = await readSplits(args.sample, args.clean.kept);
     const out = await trainer.train(
       {
-        jobDir: join(workDir, `train.${key}.job`),
+        jobDir: workFile(prefix, 'job'),
         keptPath: args.clean.keptPath,
         matrix: args.embed.matrix,
         trainIds: idsOf(splits, 'sampled'),
@@ -62,18 +63,18 @@ export async function predictShard(deps: { workerId?: string; trainers?: Trainer
   const started = performance.now();
   const { shard } = args;
   const key = hashKey({ train: trainKey(args), model: args.train.modelPath, start: shard.start, end: shard.end });
-  const workDir = join(resolve(args.runDir), 'work');
+  const workDir = workDirOf(args.runDir);
   return runPhaseOnce(workDir, `predict-shard-${shard.index}`, key, async (prefix) => {
     const trainer = createTrainer(args.trainer, deps.trainers);
     const splits = await readSplits(args.sample, args.clean.kept);
     const labelIds = await readLabelIds(args.clean);
     const ids = idsOf(splits, 'unsampled').filter((id) => id >= shard.start && id < shard.end);
     const predictions = ids.length === 0 ? [] : await trainer.predict(
-      { jobDir: `${prefix}.job`, keptPath: args.clean.keptPath, matrix: args.embed.matrix, modelPath: args.train.modelPath, ids, labels: args.clean.labels },
+      { jobDir: workFile(prefix, 'job'), keptPath: args.clean.keptPath, matrix: args.embed.matrix, modelPath: args.train.modelPath, ids, labels: args.clean.labels },
       jobContext(),
     );
     const byId = new Map(predictions.map((p) => [p.id, p]));
-    const out = await AtomicWriter.create(`${prefix}.jsonl`);
+    const out = await AtomicWriter.create(workFile(prefix, 'jsonl'));
     let correct = 0;
     let unmapped = 0;
     for (const id of ids) {
@@ -93,8 +94,8 @@ export async function mergePredictions(args: MergePredictionsArgs): Promise<Pred
   const started = performance.now();
   const shards = [...args.shards].sort((a, b) => a.shard.index - b.shard.index);
   const key = hashKey(shards.map((s) => s.path));
-  return runPhaseOnce(join(resolve(args.runDir), 'work'), 'predict', key, async (prefix) => {
-    const out = await AtomicWriter.create(`${prefix}.predictions.jsonl`);
+  return runPhaseOnce(workDirOf(args.runDir), 'predict', key, async (prefix) => {
+    const out = await AtomicWriter.create(workFile(prefix, 'predictions.jsonl'));
     for (const s of shards) for await (const p of readJsonl<Prediction>(s.path)) await out.writeLine(p);
     await out.commit();
     const predicted = shards.reduce((n, s) => n + s.predicted, 0);

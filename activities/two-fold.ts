@@ -1,9 +1,10 @@
 // Two-fold DQE: the second pass's split, the first pass's with the halves swapped.
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import { hashKey, runPhaseOnce, writeTypedAtomic } from '../adapters/files.js';
 import { swapSplit } from '../core/two-fold.js';
 import type { SampleResult } from './refs.js';
+import { workFile } from '../core/run-layout.js';
+import { workDirOf } from '../adapters/run-files.js';
 
 export interface SwapHalvesArgs {
   runDir: string;
@@ -14,15 +15,15 @@ export interface SwapHalvesArgs {
 export async function swapHalves(args: SwapHalvesArgs): Promise<SampleResult> {
   const started = performance.now();
   const key = hashKey({ split: args.sample.splitPath });
-  return runPhaseOnce(join(resolve(args.runDir), 'work'), 'swap', key, async (prefix) => {
+  return runPhaseOnce(workDirOf(args.runDir), 'swap', key, async (prefix) => {
     const split = swapSplit(new Uint8Array(await readFile(args.sample.splitPath)));
     const order: number[] = [];
     split.forEach((b, id) => b === 1 && order.push(id));
-    await writeTypedAtomic(`${prefix}.order.u32`, Uint32Array.from(order));
-    await writeTypedAtomic(`${prefix}.split.u8`, split);
+    await writeTypedAtomic(workFile(prefix, 'order.u32'), Uint32Array.from(order));
+    await writeTypedAtomic(workFile(prefix, 'split.u8'), split);
     return {
-      orderPath: `${prefix}.order.u32`,
-      splitPath: `${prefix}.split.u8`,
+      orderPath: workFile(prefix, 'order.u32'),
+      splitPath: workFile(prefix, 'split.u8'),
       sampled: args.sample.unsampled,
       unsampled: args.sample.sampled,
       seconds: (performance.now() - started) / 1000,

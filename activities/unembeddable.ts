@@ -7,6 +7,7 @@ import { AtomicWriter, copyFileAtomic, exists, readJsonl, readMatrix, writeTyped
 import { MIN_KEPT_ROWS, mergeRejects } from './clean.js';
 import { readLabelIds } from './read.js';
 import type { CleanResult, KeptRow, MatrixRef, RejectRow } from './refs.js';
+import { workFile } from '../core/run-layout.js';
 
 /** Whether a vector has no direction: all zeros, or any NaN or infinity. */
 export function isUnembeddable(v: Float32Array): boolean {
@@ -25,8 +26,8 @@ export function isUnembeddable(v: Float32Array): boolean {
  */
 export async function dropUnembeddable(clean: CleanResult, matrix: MatrixRef, drop: readonly number[], prefix: string, embedderId: string): Promise<{ clean: CleanResult; matrix: MatrixRef }> {
   const gone = new Set(drop);
-  const kept = await AtomicWriter.create(`${prefix}.kept.jsonl`);
-  const rejects = await AtomicWriter.create(`${prefix}.unembeddable.jsonl`);
+  const kept = await AtomicWriter.create(workFile(prefix, 'kept.jsonl'));
+  const rejects = await AtomicWriter.create(workFile(prefix, 'unembeddable.jsonl'));
   const oldLabels = await readLabelIds(clean);
   const labelIds: number[] = [];
   const offsets: number[] = [0];
@@ -49,9 +50,9 @@ export async function dropUnembeddable(clean: CleanResult, matrix: MatrixRef, dr
   await rejects.commit();
   const rejectsPath = clean.rejectsPath;
   // The rejects as clean wrote them, kept aside once, so a retried attempt does not add these rows twice.
-  const before = `${prefix}.rejects-before.jsonl`;
+  const before = workFile(prefix, 'rejects-before.jsonl');
   if (!(await exists(before))) await copyFileAtomic(rejectsPath, before);
-  const merged = `${prefix}.rejects.jsonl`;
+  const merged = workFile(prefix, 'rejects.jsonl');
   await mergeRejects(before, rejects.path, merged);
   // rejects.jsonl in the run directory is replaced whole, in row order (a retry merges from `merged` again).
   await copyFileAtomic(merged, rejectsPath);
@@ -63,9 +64,9 @@ export async function dropUnembeddable(clean: CleanResult, matrix: MatrixRef, dr
     out.set(full.subarray(r * matrix.dim, (r + 1) * matrix.dim), o * matrix.dim);
     o++;
   }
-  await writeTypedAtomic(`${prefix}.matrix.f32`, out);
-  await writeTypedAtomic(`${prefix}.label-ids.u32`, Uint32Array.from(labelIds));
-  await writeTypedAtomic(`${prefix}.kept-offsets.f64`, Float64Array.from(offsets));
+  await writeTypedAtomic(workFile(prefix, 'matrix.f32'), out);
+  await writeTypedAtomic(workFile(prefix, 'label-ids.u32'), Uint32Array.from(labelIds));
+  await writeTypedAtomic(workFile(prefix, 'kept-offsets.f64'), Float64Array.from(offsets));
   const rejected = { ...clean.rejected, nothing_to_embed: (clean.rejected.nothing_to_embed ?? 0) + drop.length };
   if (id < MIN_KEPT_ROWS) {
     throw dqeFailure('DqeTooFewRows', `${id} rows kept after ${drop.length} had nothing to embed (each row's reason is in ${rejectsPath}); dqe needs at least ${MIN_KEPT_ROWS}`);
@@ -73,7 +74,7 @@ export async function dropUnembeddable(clean: CleanResult, matrix: MatrixRef, dr
   const withRows = Object.keys(perLabel);
   if (withRows.length < 2) throw dqeFailure('DqeTooFewLabels', `after ${drop.length} rows with nothing to embed, the kept rows carry ${withRows.length} label(s) (${withRows.join(', ')}); classification needs at least 2`);
   return {
-    clean: { ...clean, keptPath: kept.path, keptOffsetsPath: `${prefix}.kept-offsets.f64`, kept: id, labelIdsPath: `${prefix}.label-ids.u32`, perLabel, rejected },
-    matrix: { path: `${prefix}.matrix.f32`, rows: id, dim: matrix.dim },
+    clean: { ...clean, keptPath: kept.path, keptOffsetsPath: workFile(prefix, 'kept-offsets.f64'), kept: id, labelIdsPath: workFile(prefix, 'label-ids.u32'), perLabel, rejected },
+    matrix: { path: workFile(prefix, 'matrix.f32'), rows: id, dim: matrix.dim },
   };
 }

@@ -1,6 +1,5 @@
 // Phases 7a and 7b: index every kept row in the vector store, then categorise the wrong predictions
 // by their nearest neighbour.
-import { join, resolve } from 'node:path';
 import { AtomicWriter, hashKey, readJsonl, readMatrix, runPhaseOnce } from '../adapters/files.js';
 import type { Prediction } from '../adapters/trainers/types.js';
 import { createVectorStore, nearestInBatches, type StorePoint } from '../adapters/vector-stores/index.js';
@@ -9,6 +8,8 @@ import type { VectorStoreConfig } from '../core/input.js';
 import { jobContext } from './context.js';
 import { keptRowsById, readLabelIds, readSplits } from './read.js';
 import type { CategoriseResult, CategoryRow, CleanResult, EmbedResult, IndexResult, PredictResult, SampleResult } from './refs.js';
+import { workFile } from '../core/run-layout.js';
+import { workDirOf } from '../adapters/run-files.js';
 
 export interface IndexArgs {
   runDir: string;
@@ -39,7 +40,7 @@ export async function indexVectors(deps: VectorSearchDeps, args: IndexArgs): Pro
   const ctx = jobContext();
   const res = await store.index({
     runId: args.runId,
-    workDir: join(resolve(args.runDir), 'work'),
+    workDir: workDirOf(args.runDir),
     vectors: await readMatrix(args.embed.matrix),
     dim: args.embed.matrix.dim,
     points: await points(args),
@@ -53,7 +54,7 @@ export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseAr
   // The whole store config: its search settings (exact or ANN, Qdrant's hnswEf) can change the neighbours.
   const key = hashKey({ predictions: args.predict.predictionsPath, store: args.vectorStore });
   const ctx = jobContext();
-  return runPhaseOnce(join(resolve(args.runDir), 'work'), 'categorise', key, async (prefix) => {
+  return runPhaseOnce(workDirOf(args.runDir), 'categorise', key, async (prefix) => {
     const store = createVectorStore(args.vectorStore, deps.env);
     const pts = await points(args);
     const wrong: Prediction[] = [];
@@ -63,7 +64,7 @@ export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseAr
     const vectors = await readMatrix(args.embed.matrix);
     const neighbours = await nearestInBatches(
       store,
-      { runId: args.runId, vectors, dim: args.embed.matrix.dim, points: pts, workDir: join(resolve(args.runDir), 'work') },
+      { runId: args.runId, vectors, dim: args.embed.matrix.dim, points: pts, workDir: workDirOf(args.runDir) },
       wrong.map((p) => p.id),
       (done, total) => ctx.heartbeat({ done, total }),
     );
@@ -76,7 +77,7 @@ export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseAr
     const counts: Record<Category, number> = { uncovered: 0, difficult: 0, noisy: 0 };
     const perLabel: Record<string, Record<Category, number>> = {};
     for (const l of args.clean.labels) perLabel[l] = { uncovered: 0, difficult: 0, noisy: 0 };
-    const out = await AtomicWriter.create(`${prefix}.categories.jsonl`);
+    const out = await AtomicWriter.create(workFile(prefix, 'categories.jsonl'));
     for (let i = 0; i < wrong.length; i++) {
       const p = wrong[i]!;
       const nb = neighbours[i]!;
@@ -109,5 +110,5 @@ export interface DropArgs {
 
 /** Removes what `indexVectors` created for the run (a Qdrant collection, say). */
 export async function dropVectors(deps: VectorSearchDeps, args: DropArgs): Promise<void> {
-  await createVectorStore(args.vectorStore, deps.env).drop(args.runId, args.runDir === undefined ? undefined : join(resolve(args.runDir), 'work'));
+  await createVectorStore(args.vectorStore, deps.env).drop(args.runId, args.runDir === undefined ? undefined : workDirOf(args.runDir));
 }

@@ -1,5 +1,6 @@
-// Retries calls to OpenAI-compatible HTTP endpoints (judge and embedder) and turns their final failures
-// into Temporal ApplicationFailures with stable types.
+// Retries calls to HTTP endpoints — OpenAI-compatible ones (judge and embedder), and Qdrant with its own
+// reading of errors (`RetryErrors`) — and turns their final failures into Temporal ApplicationFailures
+// with stable types.
 //
 // The `openai` package's own retries are turned off (maxRetries: 0) and done here instead, because dqe
 // needs what they lack: a Retry-After of a minute or more is honoured (the SDK falls back to its own
@@ -58,8 +59,25 @@ export function retryAfterMs(headers: Headers | undefined, now = Date.now()): nu
   return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
 }
 
-/** Whether a failed request is worth retrying, and why (for logs and the final message). */
-function transient(err: unknown): { retry: boolean; reason: string; waitMs?: number | undefined } {
+/** Whether a failed request is worth retrying, why (for logs and the final message), and the server's wait. */
+export interface Transient {
+  retry: boolean;
+  reason: string;
+  waitMs?: number | undefined;
+}
+
+/** How one kind of endpoint's errors are read, and the failure when retrying ends. */
+export interface RetryErrors {
+  transient(err: unknown): Transient;
+  /**
+   * The failure once retrying ends: after `tries` tries, or (with `nextRetryDelayMs`) because the server
+   * asks to wait longer than the policy waits inside an activity.
+   */
+  giveUp(what: string, reason: string, tries: number, err: unknown, nextRetryDelayMs?: number): Error;
+}
+
+/** Whether a failed OpenAI SDK request is worth retrying. */
+function openAiTransient(err: unknown): Transient {
   if (err instanceof APIUserAbortError) return { retry: false, reason: 'cancelled' };
   if (err instanceof APIConnectionError) return { retry: true, reason: err instanceof APIConnectionTimeoutError ? 'request timed out' : `connection failed: ${err.message}` };
   if (err instanceof APIError && typeof err.status === 'number') {
@@ -80,13 +98,22 @@ function backoffMs(retry: number, policy: RetryPolicy): number {
   return step / 2 + Math.random() * (step / 2);
 }
 
+/** The OpenAI SDK's errors; retrying ends in a retryable `DqeRemoteUnavailable`. */
+export const OPENAI_ERRORS: RetryErrors = {
+  transient: openAiTransient,
+  giveUp: (what, reason, tries, _err, nextRetryDelayMs) =>
+    nextRetryDelayMs !== undefined
+      ? dqeFailure('DqeRemoteUnavailable', `${what}: ${reason}, and the server asks to wait ${Math.round(nextRetryDelayMs / 1000)} s; retrying the activity then`, { nextRetryDelay: Math.ceil(nextRetryDelayMs) })
+      : dqeFailure('DqeRemoteUnavailable', `${what}: still failing after ${tries} tries: ${reason}`),
+};
+
 /**
- * Calls `fn` until it succeeds, retrying transient faults (429, 5xx, 408, 409, network, malformed 2xx
- * bodies) with exponential backoff or the server's Retry-After. Non-transient errors are rethrown as
- * they are (map them with `remoteFailure`); when the retries run out, or the server asks for a wait
- * longer than `maxInActivityWaitMs`, a retryable `DqeRemoteUnavailable` ApplicationFailure is thrown.
+ * Calls `fn` until it succeeds, retrying transient faults (for the OpenAI SDK: 429, 5xx, 408, 409,
+ * network, malformed 2xx bodies) with exponential backoff or the server's Retry-After. Non-transient
+ * errors are rethrown as they are (map them with `remoteFailure`); when the retries run out, or the
+ * server asks for a wait longer than `maxInActivityWaitMs`, `errors.giveUp`'s failure is thrown.
  */
-export async function withRetries<T>(what: string, fn: () => Promise<T>, policy: RetryPolicy, hooks: RetryHooks = {}): Promise<T> {
+export async function withRetries<T>(what: string, fn: () => Promise<T>, policy: RetryPolicy, hooks: RetryHooks = {}, errors: RetryErrors = OPENAI_ERRORS): Promise<T> {
   for (let retry = 0; ; retry++) {
     hooks.signal?.throwIfAborted();
     hooks.onRequest?.();
@@ -94,15 +121,11 @@ export async function withRetries<T>(what: string, fn: () => Promise<T>, policy:
       return await fn();
     } catch (err) {
       if (err instanceof ApplicationFailure) throw err;
-      const found = transient(err);
+      const found = errors.transient(err);
       const t = { ...found, reason: redact(found.reason, hooks.secret) };
       if (!t.retry || hooks.signal?.aborted) throw err;
-      if (t.waitMs !== undefined && t.waitMs > policy.maxInActivityWaitMs) {
-        throw dqeFailure('DqeRemoteUnavailable', `${what}: ${t.reason}, and the server asks to wait ${Math.round(t.waitMs / 1000)} s; retrying the activity then`, { nextRetryDelay: Math.ceil(t.waitMs) });
-      }
-      if (retry >= policy.maxRetries) {
-        throw dqeFailure('DqeRemoteUnavailable', `${what}: still failing after ${retry + 1} tries: ${t.reason}`);
-      }
+      if (t.waitMs !== undefined && t.waitMs > policy.maxInActivityWaitMs) throw errors.giveUp(what, t.reason, retry + 1, err, t.waitMs);
+      if (retry >= policy.maxRetries) throw errors.giveUp(what, t.reason, retry + 1, err);
       const delayMs = t.waitMs ?? backoffMs(retry + 1, policy);
       hooks.onRetry?.({ retry: retry + 1, delayMs, reason: t.reason });
       await sleep(delayMs, undefined, hooks.signal ? { signal: hooks.signal } : {});

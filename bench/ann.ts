@@ -9,7 +9,7 @@
 //   --big-n=1000000 --big-queries=50000 --recall-sample=1000
 //                                                  the target run through the embedded store, in a child process
 //                                                  (so its peak RSS is its own); 0 skips it
-//   --big-search=ivf                               ivf (default), ann (HNSW); 'auto' falls back to exact search
+//   --big-search=ivf                               ivf (default), hnsw (ann, its old name, too); 'auto' falls back to exact search
 //                                                  when the target is missed
 //   --max-ef=4096                                  largest search breadth calibration may pick (sweep and big)
 //   --dim=768 --clusters=64 --noise=0.7 --alpha=0.5 --dup=0.05 --seed=1
@@ -29,7 +29,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exactNearest, type Neighbour } from '../core/categorise.js';
 import { Rng } from '../core/random.js';
-import { AnnIndex, DEFAULT_ANN_TUNING, dot64, exactTop1, maxRowNorm, sampleRows, type AnnQuantization, type AnnTuning } from '../adapters/vector-stores/ann.js';
+import { HnswIndex, DEFAULT_HNSW_TUNING, exactTop1, type HnswTuning } from '../adapters/vector-stores/hnsw.js';
+import { dot64, maxRowNorm } from '../core/float64-rerank.js';
+import { sampleRows, type HnswQuantization } from '../core/index-calibration.js';
 import { DEFAULT_ANN_THRESHOLD, createEmbeddedStore } from '../adapters/vector-stores/embedded.js';
 import { nearestInBatches } from '../adapters/vector-stores/index.js';
 import { DEFAULT_IVF_TUNING, exactTop1Gemm } from '../adapters/vector-stores/ivf.js';
@@ -58,8 +60,8 @@ interface Config extends DataParams {
   readonly bigN: number;
   readonly bigQueries: number;
   readonly recallSample: number;
-  /** The big run's search setting: 'ivf' or 'ann' report a missed target; 'auto' would then search exactly (hours). */
-  readonly bigSearch: 'ivf' | 'ann' | 'auto';
+  /** The big run's search setting: 'ivf' or 'hnsw' report a missed target; 'auto' would then search exactly (hours). */
+  readonly bigSearch: 'ivf' | 'hnsw' | 'auto';
   /** Largest search breadth calibration may choose (the store's default unless given). */
   readonly maxEf: number;
   readonly dataDir: string;
@@ -77,7 +79,7 @@ const FULL: Config = {
   bigQueries: 50_000,
   recallSample: 1000,
   bigSearch: 'ivf',
-  maxEf: DEFAULT_ANN_TUNING.maxExpansionSearch,
+  maxEf: DEFAULT_HNSW_TUNING.maxExpansionSearch,
   dim: 768,
   clusters: 64,
   noise: 0.7,
@@ -102,7 +104,7 @@ const QUICK: Partial<Config> = {
 };
 
 /** Candidates re-ranked in float64 per query in the library comparison, as the embedded store does. */
-const COMPARE_CANDIDATES = DEFAULT_ANN_TUNING.candidates;
+const COMPARE_CANDIDATES = DEFAULT_HNSW_TUNING.candidates;
 const COMPARE_EFS = [32, 64, 128, 256, 512];
 /** Bytes per read or write call for matrices over 2 GiB (one call cannot move more). */
 const IO_CHUNK = 1 << 26;
@@ -125,7 +127,7 @@ function parseArgs(argv: readonly string[]): { config: Config; stage: string } {
       case 'big-n': config = { ...config, bigN: num }; break;
       case 'big-queries': config = { ...config, bigQueries: num }; break;
       case 'recall-sample': config = { ...config, recallSample: num }; break;
-      case 'big-search': config = { ...config, bigSearch: value === 'auto' || value === 'ann' ? value : 'ivf' }; break;
+      case 'big-search': config = { ...config, bigSearch: value === 'auto' || value === 'hnsw' ? value : value === 'ann' ? 'hnsw' : 'ivf' }; break;
       case 'max-ef': config = { ...config, maxEf: num }; break;
       case 'dim': config = { ...config, dim: num }; break;
       case 'clusters': config = { ...config, clusters: num }; break;
@@ -338,13 +340,13 @@ async function compareLibraries(config: Config, dir: string): Promise<Record<str
     { library: 'exact: plain JS float64 (exactNearest)', n, dim, threads: 1, queries: jsQueries.length, queryCpuUsPerQuery: (js.cpuS / jsQueries.length) * 1e6, queryWallS: js.wallS, load1: js.load1 },
   ];
   const truth = exact.value;
-  for (const quantization of ['i8', 'f16', 'f32'] as AnnQuantization[]) {
-    const tuning: AnnTuning = { ...DEFAULT_ANN_TUNING, quantization, threads: THREADS };
+  for (const quantization of ['i8', 'f16', 'f32'] as HnswQuantization[]) {
+    const tuning: HnswTuning = { ...DEFAULT_HNSW_TUNING, quantization, threads: THREADS };
     const file = path.join(dir, `compare-${quantization}.usearch`);
-    const build = await timed(() => AnnIndex.build(data, n, dim, tuning, file));
+    const build = await timed(() => HnswIndex.build(data, n, dim, tuning, file));
     const searches = [];
     for (const ef of COMPARE_EFS) {
-      const index = AnnIndex.load(file, dim, tuning, ef);
+      const index = HnswIndex.load(file, dim, tuning, ef);
       const s = await timed(() => index.search(data, dim, queries));
       searches.push({ ef, recall: recallOf(s.value, truth), cpuUsPerQuery: (s.cpuS / queries.length) * 1e6, wallS: s.wallS, load1: s.load1 });
     }
@@ -365,8 +367,8 @@ async function compareLibraries(config: Config, dir: string): Promise<Record<str
 /** hnswlib-node: single-threaded insertion (its binding has no batch add), float32 only, same re-rank. */
 async function hnswlib(data: Float32Array, n: number, dim: number, queries: Int32Array, truth: Neighbour[], config: Config): Promise<Record<string, unknown>> {
   const { HierarchicalNSW } = (await import('hnswlib-node')).default;
-  const M = DEFAULT_ANN_TUNING.connectivity;
-  const efc = DEFAULT_ANN_TUNING.expansionAdd;
+  const M = DEFAULT_HNSW_TUNING.connectivity;
+  const efc = DEFAULT_HNSW_TUNING.expansionAdd;
   // Timing every row of a large set would take long on one thread: build on a prefix and scale per row.
   const buildN = Math.min(n, config.compareN);
   const index = new HierarchicalNSW('ip', dim);
@@ -414,7 +416,7 @@ async function sweep(config: Config, dir: string): Promise<Record<string, unknow
     const data = all.subarray(0, n * dim);
     const pts = points(n);
     const queries = Array.from(sampleRows(n, Math.max(1, Math.round(config.queryFrac * n)), 3));
-    const run = async (search: 'exact' | 'ann' | 'ivf', workDir: string) =>
+    const run = async (search: 'exact' | 'hnsw' | 'ivf', workDir: string) =>
       timed(async () => {
         const index = await createEmbeddedStore({ name: 'embedded', search }, { maxExpansionSearch: config.maxEf }).index({ runId: 'bench', vectors: data, dim, points: pts, workDir });
         // A fresh store, as the categorise activity makes: it loads the saved index.
@@ -425,9 +427,9 @@ async function sweep(config: Config, dir: string): Promise<Record<string, unknow
     const workDir = await mkdtemp(path.join(dir, `sweep-${n}-`));
     const exact = await run('exact', workDir);
     const ivf = await run('ivf', workDir);
-    const ann = config.sweepAnn ? await run('ann', workDir) : undefined;
+    const ann = config.sweepAnn ? await run('hnsw', workDir) : undefined;
     await rm(workDir, { recursive: true, force: true });
-    const summary = ann?.value.index.ann;
+    const summary = ann?.value.index.hnsw;
     const ivfSummary = ivf.value.index.ivf!;
     rows.push({
       n, dim, queries: queries.length,
@@ -474,13 +476,13 @@ async function bigStage(config: Config): Promise<void> {
     const hits = Array.from(pick).filter((qi, i) => search.value[qi]!.id === truth.value[i]!.id).length;
     const result = {
       n, dim, queries: queries.length,
-      mode: index.value.ivf ? 'ivf' : index.value.ann ? 'ann' : 'exact',
+      mode: index.value.ivf ? 'ivf' : index.value.hnsw ? 'hnsw' : 'exact',
       dataLoadS: load.wallS,
       indexWallS: index.wallS, indexCpuS: index.cpuS, indexLoad1: index.load1,
       searchWallS: search.wallS, searchCpuS: search.cpuS, searchLoad1: search.load1,
       totalWallS: index.wallS + search.wallS,
       totalCpuS: index.cpuS + search.cpuS,
-      ann: index.value.ann,
+      hnsw: index.value.hnsw,
       ivf: index.value.ivf,
       exactMethod: 'onnxruntime float32 products + float64 re-rank, certified (exactTop1Gemm)',
       recallSample: sampleQueries.length,
@@ -519,7 +521,7 @@ async function main(): Promise<void> {
   const largest = Math.max(config.stages.includes('compare') ? config.compareN : 0, config.stages.includes('sweep') ? Math.max(...config.sweep) : 0, config.stages.includes('big') ? config.bigN : 0);
   if (largest > 0) mixture(1, config, config.dataDir, largest);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dqe-bench-ann-'));
-  const results: Record<string, unknown> = { machine: started, config: { ...config, defaultAnnThreshold: DEFAULT_ANN_THRESHOLD, tuning: { ...DEFAULT_ANN_TUNING }, ivfTuning: { ...DEFAULT_IVF_TUNING } } };
+  const results: Record<string, unknown> = { machine: started, config: { ...config, defaultAnnThreshold: DEFAULT_ANN_THRESHOLD, tuning: { ...DEFAULT_HNSW_TUNING }, ivfTuning: { ...DEFAULT_IVF_TUNING } } };
   try {
     if (config.stages.includes('compare')) {
       const compare = await compareLibraries(config, dir);
@@ -563,10 +565,10 @@ async function main(): Promise<void> {
       const line = child.stdout.split('\n').find((l) => l.startsWith('BIG_RESULT '));
       if (!line) throw new Error(`big stage failed (exit ${String(child.status)})`);
       const big = JSON.parse(line.slice('BIG_RESULT '.length)) as Record<string, unknown> & {
-        ann?: { expansionSearch: number; recall: number; buildSeconds: number; calibrateSeconds: number };
+        hnsw?: { expansionSearch: number; recall: number; buildSeconds: number; calibrateSeconds: number };
         ivf?: { lists: number; probes: number; recall: number; buildSeconds: number; calibrateSeconds: number };
       };
-      const built = big.ivf ?? big.ann;
+      const built = big.ivf ?? big.hnsw;
       results.big = big;
       console.log(`\nTarget: ${f(big.queries, 0)} queries over ${f(big.n, 0)} × ${f(big.dim, 0)} through the embedded store (search ${String(big.mode)})`);
       console.log(
@@ -584,7 +586,7 @@ async function main(): Promise<void> {
         ),
       );
       console.log(
-        `recall@1 ${f(big.recall, 4)} on ${f(big.recallSample, 0)} queries (95% ${JSON.stringify(big.recall95)}); calibration ${f(built?.recall, 4)} at ${big.ivf ? `${big.ivf.probes} of ${big.ivf.lists} lists` : `ef ${f(big.ann?.expansionSearch, 0)}`}; peak RSS ${f((big.maxRssBytes as number) / 2 ** 30, 2)} GiB (matrix ${f((big.matrixBytes as number) / 2 ** 30, 2)} GiB)`,
+        `recall@1 ${f(big.recall, 4)} on ${f(big.recallSample, 0)} queries (95% ${JSON.stringify(big.recall95)}); calibration ${f(built?.recall, 4)} at ${big.ivf ? `${big.ivf.probes} of ${big.ivf.lists} lists` : `ef ${f(big.hnsw?.expansionSearch, 0)}`}; peak RSS ${f((big.maxRssBytes as number) / 2 ** 30, 2)} GiB (matrix ${f((big.matrixBytes as number) / 2 ** 30, 2)} GiB)`,
       );
     }
   } finally {

@@ -2,31 +2,18 @@
 // sending the reviewer's decisions (the `submitReview` update).
 import type { Client } from '@temporalio/client';
 import { readJsonlAll } from '../adapters/files.js';
-import type { RowVerdict } from '../core/judging.js';
+import type { NoisyPairLine, NoisyPairLineSide } from '../core/run-layout.js';
 import type { ReviewSubmission } from '../core/review.js';
 import type { ReviewSummary } from '../activities/refs.js';
 import type { DqeReviewState } from '../workflows/index.js';
 
 export type { ReviewSubmission, ReviewDecision } from '../core/review.js';
 
-/** One side of a noisy pair as noisy-pairs.jsonl holds it. */
-export interface ReviewPairSide {
-  id: number;
-  /** Input row number (1-based): what decisions name. */
-  row: number;
-  text: string;
-  label: string;
-  split: 'sampled' | 'unsampled';
-  verdict: RowVerdict | null;
-}
+/** One side of a noisy pair as noisy-pairs.jsonl holds it (`row`, the input row number, is what decisions name). */
+export type ReviewPairSide = NoisyPairLineSide;
 
-export interface ReviewPair {
-  similarity: number;
-  /** The wrongly predicted unsampled row. */
-  x: ReviewPairSide;
-  /** Its nearest neighbour, which carries another label. */
-  neighbour: ReviewPairSide;
-}
+/** One line of noisy-pairs.jsonl: the wrongly predicted row `x` and its nearest neighbour, which carries another label. */
+export type ReviewPair = NoisyPairLine;
 
 /** The `review` query: whether the run waits for review, and where its pairs are. */
 export async function getDqeReview(client: Client, workflowId: string): Promise<DqeReviewState> {

@@ -150,10 +150,11 @@ const embeddedStore = z.strictObject({
   name: z.literal('embedded'),
   /**
    * How neighbours are found: 'exact' scans every row; 'ivf' builds an inverted file (k-means lists, int8
-   * products) and 'ann' an HNSW graph (usearch), each tuned on the run's own rows to `targetRecall`;
-   * 'auto' takes 'ivf' from `annThreshold` kept rows on. @default 'auto'
+   * products) and 'hnsw' an HNSW graph (usearch), each tuned on the run's own rows to `targetRecall`;
+   * 'auto' takes 'ivf' from `annThreshold` kept rows on; 'ann' is the old name of 'hnsw', still accepted.
+   * @default 'auto'
    */
-  search: z.enum(['auto', 'exact', 'ivf', 'ann']).optional(),
+  search: z.enum(['auto', 'exact', 'ivf', 'hnsw', 'ann']).optional(),
   /** Kept rows from which 'auto' builds the IVF index (bench/ann.ts measures where it beats exact). @default 50000 */
   annThreshold: positiveInt.optional(),
   /** recall@1 against exact search that the ANN index is tuned to, measured on a sample of the run's rows. @default 0.99 */

@@ -12,6 +12,31 @@ export interface RowVerdict {
   reason: string;
 }
 
+/** What a remote judge spent in the attempt that finished the phase. */
+export interface JudgeUsage {
+  /** HTTP requests sent, retries included. */
+  requests: number;
+  /** Noisy pairs whose answer came from the verdict cache (no request). */
+  cachedPairs: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** Estimated cost in US dollars; null when no price is known for the model. */
+  costUsd: number | null;
+  model?: string;
+  /** Distinct pair prompts sent (mirror-image pairs and duplicates share one). */
+  pairsAsked?: number;
+  /** Answers that failed validation (each was retried, or its pair left undecided). */
+  invalidAnswers?: number;
+  /** Pair prompts that got no valid answer after every retry. */
+  unansweredPairs?: number;
+  /** Retries after transient faults (429, 5xx, network, malformed bodies). */
+  retries?: number;
+  /** How answers were constrained: structured outputs, or plain JSON mode after the endpoint refused schemas. */
+  responseFormat?: 'json_schema' | 'json_object';
+  /** USD per million tokens used for `costUsd`. */
+  pricePerMTok?: { input: number; output: number } | null;
+}
+
 export interface OfflineJudgeThresholds {
   mislabeledBelow: number;
   okAtLeast: number;

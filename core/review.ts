@@ -84,6 +84,50 @@ export interface ReviewRow {
   partnerLabel: string;
 }
 
+/**
+ * A decisions file's text: one decision per non-blank line, each checked; problems name `path:line`
+ * (and the field). `lines[i]` is the line of `decisions[i]`.
+ */
+export function parseDecisionsFile(text: string, path: string): { decisions: ReviewDecision[]; lines: number[]; problems: ReviewProblem[] } {
+  const decisions: ReviewDecision[] = [];
+  const lines: number[] = [];
+  const problems: ReviewProblem[] = [];
+  text.split(/\r?\n/u).forEach((line, i) => {
+    if (line.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      problems.push({ at: `${path}:${i + 1}`, message: 'not valid JSON' });
+      return;
+    }
+    const parsed = reviewDecisionSchema.safeParse(value);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const field = issue.path.length > 0 ? ` ${issue.path.map(String).join('.')}` : '';
+        problems.push({ at: `${path}:${i + 1}${field}`, message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message });
+      }
+      return;
+    }
+    decisions.push(parsed.data);
+    lines.push(i + 1);
+  });
+  return { decisions, lines, problems };
+}
+
+/** What report.json and the `submitReview` update say about a review. */
+export interface ReviewSummary {
+  reviewer?: string;
+  /** Rows the reviewer decided (the rest kept the judge's verdict). */
+  decisions: number;
+  /** Decisions that differ from the judge's verdict. */
+  changed: number;
+  /** The judge's counts before review. */
+  judgeCounts: Record<Verdict, number>;
+  /** review.jsonl in the run directory: each decided row with the judge's verdict and the reviewer's. */
+  reviewPath: string;
+}
+
 /** One line of review.jsonl: a row whose verdict the reviewer changed or confirmed. */
 export interface ReviewChange {
   id: number;

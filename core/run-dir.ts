@@ -1,8 +1,6 @@
 // Who may write a run directory: the one run whose lock it holds. Pure decisions over what the
 // directory holds; activities/run-dir.ts does the I/O.
-
-/** The lock file in a run directory: it names the run that owns the directory. */
-export const RUN_LOCK_FILE = '.dqe-run.json';
+import { RUN_LOCK_FILE } from './run-layout.js';
 
 /** What the lock file holds. */
 export interface RunLock {

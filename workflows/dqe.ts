@@ -36,6 +36,7 @@ import {
 } from './visibility.js';
 import { formatProblems, parseDqeInput, type DqeInput } from '../core/input.js';
 import { shardsOf } from '../core/shards.js';
+import { RUN_FILES } from '../core/run-layout.js';
 
 /** The phases in order, as `progress` reports them. */
 export const PHASES = ['load', 'clean', 'embed', 'sample', 'train', 'predict', 'index', 'categorise', 'judge', 'assemble', 'report'] as const;
@@ -347,7 +348,7 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
     const secondPass = second && {
       ...second,
       judge: await phase('judge2', () =>
-        judgeActs.judgeNoisy({ runDir, clean, embed, sample: second.sample, predict: second.predict, categorise: second.categorise, judge: config.judge, seed: config.seed, pairsFile: 'noisy-pairs.second-pass.jsonl' }),
+        judgeActs.judgeNoisy({ runDir, clean, embed, sample: second.sample, predict: second.predict, categorise: second.categorise, judge: config.judge, seed: config.seed, pairsFile: RUN_FILES.noisyPairsSecondPass }),
       ),
     };
     if (config.review && judged.pairs === 0) review = { state: 'nothing_to_review', pairs: 0 };

@@ -1,25 +1,12 @@
 // The interface every judge implements: decide, for each noisy pair, which of the two labels are wrong.
 import type { Split } from '../../core/categorise.js';
-import type { RowVerdict } from '../../core/judging.js';
+import type { JudgeUsage, RowVerdict } from '../../core/judging.js';
+import type { NoisyPair, NoisyPairSide } from '../../core/run-layout.js';
 import type { MatrixRef } from '../files.js';
 import type { JobContext } from '../trainers/types.js';
 
-export interface PairRow {
-  id: number;
-  /** Input row number. */
-  row: number;
-  text: string;
-  label: string;
-  split: Split;
-}
-
-export interface NoisyPair {
-  /** The wrongly predicted unsampled row. */
-  x: PairRow;
-  /** Its nearest neighbour, which carries another label. */
-  neighbour: PairRow;
-  similarity: number;
-}
+// The judge's input rows are declared with the run directory's line types.
+export type { JudgeUsage, NoisyPair, NoisyPairSide as PairRow };
 
 export interface JudgeRequest {
   pairs: readonly NoisyPair[];
@@ -31,30 +18,6 @@ export interface JudgeRequest {
   seed: number;
 }
 
-/** What a remote judge spent in the attempt that finished the phase. */
-export interface JudgeUsage {
-  /** HTTP requests sent, retries included. */
-  requests: number;
-  /** Noisy pairs whose answer came from the verdict cache (no request). */
-  cachedPairs: number;
-  promptTokens: number;
-  completionTokens: number;
-  /** Estimated cost in US dollars; null when no price is known for the model. */
-  costUsd: number | null;
-  model?: string;
-  /** Distinct pair prompts sent (mirror-image pairs and duplicates share one). */
-  pairsAsked?: number;
-  /** Answers that failed validation (each was retried, or its pair left undecided). */
-  invalidAnswers?: number;
-  /** Pair prompts that got no valid answer after every retry. */
-  unansweredPairs?: number;
-  /** Retries after transient faults (429, 5xx, network, malformed bodies). */
-  retries?: number;
-  /** How answers were constrained: structured outputs, or plain JSON mode after the endpoint refused schemas. */
-  responseFormat?: 'json_schema' | 'json_object';
-  /** USD per million tokens used for `costUsd`. */
-  pricePerMTok?: { input: number; output: number } | null;
-}
 
 export interface JudgeOutput {
   /** One verdict per distinct row of the pairs, in id order. */

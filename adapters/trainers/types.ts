@@ -1,5 +1,9 @@
 // The interface every trainer implements: fine-tune on the sampled rows, predict the unsampled ones.
 import type { MatrixRef } from '../files.js';
+import type { Prediction } from '../../core/run-layout.js';
+
+// One line of predictions.jsonl, declared with the run directory's line types.
+export type { Prediction };
 
 /** How a long activity reports progress and learns it was cancelled. */
 export interface JobContext {
@@ -41,15 +45,6 @@ export interface PredictRequest {
   labels: readonly string[];
 }
 
-export interface Prediction {
-  id: number;
-  /** The predicted label, or null when the model's answer maps to no label. */
-  predicted: string | null;
-  /** The raw answer of a generative model. */
-  answer?: string;
-  /** Class probabilities in `labels` order, when the model gives them. */
-  probs?: number[];
-}
 
 export interface Trainer {
   readonly name: string;

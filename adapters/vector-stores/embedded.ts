@@ -1,6 +1,6 @@
 // The embedded vector store: the run's own matrix searched in process, exactly below a size threshold and
 // through an index tuned to a target recall above it — an inverted file with int8 products on onnxruntime
-// (`ivf`, the default) or a usearch HNSW graph (`ann`) — built in the index phase and kept in the run's
+// (`ivf`, the default) or a usearch HNSW graph (`hnsw`) — built in the index phase and kept in the run's
 // work directory so that the categorise phase, maybe on another worker, loads it.
 import { createHash } from 'node:crypto';
 import { readFile, readdir, rename, rm } from 'node:fs/promises';
@@ -9,12 +9,14 @@ import { dqeFailure } from '../failure.js';
 import type { Neighbour, Split } from '../../core/categorise.js';
 import type { VectorStoreConfig } from '../../core/input.js';
 import { exists, hashKey, readJson, writeJsonAtomic, writeTypedAtomic } from '../files.js';
-import { AnnIndex, DEFAULT_ANN_TUNING, calibrate, exactTop1, maxRowNorm, type AnnSummary, type AnnTuning, type Pool } from './ann.js';
-import { DEFAULT_IVF_TUNING, IvfIndex, calibrateIvf, decodeIvfState, encodeIvfState, type IvfSummary, type IvfTuning } from './ivf.js';
+import { maxRowNorm } from '../../core/float64-rerank.js';
+import type { HnswSummary, IvfSummary } from '../../core/index-calibration.js';
+import { HnswIndex, DEFAULT_HNSW_TUNING, calibrateHnsw, exactTop1, type HnswTuning, type Pool } from './hnsw.js';
+import { DEFAULT_IVF_TUNING, IvfIndex, calibrateIvf, decodeIvfState, encodeIvfState, type IvfTuning } from './ivf.js';
 import type { IndexOutcome, IndexRequest, NearestRequest, VectorStore } from './types.js';
 
 export type EmbeddedStoreConfig = Extract<VectorStoreConfig, { name: 'embedded' }>;
-export type SearchMode = 'exact' | 'ann' | 'ivf';
+export type SearchMode = 'exact' | 'hnsw' | 'ivf';
 
 /**
  * Kept rows from which 'auto' builds the IVF index. bench/ann.ts (docs/performance-ann.md) times build +
@@ -32,7 +34,8 @@ const INDEX_FILE_PREFIX = 'ann-index';
 /** Which search a run of `rows` kept rows gets under `config`, and why (for logs and the report). */
 export function planSearch(config: EmbeddedStoreConfig, rows: number): { mode: SearchMode; reason: string } {
   const search = config.search ?? 'auto';
-  if (search !== 'auto') return { mode: search, reason: `vectorStore.search is '${search}'` };
+  // 'ann' is the old name of 'hnsw' (before IVF, the only approximate index), still accepted.
+  if (search !== 'auto') return { mode: search === 'ann' ? 'hnsw' : search, reason: `vectorStore.search is '${search}'` };
   const threshold = config.annThreshold ?? DEFAULT_ANN_THRESHOLD;
   return rows >= threshold
     ? { mode: 'ivf', reason: `${rows} kept rows >= annThreshold ${threshold}` }
@@ -58,7 +61,7 @@ function fingerprint(vectors: Float32Array, n: number, dim: number): string {
   return h.digest('hex');
 }
 
-type IndexSummary = { method: 'ann'; summary: AnnSummary } | { method: 'ivf'; summary: IvfSummary };
+type IndexSummary = { method: 'hnsw'; summary: HnswSummary } | { method: 'ivf'; summary: IvfSummary };
 
 interface Loaded {
   key: string;
@@ -71,8 +74,8 @@ interface Loaded {
  * The embedded store. `tuning` and `ivfTuning` override the index build and calibration settings (tests
  * and benchmarks); the input configures only the choice of search and the target recall.
  */
-export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embedded' }, tuning: Partial<AnnTuning> = {}, ivfTuning: Partial<IvfTuning> = {}): VectorStore {
-  const t: AnnTuning = { ...DEFAULT_ANN_TUNING, ...tuning };
+export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embedded' }, tuning: Partial<HnswTuning> = {}, ivfTuning: Partial<IvfTuning> = {}): VectorStore {
+  const t: HnswTuning = { ...DEFAULT_HNSW_TUNING, ...tuning };
   const iv: IvfTuning = { ...DEFAULT_IVF_TUNING, ...(tuning.threads !== undefined ? { threads: tuning.threads } : {}), ...ivfTuning };
   const targetRecall = config.targetRecall ?? DEFAULT_TARGET_RECALL;
   // Per-matrix values computed once: categorise calls `nearest` batch after batch with the same array.
@@ -87,10 +90,10 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
     return m;
   };
 
-  const indexKey = (method: 'ann' | 'ivf', vectors: Float32Array, n: number, dim: number): string => {
+  const indexKey = (method: 'hnsw' | 'ivf', vectors: Float32Array, n: number, dim: number): string => {
     let matrix = fingerprints.get(vectors);
     if (matrix === undefined) fingerprints.set(vectors, (matrix = fingerprint(vectors, n, dim)));
-    if (method === 'ann') {
+    if (method === 'hnsw') {
       const { threads: _threads, addChunkRows: _chunk, ...result } = t;
       return hashKey({ matrix, tuning: result, targetRecall });
     }
@@ -105,13 +108,13 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
     return req.workDir;
   };
 
-  const files = (dir: string, method: 'ann' | 'ivf', key: string): { data: string; manifest: string } => {
+  const files = (dir: string, method: 'hnsw' | 'ivf', key: string): { data: string; manifest: string } => {
     const base = join(dir, `${INDEX_FILE_PREFIX}.${key}`);
-    return { data: `${base}.${method === 'ann' ? 'usearch' : 'ivf'}`, manifest: `${base}.json` };
+    return { data: `${base}.${method === 'hnsw' ? 'usearch' : 'ivf'}`, manifest: `${base}.json` };
   };
 
   /** Builds the index unless this matrix's is already in `dir`; the summary file is written last. */
-  async function ensureIndex(method: 'ann' | 'ivf', req: IndexRequest | NearestRequest, n: number, key: string, dir: string): Promise<IndexSummary & { reused: boolean; built?: IvfIndex }> {
+  async function ensureIndex(method: 'hnsw' | 'ivf', req: IndexRequest | NearestRequest, n: number, key: string, dir: string): Promise<IndexSummary & { reused: boolean; built?: IvfIndex }> {
     const { data, manifest } = files(dir, method, key);
     if ((await exists(manifest)) && (await exists(data))) return { ...(await readJson<IndexSummary>(manifest)), reused: true };
     const tmp = `${data}.tmp-${process.pid}`;
@@ -120,10 +123,10 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
       const started = performance.now();
       let result: IndexSummary;
       let built: IvfIndex | undefined;
-      if (method === 'ann') {
-        AnnIndex.build(req.vectors, n, req.dim, t, tmp, progress);
+      if (method === 'hnsw') {
+        HnswIndex.build(req.vectors, n, req.dim, t, tmp, progress);
         const done = performance.now();
-        const calibrated = calibrate(req.vectors, n, req.dim, tmp, t, targetRecall, maxNorm(req.vectors, n, req.dim));
+        const calibrated = calibrateHnsw(req.vectors, n, req.dim, tmp, t, targetRecall, maxNorm(req.vectors, n, req.dim));
         result = { method, summary: { ...calibrated, buildSeconds: (done - started) / 1000, calibrateSeconds: (performance.now() - done) / 1000 } };
       } else {
         built = await IvfIndex.build(req.vectors, n, req.dim, iv, progress);
@@ -141,7 +144,7 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
   }
 
   /** The run's index, loaded once per store object and matrix. */
-  async function indexFor(method: 'ann' | 'ivf', req: NearestRequest, n: number): Promise<Loaded> {
+  async function indexFor(method: 'hnsw' | 'ivf', req: NearestRequest, n: number): Promise<Loaded> {
     const key = indexKey(method, req.vectors, n, req.dim);
     if (loaded?.key === key && loaded.vectors === req.vectors) return loaded;
     const dir = workDirOf(req);
@@ -149,8 +152,8 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
     // In 'auto', an index that could not reach the target recall is not used: exact search is.
     const use = found.summary.reached || config.search === method;
     let search: Loaded['search'];
-    if (use && found.method === 'ann') {
-      const index = AnnIndex.load(files(dir, method, key).data, req.dim, t, found.summary.expansionSearch);
+    if (use && found.method === 'hnsw') {
+      const index = HnswIndex.load(files(dir, method, key).data, req.dim, t, found.summary.expansionSearch);
       search = (queries) => Promise.resolve(index.search(req.vectors, req.dim, queries));
     } else if (use && found.method === 'ivf') {
       const { data } = files(dir, method, key);
@@ -188,7 +191,7 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
       }
       const key = indexKey(mode, req.vectors, n, req.dim);
       const found = await ensureIndex(mode, req, n, key, workDirOf(req));
-      return found.method === 'ann' ? { indexed: n, reused: found.reused, ann: found.summary } : { indexed: n, reused: found.reused, ivf: found.summary };
+      return found.method === 'hnsw' ? { indexed: n, reused: found.reused, hnsw: found.summary } : { indexed: n, reused: found.reused, ivf: found.summary };
     },
     async nearest(req): Promise<Neighbour[]> {
       const n = rowsOf(req);

@@ -6,7 +6,8 @@
 import { availableParallelism } from 'node:os';
 import type { Neighbour } from '../../core/categorise.js';
 import { Rng } from '../../core/random.js';
-import { certifyTop1, gather, measureRecall, rerank, sampleRows, type CalibratedIndex } from './ann.js';
+import { NO_NEIGHBOUR, certifyTop1, gather, rerank } from '../../core/float64-rerank.js';
+import { measureRecall, sampleRows, type IvfSummary } from '../../core/index-calibration.js';
 import { ORT_VERSION, floatTopK, int8BiasTopK, int8TopK } from '../onnx/kernels.js';
 
 export interface IvfTuning {
@@ -36,23 +37,12 @@ export const DEFAULT_IVF_TUNING: IvfTuning = {
   seed: 1,
 };
 
-/** What the index phase measured, kept beside the index file and shown in the run's report. */
-export interface IvfSummary extends CalibratedIndex {
-  method: 'ivf-int8';
-  lists: number;
-  /** Lists each query scans, chosen by calibration (all lists when the target was not reached sooner). */
-  probes: number;
-  /** Every probe count tried, in order, with the recall@1 it gave and the share of rows it scanned. */
-  tried: { probes: number; recall: number; recallLowerBound: number; scanned: number }[];
-}
-
 /** Rows per float block of the exact scan and of assignment; queries per int8 block. */
 const ROW_BLOCK = 32_768;
 const QUERY_BLOCK = 1024;
 /** Candidates the certified exact scan keeps per query before its float64 re-rank; widened on failure. */
 const EXACT_CANDIDATES = 8;
 const WIDEN_FACTOR = 4;
-const NO_NEIGHBOUR: Neighbour = { id: -1, score: -Infinity };
 
 /** Lists for n rows: the power of two nearest √n, at least 1 and at most n. */
 export function defaultLists(n: number): number {

@@ -2,7 +2,9 @@
 import { createHash } from 'node:crypto';
 import { QdrantClient, type Schemas } from '@qdrant/js-client-rest';
 import { ApplicationFailure } from '@temporalio/common';
+import pLimit from 'p-limit';
 import { dqeFailure } from '../failure.js';
+import { withRetries, type RetryErrors, type RetryPolicy, type Transient } from '../http-retry.js';
 import type { Neighbour, Split } from '../../core/categorise.js';
 import type { VectorStoreConfig } from '../../core/input.js';
 import type { IndexRequest, NearestRequest, StorePoint, VectorStore } from './types.js';
@@ -43,6 +45,12 @@ const EXTRA_CANDIDATES = 3;
 const MAX_ATTEMPTS = 6;
 const RETRY_BASE_DELAY_MS = 250;
 const RETRY_MAX_DELAY_MS = 8_000;
+/**
+ * Longest Retry-After waited inside the activity; a longer one ends the attempt with a retryable failure
+ * that asks Temporal to wait instead. Kept well under the 5-minute heartbeat timeout of the remote
+ * activities that run a Qdrant run's index and categorise phases (workflows/dqe.ts).
+ */
+const MAX_IN_ACTIVITY_WAIT_MS = 120_000;
 /** Qdrant allows 255 characters in a collection name; this leaves room for the prefix and a hash. */
 const MAX_RUN_ID_CHARS = 200;
 const COLLECTION_PREFIX = 'dqe_';
@@ -131,20 +139,20 @@ function isNetworkError(err: unknown): boolean {
 }
 
 /** A transient fault worth retrying, and how long the server asked us to wait (ms), if it did. */
-function transient(err: unknown): { retry: boolean; waitMs?: number } {
-  if (err instanceof Error && err.name === 'QdrantClientTimeoutError') return { retry: true };
+function transient(err: unknown): Transient {
+  if (err instanceof Error && err.name === 'QdrantClientTimeoutError') return { retry: true, reason: 'request timed out' };
   if (err instanceof Error && err.name === 'QdrantClientResourceExhaustedError') {
     const seconds = (err as { retry_after?: unknown }).retry_after;
-    return typeof seconds === 'number' && Number.isFinite(seconds) ? { retry: true, waitMs: seconds * 1000 } : { retry: true };
+    return { retry: true, reason: 'resource exhausted', waitMs: typeof seconds === 'number' && Number.isFinite(seconds) ? seconds * 1000 : undefined };
   }
   if (isHttpError(err)) {
     if (err.status === 429 || err.status === 408 || err.status >= 500) {
       const after = Number(err.headers?.get('retry-after'));
-      return Number.isFinite(after) && after > 0 ? { retry: true, waitMs: after * 1000 } : { retry: true };
+      return { retry: true, reason: `HTTP ${err.status}`, waitMs: Number.isFinite(after) && after > 0 ? after * 1000 : undefined };
     }
-    return { retry: false };
+    return { retry: false, reason: `HTTP ${err.status}` };
   }
-  return { retry: isNetworkError(err) };
+  return { retry: isNetworkError(err), reason: err instanceof Error ? err.message : String(err) };
 }
 
 /** The collection's one unnamed dense vector; undefined for named vectors (dqe writes unnamed ones). */
@@ -161,24 +169,20 @@ function isLoopback(url: string): boolean {
   return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Runs `items` through `fn`, at most `limit` at once, stopping at the first failure. */
-async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
+/** Runs `items` through `fn`, at most `concurrency` at once; after the first failure no new item starts. */
+async function inParallel<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const limit = pLimit(concurrency);
   let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
+  const run = async (item: T) => {
+    if (failed) return;
+    try {
+      await fn(item);
+    } catch (err) {
+      failed = true;
+      throw err;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  await Promise.all(items.map((item) => limit(() => run(item))));
 }
 
 function checkShape(vectors: Float32Array, dim: number, points: readonly StorePoint[], what: string): void {
@@ -197,7 +201,16 @@ export function createQdrantStore(config: QdrantStoreConfig, env: NodeJS.Process
   const apiKey = env['QDRANT_API_KEY'] || undefined;
   const timeoutMs = config.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const maxAttempts = tuning.maxAttempts ?? MAX_ATTEMPTS;
-  const retryBaseDelayMs = tuning.retryBaseDelayMs ?? RETRY_BASE_DELAY_MS;
+  const policy: RetryPolicy = {
+    maxRetries: maxAttempts - 1,
+    initialDelayMs: tuning.retryBaseDelayMs ?? RETRY_BASE_DELAY_MS,
+    maxDelayMs: RETRY_MAX_DELAY_MS,
+    maxInActivityWaitMs: MAX_IN_ACTIVITY_WAIT_MS,
+  };
+  const errors: RetryErrors = {
+    transient,
+    giveUp: (what, _reason, _tries, err, nextRetryDelayMs) => failure(what, err, true, nextRetryDelayMs),
+  };
   const queriesPerRequest = tuning.queriesPerRequest ?? QUERIES_PER_REQUEST;
 
   let client: QdrantClient | undefined;
@@ -230,23 +243,15 @@ export function createQdrantStore(config: QdrantStoreConfig, env: NodeJS.Process
   /** One Qdrant request with retries on transient faults; everything else becomes a clear failure. */
   async function call<T>(what: string, fn: (c: QdrantClient) => Promise<T>): Promise<T> {
     const c = qdrant();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn(c);
-      } catch (err) {
-        if (err instanceof ApplicationFailure) throw err;
-        const t = transient(err);
-        if (t.retry && attempt < maxAttempts) {
-          const backoff = Math.min(RETRY_MAX_DELAY_MS, retryBaseDelayMs * 2 ** (attempt - 1));
-          await sleep(Math.max(backoff, t.waitMs ?? 0));
-          continue;
-        }
-        throw failure(what, err, t.retry);
-      }
+    try {
+      return await withRetries(what, () => fn(c), policy, {}, errors);
+    } catch (err) {
+      if (err instanceof ApplicationFailure) throw err;
+      throw failure(what, err, false);
     }
   }
 
-  function failure(what: string, err: unknown, wasTransient: boolean): Error {
+  function failure(what: string, err: unknown, wasTransient: boolean, nextRetryDelayMs?: number): Error {
     const where = `Qdrant at ${url}: ${what}`;
     if (wasTransient) {
       const detail = isHttpError(err)
@@ -254,6 +259,9 @@ export function createQdrantStore(config: QdrantStoreConfig, env: NodeJS.Process
         : err instanceof Error
           ? `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}`
           : String(err);
+      if (nextRetryDelayMs !== undefined) {
+        return dqeFailure('DqeQdrantUnavailable', `${where}: ${detail}, and the server asks to wait ${Math.round(nextRetryDelayMs / 1000)} s; retrying the activity then`, { nextRetryDelay: Math.ceil(nextRetryDelayMs) });
+      }
       return dqeFailure('DqeQdrantUnavailable', `${where} still failing after ${maxAttempts} attempts: ${detail}`);
     }
     if (!isHttpError(err)) return err instanceof Error ? err : new Error(String(err));

@@ -1,7 +1,6 @@
 // The interface every vector store implements: index the kept rows of a run, then find neighbours.
 import type { Neighbour, Split } from '../../core/categorise.js';
-import type { AnnSummary } from './ann.js';
-import type { IvfSummary } from './ivf.js';
+import type { HnswSummary, IvfSummary } from '../../core/index-calibration.js';
 
 export interface StorePoint {
   /** Kept-row id (0-based, input order). */
@@ -25,7 +24,7 @@ export interface IndexOutcome {
   indexed: number;
   reused: boolean;
   /** Present when the embedded store built (or found) an ANN index: its settings and measured recall@1. */
-  ann?: AnnSummary;
+  hnsw?: HnswSummary;
   /** Present when the embedded store built (or found) an IVF index: its settings and measured recall@1. */
   ivf?: IvfSummary;
 }

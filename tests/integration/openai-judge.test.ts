@@ -13,7 +13,7 @@ import { createJudge } from '../../adapters/judges/index.js';
 import { createOpenAIJudge, type OpenAIJudgeOptions } from '../../adapters/judges/openai.js';
 import type { JudgeRequest, NoisyPair, PairRow } from '../../adapters/judges/types.js';
 import type { JobContext } from '../../adapters/trainers/types.js';
-import type { Report } from '../../activities/report.js';
+import type { Report } from '../../core/run-layout.js';
 import { parseDqeInput } from '../../core/input.js';
 import type { RowVerdict } from '../../core/judging.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { QdrantClient } from '@qdrant/js-client-rest';
-import type { Report } from '../../activities/report.js';
+import type { Report } from '../../core/run-layout.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
 import { createCpuWorker } from '../../workers/cpu-worker.js';
 import { startQdrantShim, type QdrantShim } from '../qdrant-shim/start.js';

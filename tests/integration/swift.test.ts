@@ -18,7 +18,8 @@ import { parseLoggingEntry, type StepEntry } from '../../adapters/trainers/swift
 import { signalGroup, waitGroupGone } from '../../adapters/trainers/swift/process.js';
 import type { Prediction } from '../../adapters/trainers/types.js';
 import type { TrainArgs } from '../../activities/train.js';
-import type { Report } from '../../activities/report.js';
+import { workDirOf } from '../../adapters/run-files.js';
+import { workFilePattern, type Report } from '../../core/run-layout.js';
 import type { KeptRow, TrainResult } from '../../activities/refs.js';
 import { mapAnswerToLabel } from '../../core/labels.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
@@ -70,7 +71,7 @@ async function only(folder: string, re: RegExp): Promise<string> {
 }
 
 async function trainOutputDir(runDir: string): Promise<string> {
-  return join(await only(join(runDir, 'work'), /^train\.[0-9a-f]+\.job$/u), 'output');
+  return join(await only(workDirOf(runDir), workFilePattern('train', 'job')), 'output');
 }
 
 /** The step entries of logging.jsonl, in file order, and how many lines it has. */
@@ -189,15 +190,15 @@ describe('swift trainer on the dev server (real ms-swift, CPU)', () => {
     assert.match(final.train_dataset, new RegExp(`size=${c.sampled}$`, 'u'));
     // saveTotalLimit 2 keeps the last two of the per-step checkpoints.
     assert.deepEqual((await readdir(outputDir)).filter((n) => n.startsWith('checkpoint-')).sort(), [`checkpoint-${maxSteps - 1}`, `checkpoint-${maxSteps}`]);
-    const train = JSON.parse(await readFile(await only(join(runDir, 'work'), /^train\.[0-9a-f]+\.json$/u), 'utf8')) as TrainResult;
+    const train = JSON.parse(await readFile(await only(workDirOf(runDir), workFilePattern('train', 'json')), 'utf8')) as TrainResult;
     assert.equal(train.trainer, 'swift');
     assert.equal(train.modelPath, final.last_model_checkpoint);
 
     // One prediction per unsampled row; swift's result line i is the answer to the row written on line i.
-    const kept = new Map((await readJsonlAll<KeptRow>(await only(join(runDir, 'work'), /^clean\.[0-9a-f]+\.kept\.jsonl$/u))).map((r) => [r.id, r]));
-    const predictions = await readJsonlAll<Prediction>(await only(join(runDir, 'work'), /^predict\.[0-9a-f]+\.predictions\.jsonl$/u));
+    const kept = new Map((await readJsonlAll<KeptRow>(await only(workDirOf(runDir), workFilePattern('clean', 'kept.jsonl')))).map((r) => [r.id, r]));
+    const predictions = await readJsonlAll<Prediction>(await only(workDirOf(runDir), workFilePattern('predict', 'predictions.jsonl')));
     assert.equal(predictions.length, c.unsampled);
-    const jobDir = await only(join(runDir, 'work'), /^predict-shard-0\..*\.job$/u);
+    const jobDir = await only(workDirOf(runDir), workFilePattern('predict-shard-0', 'job'));
     const results = await readJsonlAll<{ response: string; messages: Array<{ role: string; content: string }> }>(join(jobDir, 'result.jsonl'));
     assert.equal(results.length, predictions.length);
     predictions.forEach((p, i) => {
@@ -241,7 +242,7 @@ describe('swift trainer on the dev server (real ms-swift, CPU)', () => {
         before = await loggedSteps(outputDir);
         workers.push(await startGpuWorkerProcess(gpuQueue));
         // Prediction is the first test's subject: stop the run once the training is recorded.
-        await waitFor('the train phase', 300_000, async () => ((await readdir(join(runDir, 'work'))).some((n) => /^train\.[0-9a-f]+\.json$/u.test(n)) ? true : undefined));
+        await waitFor('the train phase', 300_000, async () => ((await readdir(workDirOf(runDir))).some((n) => workFilePattern('train', 'json').test(n)) ? true : undefined));
         await handle.cancel();
         await assert.rejects(handle.result(), WorkflowFailedError);
       });
@@ -274,7 +275,7 @@ describe('swift trainer on the dev server (real ms-swift, CPU)', () => {
     const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'trainModel')!;
     const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled.eventId))!;
     assert.equal(started.activityTaskStartedEventAttributes!.attempt, 2);
-    const manifest = await only(join(runDir, 'work'), /^train\.[0-9a-f]+\.json$/u);
+    const manifest = await only(workDirOf(runDir), workFilePattern('train', 'json'));
     const trained = JSON.parse(await readFile(manifest, 'utf8')) as TrainResult;
     assert.equal(trained.details.resumedFrom, checkpoint);
     assert.equal(trained.modelPath, join(outputDir, `checkpoint-${maxSteps}`));

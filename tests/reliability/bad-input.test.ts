@@ -15,7 +15,7 @@ import { readCsvDataset, readJsonlDataset } from '../../adapters/dataset-reader.
 import { cleanDataset } from '../../activities/clean.js';
 import { loadDataset } from '../../activities/load.js';
 import type { KeptRow, RejectRow } from '../../activities/refs.js';
-import type { Report } from '../../activities/report.js';
+import type { Report } from '../../core/run-layout.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
 import { REPO_ROOT } from '../../infra/python-env.js';
 import { createCpuWorker } from '../../workers/cpu-worker.js';

@@ -12,9 +12,10 @@ import { freePort, portOpen, startDevServer, type DevServer } from '../../infra/
 import type { DqeResult } from '../../workflows/index.js';
 import type { WorkerEvent } from '../fixtures/worker-process.js';
 import { startWorkerProcess, writeWorkflowBundle, type WorkerProcess } from './worker-processes.js';
+import { DATA_FILES } from '../../core/run-layout.js';
 
 /** The run's data outputs, which must be byte-identical however often the run was interrupted. */
-export const DATA_OUTPUTS = ['final.jsonl', 'final.swift.jsonl', 'rejects.jsonl', 'categories.jsonl', 'noisy-pairs.jsonl'] as const;
+export const DATA_OUTPUTS = DATA_FILES;
 
 /**
  * Parts of report.json that describe how the run went rather than what it found, so they differ

@@ -12,6 +12,7 @@ import type { WorkerEvent } from '../fixtures/worker-process.js';
 import { testTemporal, uniqueId, type TestTemporal } from '../helpers/temporal.js';
 import { DATA_OUTPUTS } from './kill-harness.js';
 import { startWorkerProcess, writeWorkflowBundle, type WorkerProcess } from './worker-processes.js';
+import { RUN_FILES, WORK_DIR } from '../../core/run-layout.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -83,7 +84,8 @@ test(`${RUNS} concurrent runs on ${WORKERS} worker processes: all complete, no c
     // Only this run's files: the outputs, its work folder and its lock, nothing a neighbour wrote.
     const entries = await readdir(dir);
     for (const name of DATA_OUTPUTS) assert.ok(entries.includes(name), `run ${i}: ${name} missing`);
-    assert.ok(entries.every((e) => e === 'work' || e === '.dqe-run.json' || /^(final|rejects|categories|noisy-pairs|report)[.a-z-]*$/u.test(e)), `run ${i}: unexpected ${entries.join(', ')}`);
+    const named = new Set<string>([WORK_DIR, ...Object.values(RUN_FILES)]);
+    assert.ok(entries.every((e) => named.has(e)), `run ${i}: unexpected ${entries.join(', ')}`);
   }
   // Both workers took part, and the runs really overlapped.
   const starts = events.filter((e): e is Extract<WorkerEvent, { event: 'activity-start' }> & { worker: string } => e.event === 'activity-start');

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exactNearest } from '../../core/categorise.js';
 import { Rng } from '../../core/random.js';
-import { maxRowNorm } from '../../adapters/vector-stores/ann.js';
+import { maxRowNorm } from '../../core/float64-rerank.js';
 import { createEmbeddedStore } from '../../adapters/vector-stores/embedded.js';
 import { nearestInBatches } from '../../adapters/vector-stores/index.js';
 import { DEFAULT_IVF_TUNING, IvfIndex, calibrateIvf, decodeIvfState, defaultLists, encodeIvfState, exactTop1Gemm, type IvfTuning } from '../../adapters/vector-stores/ivf.js';
@@ -177,7 +177,7 @@ describe("embedded store with search 'ivf'", () => {
       const req = { runId: 'r', vectors: v, dim, points: points(n), workDir: dir };
       const first = await createEmbeddedStore({ name: 'embedded', search: 'ivf' }, { threads: 1 }).index(req);
       assert.equal(first.reused, false);
-      assert.ok(first.ivf && first.ivf.reached && first.ivf.lists === 32 && first.ann === undefined);
+      assert.ok(first.ivf && first.ivf.reached && first.ivf.lists === 32 && first.hnsw === undefined);
       const saved = (await readdir(dir)).sort();
       assert.equal(saved.length, 2);
       assert.match(saved[0]!, /^ann-index\.[0-9a-f]+\.ivf$/);

@@ -1,7 +1,7 @@
 // Review decisions: their checks, and how they override the judge's verdicts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyDecisions, checkSubmission, formatReviewProblems, MAX_INLINE_DECISIONS, type ReviewRow } from '../../core/review.js';
+import { applyDecisions, checkSubmission, formatReviewProblems, MAX_INLINE_DECISIONS, parseDecisionsFile, type ReviewRow } from '../../core/review.js';
 import type { RowVerdict } from '../../core/judging.js';
 
 const labels = ['billing', 'refund', 'other'];
@@ -86,4 +86,14 @@ test('applyDecisions overrides the decided rows, keeps the rest, and records eac
 test('applyDecisions refuses rows in no noisy pair', () => {
   const r = applyDecisions([], new Map(), [{ row: 7, verdict: 'label_ok' }], (i) => `review.jsonl:${i + 2}`, undefined);
   assert.deepEqual(r, { ok: false, problems: [{ at: 'review.jsonl:2.row', message: 'row 7 is in no noisy pair of this run (see noisy-pairs.jsonl)' }] });
+});
+
+test('parseDecisionsFile: blank lines skipped, each bad line named path:line and field, lines kept', () => {
+  const text = ['{"row":3,"verdict":"label_ok"}', '', 'not json', '{"row":0,"verdict":"label_ok","extra":1}', '{"row":7,"verdict":"mislabeled","label":"refund"}\r', ''].join('\n');
+  const parsed = parseDecisionsFile(text, '/r/d.jsonl');
+  assert.deepEqual(parsed.decisions, [{ row: 3, verdict: 'label_ok' }, { row: 7, verdict: 'mislabeled', label: 'refund' }]);
+  assert.deepEqual(parsed.lines, [1, 5]);
+  assert.deepEqual(parsed.problems.map((p) => p.at), ['/r/d.jsonl:3', '/r/d.jsonl:4 row', '/r/d.jsonl:4']);
+  assert.equal(parsed.problems[0]!.message, 'not valid JSON');
+  assert.equal(parsed.problems[2]!.message, 'unknown field(s): extra');
 });

@@ -8,7 +8,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { readJsonlAll } from '../../adapters/files.js';
-import type { Report } from '../../activities/report.js';
+import { readFinalRowIds } from '../../adapters/run-files.js';
+import type { KeptRow, Report } from '../../core/run-layout.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
 import { PHASES, type DqeProgress, type DqeResult } from '../../workflows/index.js';
 import { createCpuWorker, workflowBundle } from '../../workers/cpu-worker.js';
@@ -75,7 +76,7 @@ describe('dqe workflow on the dev server', () => {
       rowsIn: c.rowsIn, kept: c.kept, rejected: c.rejected, sampled: c.sampled, unsampled: c.unsampled, wrong: c.wrong,
       uncovered: c.uncovered, difficult: c.difficult, noisy: c.noisy, mislabeled: c.verdicts.mislabeled, final: c.final,
     });
-    for (const [label, v] of Object.entries(report.perLabel)) assert.ok(v.final! <= v.kept!, label);
+    for (const [label, v] of Object.entries(report.perLabel)) assert.ok(v.final <= v.kept, label);
 
     // Every final row is a kept input row, unchanged (noisy: drop relabels nothing).
     const inputs = new Set(inputLines.map((l) => { try { return JSON.stringify(JSON.parse(l)); } catch { return l; } }));
@@ -83,6 +84,19 @@ describe('dqe workflow on the dev server', () => {
     assert.equal(final.length, c.final);
     for (const row of final) assert.ok(inputs.has(JSON.stringify(row)), `final row not in input: ${JSON.stringify(row).slice(0, 80)}`);
     assert.equal(new Set(final.map((r) => r.id)).size, final.length);
+    // final.rows.jsonl links each final line to its kept row and input row, line for line; final.jsonl
+    // itself holds only the user's rows, each byte for byte its input line (no blank lines here: row n is line n).
+    const finalLines = (await readFile(join(outputDir, 'final.jsonl'), 'utf8')).split('\n').slice(0, -1);
+    const ids = await readFinalRowIds(outputDir);
+    assert.equal(ids.length, finalLines.length);
+    assert.equal(report.outputs.finalRows, 'final.rows.jsonl');
+    const kept = await readJsonlAll<KeptRow>(join(outputDir, report.work.kept));
+    ids.forEach(({ id, row }, i) => {
+      assert.deepEqual(Object.keys(ids[i]!), ['id', 'row']);
+      if (i > 0) assert.ok(id > ids[i - 1]!.id, 'ids ascend: final rows keep input order');
+      assert.equal(kept[id]!.row, row);
+      assert.equal(finalLines[i], inputLines[row - 1], `final line ${i + 1} is input row ${row}, byte for byte`);
+    });
     const swift = await readJsonlAll<{ messages: Array<{ role: string; content: string }> }>(join(outputDir, 'final.swift.jsonl'));
     assert.equal(swift.length, c.final);
     swift.forEach((s, i) => {

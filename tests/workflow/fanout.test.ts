@@ -5,7 +5,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Report } from '../../activities/report.js';
+import { DATA_FILES, type Report } from '../../core/run-layout.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -54,7 +54,7 @@ test('two workers both process shards, and the outputs equal a one-worker run', 
   assert.equal(two.timings.fanOut.predict.length, 6);
   assert.deepEqual([...new Set([...embedWorkers, ...predictWorkers])].sort(), ['worker-0', 'worker-1']);
   assert.deepEqual(new Set(one.timings.fanOut.embed.map((s) => s.worker)), new Set(['worker-0']));
-  for (const f of ['final.jsonl', 'final.swift.jsonl', 'rejects.jsonl', 'categories.jsonl', 'noisy-pairs.jsonl']) {
+  for (const f of DATA_FILES) {
     assert.equal(await readFile(join(dir, 'two', f), 'utf8'), await readFile(join(dir, 'one', f), 'utf8'), f);
   }
   assert.deepEqual(two.counts, one.counts);

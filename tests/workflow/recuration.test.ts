@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readJsonlAll } from '../../adapters/files.js';
-import type { KeptRow } from '../../activities/refs.js';
+import { workDirOf } from '../../adapters/run-files.js';
+import { workFilePattern, type KeptRow } from '../../core/run-layout.js';
 import { createDqeSchedule, deleteDqeSchedule, describeDqeSchedule, triggerDqeSchedule } from '../../client/schedules.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
 import { createCpuWorker } from '../../workers/cpu-worker.js';
@@ -25,16 +26,16 @@ interface EmbeddingReport {
 
 /** The kept rows a run embedded (its clean phase's output in work/). */
 async function keptRows(runDir: string): Promise<KeptRow[]> {
-  const names = (await readdir(join(runDir, 'work'))).filter((n) => /^clean\.[0-9a-f]+\.kept\.jsonl$/u.test(n));
+  const names = (await readdir(workDirOf(runDir))).filter((n) => workFilePattern('clean', 'kept.jsonl').test(n));
   assert.equal(names.length, 1, `${runDir}/work: ${names.join(', ')}`);
-  return readJsonlAll<KeptRow>(join(runDir, 'work', names[0]!));
+  return readJsonlAll<KeptRow>(join(workDirOf(runDir), names[0]!));
 }
 
 /** The run's embedding matrix (its embed phase's merged output in work/). */
 async function matrix(runDir: string): Promise<Buffer> {
-  const names = (await readdir(join(runDir, 'work'))).filter((n) => /^embed\.[0-9a-f]+\.matrix\.f32$/u.test(n));
+  const names = (await readdir(workDirOf(runDir))).filter((n) => workFilePattern('embed', 'matrix.f32').test(n));
   assert.equal(names.length, 1, `${runDir}/work: ${names.join(', ')}`);
-  return readFile(join(runDir, 'work', names[0]!));
+  return readFile(join(workDirOf(runDir), names[0]!));
 }
 
 describe('incremental re-curation', () => {

@@ -9,7 +9,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { exactNearest, type Split } from '../../core/categorise.js';
 import { parseDqeInput } from '../../core/input.js';
 import { Rng } from '../../core/random.js';
-import { AnnIndex, CALIBRATION_Z, DEFAULT_ANN_TUNING, exactTop1, f32DotBound, sampleRows, wilsonLower, type AnnTuning } from '../../adapters/vector-stores/ann.js';
+import { HnswIndex, DEFAULT_HNSW_TUNING, exactTop1, type HnswTuning } from '../../adapters/vector-stores/hnsw.js';
+import { f32DotBound } from '../../core/float64-rerank.js';
+import { CALIBRATION_Z, sampleRows, wilsonLower } from '../../core/index-calibration.js';
 import { DEFAULT_ANN_THRESHOLD, createEmbeddedStore, planSearch, type EmbeddedStoreConfig } from '../../adapters/vector-stores/embedded.js';
 import { DEFAULT_IVF_TUNING } from '../../adapters/vector-stores/ivf.js';
 import type { StorePoint } from '../../adapters/vector-stores/types.js';
@@ -19,7 +21,7 @@ const ids = (n: number) => Array.from({ length: n }, (_, i) => i);
 const points = (n: number, split: (i: number) => Split = (i) => (i % 2 === 0 ? 'sampled' : 'unsampled')): StorePoint[] =>
   ids(n).map((id) => ({ id, label: 'a', split: split(id) }));
 /** Single-threaded native calls, so that the HNSW graph (and so every ANN answer) is the same each run. */
-const TUNING: Partial<AnnTuning> = { threads: 1, addChunkRows: 500 };
+const TUNING: Partial<HnswTuning> = { threads: 1, addChunkRows: 500 };
 
 async function withDir<T>(fn: (dir: string) => T | Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'dqe-ann-test-'));
@@ -120,12 +122,12 @@ describe('ANN index (usearch HNSW, float64 re-rank)', () => {
       const n = 3000;
       const dim = 32;
       const v = clustered(n, dim, 11);
-      const store = createEmbeddedStore({ name: 'embedded', search: 'ann', targetRecall: 0.99 }, TUNING);
+      const store = createEmbeddedStore({ name: 'embedded', search: 'hnsw', targetRecall: 0.99 }, TUNING);
       const res = await store.index({ runId: 'r', vectors: v, dim, points: points(n), workDir: dir });
       assert.equal(res.indexed, n);
       assert.equal(res.reused, false);
-      const ann = res.ann!;
-      assert.equal(ann.calibrationQueries, DEFAULT_ANN_TUNING.calibrationQueries);
+      const ann = res.hnsw!;
+      assert.equal(ann.calibrationQueries, DEFAULT_HNSW_TUNING.calibrationQueries);
       assert.equal(ann.recallHits / ann.calibrationQueries, ann.recall);
       assert.ok(ann.reached && ann.recallLowerBound >= 0.99 && ann.recall >= ann.recallLowerBound, `calibration recall ${ann.recall}`);
       assert.equal(ann.recallLowerBound, wilsonLower(ann.recallHits, ann.calibrationQueries, CALIBRATION_Z));
@@ -152,7 +154,7 @@ describe('ANN index (usearch HNSW, float64 re-rank)', () => {
       const copies = [7, ...ids(29).map((i) => 31 * i + 40)];
       for (const c of copies) v.copyWithin(c * dim, 7 * dim, 8 * dim);
       const tuning = { ...TUNING, candidates: 10 };
-      const store = createEmbeddedStore({ name: 'embedded', search: 'ann', targetRecall: 0.99 }, tuning);
+      const store = createEmbeddedStore({ name: 'embedded', search: 'hnsw', targetRecall: 0.99 }, tuning);
       await store.index({ runId: 'r', vectors: v, dim, points: points(n), workDir: dir });
       const got = await store.nearest({ runId: 'r', vectors: v, dim, points: points(n), queryIds: copies, workDir: dir });
       assert.deepEqual(
@@ -169,7 +171,7 @@ describe('ANN index (usearch HNSW, float64 re-rank)', () => {
       const dim = 24;
       const v = clustered(n, dim, 13);
       const req = { runId: 'r', vectors: v, dim, points: points(n), workDir: dir };
-      const first = await createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING).index(req);
+      const first = await createEmbeddedStore({ name: 'embedded', search: 'hnsw' }, TUNING).index(req);
       const files = (await readdir(dir)).sort();
       assert.deepEqual(
         files.map((f) => f.replace(/\.[0-9a-f]{16}\./, '.KEY.')),
@@ -177,23 +179,23 @@ describe('ANN index (usearch HNSW, float64 re-rank)', () => {
       );
       const indexFile = join(dir, files[1]!);
       const built = (await stat(indexFile)).mtimeMs;
-      const again = await createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING).index(req);
+      const again = await createEmbeddedStore({ name: 'embedded', search: 'hnsw' }, TUNING).index(req);
       assert.deepEqual(again, { ...first, reused: true });
       const queries = ids(200).map((i) => i * 7);
-      const a = await createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING).nearest({ ...req, queryIds: queries });
-      const b = await createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING).nearest({ ...req, queryIds: queries });
+      const a = await createEmbeddedStore({ name: 'embedded', search: 'hnsw' }, TUNING).nearest({ ...req, queryIds: queries });
+      const b = await createEmbeddedStore({ name: 'embedded', search: 'hnsw' }, TUNING).nearest({ ...req, queryIds: queries });
       assert.deepEqual(a, b);
       assert.equal((await stat(indexFile)).mtimeMs, built, 'the index file was not rewritten');
       // Another matrix of the same shape is another index, not the saved one.
       const other = clustered(n, dim, 14);
-      const third = await createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING).index({ ...req, vectors: other });
+      const third = await createEmbeddedStore({ name: 'embedded', search: 'hnsw' }, TUNING).index({ ...req, vectors: other });
       assert.equal(third.reused, false);
       await writeFile(join(dir, 'kept.offsets'), 'not an index');
       assert.equal((await readdir(dir)).length, 5);
       // Dropping deletes every saved index of the run and nothing else in its work directory.
-      await createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING).drop('r', dir);
+      await createEmbeddedStore({ name: 'embedded', search: 'hnsw' }, TUNING).drop('r', dir);
       assert.deepEqual(await readdir(dir), ['kept.offsets']);
-      await createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING).drop('r', join(dir, 'gone'));
+      await createEmbeddedStore({ name: 'embedded', search: 'hnsw' }, TUNING).drop('r', join(dir, 'gone'));
     });
   });
 
@@ -233,20 +235,20 @@ describe('ANN index (usearch HNSW, float64 re-rank)', () => {
     assert.deepEqual(sampleRows(5, 50, 3), Int32Array.from([0, 1, 2, 3, 4]));
   });
 
-  test('AnnIndex.search with a breadth and candidates covering every row is exact', async () => {
+  test('HnswIndex.search with a breadth and candidates covering every row is exact', async () => {
     await withDir((dir) => {
       const n = 120;
       const dim = 8;
       const v = clustered(n, dim, 16);
-      const tuning: AnnTuning = { ...DEFAULT_ANN_TUNING, ...TUNING, candidates: n };
+      const tuning: HnswTuning = { ...DEFAULT_HNSW_TUNING, ...TUNING, candidates: n };
       const path = join(dir, 'i.usearch');
-      AnnIndex.build(v, n, dim, tuning, path);
-      assert.deepEqual(AnnIndex.load(path, dim, tuning, n).search(v, dim, ids(n)), exactNearest(v, n, dim, ids(n)));
+      HnswIndex.build(v, n, dim, tuning, path);
+      assert.deepEqual(HnswIndex.load(path, dim, tuning, n).search(v, dim, ids(n)), exactNearest(v, n, dim, ids(n)));
     });
   });
 });
 
-describe("search choice: 'auto', 'exact', 'ivf', 'ann'", () => {
+describe("search choice: 'auto', 'exact', 'ivf', 'hnsw' (or its old name 'ann')", () => {
   test('planSearch picks by row count against annThreshold, and obeys a forced mode', () => {
     const auto: EmbeddedStoreConfig = { name: 'embedded', annThreshold: 1000 };
     assert.equal(planSearch(auto, 999).mode, 'exact');
@@ -254,7 +256,8 @@ describe("search choice: 'auto', 'exact', 'ivf', 'ann'", () => {
     assert.equal(planSearch({ name: 'embedded' }, DEFAULT_ANN_THRESHOLD - 1).mode, 'exact');
     assert.equal(planSearch({ name: 'embedded' }, DEFAULT_ANN_THRESHOLD).mode, 'ivf');
     assert.deepEqual(planSearch({ name: 'embedded', search: 'exact', annThreshold: 10 }, 1e6), { mode: 'exact', reason: "vectorStore.search is 'exact'" });
-    assert.equal(planSearch({ name: 'embedded', search: 'ann' }, 3).mode, 'ann');
+    assert.deepEqual(planSearch({ name: 'embedded', search: 'hnsw' }, 3), { mode: 'hnsw', reason: "vectorStore.search is 'hnsw'" });
+    assert.deepEqual(planSearch({ name: 'embedded', search: 'ann' }, 3), { mode: 'hnsw', reason: "vectorStore.search is 'ann'" });
     assert.equal(planSearch({ name: 'embedded', search: 'ivf' }, 3).mode, 'ivf');
   });
 
@@ -272,7 +275,7 @@ describe("search choice: 'auto', 'exact', 'ivf', 'ann'", () => {
       const res = await createEmbeddedStore(config, TUNING).index({ runId: 'r', vectors: big, dim, points: points(600), workDir: dir });
       assert.equal(res.reused, false);
       assert.ok(res.ivf && res.ivf.calibrationQueries === DEFAULT_IVF_TUNING.calibrationQueries && DEFAULT_IVF_TUNING.calibrationQueries < 600);
-      assert.equal(res.ann, undefined);
+      assert.equal(res.hnsw, undefined);
       assert.equal((await readdir(dir)).length, 2);
     });
   });
@@ -283,7 +286,7 @@ describe("search choice: 'auto', 'exact', 'ivf', 'ann'", () => {
       const dim = 16;
       const v = clustered(n, dim, 18);
       const pts = points(n);
-      const store = createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING);
+      const store = createEmbeddedStore({ name: 'embedded', search: 'hnsw' }, TUNING);
       await store.index({ runId: 'r', vectors: v, dim, points: pts, workDir: dir });
       for (const split of ['sampled', 'unsampled'] as const) {
         const got = await store.nearest({ runId: 'r', vectors: v, dim, points: pts, queryIds: ids(n), split, workDir: dir });
@@ -293,7 +296,7 @@ describe("search choice: 'auto', 'exact', 'ivf', 'ann'", () => {
   });
 
   test('a matrix that does not fit the points, or ANN without a work directory, is a clear non-retryable failure', async () => {
-    const store = createEmbeddedStore({ name: 'embedded', search: 'ann' }, TUNING);
+    const store = createEmbeddedStore({ name: 'embedded', search: 'hnsw' }, TUNING);
     const v = clustered(10, 4, 19);
     const rejects = async (p: Promise<unknown>, type: string, message: RegExp) => {
       const err = await p.then(
@@ -310,9 +313,12 @@ describe("search choice: 'auto', 'exact', 'ivf', 'ann'", () => {
   });
 
   test('the input accepts the search settings and names a bad one', () => {
-    const ok = parseDqeInput({ dataset: 'd.jsonl', vectorStore: { name: 'embedded', search: 'ann', annThreshold: 10, targetRecall: 0.95 } });
+    const ok = parseDqeInput({ dataset: 'd.jsonl', vectorStore: { name: 'embedded', search: 'hnsw', annThreshold: 10, targetRecall: 0.95 } });
     assert.ok(ok.ok);
-    assert.deepEqual(ok.config.vectorStore, { name: 'embedded', search: 'ann', annThreshold: 10, targetRecall: 0.95 });
+    assert.deepEqual(ok.config.vectorStore, { name: 'embedded', search: 'hnsw', annThreshold: 10, targetRecall: 0.95 });
+    const old = parseDqeInput({ dataset: 'd.jsonl', vectorStore: { name: 'embedded', search: 'ann' } });
+    assert.ok(old.ok, "the old name 'ann' is still accepted");
+    assert.deepEqual(old.config.vectorStore, { name: 'embedded', search: 'ann' });
     const ivf = parseDqeInput({ dataset: 'd.jsonl', vectorStore: { name: 'embedded', search: 'ivf' } });
     assert.ok(ivf.ok);
     assert.deepEqual(ivf.config.vectorStore, { name: 'embedded', search: 'ivf' });
