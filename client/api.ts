@@ -2,7 +2,7 @@
 import { WorkflowIdReusePolicy, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { DqeInput } from '../core/input.js';
-import { PHASES, type DqeProgress, type DqeResult, type Phase } from '../workflows/index.js';
+import { PHASES, progressQuery, type DqeProgress, type DqeResult, type Phase } from '../workflows/index.js';
 import { DQE_PHASE, DQE_STATUS, type DqeMemo, type RunStatus } from '../workflows/visibility.js';
 
 /** The workflow type name: a public contract, so any Temporal SDK or the UI can start a run by it. */
@@ -66,7 +66,7 @@ export async function getDqeProgress(client: Client, workflowId: string): Promis
   const description = await handle.describe();
   // A closed run is described from its search attributes and memo: a query would need a worker to replay it.
   if (description.status.name !== 'RUNNING') return { ...closedProgress(description), workflowId, execution: description.status.name };
-  const progress = await handle.query<DqeProgress>('progress');
+  const progress = await handle.query(progressQuery);
   const pending = description.raw.pendingActivities?.[0];
   let activity: DqeStatus['activity'];
   if (pending) {

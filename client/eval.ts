@@ -10,9 +10,7 @@
 // the run's report.json (`evaluation`), report.html and `<output dir>/evaluation.json`.
 import { rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { Client } from '@temporalio/client';
-import { DefaultLogger, Runtime, type NativeConnection } from '@temporalio/worker';
+import { Command } from 'commander';
 import { execa } from 'execa';
 import { jobContext } from '../activities/context.js';
 import { renderReportHtml, type ReportWithEvaluation } from '../activities/report-html.js';
@@ -36,16 +34,16 @@ import {
   type LabelFlip,
   type NoiseExperiment,
 } from '../core/evaluation.js';
-import { EMBEDDERS, formatProblems, JUDGES, parseDqeInput, SAMPLING_RULES, TRAINERS, VECTOR_STORES, type DqeConfig, type DqeInput, type TrainerConfig } from '../core/input.js';
+import { formatProblems, parseDqeInput, type DqeConfig, type DqeInput, type TrainerConfig } from '../core/input.js';
 import type { RowVerdict } from '../core/judging.js';
 import { bootstrapMacroF1Test, classificationMetrics, detectionScores, mcnemarTest, pairedTTest, UNMAPPED } from '../core/metrics.js';
 import { mergeVerdicts } from '../core/two-fold.js';
 import { ensurePythonGroup, REPO_ROOT, VENV_BIN } from '../infra/python-env.js';
-import { ensureLocalServer } from '../infra/temporal.js';
-import { connectClient, connectWorker, temporalTarget } from '../workers/connection.js';
-import { createCpuWorker, CPU_TASK_QUEUE } from '../workers/cpu-worker.js';
+import { CPU_TASK_QUEUE } from '../workers/cpu-worker.js';
 import type { DqeResult } from '../workflows/index.js';
 import { startDqe, waitForDqe } from './api.js';
+import { addDqeInputOptions, CURATION_FLAGS, dqeInputFromFlags, fraction, integer, type DqeInputFlags } from './input-flags.js';
+import { runAndWait } from './run-and-wait.js';
 
 /** Share of the input held out as the test split when no test file is given. */
 export const DEFAULT_HOLDOUT = 0.2;
@@ -346,68 +344,27 @@ export async function runEvaluation(opts: EvalOptions, deps: EvalDeps): Promise<
 
 /** Runs the dqe workflow the way `dqe run` does: the local dev server and an in-process worker unless TEMPORAL_ADDRESS is set. */
 async function runDqeWorkflow(input: DqeInput, o: { taskQueue: string; workflowId: string; inProcessWorker?: boolean; log: (l: string) => void }): Promise<DqeResult> {
-  let target = temporalTarget();
-  if (!target) {
-    const local = await ensureLocalServer(o.log);
-    target = { address: local.address, namespace: 'default' };
-  }
-  const connection = await connectClient(target);
-  const client = new Client({ connection, namespace: target.namespace });
-  let workerConnection: NativeConnection | undefined;
-  try {
-    await startDqe(client, input, { workflowId: o.workflowId, taskQueue: o.taskQueue });
-    o.log(`eval: started workflow ${o.workflowId}`);
-    if (!(o.inProcessWorker ?? !process.env.TEMPORAL_ADDRESS)) return await waitForDqe(client, o.workflowId);
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-    workerConnection = await connectWorker(target);
-    const worker = await createCpuWorker({ connection: workerConnection, namespace: target.namespace, taskQueue: o.taskQueue });
-    return await worker.runUntil(waitForDqe(client, o.workflowId));
-  } finally {
-    await connection.close();
-    await workerConnection?.close();
-  }
+  const { result } = await runAndWait({
+    workflowId: o.workflowId,
+    taskQueue: o.taskQueue,
+    inProcessWorker: o.inProcessWorker,
+    log: o.log,
+    start: async (client) => {
+      await startDqe(client, input, { workflowId: o.workflowId, taskQueue: o.taskQueue });
+      o.log(`eval: started workflow ${o.workflowId}`);
+    },
+    wait: (client) => waitForDqe(client, o.workflowId),
+  });
+  return result;
 }
 
-function fraction(name: string) {
-  return (v: string) => {
-    const x = Number(v);
-    if (!(x > 0 && x < 1)) throw new InvalidArgumentError(`${name} must be a number in (0, 1)`);
-    return x;
-  };
-}
-
-function integer(name: string, min: number) {
-  return (v: string) => {
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
-    return x;
-  };
-}
-
-function component(v: string): unknown {
-  return v.trim().startsWith('{') ? JSON.parse(v) : v;
-}
-
-interface EvalCliOptions {
+interface EvalCliOptions extends DqeInputFlags {
   test?: string;
   holdout: number;
   injectNoise?: number;
   cleanlab: boolean;
   cleanlabFolds: number;
-  twoFold?: boolean;
-  format?: 'jsonl' | 'csv';
-  textField?: string;
-  labelField?: string;
-  labels?: string;
-  ratio?: number;
   seed: number;
-  sampling?: string;
-  embedder?: unknown;
-  trainer?: unknown;
-  vectorStore?: unknown;
-  judge?: unknown;
-  noisy?: string;
-  undecided?: string;
   outputDir?: string;
   workflowId?: string;
   taskQueue: string;
@@ -442,28 +399,15 @@ export function formatEvaluation(e: Evaluation): string {
 
 /** The `dqe eval` subcommand. */
 export function evalCommand(): Command {
-  return new Command('eval')
+  const command = new Command('eval')
     .description('Evaluate DQE: train on the full cleaned data, on the DQE final set and on a random subset of the same size; score each on a test split. With --inject-noise, also score label-noise detection against cleanlab.')
     .argument('<dataset>', 'the dataset (.jsonl or .csv)')
     .option('--test <file>', 'a test split in the same format and fields (default: hold out --holdout of the dataset)')
     .option('--holdout <fraction>', 'share of the dataset held out as the test split, stratified by label', fraction('--holdout'), DEFAULT_HOLDOUT)
     .option('--inject-noise <rate>', 'flip this share of the training labels (seeded) before DQE runs, and score noise detection', fraction('--inject-noise'))
     .option('--no-cleanlab', 'with --inject-noise, skip the cleanlab baseline')
-    .option('--cleanlab-folds <k>', 'cross-validation folds of the probabilities given to cleanlab', integer('--cleanlab-folds', 2), DEFAULT_CLEANLAB_FOLDS)
-    .option('--two-fold', 'run two-fold DQE (a second pass with the halves swapped)')
-    .addOption(new Option('--format <format>', 'dataset format (default: from the extension)').choices(['jsonl', 'csv']))
-    .option('--text-field <name>', 'field holding the text (default: text)')
-    .option('--label-field <name>', 'field holding the label (default: label)')
-    .option('--labels <a,b,...>', 'declared label set')
-    .option('--ratio <r>', 'DQE sampling ratio (default: 0.5)', Number)
-    .option('--seed <n>', 'seeds the split, the flips, the random arm and the run', integer('--seed', 0), 0)
-    .addOption(new Option('--sampling <rule>', 'greedy diversity rule (default: centroid)').choices([...SAMPLING_RULES]))
-    .option('--embedder <name|json>', `embedder: ${EMBEDDERS.join(', ')} or a JSON object (default: hash)`, component)
-    .option('--trainer <name|json>', `trainer: ${TRAINERS.join(', ')} or a JSON object (default: linear)`, component)
-    .option('--vector-store <name|json>', `vector store: ${VECTOR_STORES.join(', ')} or a JSON object (default: embedded)`, component)
-    .option('--judge <name|json>', `judge: ${JUDGES.join(', ')} or a JSON object (default: offline)`, component)
-    .addOption(new Option('--noisy <mode>', 'rows judged mislabeled (default: drop)').choices(['drop', 'relabel']))
-    .addOption(new Option('--undecided <mode>', 'rows the judge could not decide (default: keep)').choices(['keep', 'drop']))
+    .option('--cleanlab-folds <k>', 'cross-validation folds of the probabilities given to cleanlab', integer('--cleanlab-folds', 2), DEFAULT_CLEANLAB_FOLDS);
+  return addDqeInputOptions(command, [...CURATION_FLAGS, 'gpuTaskQueue'], { seed: { description: 'seeds the split, the flips, the random arm and the run', default: 0 } })
     .option('--output-dir <dir>', 'evaluation directory (default: runs/eval-<dataset>)')
     .option('--workflow-id <id>', 'workflow id of the DQE run (default: dqe-eval-<dataset>-<time>)')
     .option('--task-queue <name>', 'task queue of the workflow and CPU activities', CPU_TASK_QUEUE)
@@ -472,18 +416,8 @@ export function evalCommand(): Command {
     .action(async (dataset: string, o: EvalCliOptions) => {
       const name = basename(dataset).replace(/\.[^.]+$/u, '').replace(/[^A-Za-z0-9_-]/gu, '-');
       const log = (l: string) => console.error(l);
-      const dqe: Record<string, unknown> = {};
-      const set = (k: string, v: unknown) => v !== undefined && (dqe[k] = v);
-      set('labels', o.labels?.split(',').map((s) => s.trim()));
-      set('ratio', o.ratio);
-      set('sampling', o.sampling);
-      set('embedder', o.embedder);
-      set('trainer', o.trainer);
-      set('vectorStore', o.vectorStore);
-      set('judge', o.judge);
-      set('noisy', o.noisy);
-      set('undecided', o.undecided);
-      set('twoFold', o.twoFold);
+      // The dataset, its fields and the seed are the evaluation's own; runEvaluation sets them on the run's input.
+      const dqe = dqeInputFromFlags(undefined, o);
       const workflowId = o.workflowId ?? `dqe-eval-${name}-${new Date().toISOString().replace(/[:.]/gu, '-')}`;
       const evaluation = await runEvaluation(
         {
