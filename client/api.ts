@@ -17,12 +17,12 @@ export interface StartDqeOptions {
 }
 
 /**
- * Starts a dqe run. Idempotent: if a run with this workflow id is already running, or completed,
- * its handle comes back instead of a second run.
+ * Starts a workflow once per workflow id: if one with this id is already running, or completed, its
+ * handle comes back instead of a second run.
  */
-export async function startDqe(client: Client, input: DqeInput, opts: StartDqeOptions): Promise<WorkflowHandle> {
+export async function startOnce(client: Client, workflowType: string, input: unknown, opts: StartDqeOptions): Promise<WorkflowHandle> {
   try {
-    return await client.workflow.start(DQE_WORKFLOW_TYPE, {
+    return await client.workflow.start(workflowType, {
       taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
       workflowId: opts.workflowId,
       args: [input],
@@ -32,6 +32,14 @@ export async function startDqe(client: Client, input: DqeInput, opts: StartDqeOp
     if (err instanceof WorkflowExecutionAlreadyStartedError) return client.workflow.getHandle(opts.workflowId);
     throw err;
   }
+}
+
+/**
+ * Starts a dqe run. Idempotent: if a run with this workflow id is already running, or completed,
+ * its handle comes back instead of a second run.
+ */
+export async function startDqe(client: Client, input: DqeInput, opts: StartDqeOptions): Promise<WorkflowHandle> {
+  return startOnce(client, DQE_WORKFLOW_TYPE, input, opts);
 }
 
 export interface DqeStatus extends DqeProgress {
