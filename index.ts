@@ -24,6 +24,8 @@ export {
 export { listDqeRuns, dqeRunsQuery, ensureDqeSearchAttributes, missingDqeSearchAttributes, type ListDqeRunsOptions, type DqeRunListing } from './client/runs.js';
 export { getDqeReview, readReviewPairs, submitDqeReview, type ReviewPair, type ReviewPairSide, type ReviewSubmission, type ReviewDecision } from './client/review.js';
 export { DQE_SEARCH_ATTRIBUTES, RUN_STATUSES, type RunStatus, type DqeMemo } from './workflows/visibility.js';
+export { startEvaluation, runEvaluation, EVAL_WORKFLOW_TYPE, type StartEvaluationOptions, type EvalInput } from './client/eval.js';
+export type { Evaluation } from './core/evaluation.js';
 export { createCpuWorker, CPU_TASK_QUEUE } from './workers/cpu-worker.js';
 export { createGpuWorker, GPU_TASK_QUEUE, type GpuWorkerOptions } from './workers/gpu-worker.js';
 export type { SwiftRuntime } from './adapters/trainers/swift.js';

@@ -7,6 +7,9 @@ import { dqeFailure } from '../adapters/failure.js';
 const INPUT_PATHS = [
   ['dataset', 'dataset'],
   ['runDir', 'output directory'],
+  // `dqe eval`'s input: its test split and evaluation directory.
+  ['test', 'test split'],
+  ['outputDir', 'output directory'],
 ] as const;
 
 async function checkArgs(args: unknown, roots: readonly string[]): Promise<void> {

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { allowedRoots } from '../infra/allowed-roots.js';
 import { assembleRun } from './assemble.js';
 import { cleanDataset } from './clean.js';
+import { compareCleanlab, finishEvaluation, layOutArms, splitEvaluation, trainArm, type TrainArmArgs } from './evaluate.js';
+import type { EvalInput } from '../core/evaluation.js';
 import { confineActivities } from './confine.js';
 import { embedShard, mergeEmbeddings, type EmbedShardArgs } from './embed.js';
 import { judgeNoisy, type JudgeArgs } from './judge.js';
@@ -56,6 +58,12 @@ export function createActivities(deps: ActivityDeps) {
     assembleRun,
     writeReport,
     releaseRunDir,
+    // `dqe eval` (workflows/eval.ts)
+    splitEvaluation,
+    layOutArms: (input: EvalInput) => layOutArms(deps, input),
+    trainArm: (args: TrainArmArgs) => trainArm(args),
+    compareCleanlab,
+    finishEvaluation,
   }, allowedRoots(deps.env));
 }
 

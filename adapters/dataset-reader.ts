@@ -6,6 +6,8 @@ import { CsvError, parse as parseCsv } from 'csv-parse';
 import type { RejectReason } from '../core/clean.js';
 import { scanObjectLine, type FieldSpan } from '../core/json-line.js';
 
+import { formatOf } from '../core/dataset-format.js';
+import { exists } from './files.js';
 export { formatOf, type DatasetFormat } from '../core/dataset-format.js';
 
 /** A row read whole: its fields, and `source`, the JSON object text final.jsonl writes for it. */
@@ -302,4 +304,11 @@ export async function* readCsvDataset(path: string, opts: CsvReadOptions = {}): 
     }
     throw err;
   }
+}
+
+/** Why a dataset file cannot be read at all (no format, no file), or undefined; the message starts with the path. */
+export async function datasetFileProblem(path: string, format: 'jsonl' | 'csv' | undefined): Promise<{ type: 'DqeUnknownFormat' | 'DqeDatasetNotFound'; message: string } | undefined> {
+  if (!formatOf(path, format)) return { type: 'DqeUnknownFormat', message: `${path}: unknown format; name it .jsonl or .csv, or pass --format` };
+  if (!(await exists(path))) return { type: 'DqeDatasetNotFound', message: `${path}: no such file` };
+  return undefined;
 }

@@ -5,7 +5,7 @@
 //          [--folds one,two] [--embedder hash|minilm|JSON] [--out bench/results/eval.json]
 // Datasets: SpamAssassin 2-class (ham/spam) and 3-class (hard_ham apart), and drug-reviews (the UCI Drug
 // Review sample, 3-class sentiment, examples/drug-reviews.ts).
-// Runs a private Temporal dev server and an in-process worker; every run directory is kept under
+// Runs a private Temporal dev server and an in-process worker (each case is a `dqeEval` workflow); every run directory is kept under
 // bench/results/tmp/ (git-ignored).
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -21,7 +21,6 @@ import { spamAssassinJsonl } from '../examples/spam-assassin.js';
 import { REPO_ROOT } from '../infra/python-env.js';
 import { startDevServer } from '../infra/temporal.js';
 import { createCpuWorker } from '../workers/cpu-worker.js';
-import type { DqeResult } from '../workflows/index.js';
 
 const DATASETS = ['2-class', '3-class', 'drug-reviews'] as const;
 type DatasetName = (typeof DATASETS)[number];
@@ -118,6 +117,7 @@ await worker.runUntil(async () => {
     console.error(`\n== ${name}`);
     const started = performance.now();
     const evaluation = await runEvaluation(
+      client,
       {
         dataset: datasets[c.dataset],
         holdout: o.holdout,
@@ -128,11 +128,7 @@ await worker.runUntil(async () => {
         dqe: { twoFold: c.twoFold, ...embedder },
         outputDir: join(tmp, name),
       },
-      {
-        env: {},
-        log: (l) => console.error(l),
-        runDqe: (input) => client.workflow.execute('dqe', { taskQueue, workflowId: `bench-eval-${process.pid}-${runs++}`, args: [input] }) as Promise<DqeResult>,
-      },
+      { taskQueue, workflowId: `bench-eval-${process.pid}-${runs++}` },
     );
     const wallSeconds = (performance.now() - started) / 1000;
     console.log(`\n${name} (${wallSeconds.toFixed(1)} s)\n${formatEvaluation(evaluation)}`);

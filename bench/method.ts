@@ -30,7 +30,7 @@ import { bootstrapMacroF1Test, classificationMetrics, detectionScores, mcnemarTe
 import { greedySample, sampleCount, type SamplingRule } from '../core/sampling/index.js';
 import { mergeVerdicts } from '../core/two-fold.js';
 import { labelOf, loadMails, spread } from '../examples/spam-assassin.js';
-import { runCleanlab } from '../client/eval.js';
+import { runCleanlab } from '../adapters/cleanlab.js';
 import { REPO_ROOT } from '../infra/python-env.js';
 
 /** One way of running DQE: every part the ablation varies. */

@@ -2,7 +2,7 @@
 import { WorkflowIdReusePolicy, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { DqeInput } from '../core/input.js';
-import { PHASES, type DqeProgress, type DqeResult, type Phase } from '../workflows/index.js';
+import { PHASES, progressQuery, type DqeProgress, type DqeResult, type Phase } from '../workflows/index.js';
 import { DQE_PHASE, DQE_STATUS, type DqeMemo, type RunStatus } from '../workflows/visibility.js';
 
 /** The workflow type name: a public contract, so any Temporal SDK or the UI can start a run by it. */
@@ -17,12 +17,12 @@ export interface StartDqeOptions {
 }
 
 /**
- * Starts a dqe run. Idempotent: if a run with this workflow id is already running, or completed,
- * its handle comes back instead of a second run.
+ * Starts a workflow once per workflow id: if one with this id is already running, or completed, its
+ * handle comes back instead of a second run.
  */
-export async function startDqe(client: Client, input: DqeInput, opts: StartDqeOptions): Promise<WorkflowHandle> {
+export async function startOnce(client: Client, workflowType: string, input: unknown, opts: StartDqeOptions): Promise<WorkflowHandle> {
   try {
-    return await client.workflow.start(DQE_WORKFLOW_TYPE, {
+    return await client.workflow.start(workflowType, {
       taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
       workflowId: opts.workflowId,
       args: [input],
@@ -32,6 +32,14 @@ export async function startDqe(client: Client, input: DqeInput, opts: StartDqeOp
     if (err instanceof WorkflowExecutionAlreadyStartedError) return client.workflow.getHandle(opts.workflowId);
     throw err;
   }
+}
+
+/**
+ * Starts a dqe run. Idempotent: if a run with this workflow id is already running, or completed,
+ * its handle comes back instead of a second run.
+ */
+export async function startDqe(client: Client, input: DqeInput, opts: StartDqeOptions): Promise<WorkflowHandle> {
+  return startOnce(client, DQE_WORKFLOW_TYPE, input, opts);
 }
 
 export interface DqeStatus extends DqeProgress {
@@ -66,7 +74,7 @@ export async function getDqeProgress(client: Client, workflowId: string): Promis
   const description = await handle.describe();
   // A closed run is described from its search attributes and memo: a query would need a worker to replay it.
   if (description.status.name !== 'RUNNING') return { ...closedProgress(description), workflowId, execution: description.status.name };
-  const progress = await handle.query<DqeProgress>('progress');
+  const progress = await handle.query(progressQuery);
   const pending = description.raw.pendingActivities?.[0];
   let activity: DqeStatus['activity'];
   if (pending) {

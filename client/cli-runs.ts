@@ -5,12 +5,12 @@ import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import type { DqeInput } from '../core/input.js';
 import { NO_SHARED_FEATURE_NOTE, NO_SHARED_FEATURE_SIMILARITY } from '../core/categorise.js';
 import { MAX_INLINE_DECISIONS, type ReviewDecision, type ReviewSubmission } from '../core/review.js';
 import { RUN_STATUSES } from '../workflows/visibility.js';
 import { PHASES } from '../workflows/index.js';
 import { DEFAULT_TASK_QUEUE } from './api.js';
+import { addDqeInputOptions, CURATION_FLAGS, dqeInputFromFlags, number, readInputOption, type DqeInputFlags } from './input-flags.js';
 import { getDqeReview, readReviewPairs, submitDqeReview, type ReviewPairSide } from './review.js';
 import { DEFAULT_LIST_LIMIT, ensureDqeSearchAttributes, listDqeRuns } from './runs.js';
 import {
@@ -34,14 +34,6 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function number(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
-    return n;
-  };
-}
-
 function overlapOption(description: string, withDefault: boolean): Option {
   const o = new Option('--overlap <policy>', description).choices(Object.keys(OVERLAP_POLICIES));
   return withDefault ? o.default('skip') : o;
@@ -51,7 +43,7 @@ function json(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));
 }
 
-interface ScheduleCreateOptions {
+interface ScheduleCreateOptions extends DqeInputFlags {
   cron: string[];
   every?: string;
   offset?: string;
@@ -63,32 +55,13 @@ interface ScheduleCreateOptions {
   note?: string;
   outputRoot?: string;
   input?: string;
-  textField?: string;
-  labelField?: string;
-  labels?: string;
-  ratio?: number;
-  seed?: number;
-  review?: boolean;
   taskQueue: string;
-}
-
-function scheduleInput(dataset: string | undefined, o: ScheduleCreateOptions): DqeInput {
-  const base: Record<string, unknown> = o.input ? (JSON.parse(o.input.trim().startsWith('{') ? o.input : readFileSync(o.input, 'utf8')) as Record<string, unknown>) : {};
-  const set = (k: string, v: unknown) => v !== undefined && (base[k] = v);
-  set('dataset', dataset !== undefined ? resolve(dataset) : base.dataset);
-  set('textField', o.textField);
-  set('labelField', o.labelField);
-  set('labels', o.labels?.split(',').map((s) => s.trim()));
-  set('ratio', o.ratio);
-  set('seed', o.seed);
-  set('review', o.review);
-  return base as DqeInput;
 }
 
 function addScheduleCommands(program: Command, withClient: WithClient): void {
   const schedule = program.command('schedule').description('Temporal Schedules that re-run dqe on a dataset as it grows; each run writes to <output root>/<schedule id>/<scheduled time>/');
 
-  schedule
+  const create = schedule
     .command('create')
     .description('Create a schedule (cron or interval). Fails if the id exists.')
     .argument('<schedule-id>', 'the schedule id; its runs get workflow ids <schedule-id>-<scheduled time>')
@@ -103,17 +76,12 @@ function addScheduleCommands(program: Command, withClient: WithClient): void {
     .option('--paused', 'create it paused')
     .option('--note <text>', 'a note shown with the schedule')
     .option('--output-root <dir>', 'runs go to <dir>/<schedule id>/<scheduled time>/ (default: ./runs, resolved now); an outputDir in --input wins')
-    .option('--input <file|json>', 'the whole workflow input as JSON (a file or inline); flags override its fields')
-    .option('--text-field <name>', 'field holding the text')
-    .option('--label-field <name>', 'field holding the label')
-    .option('--labels <a,b,...>', 'declared label set')
-    .option('--ratio <r>', 'fraction of kept rows to sample', number('--ratio'))
-    .option('--seed <n>', 'random seed', number('--seed'))
-    .option('--review', 'each run waits for `dqe review` after judging')
+    .option('--input <file|json>', 'the whole workflow input as JSON (a file or inline); flags override its fields');
+  addDqeInputOptions(create, [...CURATION_FLAGS, 'gpuTaskQueue', 'review'], { review: { description: 'each run waits for `dqe review` after judging' } })
     .option('--task-queue <name>', 'task queue of the runs', DEFAULT_TASK_QUEUE)
     .action((id: string, dataset: string | undefined, o: ScheduleCreateOptions) =>
       withClient(async (client) => {
-        const input = scheduleInput(dataset, o);
+        const input = dqeInputFromFlags(dataset, o, readInputOption(o.input));
         await createDqeSchedule(client, {
           scheduleId: id,
           input,

@@ -1,92 +1,43 @@
 // `dqe`: run curation, run workers, and follow runs from the command line.
-import { basename, dirname, join, resolve } from 'node:path';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { basename, resolve } from 'node:path';
+import { Command } from 'commander';
 import { Client } from '@temporalio/client';
-import { DefaultLogger, Runtime, type NativeConnection } from '@temporalio/worker';
 import cliProgress from 'cli-progress';
-import { formatProblems, parseDqeInput, type DqeInput, EMBEDDERS, JUDGES, TRAINERS, VECTOR_STORES, SAMPLING_RULES } from '../core/input.js';
-import { ensureLocalServer, localServerAddress, STATE_DIR, stopLocalServer } from '../infra/temporal.js';
+import { formatProblems, parseDqeInput, type DqeInput } from '../core/input.js';
+import { ensureLocalServer, localServerAddress, stopLocalServer } from '../infra/temporal.js';
 import { datasetProblem } from './dataset-check.js';
-import { createCpuWorker, CPU_TASK_QUEUE } from '../workers/cpu-worker.js';
+import { CPU_TASK_QUEUE } from '../workers/cpu-worker.js';
 import { runCpuWorker } from '../workers/main.js';
 import { GPU_TASK_QUEUE, runGpuWorker } from '../workers/gpu-worker.js';
-import { connectClient, connectWorker, temporalTarget } from '../workers/connection.js';
+import { connectClient, temporalTarget } from '../workers/connection.js';
 import type { DqeResult } from '../workflows/index.js';
 import { failureMessage } from './failure-message.js';
 import { cancelDqe, getDqeProgress, startDqe, type DqeStatus } from './api.js';
 import { addRunCommands } from './cli-runs.js';
 import { assertDqeSearchAttributes } from './runs.js';
 import { evalCommand } from './eval.js';
+import { addDqeInputOptions, CURATION_FLAGS, dqeInputFromFlags, number, readInputOption, type DqeInputFlags } from './input-flags.js';
+import { inProcessByDefault, runAndWait } from './run-and-wait.js';
 
 /** How often the progress bar asks the workflow for its progress, in ms. */
 const PROGRESS_POLL_MS = 500;
 
-function number(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
-    return n;
-  };
-}
-
-/** A component option: a name (`hash`) or a JSON object (`{"name":"openai","model":"..."}`). */
-function component(v: string): unknown {
-  return v.trim().startsWith('{') ? JSON.parse(v) : v;
-}
-
-interface RunOptions {
-  format?: 'jsonl' | 'csv';
-  textField?: string;
-  labelField?: string;
-  labels?: string;
-  ratio?: number;
-  seed?: number;
-  sampling?: string;
-  embedder?: unknown;
-  trainer?: unknown;
-  vectorStore?: unknown;
-  judge?: unknown;
-  noisy?: string;
-  undecided?: string;
-  twoFold?: boolean;
+interface RunOptions extends DqeInputFlags {
   outputDir?: string;
-  overwrite?: boolean;
   input?: string;
   workflowId?: string;
   taskQueue: string;
-  gpuTaskQueue?: string;
   inProcessWorker?: boolean;
-  review?: boolean;
   progress: boolean;
   json?: boolean;
 }
 
 function buildInput(dataset: string | undefined, o: RunOptions, workflowId: string): DqeInput {
-  const base: Record<string, unknown> = o.input ? (JSON.parse(o.input.trim().startsWith('{') ? o.input : readFileSync(o.input, 'utf8')) as Record<string, unknown>) : {};
-  const set = (k: string, v: unknown) => v !== undefined && (base[k] = v);
-  set('dataset', dataset ? resolve(dataset) : base.dataset);
-  set('format', o.format);
-  set('textField', o.textField);
-  set('labelField', o.labelField);
-  set('labels', o.labels?.split(',').map((s) => s.trim()));
-  set('ratio', o.ratio);
-  set('seed', o.seed);
-  set('sampling', o.sampling);
-  set('embedder', o.embedder);
-  set('trainer', o.trainer);
-  set('vectorStore', o.vectorStore);
-  set('judge', o.judge);
-  set('noisy', o.noisy);
-  set('undecided', o.undecided);
-  set('twoFold', o.twoFold);
-  set('gpuTaskQueue', o.gpuTaskQueue);
-  set('review', o.review);
-  set('overwrite', o.overwrite);
+  const input: Record<string, unknown> = dqeInputFromFlags(dataset, o, readInputOption(o.input));
   // resolve('') is the working directory: a blank --output-dir must fail, not write beside everything there.
   if (o.outputDir !== undefined && o.outputDir.trim().length === 0) throw new Error('--output-dir is empty; give the run directory');
-  set('outputDir', resolve(o.outputDir ?? (typeof base.outputDir === 'string' ? base.outputDir : `runs/${workflowId}`)));
-  return base as DqeInput;
+  input.outputDir = resolve(o.outputDir ?? (typeof input.outputDir === 'string' ? input.outputDir : `runs/${workflowId}`));
+  return input as DqeInput;
 }
 
 function describePhase(s: DqeStatus): string {
@@ -149,7 +100,7 @@ function printSummary(r: DqeResult, uiUrl: string | undefined, workflowId: strin
   for (const [k, v, p] of rows) console.log(`  ${k.padEnd(20)} ${String(v).padStart(8)} ${p.padStart(7)}`);
   for (const w of r.warnings ?? []) console.log(`warning: ${w}`);
   console.log(`\noutput directory: ${resolve(r.runDir)}`);
-  console.log(`  final.jsonl, final.swift.jsonl, rejects.jsonl, categories.jsonl, noisy-pairs.jsonl, report.json, report.md, report.html`);
+  console.log(`  final.jsonl, final.rows.jsonl, final.swift.jsonl, rejects.jsonl, categories.jsonl, noisy-pairs.jsonl, report.json, report.md, report.html`);
   if (uiUrl) console.log(`Temporal Web UI:  ${uiUrl}/namespaces/${namespace}/workflows/${workflowId}`);
 }
 
@@ -159,51 +110,25 @@ async function run(dataset: string | undefined, o: RunOptions): Promise<void> {
   const input = buildInput(dataset, o, workflowId);
   const parsed = parseDqeInput(input);
   if (!parsed.ok) throw new Error(formatProblems(parsed.problems));
-  const inProcess = o.inProcessWorker ?? !process.env.TEMPORAL_ADDRESS;
+  const inProcess = inProcessByDefault(o.inProcessWorker);
   // Before any workflow starts: a typo in a path or field name should not leave a run behind.
   const problem = await datasetProblem(parsed.config, inProcess);
   if (problem) throw new Error(problem);
 
-  let target = temporalTarget();
-  let uiUrl: string | undefined;
   const log = (line: string) => !o.json && console.error(line);
-  if (!target) {
-    const local = await ensureLocalServer(log);
-    if (local.started) log(`started a local Temporal dev server at ${local.address} (Web UI ${local.uiUrl}); it keeps running — stop it with \`dqe server stop\``);
-    target = { address: local.address, namespace: 'default' };
-    uiUrl = local.uiUrl;
-  }
-  const connection = await connectClient(target);
-  const client = new Client({ connection, namespace: target.namespace });
-  let workerConnection: NativeConnection | undefined;
-  try {
-    await assertDqeSearchAttributes(client);
-    await startDqe(client, input, { workflowId, taskQueue: o.taskQueue });
-    log(`started workflow ${workflowId} (type dqe, task queue ${o.taskQueue})`);
-    let result: DqeResult;
-    if (inProcess) {
-      // The in-process worker's warnings (retries, their stack traces) go to a log file, not above the
-      // progress bar or the one-line cause of a failure; the file is named when the run fails.
-      const logPath = join(STATE_DIR, 'logs', `${workflowId}.log`);
-      mkdirSync(dirname(logPath), { recursive: true });
-      Runtime.install({ logger: new DefaultLogger('WARN', (e) => appendFileSync(logPath, `${new Date(Number(e.timestampNanos / 1_000_000n)).toISOString()} [${e.level}] ${e.message} ${JSON.stringify(e.meta ?? {})}\n`)) });
-      workerConnection = await connectWorker(target);
-      const worker = await createCpuWorker({ connection: workerConnection, namespace: target.namespace, taskQueue: o.taskQueue });
-      try {
-        result = await worker.runUntil(follow(client, workflowId, o.progress && !o.json));
-      } catch (err) {
-        if (existsSync(logPath)) console.error(`dqe: the worker's warnings and stack traces are in ${logPath}`);
-        throw err;
-      }
-    } else {
-      result = await follow(client, workflowId, o.progress && !o.json);
-    }
-    if (o.json) console.log(JSON.stringify({ workflowId, ...result }, null, 2));
-    else printSummary(result, uiUrl, workflowId, target.namespace);
-  } finally {
-    await connection.close();
-    await workerConnection?.close();
-  }
+  const { result, uiUrl, namespace } = await runAndWait({
+    workflowId,
+    taskQueue: o.taskQueue,
+    inProcessWorker: inProcess,
+    log,
+    start: async (client) => {
+      await startDqe(client, input, { workflowId, taskQueue: o.taskQueue });
+      log(`started workflow ${workflowId} (type dqe, task queue ${o.taskQueue})`);
+    },
+    wait: (client) => follow(client, workflowId, o.progress && !o.json),
+  });
+  if (o.json) console.log(JSON.stringify({ workflowId, ...result }, null, 2));
+  else printSummary(result, uiUrl, workflowId, namespace);
 }
 
 async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
@@ -221,31 +146,15 @@ export function buildProgram(): Command {
     .description('Curate LLM text-classifier training sets with Data Quality Enhancement (DQE), as durable Temporal workflows')
     .showHelpAfterError('(add --help for usage)');
 
-  program
+  const runCommand = program
     .command('run')
     .description('Run DQE on a dataset (JSONL or CSV). With TEMPORAL_ADDRESS unset, starts a local Temporal dev server and an in-process worker.')
-    .argument('[dataset]', 'path of the dataset (.jsonl or .csv); may come from --input instead')
-    .addOption(new Option('--format <format>', 'dataset format (default: from the extension)').choices(['jsonl', 'csv']))
-    .option('--text-field <name>', 'field holding the text (default: text)')
-    .option('--label-field <name>', 'field holding the label (default: label)')
-    .option('--labels <a,b,...>', 'declared label set; rows with other labels are rejected')
-    .option('--ratio <r>', 'fraction of kept rows to sample, 0 < r < 1 (default: 0.5)', number('--ratio'))
-    .option('--seed <n>', 'random seed (default: 0)', number('--seed'))
-    .addOption(new Option('--sampling <rule>', 'greedy diversity rule (default: centroid)').choices([...SAMPLING_RULES]))
-    .option('--embedder <name|json>', `embedder: ${EMBEDDERS.join(', ')} or a JSON object (default: minilm)`, component)
-    .option('--trainer <name|json>', `trainer: ${TRAINERS.join(', ')} or a JSON object (default: linear)`, component)
-    .option('--vector-store <name|json>', `vector store: ${VECTOR_STORES.join(', ')} or a JSON object (default: embedded)`, component)
-    .option('--judge <name|json>', `judge: ${JUDGES.join(', ')} or a JSON object (default: offline)`, component)
-    .addOption(new Option('--noisy <mode>', 'rows judged mislabeled (default: drop)').choices(['drop', 'relabel']))
-    .addOption(new Option('--undecided <mode>', 'rows the judge could not decide (default: keep)').choices(['keep', 'drop']))
-    .option('--two-fold', 'two-fold DQE: a second pass with the halves swapped, so noisy detection covers every row')
+    .argument('[dataset]', 'path of the dataset (.jsonl or .csv); may come from --input instead');
+  addDqeInputOptions(runCommand, [...CURATION_FLAGS, 'gpuTaskQueue', 'review', 'overwrite'])
     .option('--output-dir <dir>', 'run directory (default: runs/<workflow id>)')
-    .option('--overwrite', 'replace the outputs of a finished run in --output-dir (the whole directory; never a mix of two runs)')
     .option('--input <file|json>', 'the whole workflow input as JSON (a file or inline); flags override its fields')
     .option('--workflow-id <id>', 'workflow id (default: dqe-<dataset>-<time>); starting twice with one id returns the existing run')
     .option('--task-queue <name>', 'task queue of the workflow and CPU activities', CPU_TASK_QUEUE)
-    .option('--gpu-task-queue <name>', 'task queue of the GPU worker (swift trainer)')
-    .option('--review', 'after judging, wait for a person to accept or override the verdicts (`dqe review <workflow-id>`)')
     .option('--in-process-worker', 'also run a worker in this process (the default when TEMPORAL_ADDRESS is unset)')
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the result as JSON on stdout')

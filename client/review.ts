@@ -5,7 +5,7 @@ import { readJsonlAll } from '../adapters/files.js';
 import type { NoisyPairLine, NoisyPairLineSide } from '../core/run-layout.js';
 import type { ReviewSubmission } from '../core/review.js';
 import type { ReviewSummary } from '../activities/refs.js';
-import type { DqeReviewState } from '../workflows/index.js';
+import { reviewQuery, submitReviewUpdate, type DqeReviewState } from '../workflows/index.js';
 
 export type { ReviewSubmission, ReviewDecision } from '../core/review.js';
 
@@ -17,7 +17,7 @@ export type ReviewPair = NoisyPairLine;
 
 /** The `review` query: whether the run waits for review, and where its pairs are. */
 export async function getDqeReview(client: Client, workflowId: string): Promise<DqeReviewState> {
-  return client.workflow.getHandle(workflowId).query<DqeReviewState>('review');
+  return client.workflow.getHandle(workflowId).query(reviewQuery);
 }
 
 /**
@@ -36,5 +36,5 @@ export async function readReviewPairs(state: DqeReviewState): Promise<ReviewPair
  * `DqeNotAwaitingReview` or `DqeInvalidReview`, naming the bad decision.
  */
 export async function submitDqeReview(client: Client, workflowId: string, submission: ReviewSubmission): Promise<ReviewSummary> {
-  return client.workflow.getHandle(workflowId).executeUpdate<ReviewSummary, [ReviewSubmission]>('submitReview', { args: [submission] });
+  return client.workflow.getHandle(workflowId).executeUpdate(submitReviewUpdate, { args: [submission] });
 }

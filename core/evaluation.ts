@@ -140,3 +140,40 @@ export interface Evaluation {
   noise: NoiseExperiment | null;
   seconds: number;
 }
+
+/** Offsets of the seeds of the noise flips, the random arm and the macro-F1 bootstrap from the run's seed, so they are independent draws. */
+export const NOISE_SEED_OFFSET = 1;
+export const RANDOM_ARM_SEED_OFFSET = 2;
+export const BOOTSTRAP_SEED_OFFSET = 4;
+/** Share of the input held out as the test split when no test file is given. */
+export const DEFAULT_HOLDOUT = 0.2;
+/** Folds of the cross-validated probabilities handed to cleanlab (cleanlab's own default is 5). */
+export const DEFAULT_CLEANLAB_FOLDS = 5;
+
+/** What an evaluation is asked to do: the input of the `dqeEval` workflow (paths as the workers see them). */
+export interface EvalInput {
+  /** The dataset to split, curate and evaluate on. */
+  dataset: string;
+  /** @default from the extension */
+  format?: 'jsonl' | 'csv' | undefined;
+  /** @default 'text' */
+  textField?: string | undefined;
+  /** @default 'label' */
+  labelField?: string | undefined;
+  /** A test split in the dataset's format and fields; without it, `holdout` of the dataset is held out. */
+  test?: string | undefined;
+  /** Share of the dataset held out (stratified by label, seeded) when there is no `test`. @default 0.2 */
+  holdout?: number | undefined;
+  /** Seeds the split, the flips, the random arm and the run. @default 0 */
+  seed?: number | undefined;
+  /** Share of the training rows whose label is flipped before DQE runs (0 < r < 1). @default none */
+  injectNoise?: number | undefined;
+  /** With `injectNoise`, also score cleanlab's find_label_issues. @default true */
+  cleanlab?: boolean | undefined;
+  /** Cross-validation folds of cleanlab's probabilities. @default 5 */
+  cleanlabFolds?: number | undefined;
+  /** The rest of the dqe workflow input (ratio, embedder, trainer, judge, twoFold, heartbeat timeouts...). @default {} */
+  dqe?: Record<string, unknown> | undefined;
+  /** The evaluation directory: train.jsonl, test.jsonl, flips.jsonl, evaluation.json, dqe/ (the run directory), work/. */
+  outputDir: string;
+}

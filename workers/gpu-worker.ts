@@ -4,6 +4,7 @@ import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/w
 import { confineActivities } from '../activities/confine.js';
 import type { DqeActivities } from '../activities/index.js';
 import { predictShard, trainModel, type PredictShardArgs, type TrainArgs } from '../activities/train.js';
+import { trainArm, type TrainArmArgs } from '../activities/evaluate.js';
 import { DEFAULT_KILL_GRACE_MS, resolveSwiftBin, type SwiftRuntime } from '../adapters/trainers/swift.js';
 import { allowedRoots } from '../infra/allowed-roots.js';
 import { connectWorker, describeTarget, temporalTarget } from './connection.js';
@@ -20,12 +21,13 @@ const MAX_HEARTBEAT_THROTTLE_MS = 10_000;
 /** Time for a job to wind down after its swift was told to stop, beyond the kill grace, in ms. */
 const SHUTDOWN_MARGIN_MS = 15_000;
 
-/** The activities a GPU worker registers: the swift ones, under the names the workflow calls. */
-export function createGpuActivities(swift: SwiftRuntime, workerId?: string): Pick<DqeActivities, 'trainModel' | 'predictShard'> {
+/** The activities a GPU worker registers: the swift ones (a run's and `dqe eval`'s arms), under the names the workflows call. */
+export function createGpuActivities(swift: SwiftRuntime, workerId?: string): Pick<DqeActivities, 'trainModel' | 'predictShard' | 'trainArm'> {
   const trainers = { swift };
   return {
     trainModel: (args: TrainArgs) => trainModel(args, trainers),
     predictShard: (args: PredictShardArgs) => predictShard({ trainers, ...(workerId ? { workerId } : {}) }, args),
+    trainArm: (args: TrainArmArgs) => trainArm(args, trainers),
   };
 }
 

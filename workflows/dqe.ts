@@ -34,7 +34,7 @@ import {
   type DqeMemo,
   type RunStatus,
 } from './visibility.js';
-import { formatProblems, parseDqeInput, type DqeInput } from '../core/input.js';
+import { formatProblems, parseDqeInput, type DqeConfig, type DqeInput } from '../core/input.js';
 import { shardsOf } from '../core/shards.js';
 import { RUN_FILES } from '../core/run-layout.js';
 
@@ -106,7 +106,7 @@ export const submitReviewUpdate = defineUpdate<ReviewSummary, [ReviewSubmission]
 const NON_RETRYABLE = [...NON_RETRYABLE_FAILURE_TYPES];
 
 // File-bound phases finish in minutes; a stuck disk should surface, not hang the run.
-const FILES: ActivityOptions = {
+export const FILES: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
@@ -114,7 +114,7 @@ const FILES: ActivityOptions = {
 
 // CPU-heavy phases (embedding, sampling, the linear trainer, search) can run for hours at a million
 // rows; they heartbeat, so a dead worker is noticed within the heartbeat timeout.
-const COMPUTE: ActivityOptions = {
+export const COMPUTE: ActivityOptions = {
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '5 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
@@ -132,7 +132,7 @@ const REMOTE: ActivityOptions = {
  * The activities of one profile. The input's `heartbeatTimeoutSeconds`, when set, replaces the
  * profile's heartbeat timeout: crash drills shorten it so a killed worker's activity moves on in seconds.
  */
-function profile(options: ActivityOptions, heartbeatTimeoutSeconds: number | undefined): DqeActivities {
+export function profile(options: ActivityOptions, heartbeatTimeoutSeconds: number | undefined): DqeActivities {
   return proxyActivities<DqeActivities>(heartbeatTimeoutSeconds === undefined ? options : { ...options, heartbeatTimeout: heartbeatTimeoutSeconds * 1000 });
 }
 
@@ -155,7 +155,7 @@ const cleanupActs = proxyActivities<DqeActivities>({
  * GPU worker heartbeats every few seconds whatever swift is doing, so a short heartbeat timeout only
  * decides how soon a crashed worker's job moves on.
  */
-function gpuActivities(taskQueue: string, heartbeatTimeoutSeconds: number): DqeActivities {
+export function gpuActivities(taskQueue: string, heartbeatTimeoutSeconds: number): DqeActivities {
   const options: ActivityOptions = {
     taskQueue,
     startToCloseTimeout: '7 days',
@@ -166,8 +166,14 @@ function gpuActivities(taskQueue: string, heartbeatTimeoutSeconds: number): DqeA
   return proxyActivities<DqeActivities>(options);
 }
 
+/** Where the run's trainer runs: swift (and the encoder trainer when asked) on the GPU queue, the rest with `cpu`. */
+export function trainerActivities(config: DqeConfig, cpu: DqeActivities): DqeActivities {
+  const onGpu = config.trainer.name === 'swift' || (config.trainer.name === 'encoder' && config.trainer.queue === 'gpu');
+  return onGpu ? gpuActivities(config.gpuTaskQueue, config.gpuHeartbeatTimeoutSeconds) : cpu;
+}
+
 /** A catalogued failure the workflow itself throws (all of them non-retryable: bad input or a review it cannot take). */
-function failure(type: DqeFailureType, message: string, details?: unknown): ApplicationFailure {
+export function failure(type: DqeFailureType, message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: !isRetryableFailure(type), details: details === undefined ? [] : [details] });
 }
 
@@ -292,8 +298,7 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
   }
 
   try {
-    const onGpu = config.trainer.name === 'swift' || (config.trainer.name === 'encoder' && config.trainer.queue === 'gpu');
-    const trainerActs = onGpu ? gpuActivities(config.gpuTaskQueue, config.gpuHeartbeatTimeoutSeconds) : compute;
+    const trainerActs = trainerActivities(config, compute);
     const embedActs = config.embedder.name === 'openai' ? remote : compute;
     const searchActs = config.vectorStore.name === 'qdrant' ? remote : compute;
     const judgeActs = config.judge.name === 'openai' ? remote : compute;

@@ -1,5 +1,6 @@
 // `dqe eval` on a few hundred real SpamAssassin mails: the CLI end to end (real Temporal dev server,
-// in-process worker, cleanlab from PyPI in the project venv), then two-fold DQE on the same split.
+// in-process worker, cleanlab from PyPI in the project venv), then two-fold DQE on the same split, then
+// the same evaluation with its worker SIGKILLed mid-arm.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,14 +11,15 @@ import { execa } from 'execa';
 import { readJsonlAll, readUint32 } from '../../adapters/files.js';
 import type { ReportWithEvaluation } from '../../activities/report-html.js';
 import type { KeptRow } from '../../activities/refs.js';
-import { runEvaluation } from '../../client/eval.js';
+import { EVAL_WORKFLOW_TYPE, runEvaluation, startEvaluation } from '../../client/eval.js';
 import type { Evaluation } from '../../core/evaluation.js';
 import type { RowVerdict } from '../../core/judging.js';
 import { mergeVerdicts } from '../../core/two-fold.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
 import { REPO_ROOT } from '../../infra/python-env.js';
 import { createCpuWorker, workflowBundle } from '../../workers/cpu-worker.js';
-import type { DqeResult } from '../../workflows/index.js';
+import { EVAL_DQE_SUFFIX } from '../../workflows/index.js';
+import { startWorkerProcess, writeWorkflowBundle, type WorkerProcess } from '../reliability/worker-processes.js';
 import { testTemporal, uniqueId, type TestTemporal } from '../helpers/temporal.js';
 
 const MAILS = 400;
@@ -44,14 +46,29 @@ describe('dqe eval', () => {
 
   test('the CLI splits, flips, runs DQE and scores full / dqe / random and cleanlab consistently', async () => {
     const taskQueue = uniqueId('dqe-eval-cli');
+    const workflowId = uniqueId('dqe-eval-cli');
     const out = oneFoldDir();
     const res = await execa(
       process.execPath,
-      [join(REPO_ROOT, 'bin/dqe.js'), 'eval', dataset, '--holdout', String(HOLDOUT), '--inject-noise', String(NOISE), '--seed', '3', '--output-dir', out, '--task-queue', taskQueue, '--in-process-worker', '--json'],
+      [join(REPO_ROOT, 'bin/dqe.js'), 'eval', dataset, '--holdout', String(HOLDOUT), '--inject-noise', String(NOISE), '--seed', '3', '--output-dir', out, '--task-queue', taskQueue, '--workflow-id', workflowId, '--in-process-worker', '--json'],
       { cwd: REPO_ROOT, env: { ...process.env, TEMPORAL_ADDRESS: t.address, DQE_CACHE_DIR: join(dir, 'cache') }, reject: false },
     );
     assert.equal(res.exitCode, 0, res.stderr);
     const e = JSON.parse(res.stdout) as Evaluation;
+    assert.match(res.stderr, new RegExp(`^eval: started workflow ${workflowId} \\(type dqeEval, task queue ${taskQueue}\\); its dqe run is ${workflowId}-dqe$`, 'mu'));
+
+    // The evaluation is a workflow, as the Web UI shows it: its steps and arms are activities, its dqe run a child workflow; its result is evaluation.json.
+    const handle = t.client.workflow.getHandle(workflowId);
+    assert.equal((await handle.describe()).type, EVAL_WORKFLOW_TYPE);
+    assert.deepEqual(await handle.result(), e);
+    assert.deepEqual(JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8')), e);
+    const events = (await handle.fetchHistory()).events ?? [];
+    const steps = events.flatMap((ev) => [
+      ...(ev.activityTaskScheduledEventAttributes ? [`${ev.activityTaskScheduledEventAttributes.activityType?.name}@${ev.activityTaskScheduledEventAttributes.taskQueue?.name === taskQueue ? 'cpu' : 'other'}`] : []),
+      ...(ev.startChildWorkflowExecutionInitiatedEventAttributes ? [`child ${ev.startChildWorkflowExecutionInitiatedEventAttributes.workflowType?.name} ${ev.startChildWorkflowExecutionInitiatedEventAttributes.workflowId}`] : []),
+    ]);
+    assert.deepEqual(steps, ['splitEvaluation@cpu', `child dqe ${workflowId}${EVAL_DQE_SUFFIX}`, 'layOutArms@cpu', 'trainArm@cpu', 'trainArm@cpu', 'trainArm@cpu', 'compareCleanlab@cpu', 'finishEvaluation@cpu']);
+    assert.equal((await t.client.workflow.getHandle(`${workflowId}${EVAL_DQE_SUFFIX}`).describe()).status.name, 'COMPLETED');
 
     // The split: stratified, round(25%) of each label held out; a held-out mail whose text is also in training is left out.
     const perLabel = new Map<string, number>();
@@ -142,15 +159,10 @@ describe('dqe eval', () => {
     const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: { cacheDir: join(dir, 'cache'), env: {} } });
     const out = join(dir, 'eval-two');
     const workflowId = uniqueId('dqe-eval-2f');
-    const e = await worker.runUntil(
-      runEvaluation(
-        { dataset, holdout: HOLDOUT, injectNoise: NOISE, seed: 3, cleanlab: false, dqe: { twoFold: true }, outputDir: out },
-        { env: {}, runDqe: (input) => t.client.workflow.execute('dqe', { taskQueue, workflowId, args: [input] }) as Promise<DqeResult> },
-      ),
-    );
+    const e = await worker.runUntil(runEvaluation(t.client, { dataset, holdout: HOLDOUT, injectNoise: NOISE, seed: 3, cleanlab: false, dqe: { twoFold: true }, outputDir: out }, { taskQueue, workflowId }));
     assert.equal(e.twoFold, true);
     // The second pass is its own activities, after categorise and after judge; the history replays deterministically.
-    const history = await t.client.workflow.getHandle(workflowId).fetchHistory();
+    const history = await t.client.workflow.getHandle(`${workflowId}${EVAL_DQE_SUFFIX}`).fetchHistory();
     const activities = (history.events ?? []).flatMap((ev) => (ev.activityTaskScheduledEventAttributes ? [ev.activityTaskScheduledEventAttributes.activityType?.name] : []));
     const following = (type: string) => activities.slice(activities.indexOf(type) + 1);
     assert.deepEqual(following('categoriseWrong').slice(0, 2), ['swapHalves', 'trainModel']);
@@ -158,7 +170,8 @@ describe('dqe eval', () => {
     assert.equal(activities.filter((a) => a === 'categoriseWrong').length, 2);
     assert.equal(activities.filter((a) => a === 'judgeNoisy').length, 2);
     assert.deepEqual(activities.slice(-3), ['assembleRun', 'writeReport', 'releaseRunDir']);
-    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, `${workflowId}${EVAL_DQE_SUFFIX}`);
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, await t.client.workflow.getHandle(workflowId).fetchHistory(), workflowId);
     assert.equal(e.noise!.cleanlab, null);
     // The same seed gives the same training part and flips as the one-fold run.
     assert.equal(await readFile(join(out, 'train.jsonl'), 'utf8'), await readFile(join(oneFoldDir(), 'train.jsonl'), 'utf8'));
@@ -183,5 +196,56 @@ describe('dqe eval', () => {
     assert.equal(e.noise!.dqe.detected, mislabeled);
     assert.ok(e.noise!.dqe.detected >= one.evaluation!.noise!.dqe.detected);
     assert.equal(finalOne.size - finalTwo.length, two.counts.excludedFromFinal.mislabeled! - one.counts.excludedFromFinal.mislabeled!);
+  });
+  test('a worker SIGKILLed mid-arm: a new worker finishes the evaluation with the same result file', async () => {
+    const taskQueue = uniqueId('dqe-eval-kill');
+    const workflowId = uniqueId('dqe-eval-kill');
+    const out = join(dir, 'eval-kill');
+    const bundlePath = await writeWorkflowBundle(dir);
+    const worker = (identity: string, onEvent?: (w: WorkerProcess) => void) => {
+      let self: WorkerProcess | undefined;
+      const started = startWorkerProcess({
+        address: t.address,
+        taskQueue,
+        bundlePath,
+        identity,
+        env: { ...process.env, DQE_CACHE_DIR: join(dir, 'cache') },
+        // A killed worker's sticky queue would hold the next workflow task for the SDK's 10 s.
+        stickyTimeoutMs: 1000,
+        onEvent: () => self && onEvent?.(self),
+      });
+      return started.then((w) => (self = w));
+    };
+    // The same evaluation as the CLI's; a 2-second heartbeat timeout moves the killed arm on quickly.
+    const input = { dataset, holdout: HOLDOUT, injectNoise: NOISE, seed: 3, dqe: { heartbeatTimeoutSeconds: 2 }, outputDir: out };
+    let killedIn: string | undefined;
+    const first = await worker('eval-kill-1', (w) => {
+      const open = w.inFlight();
+      if (killedIn === undefined && open?.type === 'trainArm') {
+        killedIn = `${open.type} attempt ${open.attempt}`;
+        void w.kill();
+      }
+    });
+    const handle = await startEvaluation(t.client, input, { workflowId, taskQueue });
+    await first.exited;
+    assert.equal(killedIn, 'trainArm attempt 1');
+    // It died inside the arm: the arm's start was reported and its end never was.
+    assert.equal(first.events.filter((ev) => ev.event === 'activity-end' && ev.type === 'trainArm').length, 0);
+    const second = await worker('eval-kill-2');
+    try {
+      const e = (await handle.result()) as Evaluation;
+      // The arm ran again, on the new worker.
+      const events = (await handle.fetchHistory()).events ?? [];
+      const armStarts = events.flatMap((ev) => (ev.activityTaskStartedEventAttributes ? [ev.activityTaskStartedEventAttributes] : [])).filter((a) => a.attempt! > 1);
+      assert.ok(armStarts.length >= 1, 'a retried attempt');
+      assert.ok(second.events.some((ev) => ev.event === 'activity-end' && ev.type === 'trainArm' && ev.ok));
+      // The same result as the uninterrupted CLI run, but for wall-clock timings.
+      const timeless = (x: Evaluation) => JSON.parse(JSON.stringify(x, (k, v: unknown) => (k === 'seconds' || k === 'trainSeconds' ? 0 : v))) as unknown;
+      const uninterrupted = JSON.parse(await readFile(join(oneFoldDir(), 'evaluation.json'), 'utf8')) as Evaluation;
+      assert.deepEqual(timeless(JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8')) as Evaluation), timeless(uninterrupted));
+      assert.deepEqual(timeless(e), timeless(uninterrupted));
+    } finally {
+      await second.stop();
+    }
   });
 });

@@ -15,7 +15,6 @@ import { runEvaluation } from '../../client/eval.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
 import { REPO_ROOT } from '../../infra/python-env.js';
 import { createCpuWorker } from '../../workers/cpu-worker.js';
-import type { DqeResult } from '../../workflows/index.js';
 import { testTemporal, uniqueId, type TestTemporal } from '../helpers/temporal.js';
 
 /** Debian's chromium; CI installs it with apt (see .ci/run). */
@@ -66,10 +65,7 @@ describe('report.html in headless Chromium', () => {
     const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: { cacheDir: join(dir, 'cache'), env: {} } });
     const out = join(dir, 'eval');
     await worker.runUntil(
-      runEvaluation(
-        { dataset, holdout: 0.2, injectNoise: 0.1, seed: 5, dqe: { twoFold: true }, outputDir: out },
-        { env: {}, runDqe: (input) => t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('dqe-html'), args: [input] }) as Promise<DqeResult> },
-      ),
+      runEvaluation(t.client, { dataset, holdout: 0.2, injectNoise: 0.1, seed: 5, dqe: { twoFold: true }, outputDir: out }, { taskQueue, workflowId: uniqueId('dqe-html') }),
     );
     report = JSON.parse(await readFile(join(out, 'dqe', 'report.json'), 'utf8')) as ReportWithEvaluation;
     reportMd = await readFile(join(out, 'dqe', 'report.md'), 'utf8');

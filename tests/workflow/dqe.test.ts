@@ -11,7 +11,7 @@ import { readJsonlAll } from '../../adapters/files.js';
 import { readFinalRowIds } from '../../adapters/run-files.js';
 import type { KeptRow, Report } from '../../core/run-layout.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
-import { PHASES, type DqeProgress, type DqeResult } from '../../workflows/index.js';
+import { PHASES, progressQuery, type DqeResult } from '../../workflows/index.js';
 import { createCpuWorker, workflowBundle } from '../../workers/cpu-worker.js';
 import { testTemporal, uniqueId, type TestTemporal } from '../helpers/temporal.js';
 
@@ -53,7 +53,7 @@ describe('dqe workflow on the dev server', () => {
     const [result, progress] = await worker.runUntil(async () => {
       const r = (await t.client.workflow.execute('dqe', { taskQueue, workflowId, args: [{ dataset, outputDir, seed: 1 }] })) as DqeResult;
       // Queries are answered by a worker, so ask while it runs.
-      return [r, await t.client.workflow.getHandle(workflowId).query<DqeProgress>('progress')] as const;
+      return [r, await t.client.workflow.getHandle(workflowId).query(progressQuery)] as const;
     });
 
     const report = JSON.parse(await readFile(join(outputDir, 'report.json'), 'utf8')) as Report;

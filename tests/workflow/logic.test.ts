@@ -1,5 +1,6 @@
 // The dqe workflow's own logic with stub activities (no files, no models): the order of its phases
-// (two-fold included), waiting for a review, cleanup on cancel, and retries. Quick, because the
+// (two-fold included), waiting for a review, cleanup on cancel, and retries; and where `dqeEval` runs
+// its arms. Quick, because the
 // activities do nothing; on the real dev server because Temporal's time-skipping test server is a
 // download this project's machines cannot make (see the Development section of the README).
 import assert from 'node:assert/strict';
@@ -7,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import type { Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { createCpuWorker, workflowBundle } from '../../workers/cpu-worker.js';
 import { progressQuery, reviewQuery, submitReviewUpdate } from '../../workflows/dqe.js';
 import type { DqeActivities } from '../../activities/index.js';
@@ -55,6 +56,12 @@ function stubActivities(calls: string[], override: Partial<Stubs> = {}): Stubs {
       return Promise.resolve({ final: 5, finalPath: 'final.jsonl' });
     },
     writeReport: rec('writeReport', { reportJsonPath: 'report.json' }),
+    // `dqe eval`'s activities: the dqe workflow never calls them.
+    splitEvaluation: rec('splitEvaluation', {}),
+    layOutArms: rec('layOutArms', {}),
+    trainArm: rec('trainArm', {}),
+    compareCleanlab: rec('compareCleanlab', {}),
+    finishEvaluation: rec('finishEvaluation', {}),
     ...override,
   };
   return stubs;
@@ -180,5 +187,35 @@ describe('the dqe workflow with stub activities', { timeout: TEST_TIMEOUT_MS * 4
     assert.ok(cause instanceof ApplicationFailure);
     assert.equal(cause.type, 'DqeTooFewRows');
     assert.deepEqual(bad, ['loadDataset', 'cleanDataset'], 'tried once, then no phase after it');
+  });
+
+  test('eval with the swift trainer: the dqe run is a child, the arms and the run\'s training go to the GPU queue, the rest to the CPU queue', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const cpuCalls: string[] = [];
+    const gpuCalls: string[] = [];
+    const taskQueue = uniqueId('dqe-logic-eval');
+    const gpuTaskQueue = uniqueId('dqe-logic-gpu');
+    const dqeInput = { dataset: '/evals/x/train.jsonl', outputDir: '/evals/x/dqe', overwrite: true, trainer: 'swift', gpuTaskQueue };
+    const w = await worker(
+      taskQueue,
+      stubActivities(cpuCalls, {
+        splitEvaluation: () => (cpuCalls.push('splitEvaluation'), Promise.resolve({ dqeInput })),
+        finishEvaluation: (args) => (cpuCalls.push(`finishEvaluation:${args.arms.length}`), Promise.resolve({ evaluationVersion: 1 })),
+      }),
+    );
+    const record = (name: string) => (args: { arm?: string }) => {
+      gpuCalls.push(args.arm ? `${name}:${args.arm}` : name);
+      return Promise.resolve(name === 'trainArm' ? { arm: args.arm } : {});
+    };
+    const gpu = await Worker.create({ connection: t.workerConnection, taskQueue: gpuTaskQueue, activities: { trainModel: record('trainModel'), predictShard: record('predictShard'), trainArm: record('trainArm') } });
+    const workflowId = uniqueId('eval');
+    const result: unknown = await gpu.runUntil(w.runUntil(t.client.workflow.execute('dqeEval', { taskQueue, workflowId, args: [{ dataset: '/data/x.jsonl', outputDir: '/evals/x' }] })));
+    assert.deepEqual(result, { evaluationVersion: 1 });
+    assert.deepEqual(gpuCalls, ['trainModel', 'predictShard', 'trainArm:full', 'trainArm:dqe', 'trainArm:random']);
+    // The child's own CPU phases ran on the CPU queue; no cleanlab without injected noise.
+    assert.equal(cpuCalls[0], 'splitEvaluation');
+    assert.ok(cpuCalls.includes('writeReport'));
+    assert.deepEqual(cpuCalls.slice(-2), ['layOutArms', 'finishEvaluation:3']);
+    assert.ok(!cpuCalls.some((c) => c.startsWith('trainModel') || c.startsWith('predictShard') || c === 'compareCleanlab'));
+    assert.equal((await t.client.workflow.getHandle(`${workflowId}-dqe`).describe()).status.name, 'COMPLETED');
   });
 });
