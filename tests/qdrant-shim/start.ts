@@ -23,6 +23,8 @@ const STDERR_TAIL_CHARS = 4_000;
 export interface QdrantShim {
   /** e.g. `http://127.0.0.1:40123`: what QDRANT_URL would be. */
   url: string;
+  /** The server process (benchmarks read its CPU time and peak RSS from /proc). */
+  pid: number;
   /** Makes the next `count` Qdrant requests fail with `status` (and Retry-After, if given). */
   injectFaults(status: number, count: number, retryAfterSeconds?: number): Promise<void>;
   /** The engine's name and how many nearest-neighbour queries it answered with HNSW-indexed segments. */
@@ -93,6 +95,7 @@ export async function startQdrantShim(opts: QdrantShimOptions = {}): Promise<Qdr
 
   return {
     url,
+    pid: child.pid!,
     async injectFaults(status, count, retryAfterSeconds) {
       const res = await fetch(`${url}/__shim/faults`, {
         method: 'POST',
