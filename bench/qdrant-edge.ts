@@ -15,6 +15,7 @@
 // the first query after a write: the bench sends one query straight to the endpoint first and times it as the
 // build, so that the adapter's 60 s request timeout does not cut it short on a busy machine.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -116,13 +117,19 @@ try {
   const upload = await timed(() => store().index(req), shim);
   console.error(`qdrant upload: ${upload.wallS} s`);
   const collection = collectionForRun(req.runId);
+  // node:http, not fetch: fetch gives up after 300 s without response headers, and building the HNSW graph of
+  // 100k rows takes longer than that on a busy 2-core machine.
   const optimize = await timed(async () => {
-    const res = await fetch(`${shim.url}/collections/${collection}/points/query/batch`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ searches: [{ query: Array.from(vectors.subarray(0, dim)), limit: 1 }] }),
+    const body = JSON.stringify({ searches: [{ query: Array.from(vectors.subarray(0, dim)), limit: 1 }] });
+    const status = await new Promise<number>((resolve, reject) => {
+      const r = request(`${shim.url}/collections/${collection}/points/query/batch`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      r.on('error', reject);
+      r.end(body);
     });
-    if (!res.ok) throw new Error(`warm-up query answered ${res.status}: ${await res.text()}`);
+    if (status !== 200) throw new Error(`warm-up query answered ${status}`);
   }, shim);
   const info = (await (await fetch(`${shim.url}/collections/${collection}`)).json()) as { result: { segments_count: number; indexed_vectors_count: number; points_count: number } };
   console.error(`qdrant optimize (HNSW build): ${optimize.wallS} s; ${JSON.stringify(info.result)}`);
