@@ -12,17 +12,11 @@ import { createEmbedder } from '../adapters/embedders/index.js';
 import { floatProducts } from '../adapters/onnx/kernels.js';
 import type { EmbedderConfig } from '../core/input.js';
 import { greedySampleWithStats, naiveGreedySample, sampleCount, type Products, type SamplingRule } from '../core/sampling/index.js';
+import { keyValueArgs } from './args.js';
 import { machine } from './machine.js';
 import { realTextVectors } from './real-text.js';
 
-const args = new Map(
-  process.argv
-    .slice(2)
-    .map((a) => /^--([a-z-]+)=(.*)$/u.exec(a))
-    .filter((m) => m !== null)
-    .map((m) => [m[1]!, m[2]!] as const),
-);
-const opt = (key: string, fallback: string): string => args.get(key) ?? fallback;
+const { opt } = keyValueArgs();
 const embedderName = opt('embedder', 'hash');
 const checkN = Number(opt('check-n', '20000'));
 const checkDims = opt('check-dims', '384').split(',').map(Number);

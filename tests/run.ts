@@ -20,8 +20,8 @@ const only = process.argv.slice(2);
 const files = (only.length > 0 ? only : testFiles(join(REPO_ROOT, 'tests'))).sort();
 const log = (l: string) => console.error(`[tests] ${l}`);
 
-/** Python groups (infra/requirements/<group>.txt) the suite needs: the CLI, ms-swift, Qdrant's client, cleanlab, the minilm weights and its reference implementation. */
-const PYTHON_GROUPS = 'temporal,swift,qdrant,cleanlab,minilm,sentence-transformers';
+/** Python groups (infra/requirements/<group>.txt) the suite needs: the CLI, ms-swift, Qdrant's client and its Edge engine, cleanlab, the minilm weights and its reference implementation. */
+const PYTHON_GROUPS = 'temporal,swift,qdrant,qdrant-edge,cleanlab,minilm,sentence-transformers';
 for (const group of (process.env.DQE_TEST_PYTHON_GROUPS ?? PYTHON_GROUPS).split(',').filter(Boolean)) await ensurePythonGroup(group, log);
 
 // The HTML report test drives Debian's Chromium; on a fresh Debian machine as root, install it.

@@ -1,5 +1,6 @@
-// A whole dqe run with vectorStore qdrant (against the Qdrant-compatible test endpoint) gives the same
-// categories and final set as the embedded index, and leaves no collection behind.
+// A whole dqe run with vectorStore qdrant (against the Qdrant-compatible test endpoint, answered by Qdrant
+// Edge's engine with HNSW) gives the same categories and final set as the embedded index, and leaves no
+// collection behind.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -46,6 +47,12 @@ test('qdrant and the embedded index give the same categories and final set', asy
   const [e, q] = [JSON.parse(await read('embedded', 'report.json')) as Report, JSON.parse(await read('qdrant', 'report.json')) as Report];
   assert.deepEqual(q.counts, e.counts);
   assert.equal(q.vectorStore.name, 'qdrant');
+  // The neighbour queries ran on Qdrant's HNSW index, not a full scan: the run's vectors are past the
+  // shim's indexing threshold, so the engine indexed them before the first query.
+  const stats = await shim.stats();
+  assert.match(stats.engine, /^qdrant-edge-py /);
+  assert.ok(stats.indexedQueries >= embeddedCategories.length, `${stats.indexedQueries} HNSW queries for ${embeddedCategories.length} categorised rows`);
+  assert.equal(stats.unindexedQueries, 0);
   // The run's collection was dropped once categorising was done.
   const { collections } = await new QdrantClient({ url: shim.url, checkCompatibility: false }).getCollections();
   assert.deepEqual(collections, []);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { ApplicationFailure } from '@temporalio/common';
 import { exactNearest, type Neighbour, type Split } from '../../core/categorise.js';
+import { Rng } from '../../core/random.js';
 import { createVectorStore } from '../../adapters/vector-stores/index.js';
 import {
   collectionForRun,
@@ -387,6 +388,41 @@ describe('vector store contract: qdrant via the loopback test endpoint', () => {
     await rejectsWith(store.drop(runId), 'DqeQdrantUnavailable', /still failing after 4 attempts/, false);
     await store.drop(runId);
     assert.equal(await b.count(runId), 0);
+  });
+
+  test("Qdrant Edge's HNSW index serves a collection past the indexing threshold", async () => {
+    // 400 random 64-d rows (100 KB of vectors, past the shim's 1 KB indexing threshold): the engine
+    // builds an HNSW graph for them before the first query, and non-exact queries walk it. With ef
+    // above the row count an unfiltered walk reaches every row, so it finds the exact neighbours. A
+    // filtered walk (a third of the rows are candidates) can miss: that is HNSW's, and shows the graph
+    // is what answers (seen: 1 of 400 queries). exact: true scans, and always agrees with exactNearest.
+    const [rows, dim] = [400, 64];
+    const rng = new Rng(17);
+    const vectors = unitMatrix(Array.from({ length: rows }, () => Array.from({ length: dim }, () => rng.nextGaussian())), dim);
+    const points: StorePoint[] = Array.from({ length: rows }, (_, id) => ({ id, label: 'a', split: id % 3 === 0 ? 'sampled' : 'unsampled' }));
+    const ids = points.map((p) => p.id);
+    const isSampled = (i: number) => points[i]!.split === 'sampled';
+    const req = { runId: `${RUN_PREFIX}-hnsw`, vectors, dim, points };
+    const before = await shim!.stats();
+    assert.match(before.engine, /^qdrant-edge-py \d/);
+    const hnsw = get().store({ hnswEf: 2 * rows });
+    await hnsw.index(req);
+    const all = await hnsw.nearest({ ...req, queryIds: ids });
+    assert.deepEqual(all.map((n) => n.id), exactNearest(vectors, rows, dim, ids).map((n) => n.id));
+    const info = await get().raw!.getCollection(collectionForRun(req.runId));
+    assert.equal(info.indexed_vectors_count, rows, 'every point is in an HNSW-indexed segment');
+    const mid = await shim!.stats();
+    assert.equal(mid.indexedQueries - before.indexedQueries, rows, 'each query ran on the HNSW-indexed collection');
+    const exactSampled = exactNearest(vectors, rows, dim, ids, isSampled).map((n) => n.id);
+    const filtered = await hnsw.nearest({ ...req, queryIds: ids, split: 'sampled' });
+    const misses = filtered.filter((n, i) => n.id !== exactSampled[i]);
+    assert.ok(misses.length <= rows / 100, `HNSW recall@1 with the split filter below 99%: ${misses.length} misses`);
+    filtered.forEach((n, i) => assert.ok(isSampled(n.id) && n.id !== i, `query ${i} got row ${n.id}, not a sampled other row`));
+    const scan = await get().store({ exact: true }).nearest({ ...req, queryIds: ids, split: 'sampled' });
+    assert.deepEqual(scan.map((n) => n.id), exactSampled);
+    const end = await shim!.stats();
+    assert.equal(end.unindexedQueries - mid.unindexedQueries, rows, 'the exact queries scanned');
+    await hnsw.drop(req.runId);
   });
 
   test('an unreachable server is retried, then reported as retryable', async () => {

@@ -1,0 +1,33 @@
+// CPU time, peak RSS and load of processes, from Linux's /proc (benchmarks time other processes with them).
+import { readFileSync } from 'node:fs';
+
+/** Linux reports process CPU time in clock ticks of 1/100 s (USER_HZ). */
+const TICKS_PER_SECOND = 100;
+
+/** `/proc/loadavg` as it reads (1, 5 and 15-minute load, runnable/total tasks, last pid). */
+export function loadavgLine(): string {
+  return readFileSync('/proc/loadavg', 'utf8').trim();
+}
+
+/** User + system CPU seconds of a process (with `children`, also of its children it has waited for); 0 once it is gone. */
+export function procCpuSeconds(pid: number, children = false): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command in parentheses: state is stat's field 3, so utime, stime, cutime, cstime (14-17) sit at 11-14.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const own = Number(f[11]) + Number(f[12]);
+    return (children ? own + Number(f[13]) + Number(f[14]) : own) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** Peak resident set size (VmHWM) of a live process in bytes; 0 once it is gone. */
+export function procPeakRss(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/u.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return Number(m?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}

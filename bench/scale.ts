@@ -1,0 +1,215 @@
+// The whole `dqe run` through Temporal at scale, on real text (bench/real-text.ts: SpamAssassin scaled by a word
+// chain): a real `temporal server start-dev` and `dqe worker` processes, `hash` embedder at 384 dimensions, linear
+// trainer, offline judge, embedded store. Per phase: wall seconds (the workflow's own clock, from report.json) and
+// worker CPU seconds (sampled from /proc while the progress query says which phase runs); peak RSS of the workers
+// and the server; the workflow history's events and bytes against Temporal's limits.
+//
+// Usage: npx tsx bench/scale.ts [--key=value ...]
+//   --sizes=100000,300000 --dim=384 --seed=1
+//   --workers=1                   `dqe worker` processes
+//   --cores=                      with it, each worker is pinned to one core by taskset: e.g. 0,1
+//   --compare-with=<dir>          a finished run directory: final.jsonl and categories.jsonl must be byte-identical
+//   --keep=<dir>                  keep each run's directory under <dir>/<rows> (for --compare-with)
+//   --out=bench/results/scale.json   (entries of earlier sizes in it are kept unless rerun)
+//
+// Each size runs on a fresh dev server, workers and cache, so no phase is skipped as already done.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { Client, Connection } from '@temporalio/client';
+import type { Report } from '../activities/report.js';
+import { startDevServer } from '../infra/temporal.js';
+import { progressQuery } from '../workflows/dqe.js';
+import { keyValueArgs } from './args.js';
+import { loadavgLine as loadavg, procCpuSeconds, procPeakRss as peakRss } from './proc.js';
+import { machine } from './machine.js';
+import { realTextRows, realTextSource } from './real-text.js';
+
+const { args, opt } = keyValueArgs();
+const sizes = opt('sizes', '100000,300000').split(',').map(Number);
+const dim = Number(opt('dim', '384'));
+const seed = Number(opt('seed', '1'));
+const workerCount = Number(opt('workers', '1'));
+const cores = opt('cores', '').split(',').filter((c) => c.length > 0);
+const compareWith = args.get('compare-with');
+const keep = args.get('keep');
+const out = opt('out', 'bench/results/scale.json');
+
+/** Temporal's hard limits on one workflow's history (the server terminates a run past either). */
+const HISTORY_EVENT_LIMIT = 51_200;
+const HISTORY_BYTES_LIMIT = 50 * 1024 * 1024;
+/** How often the bench samples the phase and the processes' CPU time (a phase shorter than this is attributed coarsely). */
+const SAMPLE_MS = 500;
+/** Rows generated and written per chunk of the dataset file. */
+const WRITE_CHUNK = 10_000;
+const TASK_QUEUE = 'dqe-scale';
+
+async function writeDataset(file: string, n: number): Promise<number> {
+  const source = realTextSource();
+  const stream = createWriteStream(file);
+  for (let s = 0; s < n; s += WRITE_CHUNK) {
+    const lines = realTextRows(s, Math.min(n, s + WRITE_CHUNK), seed, source).map((r) => `${JSON.stringify(r)}\n`).join('');
+    if (!stream.write(lines)) await once(stream, 'drain');
+  }
+  stream.end();
+  await once(stream, 'finish');
+  return stream.bytesWritten;
+}
+
+function startWorker(i: number, address: string, cacheDir: string, logFile: string): ChildProcess {
+  const cmd = [process.execPath, 'bin/dqe.js', 'worker', '--task-queue', TASK_QUEUE];
+  const pinned = cores.length > 0 ? ['taskset', '-c', cores[i % cores.length]!, ...cmd] : cmd;
+  const log = createWriteStream(logFile);
+  const child = spawn(pinned[0]!, pinned.slice(1), {
+    env: { ...process.env, TEMPORAL_ADDRESS: address, DQE_CACHE_DIR: cacheDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  return child;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function runSize(n: number): Promise<Record<string, unknown>> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `dqe-bench-scale-${n}-`));
+  const dataset = path.join(dir, 'real-text.jsonl');
+  const genStart = performance.now();
+  const datasetBytes = await writeDataset(dataset, n);
+  const generateS = (performance.now() - genStart) / 1000;
+  console.error(`${n} rows: dataset ${(datasetBytes / 2 ** 20).toFixed(1)} MiB written in ${generateS.toFixed(1)} s; load ${loadavg()}`);
+  const server = await startDevServer({ dbFile: path.join(dir, 'temporal.db') });
+  const workers = Array.from({ length: workerCount }, (_, i) => startWorker(i, server.address, path.join(dir, 'cache'), path.join(dir, `worker-${i}.log`)));
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const runDir = path.join(dir, 'run');
+  const workflowId = `bench-scale-${n}-${Date.now()}`;
+  const pids = workers.map((w) => w.pid!);
+  const phaseCpu: Record<string, number[]> = {};
+  const serverCpu: Record<string, number> = {};
+  const peaks = { workers: pids.map(() => 0), server: 0 };
+  const loads: string[] = [];
+  try {
+    const loadStart = loadavg();
+    const started = performance.now();
+    const handle = await client.workflow.start('dqe', {
+      taskQueue: TASK_QUEUE,
+      workflowId,
+      args: [{ dataset, outputDir: runDir, seed, embedder: { name: 'hash', dim }, trainer: 'linear', judge: 'offline', vectorStore: 'embedded' }],
+    });
+    let last = { workers: pids.map((p) => procCpuSeconds(p, true)), server: procCpuSeconds(server.pid, true), phase: 'start' };
+    const result = handle.result();
+    let done = false;
+    void result.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    let samples = 0;
+    while (!done) {
+      await new Promise((r) => setTimeout(r, SAMPLE_MS));
+      let phase = last.phase;
+      try {
+        phase = (await handle.query(progressQuery)).phase;
+      } catch {
+        // A query during a workflow task or before the first one: keep the last phase.
+      }
+      const now = { workers: pids.map((p) => procCpuSeconds(p, true)), server: procCpuSeconds(server.pid, true), phase };
+      // CPU used since the last sample goes to the phase seen at its end (off by one sample at a boundary).
+      const perWorker = (phaseCpu[phase] ??= pids.map(() => 0));
+      now.workers.forEach((c, i) => (perWorker[i]! += c - last.workers[i]!));
+      serverCpu[phase] = (serverCpu[phase] ?? 0) + now.server - last.server;
+      pids.forEach((p, i) => (peaks.workers[i] = Math.max(peaks.workers[i]!, peakRss(p))));
+      peaks.server = Math.max(peaks.server, peakRss(server.pid));
+      if (samples++ % 60 === 0) {
+        loads.push(loadavg());
+        console.error(`  ${((performance.now() - started) / 1000).toFixed(0)} s: ${phase}; load ${loads.at(-1)}`);
+      }
+      last = now;
+    }
+    await result;
+    const wallSeconds = (performance.now() - started) / 1000;
+    const loadEnd = loadavg();
+    const report = JSON.parse(await readFile(path.join(runDir, 'report.json'), 'utf8')) as Report;
+    const desc = await handle.describe();
+    const events = desc.historyLength;
+    const bytes = Number(desc.raw.workflowExecutionInfo?.historySizeBytes ?? 0);
+    const phases = report.timings.phases;
+    const activitySeconds = report.timings.activitySeconds as Record<string, number>;
+    const phaseTable = Object.fromEntries(
+      Object.entries(phases).map(([p, wall]) => [
+        p,
+        {
+          wallS: +wall.toFixed(2),
+          activityS: activitySeconds[p] !== undefined ? +activitySeconds[p].toFixed(2) : null,
+          workerCpuS: (phaseCpu[p] ?? []).map((c) => +c.toFixed(2)),
+          serverCpuS: +(serverCpu[p] ?? 0).toFixed(2),
+        },
+      ]),
+    );
+    const sha = async (f: string) => (await import('node:crypto')).createHash('sha256').update(await readFile(path.join(runDir, f))).digest('hex');
+    const entry: Record<string, unknown> = {
+      rows: n,
+      wallSeconds: +wallSeconds.toFixed(1),
+      workers: workerCount,
+      cores: cores.length > 0 ? cores : 'unpinned',
+      dim,
+      datasetBytes,
+      generateDatasetS: +generateS.toFixed(1),
+      phases: phaseTable,
+      otherCpuS: Object.fromEntries(Object.entries(phaseCpu).filter(([p]) => !(p in phases)).map(([p, c]) => [p, c.map((x) => +x.toFixed(2))])),
+      workerCpuTotalS: pids.map((p) => +procCpuSeconds(p, true).toFixed(1)),
+      serverCpuTotalS: +procCpuSeconds(server.pid, true).toFixed(1),
+      peakRssBytes: { workers: peaks.workers, server: peaks.server },
+      matrixBytes: report.counts.kept * dim * 4,
+      fanOut: report.timings.fanOut,
+      counts: report.counts,
+      history: {
+        events,
+        bytes,
+        eventLimit: HISTORY_EVENT_LIMIT,
+        bytesLimit: HISTORY_BYTES_LIMIT,
+        eventsShareOfLimit: +(events / HISTORY_EVENT_LIMIT).toFixed(5),
+        bytesShareOfLimit: +(bytes / HISTORY_BYTES_LIMIT).toFixed(5),
+      },
+      outputsSha256: { final: await sha('final.jsonl'), categories: await sha('categories.jsonl') },
+      loadavgStart: loadStart,
+      loadavgEnd: loadEnd,
+      loadavgDuring: loads,
+    };
+    if (compareWith) {
+      const same = async (f: string) => (await readFile(path.join(compareWith, f))).equals(await readFile(path.join(runDir, f)));
+      entry.identicalTo = { dir: compareWith, final: await same('final.jsonl'), categories: await same('categories.jsonl') };
+    }
+    if (keep) {
+      mkdirSync(keep, { recursive: true });
+      await cp(runDir, path.join(keep, String(n)), { recursive: true });
+    }
+    console.error(`${n} rows: ${JSON.stringify({ wallSeconds: entry.wallSeconds, phases: phaseTable, history: entry.history, peakRssBytes: entry.peakRssBytes })}`);
+    return entry;
+  } finally {
+    await Promise.all(workers.map(stopChild));
+    await connection.close();
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const previous = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as { entries?: Array<{ rows: number }> }).entries ?? [] : [];
+const entries: Array<Record<string, unknown> & { rows: number }> = previous.filter((e) => !sizes.includes(e.rows));
+for (const n of sizes) {
+  entries.push((await runSize(n)) as never);
+  entries.sort((a, b) => a.rows - b.rows);
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ generatedBy: 'bench/scale.ts', argv: process.argv.slice(2), machine: machine(), entries }, null, 2)}\n`);
+  console.error(`wrote ${out}`);
+}
