@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { Client, Connection } from '@temporalio/client';
-import type { Report } from '../activities/report.js';
+import type { Report } from '../core/run-layout.js';
 import { startDevServer } from '../infra/temporal.js';
 import { progressQuery } from '../workflows/dqe.js';
 import { keyValueArgs } from './args.js';
@@ -144,7 +144,7 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
     const events = desc.historyLength;
     const bytes = Number(desc.raw.workflowExecutionInfo?.historySizeBytes ?? 0);
     const phases = report.timings.phases;
-    const activitySeconds = report.timings.activitySeconds as Record<string, number>;
+    const activitySeconds = report.timings.activitySeconds;
     const phaseTable = Object.fromEntries(
       Object.entries(phases).map(([p, wall]) => [
         p,
