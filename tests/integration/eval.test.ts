@@ -197,7 +197,8 @@ describe('dqe eval', () => {
     assert.ok(e.noise!.dqe.detected >= one.evaluation!.noise!.dqe.detected);
     assert.equal(finalOne.size - finalTwo.length, two.counts.excludedFromFinal.mislabeled! - one.counts.excludedFromFinal.mislabeled!);
   });
-  test('a worker SIGKILLed mid-arm: a new worker finishes the evaluation with the same result file', async () => {
+  // Fails after 10 minutes instead of waiting forever for a kill that never comes (an arm that never starts).
+  test('a worker SIGKILLed mid-arm: a new worker finishes the evaluation with the same result file', { timeout: 10 * 60_000 }, async () => {
     const taskQueue = uniqueId('dqe-eval-kill');
     const workflowId = uniqueId('dqe-eval-kill');
     const out = join(dir, 'eval-kill');
@@ -216,8 +217,10 @@ describe('dqe eval', () => {
       });
       return started.then((w) => (self = w));
     };
-    // The same evaluation as the CLI's; a 2-second heartbeat timeout moves the killed arm on quickly.
-    const input = { dataset, holdout: HOLDOUT, injectNoise: NOISE, seed: 3, dqe: { heartbeatTimeoutSeconds: 2 }, outputDir: out };
+    // The same evaluation as the CLI's; a 15-second heartbeat timeout moves the killed arm on soon. Not
+    // shorter: the default embedder's onnxruntime runs hold the worker's event loop (and its heartbeats)
+    // for up to seconds on a loaded machine, and a 2-second timeout failed the arm that embeds the test split.
+    const input = { dataset, holdout: HOLDOUT, injectNoise: NOISE, seed: 3, dqe: { heartbeatTimeoutSeconds: 15 }, outputDir: out };
     let killedIn: string | undefined;
     const first = await worker('eval-kill-1', (w) => {
       const open = w.inFlight();

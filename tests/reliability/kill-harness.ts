@@ -186,7 +186,9 @@ export async function runKillHarness(o: KillHarnessOptions): Promise<KillHarness
   const taskQueue = `dqe-drill-${o.seed}-${process.pid}`;
   const workflowId = `dqe-drill-${o.seed}`;
   const runDir = join(o.workDir, 'run');
-  const input = { dataset, outputDir: runDir, seed: o.seed, heartbeatTimeoutSeconds: o.heartbeatTimeoutSeconds };
+  // hash: the drill kills workers under a 2-second heartbeat timeout, shorter than one onnxruntime run of the
+  // default embedder can hold a loaded worker's event loop; what it checks (resume, identical outputs) is the embedder's cache either way.
+  const input = { dataset, outputDir: runDir, seed: o.seed, heartbeatTimeoutSeconds: o.heartbeatTimeoutSeconds, embedder: 'hash' };
 
   let worker: WorkerProcess | undefined;
   const allEvents: WorkerEvent[] = [];
