@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, type NativeConnection } from '@temporalio/worker';
 import cliProgress from 'cli-progress';
-import { formatProblems, parseDqeInput, type DqeInput, EMBEDDERS, JUDGES, TRAINERS, VECTOR_STORES, SAMPLING_RULES } from '../core/input.js';
+import { formatProblems, parseDqeInput, type DqeInput, EMBEDDERS, JUDGES, TRAINERS, VECTOR_STORES, SAMPLING_RULES, PRESET_NAMES } from '../core/input.js';
 import { ensureLocalServer, localServerAddress, STATE_DIR, stopLocalServer } from '../infra/temporal.js';
 import { datasetProblem } from './dataset-check.js';
 import { createCpuWorker, CPU_TASK_QUEUE } from '../workers/cpu-worker.js';
@@ -50,6 +50,7 @@ interface RunOptions {
   noisy?: string;
   undecided?: string;
   twoFold?: boolean;
+  preset?: string;
   outputDir?: string;
   overwrite?: boolean;
   input?: string;
@@ -80,6 +81,7 @@ function buildInput(dataset: string | undefined, o: RunOptions, workflowId: stri
   set('noisy', o.noisy);
   set('undecided', o.undecided);
   set('twoFold', o.twoFold);
+  set('preset', o.preset);
   set('gpuTaskQueue', o.gpuTaskQueue);
   set('review', o.review);
   set('overwrite', o.overwrite);
@@ -239,6 +241,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--noisy <mode>', 'rows judged mislabeled (default: drop)').choices(['drop', 'relabel']))
     .addOption(new Option('--undecided <mode>', 'rows the judge could not decide (default: keep)').choices(['keep', 'drop']))
     .option('--two-fold', 'two-fold DQE: a second pass with the halves swapped, so noisy detection covers every row')
+    .addOption(new Option('--preset <name>', "a named composition of the method: 'paper' = the paper's DQE with the fixed-threshold judge; other flags override its fields").choices(PRESET_NAMES))
     .option('--output-dir <dir>', 'run directory (default: runs/<workflow id>)')
     .option('--overwrite', 'replace the outputs of a finished run in --output-dir (the whole directory; never a mix of two runs)')
     .option('--input <file|json>', 'the whole workflow input as JSON (a file or inline); flags override its fields')

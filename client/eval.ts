@@ -36,7 +36,7 @@ import {
   type LabelFlip,
   type NoiseExperiment,
 } from '../core/evaluation.js';
-import { EMBEDDERS, formatProblems, JUDGES, parseDqeInput, SAMPLING_RULES, TRAINERS, VECTOR_STORES, type DqeConfig, type DqeInput, type TrainerConfig } from '../core/input.js';
+import { EMBEDDERS, formatProblems, JUDGES, parseDqeInput, SAMPLING_RULES, PRESET_NAMES, TRAINERS, VECTOR_STORES, type DqeConfig, type DqeInput, type TrainerConfig } from '../core/input.js';
 import type { RowVerdict } from '../core/judging.js';
 import { bootstrapMacroF1Test, classificationMetrics, detectionScores, mcnemarTest, pairedTTest, UNMAPPED } from '../core/metrics.js';
 import { mergeVerdicts } from '../core/two-fold.js';
@@ -395,6 +395,7 @@ interface EvalCliOptions {
   cleanlab: boolean;
   cleanlabFolds: number;
   twoFold?: boolean;
+  preset?: string;
   format?: 'jsonl' | 'csv';
   textField?: string;
   labelField?: string;
@@ -451,6 +452,7 @@ export function evalCommand(): Command {
     .option('--no-cleanlab', 'with --inject-noise, skip the cleanlab baseline')
     .option('--cleanlab-folds <k>', 'cross-validation folds of the probabilities given to cleanlab', integer('--cleanlab-folds', 2), DEFAULT_CLEANLAB_FOLDS)
     .option('--two-fold', 'run two-fold DQE (a second pass with the halves swapped)')
+    .addOption(new Option('--preset <name>', "a named composition of DQE ('paper'); other flags override its fields").choices(PRESET_NAMES))
     .addOption(new Option('--format <format>', 'dataset format (default: from the extension)').choices(['jsonl', 'csv']))
     .option('--text-field <name>', 'field holding the text (default: text)')
     .option('--label-field <name>', 'field holding the label (default: label)')
@@ -484,6 +486,7 @@ export function evalCommand(): Command {
       set('noisy', o.noisy);
       set('undecided', o.undecided);
       set('twoFold', o.twoFold);
+      set('preset', o.preset);
       const workflowId = o.workflowId ?? `dqe-eval-${name}-${new Date().toISOString().replace(/[:.]/gu, '-')}`;
       const evaluation = await runEvaluation(
         {

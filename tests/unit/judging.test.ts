@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { crossFittedProbs } from '../../adapters/trainers/linear.js';
 import { crossValidationFolds } from '../../core/evaluation.js';
-import { classThresholds, confidentVerdict, offlineVerdict } from '../../core/judging.js';
+import { classThresholds, confidentVerdict, flagOutsidePairs, offlineVerdict } from '../../core/judging.js';
 import { predictLinear, trainLinear } from '../../core/linear-model.js';
 
 const close = (actual: number, expected: number, eps = 1e-12) => assert.ok(Math.abs(actual - expected) <= eps, `${actual} is not ${expected} ± ${eps}`);
@@ -69,6 +69,30 @@ describe('confident learning thresholds', () => {
   });
   test('a probability equal to its threshold up to rounding counts as reaching it', () => {
     assert.equal(confidentVerdict(0, 'a', [0.3 - 1e-9, 0.7, 0], abc, th).verdict, 'label_ok');
+  });
+});
+
+describe("judge scope 'all': flags outside the noisy pairs", () => {
+  // The six rows of the thresholds example above (t = 0.3, 0.9, 0.8) plus row 6 labelled c with
+  // P = (0.05, 0.92, 0.03): b reaches 0.9, so row 6 is mislabeled with b suggested. Rows 0 and 1 form
+  // the only noisy pair; rows 2–5 are confidently their own class.
+  const abc = ['a', 'b', 'c'];
+  const labelIds = [0, 0, 1, 1, 2, 2, 2];
+  const probs = [[0.35, 0.6, 0.05], [0.25, 0.05, 0.7], [0.05, 0.9, 0.05], [0.1, 0.9, 0.0], [0.1, 0.1, 0.8], [0.0, 0.2, 0.8], [0.05, 0.92, 0.03]];
+  const th = [0.3, 0.9, 0.8];
+  const decide = (id: number) => confidentVerdict(id, abc[labelIds[id]!]!, probs[id]!, abc, th);
+  const pairVerdicts = [decide(1), decide(0)];
+
+  test('the pair rows keep their verdicts (label_ok, undecided); of the rest only row 6 (mislabeled) is added; in id order', () => {
+    const out = flagOutsidePairs(pairVerdicts, 7, decide);
+    assert.deepEqual(out.map((v) => [v.id, v.verdict, v.suggested]), [[0, 'label_ok', undefined], [1, 'undecided', undefined], [6, 'mislabeled', 'b']]);
+  });
+  test('a pair verdict is never re-decided, even if the rule would flag the row', () => {
+    const given = [{ id: 6, verdict: 'label_ok' as const, reason: 'reviewed' }];
+    assert.deepEqual(flagOutsidePairs(given, 7, decide).map((v) => [v.id, v.verdict]), [[6, 'label_ok']]);
+  });
+  test('with no pairs, the flags alone', () => {
+    assert.deepEqual(flagOutsidePairs([], 7, decide).map((v) => v.id), [6]);
   });
 });
 
