@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { writeTypedAtomic } from '../../adapters/files.js';
+import { createOfflineJudge } from '../../adapters/judges/offline.js';
 import { crossFittedProbs } from '../../adapters/trainers/linear.js';
 import { crossValidationFolds } from '../../core/evaluation.js';
 import { classThresholds, confidentVerdict, flagOutsidePairs, offlineVerdict } from '../../core/judging.js';
@@ -156,5 +161,39 @@ describe('cross-fitted probabilities', () => {
     // the wrongly labelled row is confidently of its cluster's class
     const th = classThresholds(probs, labelIds, 2);
     assert.equal(confidentVerdict(2, 'b', probs.subarray(4, 6), ['a', 'b'], th).verdict, 'mislabeled');
+  });
+});
+
+describe("the offline judge with scope 'all' (real matrix file, real cross-fitting)", () => {
+  // 20 rows in two tight clusters on the unit circle (angles 0.2–0.29 labelled a, 1.4–1.49 labelled b);
+  // row 3 sits in cluster a but is labelled b. The only noisy pair is rows 0 and 12. Every model of
+  // the folds separates the clusters, so row 3's out-of-sample P(a) is near 1 (≥ t_a) and P(b) far
+  // below t_b: 'pairs' never looks at row 3; 'all' flags it mislabeled with a suggested.
+  const n = 20;
+  const vectors = new Float32Array(n * 2);
+  const labelIds = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = (i < 10 ? 0.2 : 1.4) + 0.01 * (i % 10);
+    vectors[i * 2] = Math.cos(a);
+    vectors[i * 2 + 1] = Math.sin(a);
+    labelIds[i] = i < 10 && i !== 3 ? 0 : 1;
+  }
+  const pairRow = (id: number) => ({ id, row: id + 1, text: `t${id}`, label: labelIds[id] === 0 ? 'a' : 'b', split: 'unsampled' as const });
+  const ctx = { heartbeat: () => {}, resumeDetails: undefined, signal: new AbortController().signal, log: () => {} };
+
+  test("'pairs' judges rows 0 and 12 only; 'all' adds row 3, mislabeled, a suggested", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dqe-judge-scope-'));
+    try {
+      const matrix = { path: join(dir, 'm.f32'), rows: n, dim: 2 };
+      await writeTypedAtomic(matrix.path, vectors);
+      const req = { pairs: [{ x: pairRow(0), neighbour: pairRow(12), similarity: 0.5 }], labels: ['a', 'b'], matrix, labelIds, splits: new Array(n).fill('unsampled'), seed: 0 };
+      const judge = (scope: 'pairs' | 'all') => createOfflineJudge({ name: 'offline', rule: 'confident', scope, folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge(req, ctx);
+      const pairs = await judge('pairs');
+      assert.deepEqual(pairs.verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [12, 'label_ok']]);
+      const all = await judge('all');
+      assert.deepEqual(all.verdicts.map((v) => [v.id, v.verdict, v.suggested]), [[0, 'label_ok', undefined], [3, 'mislabeled', 'a'], [12, 'label_ok', undefined]]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
