@@ -1,22 +1,26 @@
 // The ablation of DQE's parts (issue 19): which sampling rule and ratio, which categories return,
-// which judge rule, one- or two-fold, against the full data and a random subset of the same size, on
-// SpamAssassin 2-class (ham / spam) and 3-class (easy ham / hard ham / spam), clean and with 10% of the
-// training labels flipped, over seeds.
+// which judge rule and scope, one- or two-fold, against the full data and a random subset of the same
+// size, on SpamAssassin 2-class (ham / spam) and 3-class (easy ham / hard ham / spam) and the drug
+// reviews (3-class sentiment), on hash or minilm vectors, clean and with 10% of the training labels
+// flipped, over seeds. Each dataset's vectors are computed once per embedder and cached under
+// bench/results/tmp/vectors (keyed by the embedder id and a hash of the texts).
 //
 // It runs the method's pure parts in this process (core/ sampling, categorising, the offline judge's
 // cross-fitted probabilities and rules, assembly, metrics) and trains through the `Trainer` interface,
 // so `linear` and `encoder` run exactly as in a dqe run; it skips Temporal and the run directory,
 // which change no result, to afford many configurations on a 2-core machine.
 //
-// Usage: npx tsx bench/method.ts [--seeds 0] [--datasets 2-class,3-class] [--variants clean,noisy] [--noise 0.1] [--limit N]
-//          [--trainer linear|encoder] [--trainer-options JSON] [--configs paper,default,...] [--out bench/results/method.json]
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+// Usage: npx tsx bench/method.ts [--seeds 0] [--datasets 2-class,3-class,drug-reviews] [--embedders hash,minilm]
+//          [--variants clean,noisy] [--noise 0.1] [--limit N] [--trainer linear|encoder|JSON]
+//          [--configs paper,paper+confident,...] [--out bench/results/method.json]
+import { createHash } from 'node:crypto';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
 import { Command } from 'commander';
 import { CROSS_FIT_PROBE, CROSS_FIT_SEED_OFFSET } from '../adapters/judges/offline.js';
-import { writeTypedAtomic } from '../adapters/files.js';
-import { hashEmbedInto } from '../core/hash-embedding.js';
+import { createEmbedder } from '../adapters/embedders/index.js';
+import { readMatrix, writeTypedAtomic } from '../adapters/files.js';
 import { createTrainer } from '../adapters/trainers/index.js';
 import { crossFittedProbs } from '../adapters/trainers/linear.js';
 import type { JobContext } from '../adapters/trainers/types.js';
@@ -25,10 +29,11 @@ import { categorise, exactNearest, type Category, type Split } from '../core/cat
 import { normaliseText } from '../core/clean.js';
 import { holdoutSplit, injectLabelNoise, randomSubset } from '../core/evaluation.js';
 import { parseDqeInput, type TrainerConfig } from '../core/input.js';
-import { classThresholds, confidentVerdict, offlineVerdict, type RowVerdict } from '../core/judging.js';
+import { classThresholds, confidentVerdict, flagOutsidePairs, offlineVerdict, type JudgeScope, type RowVerdict } from '../core/judging.js';
 import { bootstrapMacroF1Test, classificationMetrics, detectionScores, mcnemarTest, pairedTTest } from '../core/metrics.js';
 import { greedySample, sampleCount, type SamplingRule } from '../core/sampling/index.js';
 import { mergeVerdicts } from '../core/two-fold.js';
+import { drugReviewsJsonl } from '../examples/drug-reviews.js';
 import { labelOf, loadMails, spread } from '../examples/spam-assassin.js';
 import { runCleanlab } from '../adapters/cleanlab.js';
 import { REPO_ROOT } from '../infra/python-env.js';
@@ -40,16 +45,20 @@ export interface MethodConfig {
   /** Categories of wrongly predicted unsampled rows that return to the final set. */
   categories: readonly Category[];
   judge: 'confident' | 'fixed';
+  /** Which rows the judge may flag: the noisy pairs' rows, or every kept row (from the same cross-fitted probabilities). */
+  scope: JudgeScope;
   twoFold: boolean;
   undecided: 'keep' | 'drop';
 }
 
 /** The paper's composition (sampled + uncovered + difficult + noisy judged right, one pass), with dqe's former fixed-threshold judge. */
-const PAPER: MethodConfig = { sampling: 'centroid', ratio: 0.5, categories: ['uncovered', 'difficult', 'noisy'], judge: 'fixed', twoFold: false, undecided: 'keep' };
+const PAPER: MethodConfig = { sampling: 'centroid', ratio: 0.5, categories: ['uncovered', 'difficult', 'noisy'], judge: 'fixed', scope: 'pairs', twoFold: false, undecided: 'keep' };
 const CONFIGS: Record<string, MethodConfig> = {
   paper: PAPER,
   'paper+confident': { ...PAPER, judge: 'confident' },
   'two-fold': { ...PAPER, judge: 'confident', twoFold: true },
+  'scope-all': { ...PAPER, judge: 'confident', scope: 'all' },
+  'two-fold+all': { ...PAPER, judge: 'confident', twoFold: true, scope: 'all' },
   kcenter: { ...PAPER, judge: 'confident', sampling: 'kcenter' },
   'ratio-0.4': { ...PAPER, judge: 'confident', ratio: 0.4 },
   'no-noisy': { ...PAPER, judge: 'confident', categories: ['uncovered', 'difficult'] },
@@ -59,17 +68,17 @@ const CONFIGS: Record<string, MethodConfig> = {
 
 const o = new Command('bench-method')
   .option('--seeds <list>', 'seeds of the split, flips, sampling and random arm', '0')
-  .option('--datasets <list>', 'of 2-class, 3-class', '2-class,3-class')
+  .option('--datasets <list>', 'of 2-class, 3-class, drug-reviews', '2-class,3-class')
+  .option('--embedders <list>', 'vectors of the method and the linear trainer: names or JSON objects, separated by ;', 'hash')
   .option('--noise <rate>', 'flip rate of the noisy variant', Number, 0.1)
   .option('--variants <list>', 'of clean, noisy', 'clean,noisy')
   .option('--limit <n>', 'mails per dataset (default: all)', Number)
   .option('--holdout <f>', 'held-out test share', Number, 0.2)
-  .option('--dim <n>', 'hash embedding width', Number, 1024)
   .option('--trainer <json>', 'trainer of DQE and the arms (a name or JSON)', 'linear')
   .option('--configs <list>', `which of ${Object.keys(CONFIGS).join(', ')}`, Object.keys(CONFIGS).join(','))
   .option('--out <file>', 'results file', 'bench/results/method.json')
   .parse()
-  .opts<{ seeds: string; datasets: string; noise: number; variants: string; limit?: number; holdout: number; dim: number; trainer: string; configs: string; out: string }>();
+  .opts<{ seeds: string; datasets: string; noise: number; variants: string; limit?: number; holdout: number; embedders: string; trainer: string; configs: string; out: string }>();
 
 const parsed = parseDqeInput({ dataset: 'x.jsonl', trainer: (o.trainer.trim().startsWith('{') ? JSON.parse(o.trainer) : o.trainer) as string });
 if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
@@ -82,18 +91,56 @@ await mkdir(tmp, { recursive: true });
 const ctx = (): JobContext => ({ heartbeat: () => {}, resumeDetails: undefined, signal: new AbortController().signal, log: () => {} });
 const log = (l: string) => console.error(l);
 
-/** Distinct texts with one label; a text with two labels leaves (as dqe's cleaning does). */
-function dataset(threeClass: boolean) {
-  const byText = new Map<string, { text: string; label: string } | null>();
-  for (const m of spread(loadMails(), o.limit)) {
-    const key = normaliseText(m.text);
-    if (key.length === 0) continue;
-    const label = labelOf(m.group, threeClass);
-    const had = byText.get(key);
-    if (had === undefined) byText.set(key, { text: m.text, label });
-    else if (had !== null && had.label !== label) byText.set(key, null);
+/** A dataset's rows in source order; `source` names the text list its vectors are cached for. */
+async function sourceRows(name: string): Promise<{ source: string; rows: Array<{ text: string; label: string }> }> {
+  if (name === 'drug-reviews') {
+    const jsonl = await drugReviewsJsonl(log);
+    return { source: name, rows: jsonl.trim().split('\n').map((l) => JSON.parse(l) as { text: string; label: string }) };
   }
-  return [...byText.values()].filter((r): r is { text: string; label: string } => r !== null);
+  if (name !== '2-class' && name !== '3-class') throw new Error(`--datasets: unknown ${name}; valid: 2-class, 3-class, drug-reviews`);
+  return { source: `spam-${o.limit ?? 'all'}`, rows: spread(loadMails(), o.limit).map((m) => ({ text: m.text, label: labelOf(m.group, name === '3-class') })) };
+}
+
+/** Distinct texts with one label; a text with two labels leaves (as dqe's cleaning does). `src` indexes the source rows. */
+function dataset(source: Array<{ text: string; label: string }>) {
+  const byText = new Map<string, { text: string; label: string; src: number } | null>();
+  source.forEach((m, src) => {
+    const key = normaliseText(m.text);
+    if (key.length === 0) return;
+    const had = byText.get(key);
+    if (had === undefined) byText.set(key, { text: m.text, label: m.label, src });
+    else if (had !== null && had.label !== m.label) byText.set(key, null);
+  });
+  return [...byText.values()].filter((r): r is { text: string; label: string; src: number } => r !== null);
+}
+
+/** Vectors of every source row, embedded once per (embedder, texts) and cached. */
+async function sourceVectors(source: string, texts: string[], embedderSpec: string): Promise<{ vectors: Float32Array; dim: number; embedder: string }> {
+  const p = parseDqeInput({ dataset: 'x.jsonl', embedder: (embedderSpec.startsWith('{') ? JSON.parse(embedderSpec) : embedderSpec) as string });
+  if (!p.ok) throw new Error(`--embedders: ${JSON.stringify(p.problems)}`);
+  const embedder = createEmbedder(p.config.embedder, process.env);
+  const key = createHash('sha256').update(embedder.id).update('\0').update(texts.join('\0')).digest('hex').slice(0, 16);
+  const dir = join(REPO_ROOT, 'bench', 'results', 'tmp', 'vectors');
+  const path = join(dir, `${source}-${p.config.embedder.name}-${key}.f32`);
+  const dimPath = `${path}.dim`;
+  try {
+    await access(dimPath);
+    const dim = Number(await readFile(dimPath, 'utf8'));
+    return { vectors: await readMatrix({ path, rows: texts.length, dim }), dim, embedder: embedder.id };
+  } catch {
+    // not cached yet
+  }
+  const started = performance.now();
+  const chunks: Float32Array[] = [];
+  for (let i = 0; i < texts.length; i += embedder.batchSize) chunks.push(...(await embedder.embed(texts.slice(i, i + embedder.batchSize))));
+  const dim = chunks[0]!.length;
+  const vectors = new Float32Array(texts.length * dim);
+  chunks.forEach((v, i) => vectors.set(v, i * dim));
+  await mkdir(dir, { recursive: true });
+  await writeTypedAtomic(path, vectors);
+  await writeFile(dimPath, String(dim));
+  log(`embedded ${texts.length} ${source} texts with ${embedder.id} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  return { vectors, dim, embedder: embedder.id };
 }
 
 interface ArmScore {
@@ -123,9 +170,12 @@ async function save(complete: boolean) {
 
 for (const seed of o.seeds.split(',').map(Number)) {
   for (const name of o.datasets.split(',')) {
-    const rows = dataset(name === '3-class');
+    const { source, rows: sourceList } = await sourceRows(name);
+    const rows = dataset(sourceList);
     const labels = [...new Set(rows.map((r) => r.label))].sort();
     const split = holdoutSplit(rows.map((r) => r.label), o.holdout, seed);
+    for (const embedderSpec of o.embedders.split(';')) {
+    const cached = await sourceVectors(source, sourceList.map((r) => r.text), embedderSpec);
     for (const noise of o.variants.split(',').map((v) => (v === 'clean' ? null : o.noise))) {
       const started = performance.now();
       const train = split.train.map((i) => rows[i]!);
@@ -135,10 +185,11 @@ for (const seed of o.seeds.split(',').map(Number)) {
       for (const f of flips) trainLabels[f.index] = f.to;
       const n = train.length;
       const all = [...train, ...test];
-      const dim = o.dim;
+      const dim = cached.dim;
       const vectors = new Float32Array(all.length * dim);
-      all.forEach((r, i) => hashEmbedInto(r.text, dim, vectors, i * dim));
-      const caseDir = join(tmp, `${name}-${seed}-${noise ?? 'clean'}`);
+      all.forEach((r, i) => vectors.set(cached.vectors.subarray(r.src * dim, (r.src + 1) * dim), i * dim));
+      const embedderName = cached.embedder;
+      const caseDir = join(tmp, `${name}-${seed}-${noise ?? 'clean'}-${embedderName.replace(/[^\w.-]/gu, '_')}`);
       await mkdir(caseDir, { recursive: true });
       const matrix = { path: join(caseDir, 'matrix.f32'), rows: all.length, dim };
       await writeTypedAtomic(matrix.path, vectors);
@@ -174,6 +225,11 @@ for (const seed of o.seeds.split(',').map(Number)) {
       const full = (await trainPredict(ref, labels, labelIds, keptIds, testIds, seed)).predicted;
       const randomBySize = new Map<number, number[]>();
 
+      const judgeRow = (cfg: MethodConfig, id: number) => {
+        const p = probs.subarray(id * k, (id + 1) * k);
+        return cfg.judge === 'confident' ? confidentVerdict(id, labels[labelIds[id]!]!, p, labels, thresholds) : offlineVerdict(id, labels[labelIds[id]!]!, p, labels, { mislabeledBelow: 0.25, okAtLeast: 0.5 });
+      };
+
       /** One DQE pass over a split: categories of the wrong predictions and verdicts on the noisy pairs. */
       async function pass(splits: Split[], cfg: MethodConfig) {
         const sampled = keptIds.filter((id) => splits[id] === 'sampled');
@@ -183,10 +239,7 @@ for (const seed of o.seeds.split(',').map(Number)) {
         const nn = exactNearest(trainVectors, n, dim, wrong);
         const categories = new Map<number, Category>();
         const verdicts: RowVerdict[] = [];
-        const judge = (id: number) => {
-          const p = probs.subarray(id * k, (id + 1) * k);
-          return cfg.judge === 'confident' ? confidentVerdict(id, labels[labelIds[id]!]!, p, labels, thresholds) : offlineVerdict(id, labels[labelIds[id]!]!, p, labels, { mislabeledBelow: 0.25, okAtLeast: 0.5 });
-        };
+        const judge = (id: number) => judgeRow(cfg, id);
         wrong.forEach((id, i) => {
           const nb = nn[i]!.id;
           const c = categorise(labels[labelIds[id]!]!, labels[labelIds[nb]!]!, splits[nb]!);
@@ -206,6 +259,7 @@ for (const seed of o.seeds.split(',').map(Number)) {
         const first = await pass(splits, cfg);
         let verdicts = mergeVerdicts(first.verdicts, []);
         if (cfg.twoFold) verdicts = mergeVerdicts(first.verdicts, (await pass(splits.map((s) => (s === 'sampled' ? 'unsampled' : 'sampled')), cfg)).verdicts);
+        if (cfg.scope === 'all') verdicts = mergeVerdicts(flagOutsidePairs([...verdicts.values()], n, (id) => judgeRow(cfg, id)), []);
         const returned = new Map([...first.categories].filter(([, c]) => cfg.categories.includes(c)));
         const final = assembleFinal(trainLabels, splits, returned, verdicts, { noisy: 'drop', undecided: cfg.undecided });
         const finalIds = final.rows.map((r) => r.id);
@@ -214,7 +268,7 @@ for (const seed of o.seeds.split(',').map(Number)) {
         if (!randomBySize.has(finalIds.length)) randomBySize.set(finalIds.length, (await trainPredict(ref, labels, labelIds, randomSubset(keptIds, finalIds.length, seed + 2), testIds, seed)).predicted);
         const random = randomBySize.get(finalIds.length)!;
         const r = {
-          dataset: name, seed, noise, config: configName, trainRows: n, testRows: test.length,
+          dataset: name, embedder: embedderName, seed, noise, config: configName, trainRows: n, testRows: test.length,
           wrong: first.wrong,
           categories: { uncovered: [...first.categories.values()].filter((c) => c === 'uncovered').length, difficult: [...first.categories.values()].filter((c) => c === 'difficult').length, noisy: [...first.categories.values()].filter((c) => c === 'noisy').length },
           judgedMislabeled: { rows: judged.size, share: judged.size / n },
@@ -226,10 +280,11 @@ for (const seed of o.seeds.split(',').map(Number)) {
         };
         results.push(r);
         const pct = (x: number) => (100 * x).toFixed(2);
-        log(`${name} seed ${seed} ${noise === null ? 'clean' : `noise ${noise}`} ${configName}: share ${pct(r.arms.dqe.share)}% acc full ${pct(r.arms.full.accuracy)} dqe ${pct(r.arms.dqe.accuracy)} random ${pct(r.arms.random.accuracy)} (p ${r.dqeVsRandom.mcnemarP.toExponential(1)}) judge drops ${pct(r.judgedMislabeled.share)}%${r.noiseF1 ? ` F1 dqe ${r.noiseF1.dqe.toFixed(3)} cleanlab ${r.noiseF1.cleanlab.toFixed(3)}` : ''} (${r.seconds.toFixed(1)} s)`);
+        log(`${name} ${embedderName.split('-')[0]} seed ${seed} ${noise === null ? 'clean' : `noise ${noise}`} ${configName}: share ${pct(r.arms.dqe.share)}% acc full ${pct(r.arms.full.accuracy)} dqe ${pct(r.arms.dqe.accuracy)} random ${pct(r.arms.random.accuracy)} (p ${r.dqeVsRandom.mcnemarP.toExponential(1)}) judge drops ${pct(r.judgedMislabeled.share)}%${r.noiseF1 ? ` F1 dqe ${r.noiseF1.dqe.toFixed(3)} cleanlab ${r.noiseF1.cleanlab.toFixed(3)}` : ''} (${r.seconds.toFixed(1)} s)`);
         await save(false);
       }
       log(`${name} seed ${seed} ${noise ?? 'clean'}: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    }
     }
   }
 }

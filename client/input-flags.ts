@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { EMBEDDERS, JUDGES, SAMPLING_RULES, TRAINERS, VECTOR_STORES, type DqeInput } from '../core/input.js';
+import { EMBEDDERS, JUDGES, PRESET_NAMES, SAMPLING_RULES, TRAINERS, VECTOR_STORES, type DqeInput } from '../core/input.js';
 
 /** A finite number; ranges are the input schema's to check, so every command reports them alike. */
 export function number(flag: string) {
@@ -61,6 +61,7 @@ export interface DqeInputFlags {
   noisy?: string;
   undecided?: string;
   twoFold?: boolean;
+  preset?: string;
   gpuTaskQueue?: string;
   review?: boolean;
   overwrite?: boolean;
@@ -84,13 +85,14 @@ const OPTIONS: { [K in DqeInputFlag]: () => Option } = {
   noisy: () => new Option('--noisy <mode>', 'rows judged mislabeled (default: drop)').choices(['drop', 'relabel']),
   undecided: () => new Option('--undecided <mode>', 'rows the judge could not decide (default: keep)').choices(['keep', 'drop']),
   twoFold: () => new Option('--two-fold', 'two-fold DQE: a second pass with the halves swapped, so noisy detection covers every row'),
+  preset: () => new Option('--preset <name>', "a named composition of the method: 'paper' = the paper's DQE with the fixed-threshold judge; other flags override its fields").choices([...PRESET_NAMES]),
   gpuTaskQueue: () => new Option('--gpu-task-queue <name>', 'task queue of the GPU worker (swift trainer)'),
   review: () => new Option('--review', 'after judging, wait for a person to accept or override the verdicts (`dqe review <workflow-id>`)'),
   overwrite: () => new Option('--overwrite', 'replace the outputs of a finished run in --output-dir (the whole directory; never a mix of two runs)'),
 };
 
 /** The flags of how a dataset is read and curated: every command that starts curation takes them. */
-export const CURATION_FLAGS = ['format', 'textField', 'labelField', 'labels', 'ratio', 'seed', 'sampling', 'embedder', 'trainer', 'vectorStore', 'judge', 'noisy', 'undecided', 'twoFold'] as const satisfies readonly DqeInputFlag[];
+export const CURATION_FLAGS = ['format', 'textField', 'labelField', 'labels', 'ratio', 'seed', 'sampling', 'embedder', 'trainer', 'vectorStore', 'judge', 'noisy', 'undecided', 'twoFold', 'preset'] as const satisfies readonly DqeInputFlag[];
 
 /** Where a command gives an input field more meaning (e.g. `dqe eval`'s seed also seeds the split). */
 export interface FlagOverride {

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { formatOf } from './dataset-format.js';
 import { unknownMessage, unknownPlaceholders } from './output-dir.js';
+import { JUDGE_SCOPES } from './judging.js';
 
 /** Names of each pluggable component, so unknown names get an error that lists the valid ones. */
 export const EMBEDDERS = ['hash', 'minilm', 'openai'] as const;
@@ -183,6 +184,12 @@ const offlineJudge = z.strictObject({
    * 'fixed' by `mislabeledBelow` / `okAtLeast` on the probability of its own label. @default 'confident'
    */
   rule: z.enum(['confident', 'fixed']).default('confident'),
+  /**
+   * Which rows the judge may flag: 'pairs' judges the rows of the noisy pairs (the paper's judge);
+   * 'all' also flags every other kept row its rule calls mislabeled, from the same cross-fitted
+   * probabilities, so one-fold DQE finds label errors the pairs never reach. @default 'pairs'
+   */
+  scope: z.enum(JUDGE_SCOPES, { error: () => `unknown scope; valid: ${JUDGE_SCOPES.join(', ')}` }).default('pairs'),
   /** Folds of the cross-fitted probabilities over all kept rows (each row scored by a model that never saw it). @default 5 */
   folds: z.number().int().min(2).max(20).default(5),
   /** With rule 'fixed': a row whose out-of-sample probability of its own label is below this is judged mislabeled. @default 0.25 */
@@ -227,10 +234,46 @@ function component<T extends readonly [z.ZodObject, z.ZodObject, ...z.ZodObject[
   );
 }
 
-export const dqeInputSchema = z
+/**
+ * Named compositions of the method. `paper`: the paper's DQE (sampled + uncovered + difficult + noisy
+ * rows judged right − rows judged mislabeled, one pass) with the fixed-threshold judge on the noisy
+ * pairs only; it pins every part, so it stays the paper's method whatever dqe's defaults become.
+ */
+export const PRESETS = {
+  paper: {
+    ratio: 0.5,
+    sampling: 'centroid',
+    judge: { name: 'offline', rule: 'fixed', scope: 'pairs', mislabeledBelow: 0.25, okAtLeast: 0.5 },
+    noisy: 'drop',
+    undecided: 'keep',
+    twoFold: false,
+  },
+} as const;
+export const PRESET_NAMES = Object.keys(PRESETS) as Array<keyof typeof PRESETS>;
+
+/**
+ * Fills the fields a preset sets under the ones the input gives. A judge given as `offline` (name or
+ * object) keeps the preset's judge settings it does not override; another judge replaces it.
+ */
+function expandPreset(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || !('preset' in raw)) return raw;
+  const input = raw as Record<string, unknown>;
+  if (typeof input.preset !== 'string' || !Object.hasOwn(PRESETS, input.preset)) return raw; // the schema names the bad value
+  const preset = PRESETS[input.preset as keyof typeof PRESETS];
+  const judge: unknown = input.judge === 'offline' ? { name: 'offline' } : input.judge;
+  const offline = judge === undefined || (typeof judge === 'object' && judge !== null && (judge as { name?: unknown }).name === 'offline');
+  return { ...preset, ...input, ...(offline ? { judge: { ...preset.judge, ...(judge ?? {}) } } : {}) };
+}
+
+const dqeFields = z
   .strictObject({
     /** Path of the dataset, as the workers see it. */
     dataset: z.string().min(1),
+    /**
+     * A named composition of the method (`paper`, see PRESETS); the fields it sets are defaults under the
+     * input's own. @default none (dqe's defaults)
+     */
+    preset: z.enum(PRESET_NAMES, { error: () => `unknown preset; valid: ${PRESET_NAMES.join(', ')}` }).optional(),
     /** @default from the file extension (.jsonl/.json → jsonl, .csv → csv) */
     format: z.enum(['jsonl', 'csv']).optional(),
     textField: z.string().min(1).default('text'),
@@ -307,13 +350,16 @@ export const dqeInputSchema = z
     }
   });
 
+/** The workflow input's schema: a preset's fields filled in, then every field validated. */
+export const dqeInputSchema = z.preprocess(expandPreset, dqeFields);
+
 /** A component as callers may give it: its name alone, or an object with its options. */
 type ComponentInput<T extends { name: string }> = T['name'] | T;
 /**
  * What callers send (every default optional). The components are spelled out because `z.preprocess`
  * (which accepts the name shorthand) types its input as a required `unknown`.
  */
-export type DqeInput = Omit<z.input<typeof dqeInputSchema>, 'embedder' | 'trainer' | 'vectorStore' | 'judge'> & {
+export type DqeInput = Omit<z.input<typeof dqeFields>, 'embedder' | 'trainer' | 'vectorStore' | 'judge'> & {
   embedder?: ComponentInput<z.input<typeof minilmEmbedder> | z.input<typeof hashEmbedder> | z.input<typeof openaiEmbedder>>;
   trainer?: ComponentInput<z.input<typeof linearTrainer> | z.input<typeof encoderTrainer> | z.input<typeof swiftTrainer>>;
   vectorStore?: ComponentInput<z.input<typeof embeddedStore> | z.input<typeof qdrantStore>>;

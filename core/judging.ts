@@ -128,3 +128,23 @@ export function confidentVerdict(
     reason: `out-of-sample P(${other}) = ${pct(probs[confident]!)} reaches its class threshold ${pct(thresholds[confident]!)}${p >= thresholds[own]! - CONFIDENT_EPSILON ? ' and exceeds' : ';'} P(${label}) = ${pct(p)}${p >= thresholds[own]! - CONFIDENT_EPSILON ? '' : ` < ${tOwn}`}`,
   };
 }
+
+/** Which rows the offline judge may flag: the rows of the noisy pairs only, or every kept row. */
+export const JUDGE_SCOPES = ['pairs', 'all'] as const;
+export type JudgeScope = (typeof JUDGE_SCOPES)[number];
+
+/**
+ * Scope 'all': the verdicts of the pair rows as given, plus a `mislabeled` verdict for every other
+ * row id in [0, rows) that `decide` flags. Label_ok and undecided rows outside the pairs get no
+ * verdict: nobody asked about them, so `undecided: 'drop'` never removes them. Sorted by id.
+ */
+export function flagOutsidePairs(pairVerdicts: readonly RowVerdict[], rows: number, decide: (id: number) => RowVerdict): RowVerdict[] {
+  const inPairs = new Set(pairVerdicts.map((v) => v.id));
+  const out = [...pairVerdicts];
+  for (let id = 0; id < rows; id++) {
+    if (inPairs.has(id)) continue;
+    const v = decide(id);
+    if (v.verdict === 'mislabeled') out.push(v);
+  }
+  return out.sort((a, b) => a.id - b.id);
+}

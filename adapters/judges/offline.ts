@@ -4,8 +4,8 @@
 // Every kept row is scored by a model that never trained on it (K seeded folds over all kept rows),
 // so both rows of a noisy pair are judged from out-of-sample evidence of the same model, and the
 // per-class thresholds t_j (the mean probability of class j over the rows labelled j) come from the
-// whole data. See core/judging.ts for the rules and README "The offline judge".
-import { classThresholds, confidentVerdict, offlineVerdict, type RowVerdict } from '../../core/judging.js';
+// whole data. With scope 'all' every other kept row the rule calls mislabeled is flagged too. See core/judging.ts for the rules and README "The offline judge".
+import { classThresholds, confidentVerdict, flagOutsidePairs, offlineVerdict, type RowVerdict } from '../../core/judging.js';
 import type { JudgeConfig } from '../../core/input.js';
 import { readMatrix } from '../files.js';
 import { crossFittedProbs } from '../trainers/linear.js';
@@ -30,14 +30,17 @@ export function createOfflineJudge(config: Extract<JudgeConfig, { name: 'offline
         rows.set(p.neighbour.id, p.neighbour.label);
       }
       const ids = [...rows.keys()].sort((a, b) => a - b);
-      if (ids.length === 0) return { verdicts: [] };
+      if (ids.length === 0 && config.scope === 'pairs') return { verdicts: [] };
       const vectors = await readMatrix(req.matrix);
       const k = req.labels.length;
       const probs = await crossFittedProbs(vectors, req.matrix.dim, req.labelIds, k, config.folds, req.seed + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx);
       const rowProbs = (id: number) => probs.subarray(id * k, (id + 1) * k);
-      if (config.rule === 'fixed') return { verdicts: ids.map((id): RowVerdict => offlineVerdict(id, rows.get(id)!, rowProbs(id), req.labels, config)) };
-      const thresholds = classThresholds(probs, req.labelIds, k);
-      return { verdicts: ids.map((id): RowVerdict => confidentVerdict(id, rows.get(id)!, rowProbs(id), req.labels, thresholds)) };
+      const thresholds = config.rule === 'confident' ? classThresholds(probs, req.labelIds, k) : [];
+      const decide = (id: number, label: string): RowVerdict =>
+        config.rule === 'fixed' ? offlineVerdict(id, label, rowProbs(id), req.labels, config) : confidentVerdict(id, label, rowProbs(id), req.labels, thresholds);
+      const verdicts = ids.map((id) => decide(id, rows.get(id)!));
+      if (config.scope === 'pairs') return { verdicts };
+      return { verdicts: flagOutsidePairs(verdicts, req.labelIds.length, (id) => decide(id, req.labels[req.labelIds[id]!]!)) };
     },
   };
 }

@@ -20,7 +20,7 @@ export interface JudgeRequest {
 
 
 export interface JudgeOutput {
-  /** One verdict per distinct row of the pairs, in id order. */
+  /** One verdict per distinct row of the pairs (the offline judge with scope 'all' adds rows outside them it flags), in id order. */
   verdicts: RowVerdict[];
   usage?: JudgeUsage;
 }

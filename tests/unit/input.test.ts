@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { formatProblems, parseDqeInput } from '../../core/input.js';
 
 test('fills every default from a dataset path alone', () => {
@@ -15,7 +15,7 @@ test('fills every default from a dataset path alone', () => {
     embedder: { name: 'minilm', precision: 'int8', batchTokens: 2048 },
     trainer: { name: 'linear', epochs: 300, learningRate: 0.1, l2: 1e-4 },
     vectorStore: { name: 'embedded' },
-    judge: { name: 'offline', rule: 'confident', folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 },
+    judge: { name: 'offline', rule: 'confident', scope: 'pairs', folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 },
     noisy: 'drop',
     undecided: 'keep',
     review: false,
@@ -48,4 +48,43 @@ test('a component may be given by name or as an object', () => {
 test('a missing input or a non-object is rejected', () => {
   assert.ok(!parseDqeInput(undefined).ok);
   assert.ok(!parseDqeInput('d.jsonl').ok);
+});
+
+test("judge.scope is 'pairs' or 'all'; anything else names the valid ones", () => {
+  const ok = parseDqeInput({ dataset: 'x', judge: { name: 'offline', scope: 'all' } });
+  assert.ok(ok.ok && ok.config.judge.name === 'offline' && ok.config.judge.scope === 'all');
+  const bad = parseDqeInput({ dataset: 'x', judge: { name: 'offline', scope: 'every' } });
+  assert.ok(!bad.ok);
+  assert.deepEqual(bad.problems, [{ field: 'judge.scope', message: 'unknown scope; valid: pairs, all' }]);
+  assert.ok(!parseDqeInput({ dataset: 'x', judge: { name: 'openai', scope: 'all' } }).ok, 'the openai judge has no scope');
+});
+
+describe('preset paper', () => {
+  const paperJudge = { name: 'offline', rule: 'fixed', scope: 'pairs', folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 };
+  test("pins the paper's composition and the fixed-threshold judge", () => {
+    const r = parseDqeInput({ dataset: 'x', preset: 'paper' });
+    assert.ok(r.ok);
+    assert.deepEqual(
+      { preset: r.config.preset, ratio: r.config.ratio, sampling: r.config.sampling, judge: r.config.judge, noisy: r.config.noisy, undecided: r.config.undecided, twoFold: r.config.twoFold },
+      { preset: 'paper', ratio: 0.5, sampling: 'centroid', judge: paperJudge, noisy: 'drop', undecided: 'keep', twoFold: false },
+    );
+  });
+  test('fields the input gives win; an offline judge keeps the settings it does not override', () => {
+    const r = parseDqeInput({ dataset: 'x', preset: 'paper', ratio: 0.4, twoFold: true, judge: { name: 'offline', folds: 10 } });
+    assert.ok(r.ok);
+    assert.deepEqual([r.config.ratio, r.config.twoFold, r.config.judge], [0.4, true, { ...paperJudge, folds: 10 }]);
+    const byName = parseDqeInput({ dataset: 'x', preset: 'paper', judge: 'offline' });
+    assert.ok(byName.ok);
+    assert.deepEqual(byName.config.judge, paperJudge);
+  });
+  test('another judge replaces the preset judge', () => {
+    const r = parseDqeInput({ dataset: 'x', preset: 'paper', judge: 'openai' });
+    assert.ok(r.ok);
+    assert.equal(r.config.judge.name, 'openai');
+  });
+  test('an unknown preset names the valid ones', () => {
+    const r = parseDqeInput({ dataset: 'x', preset: 'papr' });
+    assert.ok(!r.ok);
+    assert.deepEqual(r.problems, [{ field: 'preset', message: 'unknown preset; valid: paper' }]);
+  });
 });

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { writeTypedAtomic } from '../../adapters/files.js';
+import { createOfflineJudge } from '../../adapters/judges/offline.js';
 import { crossFittedProbs } from '../../adapters/trainers/linear.js';
 import { crossValidationFolds } from '../../core/evaluation.js';
-import { classThresholds, confidentVerdict, offlineVerdict } from '../../core/judging.js';
+import { classThresholds, confidentVerdict, flagOutsidePairs, offlineVerdict } from '../../core/judging.js';
 import { predictLinear, trainLinear } from '../../core/linear-model.js';
 
 const close = (actual: number, expected: number, eps = 1e-12) => assert.ok(Math.abs(actual - expected) <= eps, `${actual} is not ${expected} ± ${eps}`);
@@ -72,6 +77,30 @@ describe('confident learning thresholds', () => {
   });
 });
 
+describe("judge scope 'all': flags outside the noisy pairs", () => {
+  // The six rows of the thresholds example above (t = 0.3, 0.9, 0.8) plus row 6 labelled c with
+  // P = (0.05, 0.92, 0.03): b reaches 0.9, so row 6 is mislabeled with b suggested. Rows 0 and 1 form
+  // the only noisy pair; rows 2–5 are confidently their own class.
+  const abc = ['a', 'b', 'c'];
+  const labelIds = [0, 0, 1, 1, 2, 2, 2];
+  const probs = [[0.35, 0.6, 0.05], [0.25, 0.05, 0.7], [0.05, 0.9, 0.05], [0.1, 0.9, 0.0], [0.1, 0.1, 0.8], [0.0, 0.2, 0.8], [0.05, 0.92, 0.03]];
+  const th = [0.3, 0.9, 0.8];
+  const decide = (id: number) => confidentVerdict(id, abc[labelIds[id]!]!, probs[id]!, abc, th);
+  const pairVerdicts = [decide(1), decide(0)];
+
+  test('the pair rows keep their verdicts (label_ok, undecided); of the rest only row 6 (mislabeled) is added; in id order', () => {
+    const out = flagOutsidePairs(pairVerdicts, 7, decide);
+    assert.deepEqual(out.map((v) => [v.id, v.verdict, v.suggested]), [[0, 'label_ok', undefined], [1, 'undecided', undefined], [6, 'mislabeled', 'b']]);
+  });
+  test('a pair verdict is never re-decided, even if the rule would flag the row', () => {
+    const given = [{ id: 6, verdict: 'label_ok' as const, reason: 'reviewed' }];
+    assert.deepEqual(flagOutsidePairs(given, 7, decide).map((v) => [v.id, v.verdict]), [[6, 'label_ok']]);
+  });
+  test('with no pairs, the flags alone', () => {
+    assert.deepEqual(flagOutsidePairs([], 7, decide).map((v) => v.id), [6]);
+  });
+});
+
 describe('confident learning with many labels', () => {
   // 12 classes; every row labelled j gives its own class 0.2 + 0.05·(j mod 3) and spreads the rest
   // evenly, so t_j = 0.2, 0.25 or 0.3 by j mod 3. With so many labels the own probability of a
@@ -132,5 +161,39 @@ describe('cross-fitted probabilities', () => {
     // the wrongly labelled row is confidently of its cluster's class
     const th = classThresholds(probs, labelIds, 2);
     assert.equal(confidentVerdict(2, 'b', probs.subarray(4, 6), ['a', 'b'], th).verdict, 'mislabeled');
+  });
+});
+
+describe("the offline judge with scope 'all' (real matrix file, real cross-fitting)", () => {
+  // 20 rows in two tight clusters on the unit circle (angles 0.2–0.29 labelled a, 1.4–1.49 labelled b);
+  // row 3 sits in cluster a but is labelled b. The only noisy pair is rows 0 and 12. Every model of
+  // the folds separates the clusters, so row 3's out-of-sample P(a) is near 1 (≥ t_a) and P(b) far
+  // below t_b: 'pairs' never looks at row 3; 'all' flags it mislabeled with a suggested.
+  const n = 20;
+  const vectors = new Float32Array(n * 2);
+  const labelIds = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = (i < 10 ? 0.2 : 1.4) + 0.01 * (i % 10);
+    vectors[i * 2] = Math.cos(a);
+    vectors[i * 2 + 1] = Math.sin(a);
+    labelIds[i] = i < 10 && i !== 3 ? 0 : 1;
+  }
+  const pairRow = (id: number) => ({ id, row: id + 1, text: `t${id}`, label: labelIds[id] === 0 ? 'a' : 'b', split: 'unsampled' as const });
+  const ctx = { heartbeat: () => {}, resumeDetails: undefined, signal: new AbortController().signal, log: () => {} };
+
+  test("'pairs' judges rows 0 and 12 only; 'all' adds row 3, mislabeled, a suggested", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dqe-judge-scope-'));
+    try {
+      const matrix = { path: join(dir, 'm.f32'), rows: n, dim: 2 };
+      await writeTypedAtomic(matrix.path, vectors);
+      const req = { pairs: [{ x: pairRow(0), neighbour: pairRow(12), similarity: 0.5 }], labels: ['a', 'b'], matrix, labelIds, splits: new Array(n).fill('unsampled'), seed: 0 };
+      const judge = (scope: 'pairs' | 'all') => createOfflineJudge({ name: 'offline', rule: 'confident', scope, folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge(req, ctx);
+      const pairs = await judge('pairs');
+      assert.deepEqual(pairs.verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [12, 'label_ok']]);
+      const all = await judge('all');
+      assert.deepEqual(all.verdicts.map((v) => [v.id, v.verdict, v.suggested]), [[0, 'label_ok', undefined], [3, 'mislabeled', 'a'], [12, 'label_ok', undefined]]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

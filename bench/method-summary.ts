@@ -1,0 +1,118 @@
+// Summarises the method ablation's slices (bench/results/method-*.json, written by bench/method.ts) per
+// trainer, embedder, dataset and configuration, over seeds and the clean / noisy variants: the tables of
+// the README's "Method quality" section. A case that several slices hold (same dataset, embedder, seed,
+// noise, configuration and trainer) counts once. Writes bench/results/method-summary.json.
+//
+//   npx tsx bench/method-summary.ts [--markdown]
+import { readdirSync, readFileSync } from 'node:fs';
+import { writeJsonAtomic } from '../adapters/files.js';
+
+/** Significance level of every test in the tables. */
+const ALPHA = 0.05;
+/** The embedder of slices written before bench/method.ts took --embedders: 1024-wide hash vectors. */
+const EARLY_EMBEDDER = 'hash-v1-d1024';
+
+interface Arm {
+  rows: number;
+  share: number;
+  accuracy: number;
+  macroF1: number;
+}
+interface Compare {
+  accuracyDiff: number;
+  tTestP: number;
+  mcnemarP: number;
+  macroF1Diff: number;
+  macroF1P: number;
+}
+interface Case {
+  dataset: string;
+  embedder?: string;
+  seed: number;
+  noise: number | null;
+  config: string;
+  judgedMislabeled: { rows: number; share: number };
+  arms: { full: Arm; dqe: Arm; random: Arm };
+  dqeVsRandom: Compare;
+  dqeVsFull: Compare;
+  noiseF1: { dqe: number; cleanlab: number } | null;
+}
+interface Slice {
+  command: string;
+  trainer: { name: string };
+  machine: { loadavg: string };
+  results: Case[];
+}
+
+const SLICE = /^method-(?!summary|smoke).+\.json$/u;
+const cases = new Map<string, Case & { trainer: string; embedder: string }>();
+const loads: Record<string, string> = {};
+for (const f of readdirSync('bench/results').filter((f) => SLICE.test(f)).sort()) {
+  const s = JSON.parse(readFileSync(`bench/results/${f}`, 'utf8')) as Slice;
+  loads[f] = s.machine.loadavg;
+  // A slice on a subset (--limit) is another dataset.
+  const limit = /--limit[ =](\d+)/u.exec(s.command)?.[1];
+  for (const c of s.results) {
+    const dataset = limit ? `${c.dataset} (${limit} rows)` : c.dataset;
+    const embedder = (c.embedder ?? EARLY_EMBEDDER).split(':')[0]!.replace(/-v1-d1024$/u, '');
+    const key = [s.trainer.name, embedder, dataset, c.seed, c.noise, c.config].join('|');
+    if (!cases.has(key)) cases.set(key, { ...c, dataset, trainer: s.trainer.name, embedder });
+  }
+}
+
+/** Significant both ways the README has always counted it: McNemar and the paired t-test. */
+const sig = (c: Compare) => c.mcnemarP < ALPHA && c.tTestP < ALPHA;
+const mean = (xs: number[]) => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+const groups = new Map<string, Array<Case & { trainer: string; embedder: string }>>();
+for (const c of cases.values()) {
+  const key = [c.trainer, c.embedder, c.dataset, c.config].join('|');
+  groups.set(key, [...(groups.get(key) ?? []), c]);
+}
+const rows = [...groups.entries()]
+  .sort(([a], [b]) => a.localeCompare(b))
+  .map(([key, cs]) => {
+    const [trainer, embedder, dataset, config] = key.split('|') as [string, string, string, string];
+    const clean = cs.filter((c) => c.noise === null);
+    const noisy = cs.filter((c) => c.noise !== null);
+    return {
+      trainer,
+      embedder,
+      dataset,
+      config,
+      cases: cs.length,
+      seeds: [...new Set(cs.map((c) => c.seed))].sort(),
+      cleanCases: clean.length,
+      noisyCases: noisy.length,
+      dqeShare: mean(cs.map((c) => c.arms.dqe.share)),
+      accuracy: { full: mean(cs.map((c) => c.arms.full.accuracy)), dqe: mean(cs.map((c) => c.arms.dqe.accuracy)), random: mean(cs.map((c) => c.arms.random.accuracy)) },
+      macroF1: { full: mean(cs.map((c) => c.arms.full.macroF1)), dqe: mean(cs.map((c) => c.arms.dqe.macroF1)), random: mean(cs.map((c) => c.arms.random.macroF1)) },
+      vsRandom: {
+        accuracyWins: cs.filter((c) => sig(c.dqeVsRandom) && c.dqeVsRandom.accuracyDiff > 0).length,
+        accuracyLosses: cs.filter((c) => sig(c.dqeVsRandom) && c.dqeVsRandom.accuracyDiff < 0).length,
+        macroF1Wins: cs.filter((c) => c.dqeVsRandom.macroF1P < ALPHA && c.dqeVsRandom.macroF1Diff > 0).length,
+        macroF1Losses: cs.filter((c) => c.dqeVsRandom.macroF1P < ALPHA && c.dqeVsRandom.macroF1Diff < 0).length,
+      },
+      vsFull: {
+        accuracyBelow: cs.filter((c) => sig(c.dqeVsFull) && c.dqeVsFull.accuracyDiff < 0).length,
+        accuracyAbove: cs.filter((c) => sig(c.dqeVsFull) && c.dqeVsFull.accuracyDiff > 0).length,
+        macroF1Below: cs.filter((c) => c.dqeVsFull.macroF1P < ALPHA && c.dqeVsFull.macroF1Diff < 0).length,
+      },
+      judgeDropsClean: { mean: mean(clean.map((c) => c.judgedMislabeled.share)), max: clean.length === 0 ? NaN : Math.max(...clean.map((c) => c.judgedMislabeled.share)) },
+      noiseF1: { dqe: mean(noisy.map((c) => c.noiseF1!.dqe)), cleanlab: mean(noisy.map((c) => c.noiseF1!.cleanlab)) },
+    };
+  });
+
+await writeJsonAtomic('bench/results/method-summary.json', { benchmark: 'method-summary', command: 'npx tsx bench/method-summary.ts', alpha: ALPHA, significance: 'accuracy: McNemar and paired t-test both p < alpha; macro-F1: bootstrap over test rows p < alpha', slicesLoadavg: loads, rows });
+
+if (process.argv.includes('--markdown')) {
+  const pct = (x: number) => (Number.isNaN(x) ? '–' : (100 * x).toFixed(1));
+  console.log('| trainer | vectors | dataset | config | cases (seeds) | DQE % of kept | acc full / DQE / random | macro-F1 full / DQE / random | vs random: acc win/loss, F1 win/loss | sig. below full: acc, F1 | judge drops, clean (mean / max) | noise F1 DQE / cleanlab |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(
+      `| ${r.trainer} | ${r.embedder} | ${r.dataset} | ${r.config} | ${r.cleanCases}+${r.noisyCases} (${r.seeds.join(',')}) | ${pct(r.dqeShare)} | ${pct(r.accuracy.full)} / ${pct(r.accuracy.dqe)} / ${pct(r.accuracy.random)} | ${pct(r.macroF1.full)} / ${pct(r.macroF1.dqe)} / ${pct(r.macroF1.random)} | ${r.vsRandom.accuracyWins}/${r.vsRandom.accuracyLosses}, ${r.vsRandom.macroF1Wins}/${r.vsRandom.macroF1Losses} | ${r.vsFull.accuracyBelow}, ${r.vsFull.macroF1Below} | ${pct(r.judgeDropsClean.mean)} / ${pct(r.judgeDropsClean.max)} | ${r.noisyCases > 0 ? `${r.noiseF1.dqe.toFixed(3)} / ${r.noiseF1.cleanlab.toFixed(3)}` : '–'} |`,
+    );
+  }
+}
+console.error(`wrote bench/results/method-summary.json (${rows.length} rows from ${cases.size} cases)`);
