@@ -102,11 +102,11 @@ const out = {
   texts: { count: texts.length, source: 'SpamAssassin mails (examples/spam-assassin.ts), spread over the corpus', tokens, window: MINILM_WINDOW },
   dqe,
   sentenceTransformers: { ...stResult, runs: stRuns, best: best.batchSize },
-  /** The default (f32) against sentence-transformers at its best batch size, wall-clock. */
-  speedupVsSentenceTransformers: +(f32.tokensPerSecond / best.tokensPerSecond).toFixed(2),
-  speedupVsSentenceTransformersInt8: +(int8.tokensPerSecond / best.tokensPerSecond).toFixed(2),
+  /** The default (int8) against sentence-transformers at its best batch size, wall-clock. */
+  speedupVsSentenceTransformers: +(int8.tokensPerSecond / best.tokensPerSecond).toFixed(2),
+  speedupVsSentenceTransformersF32: +(f32.tokensPerSecond / best.tokensPerSecond).toFixed(2),
   /** Per CPU second: robust to other processes on a shared machine. */
   speedupPerCpuSecond: { f32: +(f32.tokensPerCpuSecond / best.tokensPerCpuSecond).toFixed(2), int8: +(int8.tokensPerCpuSecond / best.tokensPerCpuSecond).toFixed(2) },
 };
 await writeJsonAtomic(o.out, out);
-console.log(JSON.stringify({ speedup: out.speedupVsSentenceTransformers, int8: out.speedupVsSentenceTransformersInt8, perCpu: out.speedupPerCpuSecond, dqe, st: stRuns }, null, 1));
+console.log(JSON.stringify({ speedup: out.speedupVsSentenceTransformers, f32: out.speedupVsSentenceTransformersF32, perCpu: out.speedupPerCpuSecond, dqe, st: stRuns }, null, 1));
