@@ -14,21 +14,37 @@ export interface SampleThreadInput {
   count: number;
   seed: number;
   rule: SamplingRule;
-  /** Int32Array[1]: rows selected so far, for the activity's heartbeats. */
+  /** Int32Array[2]: [0] rows selected so far, for the activity's heartbeats; [1] set to 1 to stop. */
   progress: SharedArrayBuffer;
 }
+
+/** Index of the stop flag in `progress`. */
+const STOP_SLOT = 1;
 
 const input = workerData as SampleThreadInput;
 const vectors = allocateVectors(input.rows, input.dim);
 await readBytesInto(input.matrixPath, new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength));
 const progress = new Int32Array(input.progress);
+/**
+ * A cancelled activity asks the thread to stop instead of terminating it: terminating a thread inside an
+ * onnxruntime call aborts the whole process (a Napi::Error thrown during the thread's teardown).
+ */
+const stopIfAsked = (): void => {
+  if (Atomics.load(progress, STOP_SLOT) !== 0) throw new Error('sampling stopped: the activity was cancelled');
+};
 // Both rules score most rows with onnxruntime float32 products on every core.
 const { floatProducts } = await import('../adapters/onnx/kernels.js');
 const order = await greedySample(vectors, input.rows, input.dim, {
   count: input.count,
   seed: input.seed,
   rule: input.rule,
-  onProgress: (selected) => Atomics.store(progress, 0, selected),
-  products: (a, m, b, nb, d) => floatProducts(a, m, b, nb, d, availableParallelism()),
+  onProgress: (selected) => {
+    Atomics.store(progress, 0, selected);
+    stopIfAsked();
+  },
+  products: (a, m, b, nb, d) => {
+    stopIfAsked();
+    return floatProducts(a, m, b, nb, d, availableParallelism());
+  },
 });
 parentPort!.postMessage(order, [order.buffer as ArrayBuffer]);

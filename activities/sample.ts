@@ -54,12 +54,16 @@ export async function sampleRows(args: SampleArgs): Promise<SampleResult> {
  * greedySample in a worker thread (activities/sample-thread-main.ts) while this thread heartbeats
  * {rows, count, selected}; cancelling the activity terminates the thread.
  */
+/** How long a cancelled sampling thread has to stop on its own before it is terminated. */
+const STOP_GRACE_MS = 30_000;
+
 export function sampleInThread(
   input: { matrixPath: string; rows: number; dim: number; count: number; seed: number; rule: SamplingRule },
   ctx: JobContext,
   heartbeatMs = HEARTBEAT_MS,
 ): Promise<Uint32Array> {
-  const progress = new SharedArrayBuffer(4);
+  // [0]: rows selected (the thread writes it); [1]: the stop flag (this side sets it).
+  const progress = new SharedArrayBuffer(8);
   const selected = new Int32Array(progress);
   const workerData: SampleThreadInput = { ...input, progress };
   const worker = new Worker(new URL('./sample-thread.js', import.meta.url), { workerData });
@@ -75,7 +79,12 @@ export function sampleInThread(
     };
     const onAbort = (): void => {
       finish(() => reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('sampling cancelled')));
-      void worker.terminate();
+      // Asked, not terminated: the thread stops at its next block of products (terminating it inside an
+      // onnxruntime call aborts the process). Terminated only if it has not ended after STOP_GRACE_MS.
+      Atomics.store(selected, 1, 1);
+      const force = setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
+      force.unref();
+      worker.once('exit', () => clearTimeout(force));
     };
     if (ctx.signal.aborted) {
       onAbort();
