@@ -52,7 +52,7 @@ const tokens = ids.reduce((s, x) => s + x.length, 0);
 const results = [];
 for (const a of o.alphas.split(',')) {
   const alpha = a === 'none' ? undefined : Number(a);
-  const graph = bertSentenceGraph(weights, MINILM_SHAPE, 'int8', new Set(), alpha === undefined ? undefined : { alpha, activationMax: ranges });
+  const graph = bertSentenceGraph(weights, MINILM_SHAPE, 'int8', alpha === undefined ? {} : { smoothing: { alpha, activationMax: ranges } });
   const session = await ort.InferenceSession.create(onnxModel(graph), { graphOptimizationLevel: 'all', intraOpNumThreads: 2 });
   const started = performance.now();
   const out = new Array<Float32Array>(texts.length);

@@ -18,7 +18,7 @@ export const MINILM_FILES = {
 } as const;
 
 /** Bump when adapters/onnx/bert.ts changes what it writes, so caches keyed by the embedder id do not mix. */
-export const MINILM_GRAPH_VERSION = 3;
+export const MINILM_GRAPH_VERSION = 4;
 
 /**
  * SmoothQuant's migration strength for the int8 graph. Lowest cosine to sentence-transformers over the
@@ -33,8 +33,10 @@ export const MINILM_SHAPE: BertShape = { layers: 6, hidden: 384, heads: 12, laye
 export const MODELS_DIR = join(REPO_ROOT, '.dqe', 'models');
 
 export interface MinilmFiles {
-  /** The ONNX graph built from the weights. */
+  /** The ONNX graph built from the weights (attention masks padding). */
   model: string;
+  /** The same graph without the padding mask, for batches whose rows all have one length (flash attention). */
+  unpaddedModel: string;
   /** The tokenizer.json shipped with the weights. */
   tokenizer: string;
   /** Its tokenizer_config.json. */
@@ -65,8 +67,8 @@ export function ensureMinilmSource(log: (line: string) => void = () => {}): Prom
 }
 
 /** Where the built graph of `precision` lives: named by the weights' hash and the builder's version. */
-export function minilmModelPath(precision: BertPrecision): string {
-  return join(MODELS_DIR, `all-minilm-l6-v2-${precision}-g${MINILM_GRAPH_VERSION}-${MINILM_FILES['model.safetensors'].slice(0, 12)}.onnx`);
+export function minilmModelPath(precision: BertPrecision, padded = true): string {
+  return join(MODELS_DIR, `all-minilm-l6-v2-${precision}${padded ? '' : '-unpadded'}-g${MINILM_GRAPH_VERSION}-${MINILM_FILES['model.safetensors'].slice(0, 12)}.onnx`);
 }
 
 const building = new Map<BertPrecision, Promise<MinilmFiles>>();
@@ -78,13 +80,14 @@ export function ensureMinilm(precision: BertPrecision, log: (line: string) => vo
     p = (async () => {
       const dir = await ensureMinilmSource(log);
       const model = minilmModelPath(precision);
-      if (!existsSync(model)) {
-        log(`building ${model} from ${join(dir, 'model.safetensors')}`);
+      const unpaddedModel = minilmModelPath(precision, false);
+      if (!existsSync(model) || !existsSync(unpaddedModel)) {
+        log(`building ${model} and ${unpaddedModel} from ${join(dir, 'model.safetensors')}`);
         // In a process of its own: the build and the int8 calibration are seconds of synchronous work
         // that would stall a worker's event loop (its heartbeats and workflow tasks).
-        await execa(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'infra', 'minilm-build.ts'), precision, dir, model], { cwd: REPO_ROOT });
+        await execa(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'infra', 'minilm-build.ts'), precision, dir, model, unpaddedModel], { cwd: REPO_ROOT });
       }
-      return { model, tokenizer: join(dir, 'tokenizer.json'), tokenizerConfig: join(dir, 'tokenizer_config.json') };
+      return { model, unpaddedModel, tokenizer: join(dir, 'tokenizer.json'), tokenizerConfig: join(dir, 'tokenizer_config.json') };
     })();
     p.catch(() => building.delete(precision));
     building.set(precision, p);
@@ -93,7 +96,7 @@ export function ensureMinilm(precision: BertPrecision, log: (line: string) => vo
 }
 
 /** The tokenizer files' JSON. */
-export async function readTokenizerFiles(files: MinilmFiles): Promise<{ tokenizer: object; config: object }> {
+export async function readTokenizerFiles(files: Pick<MinilmFiles, 'tokenizer' | 'tokenizerConfig'>): Promise<{ tokenizer: object; config: object }> {
   return {
     tokenizer: JSON.parse(await readFile(files.tokenizer, 'utf8')) as object,
     config: JSON.parse(await readFile(files.tokenizerConfig, 'utf8')) as object,

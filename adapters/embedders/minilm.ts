@@ -30,7 +30,10 @@ export interface MinilmOptions {
 }
 
 interface Loaded {
-  session: ort.InferenceSession;
+  /** Attention masks the padding of shorter rows. */
+  padded: ort.InferenceSession;
+  /** For batches whose rows all have one length: no mask, so onnxruntime runs flash attention. */
+  unpadded: ort.InferenceSession;
   tokenizer: BertTokenizer;
 }
 
@@ -44,15 +47,17 @@ function load(opts: MinilmOptions, threads: number): Promise<Loaded> {
     p = (async () => {
       const files = await ensureMinilm(opts.precision, opts.log);
       const { tokenizer, config } = await readTokenizerFiles(files);
-      const session = await ort.InferenceSession.create(files.model, {
+      const options: ort.InferenceSession.SessionOptions = {
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
         // A busy-waiting pool steals the CPU from the worker's other activities between runs.
         extra: { session: { 'intra_op.allow_spinning': '0' } },
-      });
-      return { session, tokenizer: createBertTokenizer(tokenizer, config, MINILM_WINDOW) };
+      };
+      const padded = await ort.InferenceSession.create(files.model, options);
+      const unpadded = await ort.InferenceSession.create(files.unpaddedModel, options);
+      return { padded, unpadded, tokenizer: createBertTokenizer(tokenizer, config, MINILM_WINDOW) };
     })();
     p.catch(() => loaded.delete(key));
     loaded.set(key, p);
@@ -76,7 +81,7 @@ export function createMinilmEmbedder(opts: MinilmOptions): Embedder {
     // CPU-bound: onnxruntime's own threads use the cores.
     concurrency: 1,
     async embed(texts, signal) {
-      const { session, tokenizer } = await load(opts, threads);
+      const { padded, unpadded, tokenizer } = await load(opts, threads);
       const ids: number[][] = [];
       for (const t of texts) {
         ids.push(tokenizer.encode(t));
@@ -97,6 +102,8 @@ export function createMinilmEmbedder(opts: MinilmOptions): Embedder {
           }
         });
         const shape = [rows.length, width];
+        // Sorted by length, most rows of a corpus of long texts (cut at the window) fill batches of one length.
+        const session = rows.every((row) => ids[row]!.length === width) ? unpadded : padded;
         const result = await session.run({ input_ids: new ort.Tensor('int64', inputIds, shape), attention_mask: new ort.Tensor('int64', mask, shape) });
         const data = result.embedding!.data as Float32Array;
         rows.forEach((row, r) => (out[row] = data.slice(r * dim, (r + 1) * dim)));
