@@ -99,6 +99,10 @@ export function* trainLinearSteps(
     }
   }
 
+  // Dense rows (sentence embeddings: every entry non-zero) run a direct loop over a float64 copy; it adds
+  // the same products in the same order as the sparse loop, so the weights are the same either way.
+  const dense = nnz === n * dim;
+  const x = dense ? vals : new Float64Array(0);
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     grad.fill(0);
     let loss = 0;
@@ -110,7 +114,18 @@ export function* trainLinearSteps(
       for (let c = 0; c < classes; c++) {
         const off = c * width;
         let z = w[off + dim]!;
-        for (let k = a; k < b; k++) z += w[off + cols[k]!]! * vals[k]!;
+        if (dense) {
+          let z1 = 0, z2 = 0, z3 = 0, j = 0;
+          for (; j + 3 < dim; j += 4) {
+            z += w[off + j]! * x[a + j]!;
+            z1 += w[off + j + 1]! * x[a + j + 1]!;
+            z2 += w[off + j + 2]! * x[a + j + 2]!;
+            z3 += w[off + j + 3]! * x[a + j + 3]!;
+          }
+          for (; j < dim; j++) z += w[off + j]! * x[a + j]!;
+          z += z1 + z2 + z3;
+        }
+        else for (let k = a; k < b; k++) z += w[off + cols[k]!]! * vals[k]!;
         logits[c] = z;
         if (z > max) max = z;
       }
@@ -126,7 +141,17 @@ export function* trainLinearSteps(
         const g = logits[c]! - (c === target ? 1 : 0);
         if (g === 0) continue;
         const off = c * width;
-        for (let k = a; k < b; k++) grad[off + cols[k]!]! += g * vals[k]!;
+        if (dense) {
+          let j = 0;
+          for (; j + 3 < dim; j += 4) {
+            grad[off + j]! += g * x[a + j]!;
+            grad[off + j + 1]! += g * x[a + j + 1]!;
+            grad[off + j + 2]! += g * x[a + j + 2]!;
+            grad[off + j + 3]! += g * x[a + j + 3]!;
+          }
+          for (; j < dim; j++) grad[off + j]! += g * x[a + j]!;
+        }
+        else for (let k = a; k < b; k++) grad[off + cols[k]!]! += g * vals[k]!;
         grad[off + dim]! += g;
       }
       if ((i + 1) % rowsPerStep === 0 && i + 1 < n) yield { epoch, rowsDone: i + 1 };

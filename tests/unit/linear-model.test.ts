@@ -22,3 +22,23 @@ test('is deterministic: the same data gives bit-identical weights', () => {
 });
 
 test('argmax breaks ties towards the lower class', () => assert.equal(argmax([0.5, 0.5]), 0));
+
+test('dense rows (the unrolled loop) train the same model as the sparse loop, to rounding', () => {
+  // 30 rows × 9 dense columns (9 = two unrolled blocks of 4 and a remainder); the same rows with a zero
+  // tenth column go through the sparse loop. The zero column's weights stay 0 (no gradient, no L2 pull).
+  const dim = 9;
+  const dense = Float32Array.from({ length: 30 * dim }, (_, i) => Math.sin(i * 0.37) + 0.1);
+  const sparse = new Float32Array(30 * (dim + 1));
+  for (let r = 0; r < 30; r++) sparse.set(dense.subarray(r * dim, (r + 1) * dim), r * (dim + 1));
+  const rows = Array.from({ length: 30 }, (_, i) => i);
+  const targets = rows.map((i) => i % 3);
+  const opts = { epochs: 50, learningRate: 0.05, l2: 1e-3 };
+  const a = trainLinear(dense, dim, rows, targets, 3, opts);
+  const b = trainLinear(sparse, dim + 1, rows, targets, 3, opts);
+  for (let c = 0; c < 3; c++) {
+    for (let j = 0; j < dim; j++) assert.ok(Math.abs(a.weights[c * (dim + 1) + j]! - b.weights[c * (dim + 2) + j]!) < 1e-9, `class ${c} column ${j}`);
+    assert.equal(b.weights[c * (dim + 2) + dim], 0);
+    assert.ok(Math.abs(a.weights[c * (dim + 1) + dim]! - b.weights[c * (dim + 2) + dim + 1]!) < 1e-9, `class ${c} bias`);
+  }
+  assert.notEqual(a.weights[0], 0);
+});
