@@ -14,6 +14,7 @@ import { createBertTokenizer } from '../adapters/embedders/bert-tokenizer.js';
 import { MINILM_WINDOW } from '../adapters/embedders/minilm.js';
 import { writeJsonAtomic } from '../adapters/files.js';
 import { bertSentenceGraph } from '../adapters/onnx/bert.js';
+import { bertFeeds } from '../adapters/onnx/bert-feeds.js';
 import { activationRanges } from '../adapters/onnx/calibration.js';
 import { onnxModel } from '../adapters/onnx/model.js';
 import { readSafetensors } from '../adapters/onnx/safetensors.js';
@@ -56,11 +57,9 @@ for (const a of o.alphas.split(',')) {
   const session = await ort.InferenceSession.create(onnxModel(graph), { graphOptimizationLevel: 'all', intraOpNumThreads: 2 });
   const started = performance.now();
   const out = new Array<Float32Array>(texts.length);
-  for (const { rows, width } of planTokenBatches(ids.map((x) => x.length), 2048)) {
-    const inputIds = new BigInt64Array(rows.length * width);
-    const mask = new BigInt64Array(rows.length * width);
-    rows.forEach((row, r) => ids[row]!.forEach((id, j) => ((inputIds[r * width + j] = BigInt(id)), (mask[r * width + j] = 1n))));
-    const res = await session.run({ input_ids: new ort.Tensor('int64', inputIds, [rows.length, width]), attention_mask: new ort.Tensor('int64', mask, [rows.length, width]) });
+  for (const batch of planTokenBatches(ids.map((x) => x.length), 2048)) {
+    const { rows } = batch;
+    const res = await session.run(bertFeeds(ids, batch));
     const data = res.embedding!.data as Float32Array;
     rows.forEach((row, r) => (out[row] = data.slice(r * DIM, (r + 1) * DIM)));
   }

@@ -9,6 +9,7 @@ import ort from 'onnxruntime-node';
 import { planTokenBatches } from '../../core/token-batches.js';
 import { ensureMinilm, MINILM_FILES, MINILM_GRAPH_VERSION, MINILM_SHAPE, readTokenizerFiles } from '../../infra/minilm.js';
 import type { BertPrecision } from '../onnx/bert.js';
+import { bertFeeds } from '../onnx/bert-feeds.js';
 import { createBertTokenizer, type BertTokenizer } from './bert-tokenizer.js';
 import type { Embedder } from './types.js';
 
@@ -92,19 +93,9 @@ export function createMinilmEmbedder(opts: MinilmOptions): Embedder {
       for (const batch of planTokenBatches(ids.map((x) => x.length), opts.batchTokens)) {
         signal?.throwIfAborted();
         const { rows, width } = batch;
-        const inputIds = new BigInt64Array(rows.length * width);
-        const mask = new BigInt64Array(rows.length * width);
-        rows.forEach((row, r) => {
-          const x = ids[row]!;
-          for (let j = 0; j < x.length; j++) {
-            inputIds[r * width + j] = BigInt(x[j]!);
-            mask[r * width + j] = 1n;
-          }
-        });
-        const shape = [rows.length, width];
         // Sorted by length, most rows of a corpus of long texts (cut at the window) fill batches of one length.
         const session = rows.every((row) => ids[row]!.length === width) ? unpadded : padded;
-        const result = await session.run({ input_ids: new ort.Tensor('int64', inputIds, shape), attention_mask: new ort.Tensor('int64', mask, shape) });
+        const result = await session.run(bertFeeds(ids, batch));
         const data = result.embedding!.data as Float32Array;
         rows.forEach((row, r) => (out[row] = data.slice(r * dim, (r + 1) * dim)));
       }

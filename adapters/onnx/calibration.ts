@@ -2,6 +2,7 @@
 // calibration texts with every quantised product's input as an extra output, and each input channel's
 // largest |activation| over the real tokens (padding excluded) is kept.
 import ort from 'onnxruntime-node';
+import { bertFeeds } from './bert-feeds.js';
 import { planTokenBatches } from '../../core/token-batches.js';
 import { bertCalibrationGraph, productInputs, type BertShape, type Weight } from './bert.js';
 import { onnxModel } from './model.js';
@@ -15,12 +16,9 @@ export async function activationRanges(weights: ReadonlyMap<string, Weight>, sha
   const session = await ort.InferenceSession.create(onnxModel(bertCalibrationGraph(weights, shape)), { graphOptimizationLevel: 'all' });
   const ranges = new Map([...inputs].map(([name, { width }]) => [name, new Float32Array(width)]));
   try {
-    for (const { rows, width } of planTokenBatches(ids.map((x) => x.length), CALIBRATION_BATCH_TOKENS)) {
-      const inputIds = new BigInt64Array(rows.length * width);
-      const mask = new BigInt64Array(rows.length * width);
-      rows.forEach((row, r) => ids[row]!.forEach((id, j) => ((inputIds[r * width + j] = BigInt(id)), (mask[r * width + j] = 1n))));
-      const shapeOf = [rows.length, width];
-      const out = await session.run({ input_ids: new ort.Tensor('int64', inputIds, shapeOf), attention_mask: new ort.Tensor('int64', mask, shapeOf) });
+    for (const batch of planTokenBatches(ids.map((x) => x.length), CALIBRATION_BATCH_TOKENS)) {
+      const { rows, width } = batch;
+      const out = await session.run(bertFeeds(ids, batch));
       for (const [name, { tensor, width: channels }] of inputs) {
         const data = out[tensor]!.data as Float32Array;
         const max = ranges.get(name)!;
