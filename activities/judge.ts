@@ -54,6 +54,7 @@ export async function judgeNoisy(deps: JudgeDeps, args: JudgeArgs): Promise<Judg
         labelIds: await readLabelIds(args.clean),
         splits: await readSplits(args.sample, args.clean.kept),
         seed: args.seed,
+        workDir: workDirOf(runDir),
       },
       jobContext(),
     );

@@ -36,6 +36,8 @@ interface Case {
   dqeVsRandom: Compare;
   dqeVsFull: Compare;
   noiseF1: { dqe: number; cleanlab: number } | null;
+  /** Share of the training rows cleanlab flags (slices from before it was recorded lack it). */
+  cleanlabFlags?: { rows: number; share: number };
 }
 interface Slice {
   command: string;
@@ -99,6 +101,8 @@ const rows = [...groups.entries()]
         macroF1Below: cs.filter((c) => c.dqeVsFull.macroF1P < ALPHA && c.dqeVsFull.macroF1Diff < 0).length,
       },
       judgeDropsClean: { mean: mean(clean.map((c) => c.judgedMislabeled.share)), max: clean.length === 0 ? NaN : Math.max(...clean.map((c) => c.judgedMislabeled.share)) },
+      /** What cleanlab's find_label_issues flags on the same clean data: the yardstick for the judge's drops. */
+      cleanlabFlagsClean: mean(clean.filter((c) => c.cleanlabFlags).map((c) => c.cleanlabFlags!.share)),
       noiseF1: { dqe: mean(noisy.map((c) => c.noiseF1!.dqe)), cleanlab: mean(noisy.map((c) => c.noiseF1!.cleanlab)) },
     };
   });
@@ -107,11 +111,11 @@ await writeJsonAtomic('bench/results/method-summary.json', { benchmark: 'method-
 
 if (process.argv.includes('--markdown')) {
   const pct = (x: number) => (Number.isNaN(x) ? '–' : (100 * x).toFixed(1));
-  console.log('| trainer | vectors | dataset | config | cases (seeds) | DQE % of kept | acc full / DQE / random | macro-F1 full / DQE / random | vs random: acc win/loss, F1 win/loss | sig. below full: acc, F1 | judge drops, clean (mean / max) | noise F1 DQE / cleanlab |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| trainer | vectors | dataset | config | cases (seeds) | DQE % of kept | acc full / DQE / random | macro-F1 full / DQE / random | vs random: acc win/loss, F1 win/loss | sig. below full: acc, F1 | judge drops, clean (mean / max) | cleanlab flags, clean | noise F1 DQE / cleanlab |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(
-      `| ${r.trainer} | ${r.embedder} | ${r.dataset} | ${r.config} | ${r.cleanCases}+${r.noisyCases} (${r.seeds.join(',')}) | ${pct(r.dqeShare)} | ${pct(r.accuracy.full)} / ${pct(r.accuracy.dqe)} / ${pct(r.accuracy.random)} | ${pct(r.macroF1.full)} / ${pct(r.macroF1.dqe)} / ${pct(r.macroF1.random)} | ${r.vsRandom.accuracyWins}/${r.vsRandom.accuracyLosses}, ${r.vsRandom.macroF1Wins}/${r.vsRandom.macroF1Losses} | ${r.vsFull.accuracyBelow}, ${r.vsFull.macroF1Below} | ${pct(r.judgeDropsClean.mean)} / ${pct(r.judgeDropsClean.max)} | ${r.noisyCases > 0 ? `${r.noiseF1.dqe.toFixed(3)} / ${r.noiseF1.cleanlab.toFixed(3)}` : '–'} |`,
+      `| ${r.trainer} | ${r.embedder} | ${r.dataset} | ${r.config} | ${r.cleanCases}+${r.noisyCases} (${r.seeds.join(',')}) | ${pct(r.dqeShare)} | ${pct(r.accuracy.full)} / ${pct(r.accuracy.dqe)} / ${pct(r.accuracy.random)} | ${pct(r.macroF1.full)} / ${pct(r.macroF1.dqe)} / ${pct(r.macroF1.random)} | ${r.vsRandom.accuracyWins}/${r.vsRandom.accuracyLosses}, ${r.vsRandom.macroF1Wins}/${r.vsRandom.macroF1Losses} | ${r.vsFull.accuracyBelow}, ${r.vsFull.macroF1Below} | ${pct(r.judgeDropsClean.mean)} / ${pct(r.judgeDropsClean.max)} | ${pct(r.cleanlabFlagsClean)} | ${r.noisyCases > 0 ? `${r.noiseF1.dqe.toFixed(3)} / ${r.noiseF1.cleanlab.toFixed(3)}` : '–'} |`,
     );
   }
 }

@@ -45,6 +45,8 @@ export interface MethodConfig {
   /** Categories of wrongly predicted unsampled rows that return to the final set. */
   categories: readonly Category[];
   judge: 'confident' | 'fixed';
+  /** With judge 'confident': the suggested class's probability a mislabeled verdict needs. @default 0 */
+  minSuggested?: number;
   /** Which rows the judge may flag: the noisy pairs' rows, or every kept row (from the same cross-fitted probabilities). */
   scope: JudgeScope;
   twoFold: boolean;
@@ -64,6 +66,9 @@ const CONFIGS: Record<string, MethodConfig> = {
   'no-noisy': { ...PAPER, judge: 'confident', categories: ['uncovered', 'difficult'] },
   'sampled-only': { ...PAPER, judge: 'confident', categories: [] },
   'undecided-drop': { ...PAPER, judge: 'confident', undecided: 'drop' },
+  'confident-p50': { ...PAPER, judge: 'confident', minSuggested: 0.5 },
+  'two-fold-p50': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.5 },
+  'all-p50': { ...PAPER, judge: 'confident', scope: 'all', minSuggested: 0.5 },
 };
 
 const o = new Command('bench-method')
@@ -210,7 +215,8 @@ for (const seed of o.seeds.split(',').map(Number)) {
       const trainLabelIds = labelIds.slice(0, n);
       const probs = await crossFittedProbs(trainVectors, dim, trainLabelIds, k, 5, seed + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx());
       const thresholds = classThresholds(probs, trainLabelIds, k);
-      const cleanlab = noise === null ? null : detectionScores(new Set((await runCleanlab(caseDir, trainLabelIds, probs, k, log)).issues), actual);
+      const cleanlabIssues = new Set((await runCleanlab(caseDir, trainLabelIds, probs, k, log)).issues);
+      const cleanlab = noise === null ? null : detectionScores(cleanlabIssues, actual);
 
       const score = (predicted: number[], rowsIn: number): ArmScore => {
         const m = classificationMetrics(truth, predicted, labels);
@@ -227,7 +233,7 @@ for (const seed of o.seeds.split(',').map(Number)) {
 
       const judgeRow = (cfg: MethodConfig, id: number) => {
         const p = probs.subarray(id * k, (id + 1) * k);
-        return cfg.judge === 'confident' ? confidentVerdict(id, labels[labelIds[id]!]!, p, labels, thresholds) : offlineVerdict(id, labels[labelIds[id]!]!, p, labels, { mislabeledBelow: 0.25, okAtLeast: 0.5 });
+        return cfg.judge === 'confident' ? confidentVerdict(id, labels[labelIds[id]!]!, p, labels, thresholds, cfg.minSuggested) : offlineVerdict(id, labels[labelIds[id]!]!, p, labels, { mislabeledBelow: 0.25, okAtLeast: 0.5 });
       };
 
       /** One DQE pass over a split: categories of the wrong predictions and verdicts on the noisy pairs. */
@@ -276,6 +282,8 @@ for (const seed of o.seeds.split(',').map(Number)) {
           dqeVsRandom: compare(dqe, random),
           dqeVsFull: compare(dqe, full),
           noiseF1: noise === null ? null : { dqe: detectionScores(judged, actual).f1, cleanlab: cleanlab!.f1 },
+          /** Share of the training rows cleanlab's find_label_issues flags (on clean data: what it would drop). */
+          cleanlabFlags: { rows: cleanlabIssues.size, share: cleanlabIssues.size / n },
           seconds: (performance.now() - t0) / 1000,
         };
         results.push(r);

@@ -70,7 +70,7 @@ export interface DqeInputFlags {
 export type DqeInputFlag = keyof DqeInputFlags;
 
 /** Each input flag's option, in `--help` order. */
-const OPTIONS: { [K in DqeInputFlag]: () => Option } = {
+const OPTIONS: { [K in DqeInputFlag]: () => Option | Option[] } = {
   format: () => new Option('--format <format>', 'dataset format (default: from the extension)').choices(['jsonl', 'csv']),
   textField: () => new Option('--text-field <name>', 'field holding the text (default: text)'),
   labelField: () => new Option('--label-field <name>', 'field holding the label (default: label)'),
@@ -84,7 +84,10 @@ const OPTIONS: { [K in DqeInputFlag]: () => Option } = {
   judge: () => new Option('--judge <name|json>', `judge: ${JUDGES.join(', ')} or a JSON object (default: offline)`).argParser(component('--judge')),
   noisy: () => new Option('--noisy <mode>', 'rows judged mislabeled (default: drop)').choices(['drop', 'relabel']),
   undecided: () => new Option('--undecided <mode>', 'rows the judge could not decide (default: keep)').choices(['keep', 'drop']),
-  twoFold: () => new Option('--two-fold', 'two-fold DQE: a second pass with the halves swapped, so noisy detection covers every row'),
+  twoFold: () => [
+    new Option('--two-fold', 'two-fold DQE (the default): a second pass with the halves swapped, so noisy detection covers every row'),
+    new Option('--no-two-fold', "one pass, as the paper: half the curation's training, noisy detection only near the unsampled half's errors"),
+  ],
   preset: () => new Option('--preset <name>', "a named composition of the method: 'paper' = the paper's DQE with the fixed-threshold judge; other flags override its fields").choices([...PRESET_NAMES]),
   gpuTaskQueue: () => new Option('--gpu-task-queue <name>', 'task queue of the GPU worker (swift trainer)'),
   review: () => new Option('--review', 'after judging, wait for a person to accept or override the verdicts (`dqe review <workflow-id>`)'),
@@ -103,11 +106,11 @@ export interface FlagOverride {
 /** Adds the options of `flags` to a command, in that order. */
 export function addDqeInputOptions(command: Command, flags: readonly DqeInputFlag[], overrides: Partial<Record<DqeInputFlag, FlagOverride>> = {}): Command {
   for (const flag of flags) {
-    const option = OPTIONS[flag]();
+    const [option, ...more] = [OPTIONS[flag]()].flat();
     const override = overrides[flag];
-    if (override?.description !== undefined) option.description = override.description;
-    if (override?.default !== undefined) option.default(override.default);
-    command.addOption(option);
+    if (override?.description !== undefined) option!.description = override.description;
+    if (override?.default !== undefined) option!.default(override.default);
+    for (const o of [option!, ...more]) command.addOption(o);
   }
   return command;
 }

@@ -190,6 +190,11 @@ const offlineJudge = z.strictObject({
    * probabilities, so one-fold DQE finds label errors the pairs never reach. @default 'pairs'
    */
   scope: z.enum(JUDGE_SCOPES, { error: () => `unknown scope; valid: ${JUDGE_SCOPES.join(', ')}` }).default('pairs'),
+  /**
+   * With rule 'confident': the suggested class's out-of-sample probability a `mislabeled` verdict needs;
+   * a row whose confident class is another label but below this is `undecided`. @default 0.5
+   */
+  minSuggested: z.number().min(0).max(1).default(0.5),
   /** Folds of the cross-fitted probabilities over all kept rows (each row scored by a model that never saw it). @default 5 */
   folds: z.number().int().min(2).max(20).default(5),
   /** With rule 'fixed': a row whose out-of-sample probability of its own label is below this is judged mislabeled. @default 0.25 */
@@ -243,7 +248,7 @@ export const PRESETS = {
   paper: {
     ratio: 0.5,
     sampling: 'centroid',
-    judge: { name: 'offline', rule: 'fixed', scope: 'pairs', mislabeledBelow: 0.25, okAtLeast: 0.5 },
+    judge: { name: 'offline', rule: 'fixed', scope: 'pairs', minSuggested: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 },
     noisy: 'drop',
     undecided: 'keep',
     twoFold: false,
@@ -298,9 +303,10 @@ const dqeFields = z
     undecided: z.enum(['keep', 'drop']).default('keep'),
     /**
      * Two-fold DQE (beyond the paper): a second pass trains on the unsampled half and judges the
-     * sampled half's wrong predictions too, so noisy detection covers every row. @default false
+     * sampled half's wrong predictions too, so noisy detection covers every row. The default since
+     * issue 19's ablation (README "Method quality"); it trains twice. @default true
      */
-    twoFold: z.boolean().default(false),
+    twoFold: z.boolean().default(true),
     /**
      * Run directory for every output. May hold `{workflowId}`, `{scheduleId}` and `{scheduledTime}`
      * (core/output-dir.ts), so each run of a Temporal Schedule gets a directory of its own.

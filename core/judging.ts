@@ -110,6 +110,8 @@ export function confidentVerdict(
   probs: ArrayLike<number>,
   labels: readonly string[],
   thresholds: readonly number[],
+  /** The suggested class's probability a `mislabeled` verdict needs; below it the row is `undecided`. */
+  minSuggested = 0,
 ): RowVerdict {
   const own = ownIndex(label, labels);
   let confident = -1;
@@ -121,6 +123,9 @@ export function confidentVerdict(
   if (confident === own) return { id, verdict: 'label_ok', reason: `out-of-sample P(${label}) = ${pct(p)} reaches its class threshold ${tOwn}` };
   if (confident < 0) return { id, verdict: 'undecided', reason: `no class reaches its threshold; P(${label}) = ${pct(p)} < ${tOwn}` };
   const other = labels[confident]!;
+  if (probs[confident]! < minSuggested) {
+    return { id, verdict: 'undecided', reason: `out-of-sample P(${other}) = ${pct(probs[confident]!)} reaches its class threshold but not ${pct(minSuggested)}; P(${label}) = ${pct(p)}` };
+  }
   return {
     id,
     verdict: 'mislabeled',

@@ -7,7 +7,8 @@
 // whole data. With scope 'all' every other kept row the rule calls mislabeled is flagged too. See core/judging.ts for the rules and README "The offline judge".
 import { classThresholds, confidentVerdict, flagOutsidePairs, offlineVerdict, type RowVerdict } from '../../core/judging.js';
 import type { JudgeConfig } from '../../core/input.js';
-import { readMatrix } from '../files.js';
+import { join } from 'node:path';
+import { exists, readFloat64, readMatrix, writeTypedAtomic } from '../files.js';
 import { crossFittedProbs } from '../trainers/linear.js';
 import type { Judge } from './types.js';
 
@@ -19,6 +20,20 @@ export const CROSS_FIT_PROBE = { epochs: 300, learningRate: 0.1, l2: 1e-4 };
  * differ only in their rule and in which rows they are asked about.
  */
 export const CROSS_FIT_SEED_OFFSET = 3;
+
+/**
+ * The run's cross-fitted probabilities, computed once: a second call in the same run (two-fold's second
+ * pass, a retry) reads them from the work folder. Same matrix, labels, folds and seed in a run, so the
+ * same numbers either way.
+ */
+async function sharedProbs(workDir: string | undefined, folds: number, seed: number, length: number, compute: () => Promise<Float64Array>): Promise<Float64Array> {
+  if (workDir === undefined) return compute();
+  const path = join(workDir, `cross-fit-probs-k${folds}-s${seed}.f64`);
+  if (await exists(path)) return readFloat64(path, length);
+  const probs = await compute();
+  await writeTypedAtomic(path, probs);
+  return probs;
+}
 
 export function createOfflineJudge(config: Extract<JudgeConfig, { name: 'offline' }>): Judge {
   return {
@@ -33,11 +48,13 @@ export function createOfflineJudge(config: Extract<JudgeConfig, { name: 'offline
       if (ids.length === 0 && config.scope === 'pairs') return { verdicts: [] };
       const vectors = await readMatrix(req.matrix);
       const k = req.labels.length;
-      const probs = await crossFittedProbs(vectors, req.matrix.dim, req.labelIds, k, config.folds, req.seed + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx);
+      const probs = await sharedProbs(req.workDir, config.folds, req.seed, req.labelIds.length * k, () =>
+        crossFittedProbs(vectors, req.matrix.dim, req.labelIds, k, config.folds, req.seed + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx),
+      );
       const rowProbs = (id: number) => probs.subarray(id * k, (id + 1) * k);
       const thresholds = config.rule === 'confident' ? classThresholds(probs, req.labelIds, k) : [];
       const decide = (id: number, label: string): RowVerdict =>
-        config.rule === 'fixed' ? offlineVerdict(id, label, rowProbs(id), req.labels, config) : confidentVerdict(id, label, rowProbs(id), req.labels, thresholds);
+        config.rule === 'fixed' ? offlineVerdict(id, label, rowProbs(id), req.labels, config) : confidentVerdict(id, label, rowProbs(id), req.labels, thresholds, config.minSuggested);
       const verdicts = ids.map((id) => decide(id, rows.get(id)!));
       if (config.scope === 'pairs') return { verdicts };
       return { verdicts: flagOutsidePairs(verdicts, req.labelIds.length, (id) => decide(id, req.labels[req.labelIds[id]!]!)) };

@@ -16,6 +16,11 @@ export interface JudgeRequest {
   labelIds: Uint32Array;
   splits: readonly Split[];
   seed: number;
+  /**
+   * A folder of the run the judge may keep evidence in for its other calls (two-fold's second pass
+   * judges from the same cross-fitted probabilities as the first).
+   */
+  workDir?: string;
 }
 
 

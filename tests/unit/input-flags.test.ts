@@ -68,6 +68,27 @@ test('flags map to the input fields, over --input, and the schema accepts the re
   assert.deepEqual(dqeInputFromFlags(undefined, {}, { dataset: 'rel.jsonl', seed: 1 }), { dataset: 'rel.jsonl', seed: 1 });
 });
 
+test('--two-fold / --no-two-fold set twoFold; neither leaves it to the preset or the default (two-fold)', () => {
+  const twoFoldOf = (args: string[]) => {
+    const c = command(['run']);
+    c.exitOverride();
+    c.parseOptions(args);
+    return dqeInputFromFlags('d.jsonl', c.opts()).twoFold;
+  };
+  for (const p of [['run'], ['schedule', 'create'], ['eval']]) assert.ok(command(p).options.some((o) => o.long === '--no-two-fold'), p.join(' '));
+  assert.equal(twoFoldOf(['--no-two-fold']), false);
+  assert.equal(twoFoldOf(['--two-fold']), true);
+  assert.equal(twoFoldOf([]), undefined);
+  const parsed = (input: Record<string, unknown>) => {
+    const r = parseDqeInput({ dataset: 'd.jsonl', ...input });
+    assert.ok(r.ok);
+    return r.config.twoFold;
+  };
+  assert.equal(parsed({}), true);
+  assert.equal(parsed({ preset: 'paper' }), false);
+  assert.equal(parsed({ preset: 'paper', twoFold: true }), true);
+});
+
 test('the parsers name the flag and the rule', () => {
   assert.equal(number('--x')('1e3'), 1000);
   assert.throws(() => number('--x')('Infinity'), { message: '--x must be a number' });

@@ -15,11 +15,11 @@ test('fills every default from a dataset path alone', () => {
     embedder: { name: 'minilm', precision: 'int8', batchTokens: 2048 },
     trainer: { name: 'linear', epochs: 300, learningRate: 0.1, l2: 1e-4 },
     vectorStore: { name: 'embedded' },
-    judge: { name: 'offline', rule: 'confident', scope: 'pairs', folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 },
+    judge: { name: 'offline', rule: 'confident', scope: 'pairs', minSuggested: 0.5, folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 },
     noisy: 'drop',
     undecided: 'keep',
     review: false,
-    twoFold: false,
+    twoFold: true,
     overwrite: false,
     gpuTaskQueue: 'dqe-gpu',
     gpuHeartbeatTimeoutSeconds: 300,
@@ -60,7 +60,7 @@ test("judge.scope is 'pairs' or 'all'; anything else names the valid ones", () =
 });
 
 describe('preset paper', () => {
-  const paperJudge = { name: 'offline', rule: 'fixed', scope: 'pairs', folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 };
+  const paperJudge = { name: 'offline', rule: 'fixed', scope: 'pairs', minSuggested: 0, folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 };
   test("pins the paper's composition and the fixed-threshold judge", () => {
     const r = parseDqeInput({ dataset: 'x', preset: 'paper' });
     assert.ok(r.ok);

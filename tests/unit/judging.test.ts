@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { writeTypedAtomic } from '../../adapters/files.js';
-import { createOfflineJudge } from '../../adapters/judges/offline.js';
+import { readFloat64, writeTypedAtomic } from '../../adapters/files.js';
+import { createOfflineJudge, CROSS_FIT_PROBE, CROSS_FIT_SEED_OFFSET } from '../../adapters/judges/offline.js';
 import { crossFittedProbs } from '../../adapters/trainers/linear.js';
 import { crossValidationFolds } from '../../core/evaluation.js';
 import { classThresholds, confidentVerdict, flagOutsidePairs, offlineVerdict } from '../../core/judging.js';
@@ -68,6 +68,17 @@ describe('confident learning thresholds', () => {
     const low = [0.2, 0.5, 0.5];
     assert.deepEqual({ ...confidentVerdict(1, 'a', [0.3, 0.6, 0.1], abc, low), reason: '' }, { id: 1, verdict: 'mislabeled', suggested: 'b', reason: '' });
     assert.equal(confidentVerdict(1, 'b', [0.3, 0.6, 0.1], abc, low).verdict, 'label_ok');
+  });
+  test('minSuggested: a suggested class below it leaves the row undecided; at or above it, mislabeled', () => {
+    // Labelled a; b is the confident class (0.45 ≥ t_b = 0.4, a's 0.15 < t_a = 0.3), but 0.45 < 0.5.
+    const t = [0.3, 0.4, 0.8];
+    assert.equal(confidentVerdict(2, 'a', [0.15, 0.45, 0.4], abc, t).verdict, 'mislabeled');
+    const held = confidentVerdict(2, 'a', [0.15, 0.45, 0.4], abc, t, 0.5);
+    assert.equal(held.verdict, 'undecided');
+    assert.equal(held.reason, 'out-of-sample P(b) = 45.0% reaches its class threshold but not 50.0%; P(a) = 15.0%');
+    assert.deepEqual({ ...confidentVerdict(2, 'a', [0.1, 0.5, 0.4], abc, t, 0.5), reason: '' }, { id: 2, verdict: 'mislabeled', suggested: 'b', reason: '' });
+    // It never turns label_ok into anything else.
+    assert.equal(confidentVerdict(2, 'b', [0.15, 0.45, 0.4], abc, t, 0.5).verdict, 'label_ok');
   });
   test('a class no row carries gets an infinite threshold', () => {
     assert.deepEqual(classThresholds([0.5, 0.5, 0.75, 0.25], [0, 0], 2), [0.625, Infinity]);
@@ -187,11 +198,30 @@ describe("the offline judge with scope 'all' (real matrix file, real cross-fitti
       const matrix = { path: join(dir, 'm.f32'), rows: n, dim: 2 };
       await writeTypedAtomic(matrix.path, vectors);
       const req = { pairs: [{ x: pairRow(0), neighbour: pairRow(12), similarity: 0.5 }], labels: ['a', 'b'], matrix, labelIds, splits: new Array(n).fill('unsampled'), seed: 0 };
-      const judge = (scope: 'pairs' | 'all') => createOfflineJudge({ name: 'offline', rule: 'confident', scope, folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge(req, ctx);
+      const judge = (scope: 'pairs' | 'all') => createOfflineJudge({ name: 'offline', rule: 'confident', scope, minSuggested: 0, folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge(req, ctx);
       const pairs = await judge('pairs');
       assert.deepEqual(pairs.verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [12, 'label_ok']]);
       const all = await judge('all');
       assert.deepEqual(all.verdicts.map((v) => [v.id, v.verdict, v.suggested]), [[0, 'label_ok', undefined], [3, 'mislabeled', 'a'], [12, 'label_ok', undefined]]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+  test('with a work folder the cross-fitted probabilities are computed once and read back by the next call (two-fold)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dqe-judge-shared-'));
+    try {
+      const matrix = { path: join(dir, 'm.f32'), rows: n, dim: 2 };
+      await writeTypedAtomic(matrix.path, vectors);
+      const req = { pairs: [{ x: pairRow(0), neighbour: pairRow(12), similarity: 0.5 }], labels: ['a', 'b'], matrix, labelIds, splits: new Array(n).fill('unsampled'), seed: 4, workDir: dir };
+      const judge = () => createOfflineJudge({ name: 'offline', rule: 'confident', scope: 'pairs', minSuggested: 0, folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge(req, ctx);
+      assert.deepEqual((await judge()).verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [12, 'label_ok']]);
+      const path = join(dir, 'cross-fit-probs-k5-s4.f64');
+      assert.deepEqual(await readFloat64(path, n * 2), await crossFittedProbs(vectors, 2, labelIds, 2, 5, 4 + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx));
+      // The second call reads the file, not the matrix: probabilities planted there decide (row 0 now 'b').
+      const planted = new Float64Array(n * 2);
+      for (let i = 0; i < n; i++) planted.set(i < 10 && i !== 0 ? [0.9, 0.1] : [0.1, 0.9], i * 2);
+      await writeTypedAtomic(path, planted);
+      assert.deepEqual((await judge()).verdicts.map((v) => [v.id, v.verdict, v.suggested]), [[0, 'mislabeled', 'b'], [12, 'label_ok', undefined]]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -12,13 +12,17 @@ import { readFinalRowIds } from '../../adapters/run-files.js';
 import type { KeptRow, Report } from '../../core/run-layout.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
 import { PHASES, progressQuery, type DqeResult } from '../../workflows/index.js';
+import { SECOND_PASS_PHASES } from '../../workflows/dqe.js';
 import { createCpuWorker, workflowBundle } from '../../workers/cpu-worker.js';
 import { testTemporal, uniqueId, type TestTemporal } from '../helpers/temporal.js';
 
 /** The activity type of each phase, in order, as the history must show them. */
 const ACTIVITY_TYPES = [
   'claimRunDir', 'loadDataset', 'cleanDataset', 'embedShard', 'mergeEmbeddings', 'sampleRows', 'trainModel', 'predictShard', 'mergePredictions',
-  'indexVectors', 'categoriseWrong', 'dropVectors', 'judgeNoisy', 'assembleRun', 'writeReport', 'releaseRunDir',
+  'indexVectors', 'categoriseWrong',
+  // two-fold (the default): the second pass, with the halves swapped, before the index is dropped
+  'swapHalves', 'trainModel', 'predictShard', 'mergePredictions', 'categoriseWrong',
+  'dropVectors', 'judgeNoisy', 'judgeNoisy', 'assembleRun', 'writeReport', 'releaseRunDir',
 ];
 
 describe('dqe workflow on the dev server', () => {
@@ -113,7 +117,8 @@ describe('dqe workflow on the dev server', () => {
     assert.deepEqual(scheduled, ACTIVITY_TYPES);
 
     assert.equal(progress.status, 'completed');
-    assert.deepEqual(progress.done.map((d) => d.phase), [...PHASES]);
+    assert.deepEqual(progress.done.map((d) => d.phase), ['load', 'clean', 'embed', 'sample', 'train', 'predict', 'index', 'categorise', ...SECOND_PASS_PHASES.slice(0, 4), 'judge', 'judge2', 'assemble', 'report']);
+    assert.deepEqual([...PHASES], ['load', 'clean', 'embed', 'sample', 'train', 'predict', 'index', 'categorise', 'judge', 'assemble', 'report']);
 
     // The same history replays deterministically against the current workflow code.
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);

@@ -117,7 +117,7 @@ describe('the dqe workflow with stub activities', { timeout: TEST_TIMEOUT_MS * 4
     const w = await worker(taskQueue, stubActivities(calls));
     const workflowId = uniqueId('review');
     await w.runUntil(async () => {
-      const handle = await t.client.workflow.start('dqe', { taskQueue, workflowId, args: [input({ review: true })] });
+      const handle = await t.client.workflow.start('dqe', { taskQueue, workflowId, args: [input({ review: true, twoFold: false })] });
       const waiting = await until('the run to wait for review', async () => {
         const r = await handle.query(reviewQuery);
         return r.state === 'waiting' ? r : undefined;
@@ -210,7 +210,8 @@ describe('the dqe workflow with stub activities', { timeout: TEST_TIMEOUT_MS * 4
     const workflowId = uniqueId('eval');
     const result: unknown = await gpu.runUntil(w.runUntil(t.client.workflow.execute('dqeEval', { taskQueue, workflowId, args: [{ dataset: '/data/x.jsonl', outputDir: '/evals/x' }] })));
     assert.deepEqual(result, { evaluationVersion: 1 });
-    assert.deepEqual(gpuCalls, ['trainModel', 'predictShard', 'trainArm:full', 'trainArm:dqe', 'trainArm:random']);
+    // Two-fold (the default): both passes train and predict on the GPU queue, then the three arms.
+    assert.deepEqual(gpuCalls, ['trainModel', 'predictShard', 'trainModel', 'predictShard', 'trainArm:full', 'trainArm:dqe', 'trainArm:random']);
     // The child's own CPU phases ran on the CPU queue; no cleanlab without injected noise.
     assert.equal(cpuCalls[0], 'splitEvaluation');
     assert.ok(cpuCalls.includes('writeReport'));
