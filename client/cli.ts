@@ -95,9 +95,17 @@ function printSummary(r: DqeResult, uiUrl: string | undefined, workflowId: strin
     ['difficult', c.difficult, pct(c.difficult)],
     ['noisy', c.noisy, pct(c.noisy)],
     ['judged mislabeled', c.mislabeled, pct(c.mislabeled)],
+    ...(r.secondPass
+      ? ([
+          ['second pass', NaN, ''],
+          ['  wrong predictions', r.secondPass.wrong, pct(r.secondPass.wrong)],
+          ['  noisy', r.secondPass.noisy, pct(r.secondPass.noisy)],
+          ['  judged mislabeled', r.secondPass.mislabeled, pct(r.secondPass.mislabeled)],
+        ] satisfies Array<[string, number, string]>)
+      : []),
     ['final', c.final, pct(c.final)],
   ];
-  for (const [k, v, p] of rows) console.log(`  ${k.padEnd(20)} ${String(v).padStart(8)} ${p.padStart(7)}`);
+  for (const [k, v, p] of rows) console.log(Number.isNaN(v) ? `  ${k} (halves swapped)` : `  ${k.padEnd(20)} ${String(v).padStart(8)} ${p.padStart(7)}`);
   for (const w of r.warnings ?? []) console.log(`warning: ${w}`);
   console.log(`\noutput directory: ${resolve(r.runDir)}`);
   console.log(`  final.jsonl, final.rows.jsonl, final.swift.jsonl, rejects.jsonl, categories.jsonl, noisy-pairs.jsonl, report.json, report.md, report.html`);

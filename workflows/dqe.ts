@@ -75,6 +75,8 @@ export interface DqeResult {
     mislabeled: number;
     final: number;
   };
+  /** Two-fold's second pass (halves swapped: trained on the unsampled half, predicting the sampled half). */
+  secondPass?: { wrong: number; uncovered: number; difficult: number; noisy: number; mislabeled: number };
   /** What the method could not do well with these labels (as in report.json's `warnings`). */
   warnings: string[];
 }
@@ -389,6 +391,17 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
         mislabeled: judge.counts.mislabeled,
         final: assemble.final,
       },
+      ...(secondPass
+        ? {
+            secondPass: {
+              wrong: secondPass.predict.wrong,
+              uncovered: secondPass.categorise.counts.uncovered,
+              difficult: secondPass.categorise.counts.difficult,
+              noisy: secondPass.categorise.counts.noisy,
+              mislabeled: secondPass.judge.counts.mislabeled,
+            },
+          }
+        : {}),
       warnings: labelWarnings(clean.perLabel),
     };
   } catch (err) {

@@ -80,6 +80,9 @@ describe('dqe workflow on the dev server', () => {
       rowsIn: c.rowsIn, kept: c.kept, rejected: c.rejected, sampled: c.sampled, unsampled: c.unsampled, wrong: c.wrong,
       uncovered: c.uncovered, difficult: c.difficult, noisy: c.noisy, mislabeled: c.verdicts.mislabeled, final: c.final,
     });
+    const tf = report.twoFold!;
+    assert.deepEqual(result.secondPass, { wrong: tf.wrong, uncovered: tf.uncovered, difficult: tf.difficult, noisy: tf.noisy, mislabeled: tf.verdicts.mislabeled });
+    assert.equal(tf.predicted, c.sampled, 'the second pass predicts every sampled row');
     for (const [label, v] of Object.entries(report.perLabel)) assert.ok(v.final <= v.kept, label);
 
     // Every final row is a kept input row, unchanged (noisy: drop relabels nothing).

@@ -107,6 +107,8 @@ describe('the dqe workflow with stub activities', { timeout: TEST_TIMEOUT_MS * 4
       'assembleRun:mislabeled=1:judge2=yes', 'writeReport',
     ]);
     assert.deepEqual(result.counts, { rowsIn: 10, kept: 8, rejected: 2, sampled: 4, unsampled: 4, wrong: 2, uncovered: 1, difficult: 0, noisy: 1, mislabeled: 1, final: 5 });
+    // The stubs answer the second pass as the first.
+    assert.deepEqual(result.secondPass, { wrong: 2, uncovered: 1, difficult: 0, noisy: 1, mislabeled: 1 });
     assert.deepEqual(progress.done.map((d) => d.phase), ['load', 'clean', 'embed', 'sample', 'train', 'predict', 'index', 'categorise', 'swap', 'train2', 'predict2', 'categorise2', 'judge', 'judge2', 'assemble', 'report']);
     assert.equal(progress.phaseCount, 16);
   });
