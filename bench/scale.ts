@@ -6,6 +6,8 @@
 //
 // Usage: npx tsx bench/scale.ts [--key=value ...]
 //   --sizes=100000,300000 --dim=384 --seed=1
+//   --embedder=hash               or minilm (384-d; --dim then does not apply)
+//   --two-fold=                   true or false; unset: the workflow's default (two-fold since issue 19)
 //   --workers=1                   `dqe worker` processes
 //   --cores=                      with it, each worker is pinned to one core by taskset: e.g. 0,1
 //   --compare-with=<dir>          a finished run directory: final.jsonl and categories.jsonl must be byte-identical
@@ -30,7 +32,11 @@ import { realTextRows, realTextSource } from './real-text.js';
 
 const { args, opt } = keyValueArgs();
 const sizes = opt('sizes', '100000,300000').split(',').map(Number);
-const dim = Number(opt('dim', '384'));
+const embedderName = opt('embedder', 'hash');
+if (embedderName !== 'hash' && embedderName !== 'minilm') throw new Error(`--embedder: hash or minilm, got ${embedderName}`);
+const dim = embedderName === 'minilm' ? 384 : Number(opt('dim', '384'));
+const twoFoldOpt = opt('two-fold', '');
+const twoFold = twoFoldOpt === '' ? undefined : twoFoldOpt === 'true';
 const seed = Number(opt('seed', '1'));
 const workerCount = Number(opt('workers', '1'));
 const cores = opt('cores', '').split(',').filter((c) => c.length > 0);
@@ -105,7 +111,7 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
     const handle = await client.workflow.start('dqe', {
       taskQueue: TASK_QUEUE,
       workflowId,
-      args: [{ dataset, outputDir: runDir, seed, embedder: { name: 'hash', dim }, trainer: 'linear', judge: 'offline', vectorStore: 'embedded' }],
+      args: [{ dataset, outputDir: runDir, seed, embedder: embedderName === 'hash' ? { name: 'hash', dim } : { name: 'minilm' }, trainer: 'linear', judge: 'offline', vectorStore: 'embedded', ...(twoFold === undefined ? {} : { twoFold }) }],
     });
     let last = { workers: pids.map((p) => procCpuSeconds(p, true)), server: procCpuSeconds(server.pid, true), phase: 'start' };
     const result = handle.result();
@@ -162,6 +168,8 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
       wallSeconds: +wallSeconds.toFixed(1),
       workers: workerCount,
       cores: cores.length > 0 ? cores : 'unpinned',
+      embedder: embedderName,
+      twoFold: report.twoFold !== null && report.twoFold !== undefined,
       dim,
       datasetBytes,
       generateDatasetS: +generateS.toFixed(1),

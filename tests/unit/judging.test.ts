@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { readFloat64, writeTypedAtomic } from '../../adapters/files.js';
 import { createOfflineJudge, CROSS_FIT_PROBE, CROSS_FIT_SEED_OFFSET } from '../../adapters/judges/offline.js';
 import { crossFittedProbs } from '../../adapters/trainers/linear.js';
-import { crossValidationFolds } from '../../core/evaluation.js';
+import { crossValidationFolds, randomSubset } from '../../core/evaluation.js';
 import { classThresholds, confidentVerdict, flagOutsidePairs, offlineVerdict } from '../../core/judging.js';
 import { predictLinear, trainLinear } from '../../core/linear-model.js';
 
@@ -172,6 +172,24 @@ describe('cross-fitted probabilities', () => {
     // the wrongly labelled row is confidently of its cluster's class
     const th = classThresholds(probs, labelIds, 2);
     assert.equal(confidentVerdict(2, 'b', probs.subarray(4, 6), ['a', 'b'], th).verdict, 'mislabeled');
+  });
+
+  test('above maxTrainRows each fold trains on a seeded subset of the other folds (never on its own rows)', async () => {
+    // 10 rows, 5 folds: 8 rows outside each fold, capped at 5.
+    const probs = await crossFittedProbs(vectors, dim, labelIds, 2, 5, 7, opts, ctx, 5);
+    const fold = crossValidationFolds(n, 5, 7);
+    for (let f = 0; f < 5; f++) {
+      const others = [...Array(n).keys()].filter((i) => fold[i] !== f);
+      const train = randomSubset(others, 5, 7 + 1 + f);
+      assert.equal(train.length, 5);
+      assert.ok(train.every((i) => fold[i] !== f));
+      const held = [...Array(n).keys()].filter((i) => fold[i] === f);
+      const p = predictLinear(trainLinear(vectors, dim, train, train.map((i) => labelIds[i]!), 2, opts), vectors, held);
+      held.forEach((id, j) => assert.deepEqual([probs[id * 2], probs[id * 2 + 1]], [p[j * 2], p[j * 2 + 1]]));
+    }
+    // At or above the number of rows, the cap changes nothing.
+    assert.deepEqual(await crossFittedProbs(vectors, dim, labelIds, 2, 5, 7, opts, ctx, 8), await crossFittedProbs(vectors, dim, labelIds, 2, 5, 7, opts, ctx));
+    assert.notDeepEqual(probs, await crossFittedProbs(vectors, dim, labelIds, 2, 5, 7, opts, ctx));
   });
 });
 
