@@ -90,14 +90,21 @@ export function createMinilmEmbedder(opts: MinilmOptions): Embedder {
         if (ids.length % TOKENIZE_YIELD_EVERY === 0) await setImmediate();
       }
       const out = new Array<Float32Array>(texts.length);
-      for (const batch of planTokenBatches(ids.map((x) => x.length), opts.batchTokens)) {
-        signal?.throwIfAborted();
-        const { rows, width } = batch;
-        // Sorted by length, most rows of a corpus of long texts (cut at the window) fill batches of one length.
-        const session = rows.every((row) => ids[row]!.length === width) ? unpadded : padded;
-        const result = await session.run(bertFeeds(ids, batch));
-        const data = result.embedding!.data as Float32Array;
-        rows.forEach((row, r) => (out[row] = data.slice(r * dim, (r + 1) * dim)));
+      // Which graph embeds a text depends on the text alone, never on its batch-mates: a text cut at the
+      // window goes, with others cut at it, to the unpadded graph (flash attention); every other text to
+      // the padded one. The two graphs round differently (cosine ≥ 0.9995), so a text's vector must not
+      // depend on which texts share its call: cached, resumed and sharded runs give the same vectors.
+      const full: number[] = [];
+      const rest: number[] = [];
+      ids.forEach((x, i) => (x.length === MINILM_WINDOW ? full : rest).push(i));
+      for (const [rows, session] of [[rest, padded], [full, unpadded]] as const) {
+        for (const planned of planTokenBatches(rows.map((i) => ids[i]!.length), opts.batchTokens)) {
+          signal?.throwIfAborted();
+          const batch = { rows: planned.rows.map((j) => rows[j]!), width: planned.width };
+          const result = await session.run(bertFeeds(ids, batch));
+          const data = result.embedding!.data as Float32Array;
+          batch.rows.forEach((row, r) => (out[row] = data.slice(r * dim, (r + 1) * dim)));
+        }
       }
       return out;
     },

@@ -50,11 +50,12 @@ describe('dqe eval', () => {
     const out = oneFoldDir();
     const res = await execa(
       process.execPath,
-      [join(REPO_ROOT, 'bin/dqe.js'), 'eval', dataset, '--holdout', String(HOLDOUT), '--inject-noise', String(NOISE), '--seed', '3', '--output-dir', out, '--task-queue', taskQueue, '--workflow-id', workflowId, '--in-process-worker', '--json'],
+      [join(REPO_ROOT, 'bin/dqe.js'), 'eval', dataset, '--holdout', String(HOLDOUT), '--inject-noise', String(NOISE), '--seed', '3', '--no-two-fold', '--output-dir', out, '--task-queue', taskQueue, '--workflow-id', workflowId, '--in-process-worker', '--json'],
       { cwd: REPO_ROOT, env: { ...process.env, TEMPORAL_ADDRESS: t.address, DQE_CACHE_DIR: join(dir, 'cache') }, reject: false },
     );
     assert.equal(res.exitCode, 0, res.stderr);
     const e = JSON.parse(res.stdout) as Evaluation;
+    assert.equal(e.twoFold, false, '--no-two-fold: one pass');
     assert.match(res.stderr, new RegExp(`^eval: started workflow ${workflowId} \\(type dqeEval, task queue ${taskQueue}\\); its dqe run is ${workflowId}-dqe$`, 'mu'));
 
     // The evaluation is a workflow, as the Web UI shows it: its steps and arms are activities, its dqe run a child workflow; its result is evaluation.json.
@@ -220,7 +221,7 @@ describe('dqe eval', () => {
     // The same evaluation as the CLI's; a 15-second heartbeat timeout moves the killed arm on soon. Not
     // shorter: the default embedder's onnxruntime runs hold the worker's event loop (and its heartbeats)
     // for up to seconds on a loaded machine, and a 2-second timeout failed the arm that embeds the test split.
-    const input = { dataset, holdout: HOLDOUT, injectNoise: NOISE, seed: 3, dqe: { heartbeatTimeoutSeconds: 15 }, outputDir: out };
+    const input = { dataset, holdout: HOLDOUT, injectNoise: NOISE, seed: 3, dqe: { heartbeatTimeoutSeconds: 15, twoFold: false }, outputDir: out };
     let killedIn: string | undefined;
     const first = await worker('eval-kill-1', (w) => {
       const open = w.inFlight();

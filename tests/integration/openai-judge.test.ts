@@ -437,7 +437,8 @@ describe('a dqe run with judge "openai" on the dev server', () => {
       const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: { cacheDir, env: { OPENAI_API_KEY: KEY } } });
       const workflowId = uniqueId(`dqe-openai-${name}`);
       const outputDir = join(dir, name);
-      const input = { dataset, outputDir, seed: 1, judge: { name: 'openai', baseUrl: s.url } };
+      // One pass: the request and token counts below are the first pass's (two-fold reports its own under twoFold.usage).
+      const input = { dataset, outputDir, seed: 1, twoFold: false, judge: { name: 'openai', baseUrl: s.url } };
       const result = (await worker.runUntil(t.client.workflow.execute('dqe', { taskQueue, workflowId, args: [input] }))) as DqeResult;
       const report = JSON.parse(await readFile(join(outputDir, 'report.json'), 'utf8')) as Report;
       return { workflowId, outputDir, result, report };

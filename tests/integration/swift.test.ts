@@ -161,7 +161,8 @@ describe('swift trainer on the dev server (real ms-swift, CPU)', () => {
     const execution = t.client.workflow.execute('dqe', {
       taskQueue: cpuQueue,
       workflowId,
-      args: [{ dataset, outputDir: runDir, seed: 1, gpuTaskQueue: gpuQueue, trainer: swiftTrainer(2) }],
+      // One pass (twoFold false) here and below: two-fold would fine-tune twice on CPU; the swift mechanics are the same.
+      args: [{ dataset, outputDir: runDir, seed: 1, twoFold: false, gpuTaskQueue: gpuQueue, trainer: swiftTrainer(2) }],
     });
     await cpu.runUntil(gpu.runUntil(execution));
 
@@ -229,7 +230,7 @@ describe('swift trainer on the dev server (real ms-swift, CPU)', () => {
           taskQueue: cpuQueue,
           workflowId,
           // A short heartbeat timeout, so the dead worker's attempt is retried within seconds.
-          args: [{ dataset, outputDir: runDir, seed: 1, gpuTaskQueue: gpuQueue, gpuHeartbeatTimeoutSeconds: 5, trainer: swiftTrainer(2) }],
+          args: [{ dataset, outputDir: runDir, seed: 1, twoFold: false, gpuTaskQueue: gpuQueue, gpuHeartbeatTimeoutSeconds: 5, trainer: swiftTrainer(2) }],
         });
         await waitFor('checkpoint-4', 300_000, () => checkpointAtLeast(runDir, 4));
         const pgid = await swiftPgid(runDir);
@@ -310,7 +311,7 @@ describe('swift trainer on the dev server (real ms-swift, CPU)', () => {
           taskQueue: cpuQueue,
           workflowId: uniqueId('dqe-swift-cancel'),
           // LoRA here (full fine-tuning above): its adapter checkpoints resume the same way.
-          args: [{ dataset, outputDir: runDir, seed: 1, gpuTaskQueue: gpuQueue, gpuHeartbeatTimeoutSeconds: 5, trainer: { ...swiftTrainer(5), tunerType: 'lora' as const } }],
+          args: [{ dataset, outputDir: runDir, seed: 1, twoFold: false, gpuTaskQueue: gpuQueue, gpuHeartbeatTimeoutSeconds: 5, trainer: { ...swiftTrainer(5), tunerType: 'lora' as const } }],
         });
         termAt = await waitFor('checkpoint-2', 300_000, () => checkpointAtLeast(runDir, 2));
         const first = await swiftPgid(runDir);
