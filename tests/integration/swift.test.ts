@@ -310,8 +310,11 @@ describe('swift trainer on the dev server (real ms-swift, CPU)', () => {
         const handle = await t.client.workflow.start('dqe', {
           taskQueue: cpuQueue,
           workflowId: uniqueId('dqe-swift-cancel'),
-          // LoRA here (full fine-tuning above): its adapter checkpoints resume the same way.
-          args: [{ dataset, outputDir: runDir, seed: 1, twoFold: false, gpuTaskQueue: gpuQueue, gpuHeartbeatTimeoutSeconds: 5, trainer: { ...swiftTrainer(5), tunerType: 'lora' as const } }],
+          // LoRA here (full fine-tuning above): its adapter checkpoints resume the same way. 20 epochs (400
+          // steps) so that training cannot finish between the checkpoint the test waits for and the cancel
+          // reaching swift (one heartbeat): with 5 epochs (100 steps) it sometimes did (a fresh-clone run,
+          // resumed at checkpoint-16, cancelled after 18). The test's length does not grow: the cancel ends it.
+          args: [{ dataset, outputDir: runDir, seed: 1, twoFold: false, gpuTaskQueue: gpuQueue, gpuHeartbeatTimeoutSeconds: 5, trainer: { ...swiftTrainer(20), tunerType: 'lora' as const } }],
         });
         termAt = await waitFor('checkpoint-2', 300_000, () => checkpointAtLeast(runDir, 2));
         const first = await swiftPgid(runDir);
