@@ -3,12 +3,13 @@
 // Each exchanges file references only; the pure parts are core/evaluation.ts and core/arm-scores.ts.
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { CLEANLAB_FILTER_BY, runCleanlab } from '../adapters/cleanlab.js';
 import { datasetFileProblem, readCsvDataset, readJsonlDataset, formatOf, type RawRow } from '../adapters/dataset-reader.js';
 import { createEmbedder } from '../adapters/embedders/index.js';
 import { dqeFailure } from '../adapters/failure.js';
-import { AtomicWriter, hashKey, readJson, readJsonl, readJsonlAll, readMatrix, readUint32, runPhaseOnce, writeFileAtomic, writeJsonAtomic, writeTypedAtomic } from '../adapters/files.js';
-import { CROSS_FIT_PROBE, CROSS_FIT_SEED_OFFSET } from '../adapters/judges/offline.js';
+import { AtomicWriter, exists, hashKey, readFloat64, readJson, readJsonl, readJsonlAll, readMatrix, readUint32, runPhaseOnce, writeFileAtomic, writeJsonAtomic, writeTypedAtomic } from '../adapters/files.js';
+import { CROSS_FIT_PROBE, CROSS_FIT_SEED_OFFSET, crossFitProbsPath } from '../adapters/judges/offline.js';
 import { crossFittedProbs } from '../adapters/trainers/linear.js';
 import { createTrainer, type TrainerRuntime } from '../adapters/trainers/index.js';
 import { readFinalRowIds, runFile, workDirOf } from '../adapters/run-files.js';
@@ -288,6 +289,8 @@ export interface CleanlabRun {
   version: string;
   filterBy: string;
   folds: number;
+  /** `judge`: read from the run's offline judge (work/cross-fit-probs-*.f64); `computed`: trained here. */
+  probabilities: 'judge' | 'computed';
   seconds: number;
 }
 
@@ -304,7 +307,11 @@ export async function compareCleanlab(input: EvalInput): Promise<CleanlabRun> {
   const probe = config.trainer.name === 'linear' ? { epochs: config.trainer.epochs, learningRate: config.trainer.learningRate, l2: config.trainer.l2 } : CROSS_FIT_PROBE;
   const t0 = performance.now();
   const ctx = jobContext();
-  const probs = await crossFittedProbs(vectors, work.matrix.dim, labelIds, labels.length, folds, seed + CROSS_FIT_SEED_OFFSET, probe, ctx);
+  // The run's offline judge saved the same probabilities (same matrix, labels, folds, seed offset) when
+  // cleanlab's probe is the judge's: read them instead of training the folds again.
+  const saved = isDeepStrictEqual(probe, CROSS_FIT_PROBE) ? crossFitProbsPath(workDirOf(runDir), folds, seed) : undefined;
+  const reuse = saved !== undefined && (await exists(saved));
+  const probs = reuse ? await readFloat64(saved, n * labels.length) : await crossFittedProbs(vectors, work.matrix.dim, labelIds, labels.length, folds, seed + CROSS_FIT_SEED_OFFSET, probe, ctx);
   // cleanlab's process reports no progress: beat while it runs, so a live worker is not taken for a dead one.
   const beat = setInterval(() => ctx.heartbeat({ step: 'cleanlab' }), CLEANLAB_HEARTBEAT_MS);
   let found;
@@ -313,7 +320,14 @@ export async function compareCleanlab(input: EvalInput): Promise<CleanlabRun> {
   } finally {
     clearInterval(beat);
   }
-  return { issuesPath: join(workDir, 'cleanlab.issues.json'), version: found.cleanlab_version, filterBy: found.filter_by, folds, seconds: (performance.now() - t0) / 1000 };
+  return {
+    issuesPath: join(workDir, 'cleanlab.issues.json'),
+    version: found.cleanlab_version,
+    filterBy: found.filter_by,
+    folds,
+    probabilities: reuse ? 'judge' : 'computed',
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 export interface FinishEvaluationArgs {
@@ -373,7 +387,7 @@ export async function finishEvaluation(args: FinishEvaluationArgs): Promise<Eval
       },
       dqe: detectionScores(judged, actual),
       dqeFlagged: detectionScores(flagged, actual),
-      cleanlab: cl ? { ...detectionScores(new Set(issues), actual), seconds: cl.seconds, version: cl.version, folds: cl.folds, filterBy: cl.filterBy } : null,
+      cleanlab: cl ? { ...detectionScores(new Set(issues), actual), seconds: cl.seconds, version: cl.version, folds: cl.folds, filterBy: cl.filterBy, probabilities: cl.probabilities } : null,
     };
   }
 

@@ -155,6 +155,8 @@ export interface JudgeResult {
   review?: ReviewSummary;
 }
 
+/** What the review step hands assembly: the first pass's reviewed verdicts and, two-fold, the second pass's. */
+export type ReviewedJudge = JudgeResult & { secondPass?: JudgeResult };
 
 export interface AssembleResult {
   finalPath: string;

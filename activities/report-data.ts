@@ -5,7 +5,7 @@ import { relative, resolve } from 'node:path';
 import { readJsonl, readJsonlAll } from '../adapters/files.js';
 import { confusionMatrix, UNMAPPED } from '../core/metrics.js';
 import { NO_LABEL_COLUMN, type Confusion, type NoisyPairLine, type Prediction, type ReportPair, type TwoFoldSummary, type WorkFiles } from '../core/run-layout.js';
-import type { Split } from '../core/categorise.js';
+import { secondPassPair } from '../core/two-fold.js';
 import { readLabelIds } from './read.js';
 import type { CategoriseResult, CleanResult, EmbedResult, JudgeResult, PredictResult, SampleResult, TrainResult } from './refs.js';
 
@@ -55,11 +55,7 @@ export async function secondPassSummary(second: SecondPassRefs, clean: CleanResu
  * sampled half), marked `pass: 2`.
  */
 export async function secondPassPairs(second: SecondPassRefs, shorten: (p: NoisyPairLine) => NoisyPairLine): Promise<ReportPair[]> {
-  const swap = (s: Split): Split => (s === 'sampled' ? 'unsampled' : 'sampled');
-  return (await readJsonlAll<NoisyPairLine>(second.judge.pairsPath)).map((p) => {
-    const q = shorten(p);
-    return { pass: 2 as const, ...q, x: { ...q.x, split: swap(q.x.split) }, neighbour: { ...q.neighbour, split: swap(q.neighbour.split) } };
-  });
+  return (await readJsonlAll<NoisyPairLine>(second.judge.pairsPath)).map((p) => secondPassPair(shorten(p)));
 }
 
 /** Paths relative to the run directory, so a copied run directory stays readable. */

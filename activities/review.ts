@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { ApplicationFailure } from '@temporalio/common';
 import { dqeFailure } from '../adapters/failure.js';
-import { AtomicWriter, hashKey, readJsonl, runPhaseOnce } from '../adapters/files.js';
+import { AtomicWriter, hashKey, readJsonl, readJsonlAll, runPhaseOnce } from '../adapters/files.js';
+import { mergeVerdicts } from '../core/two-fold.js';
 import type { RowVerdict, Verdict } from '../core/judging.js';
 import {
   applyDecisions,
@@ -12,13 +13,14 @@ import {
   checkSubmission,
   formatReviewProblems,
   parseDecisionsFile,
+  reviewedPasses,
   type ReviewDecision,
   type ReviewProblem,
   type ReviewRow,
   type ReviewSubmission,
 } from '../core/review.js';
-import type { CleanResult, JudgeResult } from './refs.js';
-import { RUN_FILES, workFile, type NoisyPairLine, type NoisyPairLineSide } from '../core/run-layout.js';
+import type { CleanResult, JudgeResult, ReviewedJudge } from './refs.js';
+import { RUN_FILES, workFile, type NoisyPairLine, type NoisyPairLineSide, type WorkFileSuffix } from '../core/run-layout.js';
 import { runFile, workDirOf } from '../adapters/run-files.js';
 
 export interface ReviewArgs {
@@ -26,6 +28,8 @@ export interface ReviewArgs {
   clean: CleanResult;
   /** The judge's result, before review. */
   judge: JudgeResult;
+  /** Two-fold: the second pass's judge result, before review; the review covers its pairs too. */
+  judge2?: JudgeResult | undefined;
   submission: ReviewSubmission;
 }
 
@@ -48,7 +52,7 @@ async function readDecisionsFile(path: string): Promise<{ decisions: ReviewDecis
   return parsed;
 }
 
-export async function applyReview(args: ReviewArgs): Promise<JudgeResult> {
+export async function applyReview(args: ReviewArgs): Promise<ReviewedJudge> {
   const checked = checkSubmission(args.submission, args.clean.labels);
   if (!checked.ok) throw invalid(checked.problems);
   const { submission } = checked;
@@ -62,33 +66,46 @@ export async function applyReview(args: ReviewArgs): Promise<JudgeResult> {
     if (problems.length > 0) throw invalid(problems);
   }
 
+  // Rows by input row number, from both passes' pairs (two-fold); the first pass's line names a row first.
+  const passes = args.judge2 ? [args.judge, args.judge2] : [args.judge];
   const rows = new Map<number, ReviewRow>();
-  for await (const p of readJsonl<NoisyPairLine>(args.judge.pairsPath)) {
-    if (!rows.has(p.x.row)) rows.set(p.x.row, { ...pick(p.x), partnerLabel: p.neighbour.label });
-    if (!rows.has(p.neighbour.row)) rows.set(p.neighbour.row, { ...pick(p.neighbour), partnerLabel: p.x.label });
+  for (const pass of passes) {
+    for await (const p of readJsonl<NoisyPairLine>(pass.pairsPath)) {
+      if (!rows.has(p.x.row)) rows.set(p.x.row, { ...pick(p.x), partnerLabel: p.neighbour.label });
+      if (!rows.has(p.neighbour.row)) rows.set(p.neighbour.row, { ...pick(p.neighbour), partnerLabel: p.x.label });
+    }
   }
-  const judged: RowVerdict[] = [];
-  for await (const v of readJsonl<RowVerdict>(args.judge.verdictsPath)) judged.push(v);
-  const applied = applyDecisions(judged, rows, decisions, at, submission.reviewer);
+  const first = await readJsonlAll<RowVerdict>(args.judge.verdictsPath);
+  const second = args.judge2 ? await readJsonlAll<RowVerdict>(args.judge2.verdictsPath) : [];
+  // Each decision is recorded against the verdict the run would have used: both passes merged.
+  const judged = [...mergeVerdicts(first, second).values()];
+  const pairsFiles = args.judge2 ? `${RUN_FILES.noisyPairs} and ${RUN_FILES.noisyPairsSecondPass}` : RUN_FILES.noisyPairs;
+  const applied = applyDecisions(judged, rows, decisions, at, submission.reviewer, pairsFiles);
   if (!applied.ok) throw invalid(applied.problems);
+  const [reviewed1, reviewed2] = reviewedPasses(first, second, applied.decided);
 
   const runDir = resolve(args.runDir);
-  const key = hashKey({ verdicts: args.judge.verdictsPath, decisions, reviewer: submission.reviewer ?? null });
+  const key = hashKey({ verdicts: args.judge.verdictsPath, ...(args.judge2 ? { verdicts2: args.judge2.verdictsPath } : {}), decisions, reviewer: submission.reviewer ?? null });
   return runPhaseOnce(workDirOf(runDir), 'review', key, async (prefix) => {
-    const counts: Record<Verdict, number> = { label_ok: 0, mislabeled: 0, undecided: 0 };
-    const verdicts = await AtomicWriter.create(workFile(prefix, 'verdicts.jsonl'));
-    for (const v of applied.verdicts) {
-      counts[v.verdict]++;
-      await verdicts.writeLine(v);
-    }
-    await verdicts.commit();
+    const write = async (name: WorkFileSuffix, verdicts: readonly RowVerdict[]) => {
+      const counts: Record<Verdict, number> = { label_ok: 0, mislabeled: 0, undecided: 0 };
+      const out = await AtomicWriter.create(workFile(prefix, name));
+      for (const v of verdicts) {
+        counts[v.verdict]++;
+        await out.writeLine(v);
+      }
+      await out.commit();
+      return { verdictsPath: out.path, counts };
+    };
+    const firstPass = await write('verdicts.jsonl', reviewed1);
+    const secondPass = args.judge2 ? { ...args.judge2, ...(await write('verdicts.second-pass.jsonl', reviewed2)) } : undefined;
     const review = await AtomicWriter.create(runFile(runDir, RUN_FILES.review));
     for (const c of applied.changes) await review.writeLine(c);
     await review.commit();
     return {
       ...args.judge,
-      verdictsPath: verdicts.path,
-      counts,
+      ...firstPass,
+      ...(secondPass ? { secondPass } : {}),
       review: {
         ...(submission.reviewer !== undefined ? { reviewer: submission.reviewer } : {}),
         decisions: applied.changes.length,
@@ -96,7 +113,7 @@ export async function applyReview(args: ReviewArgs): Promise<JudgeResult> {
         judgeCounts: args.judge.counts,
         reviewPath: review.path,
       },
-    } satisfies JudgeResult;
+    } satisfies ReviewedJudge;
   });
 }
 

@@ -1,5 +1,5 @@
 // CPU time, peak RSS and load of processes, from Linux's /proc (benchmarks time other processes with them).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 /** Linux reports process CPU time in clock ticks of 1/100 s (USER_HZ). */
 const TICKS_PER_SECOND = 100;
@@ -22,12 +22,35 @@ export function procCpuSeconds(pid: number, children = false): number {
   }
 }
 
-/** Peak resident set size (VmHWM) of a live process in bytes; 0 once it is gone. */
-export function procPeakRss(pid: number): number {
+/** A `kB` field of /proc/PID/status in bytes; 0 once the process is gone. */
+function statusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   try {
-    const m = /VmHWM:\s+(\d+) kB/u.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`, 'u').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return Number(m?.[1] ?? 0) * 1024;
   } catch {
     return 0;
+  }
+}
+
+/** Peak resident set size (VmHWM) of a live process in bytes; 0 once it is gone. */
+export function procPeakRss(pid: number): number {
+  return statusBytes(pid, 'VmHWM');
+}
+
+/** Resident set size (VmRSS) of a live process in bytes; 0 once it is gone. */
+export function procRss(pid: number): number {
+  return statusBytes(pid, 'VmRSS');
+}
+
+/**
+ * Resets a process's peak RSS (VmHWM) to its current RSS (Linux: `5` to /proc/PID/clear_refs, allowed for
+ * one's own processes), so the next procPeakRss is the peak since now. False where the kernel refuses.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
   }
 }

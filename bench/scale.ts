@@ -26,7 +26,7 @@ import type { Report } from '../core/run-layout.js';
 import { startDevServer } from '../infra/temporal.js';
 import { progressQuery } from '../workflows/dqe.js';
 import { keyValueArgs } from './args.js';
-import { loadavgLine as loadavg, procCpuSeconds, procPeakRss as peakRss } from './proc.js';
+import { loadavgLine as loadavg, procCpuSeconds, procPeakRss as peakRss, procRss, resetPeakRss } from './proc.js';
 import { machine } from './machine.js';
 import { realTextRows, realTextSource } from './real-text.js';
 
@@ -104,6 +104,9 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
   const phaseCpu: Record<string, number[]> = {};
   const serverCpu: Record<string, number> = {};
   const peaks = { workers: pids.map(() => 0), server: 0 };
+  // Per phase: each worker's peak RSS while the phase ran (VmHWM reset when the phase changes) and its RSS
+  // when the phase began (what earlier phases left resident).
+  const phaseRss: Record<string, { peak: number[]; atStart: number[] }> = {};
   const loads: string[] = [];
   try {
     const loadStart = loadavg();
@@ -130,6 +133,14 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
         // A query during a workflow task or before the first one: keep the last phase.
       }
       const now = { workers: pids.map((p) => procCpuSeconds(p, true)), server: procCpuSeconds(server.pid, true), phase };
+      // The overall peak first: a reset below loses the peak of the phase that ended.
+      pids.forEach((p, i) => (peaks.workers[i] = Math.max(peaks.workers[i]!, peakRss(p))));
+      const lastRss = (phaseRss[last.phase] ??= { peak: pids.map(() => 0), atStart: pids.map(() => 0) });
+      pids.forEach((p, i) => (lastRss.peak[i] = Math.max(lastRss.peak[i]!, peakRss(p))));
+      if (phase !== last.phase) {
+        phaseRss[phase] = { peak: pids.map(() => 0), atStart: pids.map((p) => procRss(p)) };
+        pids.forEach((p) => resetPeakRss(p));
+      }
       // CPU used since the last sample goes to the phase seen at its end (off by one sample at a boundary).
       const perWorker = (phaseCpu[phase] ??= pids.map(() => 0));
       now.workers.forEach((c, i) => (perWorker[i]! += c - last.workers[i]!));
@@ -178,6 +189,8 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
       workerCpuTotalS: pids.map((p) => +procCpuSeconds(p, true).toFixed(1)),
       serverCpuTotalS: +procCpuSeconds(server.pid, true).toFixed(1),
       peakRssBytes: { workers: peaks.workers, server: peaks.server },
+      // Sampled every SAMPLE_MS: a phase shorter than that shares its peak with its neighbours.
+      rssByPhaseBytes: phaseRss,
       matrixBytes: report.counts.kept * dim * 4,
       fanOut: report.timings.fanOut,
       counts: report.counts,

@@ -297,9 +297,11 @@ function addReviewCommand(program: Command, withClient: WithClient): void {
         const state = await getDqeReview(client, id);
         const pairs = state.pairsPath ? await readReviewPairs(state) : [];
         if (o.json) return json({ ...state, pairList: pairs });
-        console.log(`review of ${id}: ${state.state}${state.pairs !== undefined ? `, ${state.pairs} noisy pairs` : ''}${state.pairsPath ? ` (${state.pairsPath})` : ''}`);
+        const files = [state.pairsPath, state.secondPassPairsPath].filter((f) => f !== undefined);
+        console.log(`review of ${id}: ${state.state}${state.pairs !== undefined ? `, ${state.pairs} noisy pairs` : ''}${files.length > 0 ? ` (${files.join(', ')})` : ''}`);
         pairs.forEach((p, i) => {
-          console.log(`#${i + 1}  similarity ${p.similarity.toFixed(3)}${p.similarity <= NO_SHARED_FEATURE_SIMILARITY ? ` (${NO_SHARED_FEATURE_NOTE})` : ''}`);
+          const pass = p.pass === 2 ? '  second pass' : '';
+          console.log(`#${i + 1}${pass}  similarity ${p.similarity.toFixed(3)}${p.similarity <= NO_SHARED_FEATURE_SIMILARITY ? ` (${NO_SHARED_FEATURE_NOTE})` : ''}`);
           console.log(`  x          ${side(p.x)}`);
           console.log(`  neighbour  ${side(p.neighbour)}`);
         });

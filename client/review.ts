@@ -2,7 +2,8 @@
 // sending the reviewer's decisions (the `submitReview` update).
 import type { Client } from '@temporalio/client';
 import { readJsonlAll } from '../adapters/files.js';
-import type { NoisyPairLine, NoisyPairLineSide } from '../core/run-layout.js';
+import type { NoisyPairLine, NoisyPairLineSide, ReportPair } from '../core/run-layout.js';
+import { secondPassPair } from '../core/two-fold.js';
 import type { ReviewSubmission } from '../core/review.js';
 import type { ReviewSummary } from '../activities/refs.js';
 import { reviewQuery, submitReviewUpdate, type DqeReviewState } from '../workflows/index.js';
@@ -12,8 +13,12 @@ export type { ReviewSubmission, ReviewDecision } from '../core/review.js';
 /** One side of a noisy pair as noisy-pairs.jsonl holds it (`row`, the input row number, is what decisions name). */
 export type ReviewPairSide = NoisyPairLineSide;
 
-/** One line of noisy-pairs.jsonl: the wrongly predicted row `x` and its nearest neighbour, which carries another label. */
-export type ReviewPair = NoisyPairLine;
+/**
+ * One noisy pair to review: the wrongly predicted row `x` and its nearest neighbour, which carries
+ * another label, and the pass that found it (two-fold: 2 for noisy-pairs.second-pass.jsonl, whose
+ * splits are named as in the run).
+ */
+export type ReviewPair = ReportPair;
 
 /** The `review` query: whether the run waits for review, and where its pairs are. */
 export async function getDqeReview(client: Client, workflowId: string): Promise<DqeReviewState> {
@@ -21,12 +26,14 @@ export async function getDqeReview(client: Client, workflowId: string): Promise<
 }
 
 /**
- * The noisy pairs to review, read from the run directory (`state.pairsPath`): the reviewer's machine
- * must see the run directory, as it sees the outputs.
+ * The noisy pairs to review, read from the run directory (`state.pairsPath`, and two-fold
+ * `state.secondPassPairsPath`): the reviewer's machine must see the run directory, as it sees the outputs.
  */
 export async function readReviewPairs(state: DqeReviewState): Promise<ReviewPair[]> {
   if (!state.pairsPath) throw new Error(`no pairs to review yet (review state: ${state.state})`);
-  return readJsonlAll<ReviewPair>(state.pairsPath);
+  const first = (await readJsonlAll<NoisyPairLine>(state.pairsPath)).map((p): ReviewPair => ({ pass: 1, ...p }));
+  const second = state.secondPassPairsPath ? (await readJsonlAll<NoisyPairLine>(state.secondPassPairsPath)).map(secondPassPair) : [];
+  return [...first, ...second];
 }
 
 /**

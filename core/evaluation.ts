@@ -121,7 +121,7 @@ export interface NoiseExperiment {
   dqe: DetectionScores;
   /** Looser: every row of a noisy pair, whatever its verdict. */
   dqeFlagged: DetectionScores;
-  cleanlab: (NoiseMethodResult & { version: string; folds: number; filterBy: string }) | null;
+  cleanlab: (NoiseMethodResult & { version: string; folds: number; filterBy: string; probabilities?: 'judge' | 'computed' }) | null;
 }
 
 export interface Evaluation {

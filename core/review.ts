@@ -148,7 +148,8 @@ export function applyDecisions(
   decisions: readonly ReviewDecision[],
   at: (i: number) => string,
   reviewer: string | undefined,
-): { ok: true; verdicts: RowVerdict[]; changes: ReviewChange[] } | { ok: false; problems: ReviewProblem[] } {
+  pairsFiles = 'noisy-pairs.jsonl',
+): { ok: true; verdicts: RowVerdict[]; decided: Map<number, RowVerdict>; changes: ReviewChange[] } | { ok: false; problems: ReviewProblem[] } {
   const problems: ReviewProblem[] = [];
   const judgedById = new Map(judged.map((v) => [v.id, v]));
   const byId = new Map<number, RowVerdict>();
@@ -156,7 +157,7 @@ export function applyDecisions(
   decisions.forEach((d, i) => {
     const r = rows.get(d.row);
     if (!r) {
-      problems.push({ at: `${at(i)}.row`, message: `row ${d.row} is in no noisy pair of this run (see noisy-pairs.jsonl)` });
+      problems.push({ at: `${at(i)}.row`, message: `row ${d.row} is in no noisy pair of this run (see ${pairsFiles})` });
       return;
     }
     const judge = judgedById.get(r.id);
@@ -172,5 +173,20 @@ export function applyDecisions(
   const verdicts = judged.map((v) => byId.get(v.id) ?? v);
   // A decided row the judge gave no verdict (none should exist) still counts.
   for (const [id, v] of byId) if (!judgedById.has(id)) verdicts.push(v);
-  return { ok: true, verdicts, changes };
+  return { ok: true, verdicts, decided: byId, changes };
+}
+
+/**
+ * Two-fold: each pass's verdicts with the reviewer's decisions in them, so that merging the two passes
+ * (core/two-fold.ts: any `mislabeled` wins) gives the reviewer's verdict for every decided row. A
+ * decided row goes into each pass that judged it; one that neither pass judged goes into the first.
+ */
+export function reviewedPasses(
+  first: readonly RowVerdict[],
+  second: readonly RowVerdict[],
+  decided: ReadonlyMap<number, RowVerdict>,
+): [RowVerdict[], RowVerdict[]] {
+  const apply = (pass: readonly RowVerdict[]) => pass.map((v) => decided.get(v.id) ?? v);
+  const judged = new Set([...first, ...second].map((v) => v.id));
+  return [[...apply(first), ...[...decided.values()].filter((v) => !judged.has(v.id))], apply(second)];
 }

@@ -76,6 +76,7 @@ export const WORK_FILES = {
   'job': { phases: ['train', 'predict-shard-<i>'], holds: 'the trainer\'s job folder (its model, a subprocess\'s files)' },
   'categories.jsonl': { phases: ['categorise'], holds: 'one `CategoryRow` per wrong prediction' },
   'verdicts.jsonl': { phases: ['judge', 'review'], holds: 'one `RowVerdict` per distinct row of the noisy pairs' },
+  'verdicts.second-pass.jsonl': { phases: ['review'], holds: "two-fold: the second pass's verdicts with the reviewer's decisions in them" },
 } as const;
 
 export type WorkFileSuffix = keyof typeof WORK_FILES;

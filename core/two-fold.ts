@@ -6,11 +6,22 @@
 // every row gets an out-of-sample prediction and noisy detection covers the whole set. The final
 // set keeps the first pass's composition (sampled + uncovered + difficult + noisy rows judged right);
 // the second pass only adds verdicts.
+import type { Split } from './categorise.js';
 import type { RowVerdict, Verdict } from './judging.js';
+import type { NoisyPairLine, ReportPair } from './run-layout.js';
 
 /** The split bytes with the halves swapped (1 = sampled becomes 0 and the reverse). */
 export function swapSplit(split: Uint8Array): Uint8Array {
   return split.map((b) => (b === 1 ? 0 : 1));
+}
+
+/**
+ * A second-pass pair (noisy-pairs.second-pass.jsonl) with its splits named as in the run (the second
+ * pass's "unsampled" rows are the run's sampled half), marked `pass: 2`.
+ */
+export function secondPassPair(p: NoisyPairLine): ReportPair {
+  const swap = (s: Split): Split => (s === 'sampled' ? 'unsampled' : 'sampled');
+  return { pass: 2, ...p, x: { ...p.x, split: swap(p.x.split) }, neighbour: { ...p.neighbour, split: swap(p.neighbour.split) } };
 }
 
 /** Which verdict wins when both passes judged a row: any `mislabeled`, then `undecided`, then `label_ok`. */

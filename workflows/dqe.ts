@@ -18,7 +18,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { DqeActivities } from '../activities/index.js';
-import type { CleanResult, JudgeResult, ReviewSummary } from '../activities/refs.js';
+import type { CleanResult, JudgeResult, ReviewedJudge, ReviewSummary } from '../activities/refs.js';
 import type { Verdict } from '../core/judging.js';
 import { isRetryableFailure, NON_RETRYABLE_FAILURE_TYPES, type DqeFailureType } from '../core/failures.js';
 import { labelWarnings } from '../core/label-names.js';
@@ -92,6 +92,9 @@ export interface DqeReviewState {
   state: 'not_requested' | 'pending' | 'waiting' | 'applying' | 'submitted' | 'nothing_to_review';
   /** noisy-pairs.jsonl: the pairs to review, with both texts, labels and the judge's verdicts (rows are keyed by `row`). */
   pairsPath?: string;
+  /** Two-fold: noisy-pairs.second-pass.jsonl, the second pass's pairs, which the review covers too. */
+  secondPassPairsPath?: string;
+  /** Pairs to review, both passes together. */
   pairs?: number;
   /** The judge's verdict counts. */
   verdicts?: Record<Verdict, number>;
@@ -222,16 +225,16 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
   // The review step: the update is checked at once (validator) and applied by an activity; a review
   // the activity rejects fails the update, not the run, which keeps waiting.
   let review: DqeReviewState = { state: config.review ? 'pending' : 'not_requested' };
-  let awaiting: { clean: CleanResult; judged: JudgeResult } | undefined;
-  let reviewed: JudgeResult | undefined;
+  let awaiting: { clean: CleanResult; judged: JudgeResult; judged2: JudgeResult | undefined } | undefined;
+  let reviewed: ReviewedJudge | undefined;
   setHandler(reviewQuery, () => review);
   setHandler(
     submitReviewUpdate,
     async (submission) => {
-      const { clean, judged } = awaiting!;
+      const { clean, judged, judged2 } = awaiting!;
       review = { ...review, state: 'applying' };
       try {
-        const result = await files.applyReview({ runDir, clean, judge: judged, submission });
+        const result = await files.applyReview({ runDir, clean, judge: judged, judge2: judged2, submission });
         review = { ...review, state: 'submitted', ...(result.review ? { result: result.review } : {}) };
         reviewed = result;
         return result.review!;
@@ -258,12 +261,23 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
     },
   );
 
-  /** Waits, durably, for a person to accept or override the verdicts; returns what assembly uses. */
-  async function awaitReview(clean: CleanResult, judged: JudgeResult): Promise<JudgeResult> {
-    awaiting = { clean, judged };
-    review = { state: 'waiting', pairsPath: judged.pairsPath, pairs: judged.pairs, verdicts: judged.counts, labels: clean.labels };
+  /**
+   * Waits, durably, for a person to accept or override the verdicts of both passes; returns what
+   * assembly uses (`secondPass`: the second pass's verdicts with the decisions in them).
+   */
+  async function awaitReview(clean: CleanResult, judged: JudgeResult, judged2: JudgeResult | undefined): Promise<ReviewedJudge> {
+    awaiting = { clean, judged, judged2 };
+    const pairs = judged.pairs + (judged2?.pairs ?? 0);
+    review = {
+      state: 'waiting',
+      pairsPath: judged.pairsPath,
+      ...(judged2 ? { secondPassPairsPath: judged2.pairsPath } : {}),
+      pairs,
+      verdicts: judged.counts,
+      labels: clean.labels,
+    };
     setStatus('awaiting_review');
-    log.info('dqe run awaits review', { pairs: judged.pairs, pairsPath: judged.pairsPath });
+    log.info('dqe run awaits review', { pairs, pairsPath: judged.pairsPath });
     const started = Date.now();
     await condition(() => reviewed !== undefined);
     timings.review = (Date.now() - started) / 1000;
@@ -352,14 +366,18 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
       vectorsLive = false;
     }
     const judged = await phase('judge', () => judgeActs.judgeNoisy({ runDir, clean, embed, sample, predict, categorise, judge: config.judge, seed: config.seed }));
-    const secondPass = second && {
-      ...second,
-      judge: await phase('judge2', () =>
+    const judged2 =
+      second &&
+      (await phase('judge2', () =>
         judgeActs.judgeNoisy({ runDir, clean, embed, sample: second.sample, predict: second.predict, categorise: second.categorise, judge: config.judge, seed: config.seed, pairsFile: RUN_FILES.noisyPairsSecondPass }),
-      ),
-    };
-    if (config.review && judged.pairs === 0) review = { state: 'nothing_to_review', pairs: 0 };
-    const judge = config.review && judged.pairs > 0 ? await awaitReview(clean, judged) : judged;
+      ));
+    // The review covers both passes' pairs; it waits only if either pass found some.
+    const toReview = judged.pairs + (judged2?.pairs ?? 0);
+    if (config.review && toReview === 0) review = { state: 'nothing_to_review', pairs: 0 };
+    const decided = config.review && toReview > 0 ? await awaitReview(clean, judged, judged2) : undefined;
+    const judge = decided ?? judged;
+    // A review before two-fold review existed returned no `secondPass`: the second pass's verdicts stand.
+    const secondPass = second && judged2 && { ...second, judge: decided?.secondPass ?? judged2 };
     const assemble = await phase('assemble', () =>
       files.assembleRun({ runDir, labelField: config.labelField, clean, sample, categorise, judge, noisy: config.noisy, undecided: config.undecided, judge2: secondPass?.judge }),
     );

@@ -22,13 +22,21 @@ export const CROSS_FIT_PROBE = { epochs: 300, learningRate: 0.1, l2: 1e-4 };
 export const CROSS_FIT_SEED_OFFSET = 3;
 
 /**
+ * Where a run's offline judge keeps its cross-fitted probabilities (rows × labels, float64): `folds`
+ * folds dealt with the run's `seed` + CROSS_FIT_SEED_OFFSET, each fold's model trained with CROSS_FIT_PROBE.
+ */
+export function crossFitProbsPath(workDir: string, folds: number, seed: number): string {
+  return join(workDir, `cross-fit-probs-k${folds}-s${seed}.f64`);
+}
+
+/**
  * The run's cross-fitted probabilities, computed once: a second call in the same run (two-fold's second
  * pass, a retry) reads them from the work folder. Same matrix, labels, folds and seed in a run, so the
  * same numbers either way.
  */
 async function sharedProbs(workDir: string | undefined, folds: number, seed: number, length: number, compute: () => Promise<Float64Array>): Promise<Float64Array> {
   if (workDir === undefined) return compute();
-  const path = join(workDir, `cross-fit-probs-k${folds}-s${seed}.f64`);
+  const path = crossFitProbsPath(workDir, folds, seed);
   if (await exists(path)) return readFloat64(path, length);
   const probs = await compute();
   await writeTypedAtomic(path, probs);

@@ -131,6 +131,8 @@ describe('dqe eval', () => {
     const cl = nz.cleanlab!;
     assert.equal(cl.version, '2.9.0');
     assert.equal(cl.folds, 5);
+    // The same probabilities the run's offline judge cross-fitted (same folds, seed and probe): read, not trained again.
+    assert.equal(cl.probabilities, 'judge');
     assert.ok(cl.detected > 0, 'cleanlab flags some of 10% flipped labels');
     assert.equal(cl.precision, cl.truePositives / cl.detected);
     assert.equal(cl.recall, cl.truePositives / actual.size);

@@ -1,7 +1,8 @@
 // Review decisions: their checks, and how they override the judge's verdicts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyDecisions, checkSubmission, formatReviewProblems, MAX_INLINE_DECISIONS, parseDecisionsFile, type ReviewRow } from '../../core/review.js';
+import { applyDecisions, checkSubmission, formatReviewProblems, MAX_INLINE_DECISIONS, parseDecisionsFile, reviewedPasses, type ReviewRow } from '../../core/review.js';
+import { mergeVerdicts } from '../../core/two-fold.js';
 import type { RowVerdict } from '../../core/judging.js';
 
 const labels = ['billing', 'refund', 'other'];
@@ -86,6 +87,68 @@ test('applyDecisions overrides the decided rows, keeps the rest, and records eac
 test('applyDecisions refuses rows in no noisy pair', () => {
   const r = applyDecisions([], new Map(), [{ row: 7, verdict: 'label_ok' }], (i) => `review.jsonl:${i + 2}`, undefined);
   assert.deepEqual(r, { ok: false, problems: [{ at: 'review.jsonl:2.row', message: 'row 7 is in no noisy pair of this run (see noisy-pairs.jsonl)' }] });
+});
+
+test("two-fold: the decisions go into each pass that judged the row, so merging the passes gives the reviewer's verdict", () => {
+  const first: RowVerdict[] = [
+    { id: 10, verdict: 'label_ok', reason: 'p=0.9' },
+    { id: 11, verdict: 'undecided', reason: 'p=0.4' },
+  ];
+  const second: RowVerdict[] = [
+    { id: 10, verdict: 'mislabeled', suggested: 'refund', reason: 'p=0.1' },
+    { id: 12, verdict: 'mislabeled', suggested: 'billing', reason: 'p=0.05' },
+    { id: 13, verdict: 'label_ok', reason: 'p=0.8' },
+  ];
+  const rows = new Map<number, ReviewRow>([
+    [101, { id: 10, row: 101, label: 'billing', partnerLabel: 'refund' }],
+    [102, { id: 11, row: 102, label: 'refund', partnerLabel: 'billing' }],
+    [103, { id: 12, row: 103, label: 'refund', partnerLabel: 'billing' }],
+    [104, { id: 13, row: 104, label: 'other', partnerLabel: 'billing' }],
+    [105, { id: 14, row: 105, label: 'other', partnerLabel: 'refund' }],
+  ]);
+  const judged = [...mergeVerdicts(first, second).values()];
+  const r = applyDecisions(
+    judged,
+    rows,
+    [
+      { row: 101, verdict: 'label_ok' }, // the second pass's mislabeled would win the merge without the review
+      { row: 103, verdict: 'undecided' }, // second pass only
+      { row: 105, verdict: 'mislabeled' }, // in a pair but judged by neither pass
+    ],
+    at,
+    'ana',
+    'noisy-pairs.jsonl and noisy-pairs.second-pass.jsonl',
+  );
+  assert.ok(r.ok);
+  // Each change is against the merged verdict: row 101 was mislabeled (second pass), and changed.
+  assert.deepEqual(r.changes.map((c) => [c.row, c.judge.verdict, c.review.verdict, c.changed]), [
+    [101, 'mislabeled', 'label_ok', true],
+    [103, 'mislabeled', 'undecided', true],
+    [105, 'undecided', 'mislabeled', true],
+  ]);
+  const [p1, p2] = reviewedPasses(first, second, r.decided);
+  assert.deepEqual(p1, [
+    { id: 10, verdict: 'label_ok', reason: 'reviewed by ana' },
+    { id: 11, verdict: 'undecided', reason: 'p=0.4' },
+    { id: 14, verdict: 'mislabeled', suggested: 'refund', reason: 'reviewed by ana' },
+  ]);
+  assert.deepEqual(p2, [
+    { id: 10, verdict: 'label_ok', reason: 'reviewed by ana' },
+    { id: 12, verdict: 'undecided', reason: 'reviewed by ana' },
+    { id: 13, verdict: 'label_ok', reason: 'p=0.8' },
+  ]);
+  assert.deepEqual(
+    [...mergeVerdicts(p1, p2).values()].map((v) => [v.id, v.verdict]),
+    [
+      [10, 'label_ok'],
+      [11, 'undecided'],
+      [14, 'mislabeled'],
+      [12, 'undecided'],
+      [13, 'label_ok'],
+    ],
+  );
+  const missing = applyDecisions(judged, rows, [{ row: 7, verdict: 'label_ok' }], at, undefined, 'noisy-pairs.jsonl and noisy-pairs.second-pass.jsonl');
+  assert.deepEqual(missing.ok ? [] : missing.problems.map((p) => p.message), ['row 7 is in no noisy pair of this run (see noisy-pairs.jsonl and noisy-pairs.second-pass.jsonl)']);
 });
 
 test('parseDecisionsFile: blank lines skipped, each bad line named path:line and field, lines kept', () => {

@@ -51,8 +51,7 @@ describe('human review on the dev server', () => {
 
   test('waits durably for review across a worker restart, rejects bad decisions, and assembles with the good ones', async () => {
     const workflowId = uniqueId('dqe-reviewed');
-    // One pass: with two-fold the review covers the first pass's pairs and a second-pass `mislabeled` would
-    // still drop a row the reviewer cleared, so the final-set arithmetic below is one-fold's.
+    // One pass here; the two-fold review (both passes' pairs) is the next test.
     const input = { dataset, seed: 3, twoFold: false };
     const firstWorker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: deps(), identity: 'worker-before-restart' });
     const [baseline, state] = await firstWorker.runUntil(async () => {
@@ -146,6 +145,66 @@ describe('human review on the dev server', () => {
     assert.equal(events.filter((e) => e.activityTaskFailedEventAttributes).length, 1);
     assert.equal(events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length, 2);
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
+  });
+
+  test("two-fold: the review covers the second pass's pairs, and a row the reviewer clears stays though the second pass called it mislabeled", async () => {
+    const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: deps() });
+    const workflowId = uniqueId('dqe-two-fold-reviewed');
+    const input = { dataset, seed: 3, twoFold: true };
+    const [baseline, state, pairs, toOk, toMislabeled, result] = await worker.runUntil(async () => {
+      const base = (await t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('dqe-two-fold-unreviewed'), args: [{ ...input, outputDir: join(dir, 'two-fold-unreviewed') }] })) as DqeResult;
+      await startDqe(t.client, { ...input, outputDir: join(dir, 'two-fold-reviewed'), review: true }, { workflowId, taskQueue });
+      const waiting = await until('the run to wait for review', async () => {
+        const s = await getDqeReview(t.client, workflowId);
+        return s.state === 'waiting' ? s : undefined;
+      }, 60_000);
+      const all = await readReviewPairs(waiting);
+      // Rows the second pass found wrong are rows of the run's sampled half (in the final set unless
+      // mislabeled): clear two it called mislabeled, flag two that no pass called mislabeled.
+      const second = all.filter((p) => p.pass === 2);
+      const verdicts = new Map<number, string[]>();
+      for (const p of all) for (const side of [p.x, p.neighbour]) verdicts.set(side.row, [...(verdicts.get(side.row) ?? []), side.verdict?.verdict ?? 'none']);
+      const xs = [...new Map(second.map((p) => [p.x.row, p.x])).values()];
+      const ok = xs.filter((x) => x.verdict?.verdict === 'mislabeled').slice(0, 2);
+      const flag = xs.filter((x) => !verdicts.get(x.row)!.includes('mislabeled')).slice(0, 2);
+      assert.ok(ok.length > 0 && flag.length > 0, `need second-pass rows to overrule both ways among ${xs.length}`);
+      const decisions: ReviewDecision[] = [...ok.map((x) => ({ row: x.row, verdict: 'label_ok' as const })), ...flag.map((x) => ({ row: x.row, verdict: 'mislabeled' as const }))];
+      await submitDqeReview(t.client, workflowId, { decisions, reviewer: 'ana' });
+      return [base, waiting, all, ok, flag, (await t.client.workflow.getHandle(workflowId).result()) as DqeResult] as const;
+    });
+    const runDir = join(dir, 'two-fold-reviewed');
+    assert.deepEqual([state.pairsPath, state.secondPassPairsPath], [join(runDir, 'noisy-pairs.jsonl'), join(runDir, 'noisy-pairs.second-pass.jsonl')]);
+    assert.equal(state.pairs, baseline.counts.noisy + baseline.secondPass!.noisy);
+    assert.deepEqual([pairs.filter((p) => p.pass === 1).length, pairs.filter((p) => p.pass === 2).length], [baseline.counts.noisy, baseline.secondPass!.noisy]);
+    // The second pass predicted the run's sampled half: its wrong rows are named sampled, as in the run.
+    assert.deepEqual([...new Set(pairs.filter((p) => p.pass === 2).map((p) => p.x.split))], ['sampled']);
+
+    // The final set is the unreviewed one, plus the rows cleared, minus the rows flagged.
+    const key = (row: number) => JSON.stringify(JSON.parse(lines[row - 1]!));
+    const finalOf = async (d: string) => new Set((await readJsonlAll<unknown>(join(d, 'final.jsonl'))).map((r) => JSON.stringify(r)));
+    const expected = await finalOf(baseline.runDir);
+    for (const x of toOk) {
+      assert.equal(expected.has(key(x.row)), false, `row ${x.row} left the unreviewed set`);
+      expected.add(key(x.row));
+    }
+    for (const x of toMislabeled) {
+      assert.equal(expected.has(key(x.row)), true, `row ${x.row} is in the unreviewed set`);
+      expected.delete(key(x.row));
+    }
+    assert.deepEqual([...(await finalOf(result.runDir))].sort(), [...expected].sort());
+    assert.equal(result.counts.final, baseline.counts.final + toOk.length - toMislabeled.length);
+    // The second pass's verdicts carry the decisions (each decided row is a second-pass row x).
+    assert.equal(result.secondPass!.mislabeled, baseline.secondPass!.mislabeled - toOk.length + toMislabeled.length);
+    // review.jsonl records each decision against the verdict the run would have used: both passes merged.
+    const merged = (row: number) => {
+      const seen = pairs.flatMap((p) => [p.x, p.neighbour]).filter((side) => side.row === row && side.verdict);
+      return seen.some((side) => side.verdict!.verdict === 'undecided') ? 'undecided' : 'label_ok';
+    };
+    const changes = await readJsonlAll<ReviewChange>(join(result.runDir, 'review.jsonl'));
+    assert.deepEqual(
+      changes.map((c) => [c.row, c.judge.verdict, c.review.verdict, c.changed]),
+      [...toOk.map((x) => [x.row, 'mislabeled', 'label_ok', true]), ...toMislabeled.map((x) => [x.row, merged(x.row), 'mislabeled', true])],
+    );
   });
 
   test('an empty review accepts every verdict: the final set is the unreviewed one', async () => {
