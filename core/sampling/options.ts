@@ -38,6 +38,12 @@ export interface GreedySampleStats {
   groups: number;
   /** Centroid: selections made by the blocked products (after the bounds handed over); kcenter: 0. */
   productSteps: number;
+  /** Row × all-rows products the blocked centroid path computed (candidates and anchors); ≈ productSteps at best. */
+  productColumns?: number;
+  /** Times the blocked centroid path moved its reference centroid (a float64 pass over the rows each). */
+  referenceMoves?: number;
+  /** Picks of the blocked centroid path from outside its candidates (each starts a new block). */
+  candidateMisses?: number;
 }
 
 export interface GreedySampleResult {

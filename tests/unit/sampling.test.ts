@@ -302,6 +302,8 @@ test('hashed SpamAssassin mails (real text): both rules equal the oracle; centro
     if (rule === 'centroid') {
       // The bounds hand over to the blocked products on real text.
       assert.ok(stats.productSteps > count / 4, `blocked products made ${stats.productSteps} of ${count} selections`);
+      // Picks from outside the candidates happen on real text; each starts a new block (still the oracle's rows).
+      assert.ok((stats.candidateMisses ?? 0) > 0, `${stats.candidateMisses} picks outside the candidates`);
     }
   }
 });
