@@ -50,8 +50,6 @@ const CANDIDATES_MAX = 256;
  * first pick from outside them.
  */
 const BLOCK_USE_FRACTION = 0.5;
-/** Selected rows leave the products once they are this share of the positions (checked at each block start). */
-const COMPACT_FRACTION = 1 / 8;
 /** Rows per product call (bounds the temporary output: (candidates + 1) × ROW_CHUNK floats). */
 const ROW_CHUNK = 32_768;
 // Selections between two onProgress calls.
@@ -86,16 +84,6 @@ export async function centroidBlocked(
 
   const sum = kernels.sum;
   let k = selected;
-  // Per-row state lives at positions 0..r: position p holds row live[p] (rows in ascending order). Once a share
-  // COMPACT_FRACTION of the positions holds selected rows they are squeezed out, and the products run over the
-  // rows still live, copied together in mat (until the first compaction: the caller's vectors).
-  let r = n;
-  const live = new Int32Array(n);
-  for (let i = 0; i < n; i++) live[i] = i;
-  let mat = vectors;
-  let dead = k;
-  let compactions = 0;
-  const nrm = Float64Array.from(norms);
   // Estimates of f_k; -Infinity once selected.
   const f = new Float64Array(n);
   for (let t = 0; t < k; t++) f[out[t]!] = -Infinity;
@@ -128,52 +116,13 @@ export async function centroidBlocked(
   // Columns multiplied (candidates and anchors), against count − selected picks: the products' overhead.
   let computed = 0;
 
-  /** a (rows × dim, gathered) times every live row, into column-major `into`: row j of a into column slots[j]. */
+  /** a (rows × dim, gathered) times every row, into column-major `into`: row j of a into column slots[j]. */
   const multiplyAll = async (a: Float32Array, rows: number, into: Float32Array, slots: Int32Array): Promise<void> => {
-    for (let s = 0; s < r; s += ROW_CHUNK) {
-      const e = Math.min(r, s + ROW_CHUNK);
-      const p = await products(a, rows, mat.subarray(s * dim, e * dim), e - s, dim);
+    for (let s = 0; s < n; s += ROW_CHUNK) {
+      const e = Math.min(n, s + ROW_CHUNK);
+      const p = await products(a, rows, vectors.subarray(s * dim, e * dim), e - s, dim);
       for (let j = 0; j < rows; j++) into.set(p.subarray(j * (e - s), (j + 1) * (e - s)), slots[j]! * n + s);
     }
-  };
-
-  /** The position of live row q (live is ascending). */
-  const positionOf = (q: number): number => {
-    let lo = 0;
-    let hi = r - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (live[mid]! < q) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-
-  /** Squeezes the selected rows out of the positions: state, candidate columns and the live rows' matrix. */
-  const compact = (): void => {
-    compactions++;
-    // Columns first (one slot at a time, in order), while f still marks the selected rows.
-    for (let slot = 0; slot < m; slot++) {
-      if (slotRow[slot]! < 0) continue;
-      const base = slot * n;
-      let w = 0;
-      for (let p = 0; p < r; p++) if (f[p] !== -Infinity) columns[base + w++] = columns[base + p]!;
-    }
-    const into = mat === vectors ? new Float32Array((r - dead) * dim) : mat;
-    let w = 0;
-    for (let p = 0; p < r; p++) {
-      if (f[p] === -Infinity) continue;
-      if (into !== mat) into.set(mat.subarray(p * dim, p * dim + dim), w * dim);
-      else if (w !== p) into.copyWithin(w * dim, p * dim, p * dim + dim);
-      f[w] = f[p]!;
-      p0[w] = p0[p]!;
-      nrm[w] = nrm[p]!;
-      live[w] = live[p]!;
-      w++;
-    }
-    mat = into;
-    r = w;
-    dead = 0;
   };
 
   /**
@@ -182,14 +131,13 @@ export async function centroidBlocked(
    */
   const startBlock = async (): Promise<void> => {
     blocks++;
-    if (dead >= COMPACT_FRACTION * r) compact();
     // The KEEP·m highest estimates, by a min-heap (keys negated), popped into ranked[] from the lowest.
     const top = new RowHeap(keepCount);
-    for (let p = 0; p < r; p++) {
-      const v = f[p]!;
+    for (let i = 0; i < n; i++) {
+      const v = f[i]!;
       if (v === -Infinity) continue;
-      if (top.size < keepCount) top.push(live[p]!, -v);
-      else if (-v < top.topKey()) top.replaceTop(live[p]!, -v);
+      if (top.size < keepCount) top.push(i, -v);
+      else if (-v < top.topKey()) top.replaceTop(i, -v);
     }
     const ranks = top.size;
     for (let t = ranks - 1; t >= 0; t--) ranked[t] = top.pop();
@@ -233,7 +181,7 @@ export async function centroidBlocked(
         c0Norm += c0[j]! * c0[j]!;
       }
       c0Norm = Math.sqrt(c0Norm);
-      for (let p = 0; p < r; p++) p0[p] = dot64(vectors, live[p]! * dim, c0, dim);
+      for (let i = 0; i < n; i++) p0[i] = dot64(vectors, i * dim, c0, dim);
       d2 = 0;
       for (let j = 0; j < dim; j++) {
         diff[j] = sum[j]! - k * c0[j]!;
@@ -244,8 +192,8 @@ export async function centroidBlocked(
     gatheredSlots[g++] = m;
     await multiplyAll(gathered.subarray(0, g * dim), g, columns, gatheredSlots);
     computed += g;
-    const anchor = columns.subarray(m * n, m * n + r);
-    for (let p = 0; p < r; p++) if (f[p] !== -Infinity) f[p] = k * nrm[p]! - 2 * (k * p0[p]! + anchor[p]!);
+    const anchor = columns.subarray(m * n, m * n + n);
+    for (let i = 0; i < n; i++) if (f[i] !== -Infinity) f[i] = k * norms[i]! - 2 * (k * p0[i]! + anchor[i]!);
     // The float32 product with S − k·c0 (gamma covers rounding it to float32), and 2k times dot64's error on x·c0:
     // |fl(x·c0) − x·c0| ≤ d·2^-53/(1 − d·2^-53)·|x|·|c0|.
     const p0Error = ((dim * 2 ** -53) / (1 - dim * 2 ** -53)) * lmax * c0Norm;
@@ -274,19 +222,19 @@ export async function centroidBlocked(
     nearCount = 0;
     if (slot >= 0) {
       const base = slot * n;
-      for (let p = 0; p < r; p++) {
-        const v = f[p]! + (nrm[p]! - 2 * columns[base + p]!);
-        f[p] = v;
+      for (let i = 0; i < n; i++) {
+        const v = f[i]! + (norms[i]! - 2 * columns[base + i]!);
+        f[i] = v;
         if (v < fmax - width) continue;
         if (v > fmax) fmax = v;
-        keepNear(p);
+        keepNear(i);
       }
     } else {
-      for (let p = 0; p < r; p++) {
-        const v = f[p]!;
+      for (let i = 0; i < n; i++) {
+        const v = f[i]!;
         if (v < fmax - width) continue;
         if (v > fmax) fmax = v;
-        keepNear(p);
+        keepNear(i);
       }
     }
     let w = 0;
@@ -334,15 +282,14 @@ export async function centroidBlocked(
     best = -Infinity;
     bestRow = -1;
     for (let t = 0; t < nearCount; t++) {
-      batch[batchSize++] = live[near[t]!]!;
+      batch[batchSize++] = near[t]!;
       if (batchSize === DOT_BATCH) flush();
     }
     flush();
     evaluations += nearCount;
     const q = bestRow;
     out[k] = q;
-    f[positionOf(q)] = -Infinity;
-    dead++;
+    f[q] = -Infinity;
     if (k + 1 === count) break;
 
     // Every row's estimate takes the pick's increment |x_i|² - 2·x_i·x_q, from q's column if it has one.
@@ -373,6 +320,5 @@ export async function centroidBlocked(
   stats.productColumns = (stats.productColumns ?? 0) + computed;
   stats.referenceMoves = (stats.referenceMoves ?? 0) + refs;
   stats.candidateMisses = (stats.candidateMisses ?? 0) + misses;
-  stats.compactions = (stats.compactions ?? 0) + compactions;
   return out;
 }

@@ -44,8 +44,6 @@ export interface GreedySampleStats {
   referenceMoves?: number;
   /** Picks of the blocked centroid path from outside its candidates (each starts a new block). */
   candidateMisses?: number;
-  /** Times the blocked centroid path squeezed the selected rows out of its products (a copy of the live rows). */
-  compactions?: number;
 }
 
 export interface GreedySampleResult {
