@@ -23,8 +23,9 @@ const minilmEmbedder = z.strictObject({
    */
   precision: z.enum(['f32', 'int8']).default('int8'),
   /**
-   * Padded tokens per onnxruntime run (texts are sorted by length and batched up to this). A run holds
-   * the worker's event loop (onnxruntime-node runs synchronously), so it is kept to a fraction of a second. @default 2048
+   * No longer used: every text runs through onnxruntime alone, so its vector does not depend on the texts
+   * embedded beside it (batched texts differed in the last bits). Accepted so that configurations naming it
+   * stay valid. @default 2048
    */
   batchTokens: z.number().int().min(256).max(1_048_576).default(2048),
   /** onnxruntime threads per worker. @default the worker machine's available parallelism */
