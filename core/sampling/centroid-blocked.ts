@@ -90,7 +90,8 @@ export async function centroidBlocked(
 
   const m = Math.min(n - 1, Math.max(CANDIDATES_MIN, Math.min(CANDIDATES_MAX, dim >> 1)));
   // A candidate's column x_i·x_c (all rows i) does not change as rows are picked, so it stays in its slot
-  // across blocks until the candidate is picked or leaves the top m: a block computes only its new candidates.
+  // across blocks until the candidate is picked or leaves the top KEEP_RANKS·m: a block computes only its new
+  // candidates.
   const slotRow = new Int32Array(m).fill(-1);
   const keepCount = Math.min(n, KEEP_RANKS * m);
   const ranked = new Int32Array(keepCount);

@@ -11,8 +11,7 @@ import { EPS, type GreedySampleStats } from './options.js';
 const CENTROID_SLACK_BASE = 1e-10;
 
 // Hand-over to the blocked products: checked every HANDOFF_WINDOW steps from HANDOFF_MIN_STEPS on; the bounds lose
-// once a window scores more than HANDOFF_FRACTION of the
-// remaining rows per step: a blocked step costs about 2·n·dim float32 multiply-adds at product speed (~16 G/s per
+// once a window scores more than HANDOFF_FRACTION of the remaining rows per step: a blocked step costs about 2·n·dim float32 multiply-adds at product speed (~16 G/s per
 // core here, bench/sampling-real-text.ts) plus two passes over n, against about n·dim/12 float64 ones and as many
 // heap operations for the scores. Measured at 20k × 384, steps 2048–9216: bench/sampling.ts's clustered Gaussian
 // rows score 0.8–1.1% of the remaining rows per step, hashed real text 2.3–6.6%. The first check comes early: on

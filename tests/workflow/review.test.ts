@@ -39,6 +39,12 @@ describe('human review on the dev server', () => {
   let lines: string[];
   const taskQueue = uniqueId('dqe-review');
   const deps = () => ({ cacheDir: join(dir, 'cache'), env: {} });
+  /** The run's review state once it waits for one. */
+  const reviewWaiting = (workflowId: string) =>
+    until('the run to wait for review', async () => {
+      const s = await getDqeReview(t.client, workflowId);
+      return s.state === 'waiting' ? s : undefined;
+    }, 60_000);
 
   before(async () => {
     t = await testTemporal();
@@ -58,10 +64,7 @@ describe('human review on the dev server', () => {
       // The same run without review, to compare the final sets.
       const base = (await t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('dqe-unreviewed'), args: [{ ...input, outputDir: join(dir, 'unreviewed') }] })) as DqeResult;
       await startDqe(t.client, { ...input, outputDir: join(dir, 'reviewed'), review: true }, { workflowId, taskQueue });
-      const waiting = await until('the run to wait for review', async () => {
-        const s = await getDqeReview(t.client, workflowId);
-        return s.state === 'waiting' ? s : undefined;
-      }, 60_000);
+      const waiting = await reviewWaiting(workflowId);
       const progress = await getDqeProgress(t.client, workflowId);
       assert.deepEqual([progress.status, progress.phase], ['awaiting_review', 'judge']);
       // A decision with a label outside the label set is refused by the update's validator.
@@ -154,10 +157,7 @@ describe('human review on the dev server', () => {
     const [baseline, state, pairs, toOk, toMislabeled, result] = await worker.runUntil(async () => {
       const base = (await t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('dqe-two-fold-unreviewed'), args: [{ ...input, outputDir: join(dir, 'two-fold-unreviewed') }] })) as DqeResult;
       await startDqe(t.client, { ...input, outputDir: join(dir, 'two-fold-reviewed'), review: true }, { workflowId, taskQueue });
-      const waiting = await until('the run to wait for review', async () => {
-        const s = await getDqeReview(t.client, workflowId);
-        return s.state === 'waiting' ? s : undefined;
-      }, 60_000);
+      const waiting = await reviewWaiting(workflowId);
       const all = await readReviewPairs(waiting);
       // Rows the second pass found wrong are rows of the run's sampled half (in the final set unless
       // mislabeled): clear two it called mislabeled, flag two that no pass called mislabeled.
@@ -212,7 +212,7 @@ describe('human review on the dev server', () => {
     const workflowId = uniqueId('dqe-accepted');
     const result = await worker.runUntil(async () => {
       await startDqe(t.client, { dataset, seed: 3, twoFold: false, outputDir: join(dir, 'accepted'), review: true }, { workflowId, taskQueue });
-      await until('the run to wait for review', async () => ((await getDqeReview(t.client, workflowId)).state === 'waiting' ? true : undefined), 60_000);
+      await reviewWaiting(workflowId);
       const summary = await submitDqeReview(t.client, workflowId, {});
       assert.deepEqual([summary.decisions, summary.changed], [0, 0]);
       return (await t.client.workflow.getHandle(workflowId).result()) as DqeResult;
