@@ -1,7 +1,6 @@
 // Readers for the files phases hand each other.
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { readFloat64, readJsonl, readUint32 } from '../adapters/files.js';
+import { readFloat64, readJsonl, readLines, readUint32 } from '../adapters/files.js';
 import type { Split } from '../core/categorise.js';
 import type { CleanResult, KeptRow, SampleResult } from './refs.js';
 
@@ -34,15 +33,6 @@ export async function keptRowsById(clean: CleanResult, ids: ReadonlySet<number>)
 export async function* keptRange(clean: CleanResult, start: number, end: number): AsyncGenerator<KeptRow> {
   if (end <= start) return;
   const offsets = await readFloat64(clean.keptOffsetsPath, clean.kept + 1);
-  const stream = createReadStream(clean.keptPath, { start: offsets[start]!, end: offsets[end]! - 1, encoding: 'utf8', highWaterMark: 1 << 20 });
-  let rest = '';
-  for await (const chunk of stream) {
-    rest += chunk as string;
-    let nl: number;
-    while ((nl = rest.indexOf('\n')) >= 0) {
-      yield JSON.parse(rest.slice(0, nl)) as KeptRow;
-      rest = rest.slice(nl + 1);
-    }
-  }
+  for await (const line of readLines(clean.keptPath, { start: offsets[start]!, end: offsets[end]! - 1 })) yield JSON.parse(line) as KeptRow;
 }
 

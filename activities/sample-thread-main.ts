@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { readBytesInto } from '../adapters/files.js';
 import { allocateVectors, greedySample, type SamplingRule } from '../core/sampling/index.js';
+import type { ThreadMessage } from './threads.js';
 
 export interface SampleThreadInput {
   matrixPath: string;
@@ -21,7 +22,7 @@ export interface SampleThreadInput {
 /** Index of the stop flag in `progress`. */
 const STOP_SLOT = 1;
 
-const input = workerData as SampleThreadInput;
+const input = (workerData as { input: SampleThreadInput }).input;
 const vectors = allocateVectors(input.rows, input.dim);
 await readBytesInto(input.matrixPath, new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength));
 const progress = new Int32Array(input.progress);
@@ -47,4 +48,4 @@ const order = await greedySample(vectors, input.rows, input.dim, {
     return floatProducts(a, m, b, nb, d, availableParallelism());
   },
 });
-parentPort!.postMessage(order, [order.buffer as ArrayBuffer]);
+parentPort!.postMessage({ result: order } satisfies ThreadMessage<Uint32Array>, [order.buffer as ArrayBuffer]);

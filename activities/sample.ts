@@ -1,10 +1,10 @@
 // Phase 4, sample: the greedy diversity selection splits the kept rows into sampled and unsampled.
-import { Worker } from 'node:worker_threads';
 import { dqeFailure } from '../adapters/failure.js';
 import { hashKey, runPhaseOnce, writeTypedAtomic } from '../adapters/files.js';
 import type { JobContext } from '../adapters/trainers/types.js';
 import { sampleCount, type SamplingRule } from '../core/sampling/index.js';
 import { jobContext } from './context.js';
+import { runInThread } from './threads.js';
 import type { EmbedResult, SampleResult } from './refs.js';
 import type { SampleThreadInput } from './sample-thread-main.js';
 import { workFile } from '../core/run-layout.js';
@@ -52,11 +52,8 @@ export async function sampleRows(args: SampleArgs): Promise<SampleResult> {
 
 /**
  * greedySample in a worker thread (activities/sample-thread-main.ts) while this thread heartbeats
- * {rows, count, selected}; cancelling the activity terminates the thread.
+ * {rows, count, selected}; cancelling the activity stops the thread at its next block of products.
  */
-/** How long a cancelled sampling thread has to stop on its own before it is terminated. */
-const STOP_GRACE_MS = 30_000;
-
 export function sampleInThread(
   input: { matrixPath: string; rows: number; dim: number; count: number; seed: number; rule: SamplingRule },
   ctx: JobContext,
@@ -65,34 +62,12 @@ export function sampleInThread(
   // [0]: rows selected (the thread writes it); [1]: the stop flag (this side sets it).
   const progress = new SharedArrayBuffer(8);
   const selected = new Int32Array(progress);
-  const workerData: SampleThreadInput = { ...input, progress };
-  const worker = new Worker(new URL('./sample-thread.js', import.meta.url), { workerData });
-  return new Promise<Uint32Array>((resolvePromise, reject) => {
-    let settled = false;
-    const beat = setInterval(() => ctx.heartbeat({ rows: input.rows, count: input.count, selected: Atomics.load(selected, 0) }), heartbeatMs);
-    const finish = (fn: () => void): void => {
-      if (settled) return;
-      settled = true;
-      clearInterval(beat);
-      ctx.signal.removeEventListener('abort', onAbort);
-      fn();
-    };
-    const onAbort = (): void => {
-      finish(() => reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('sampling cancelled')));
-      // Asked, not terminated: the thread stops at its next block of products (terminating it inside an
-      // onnxruntime call aborts the process). Terminated only if it has not ended after STOP_GRACE_MS.
-      Atomics.store(selected, 1, 1);
-      const force = setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
-      force.unref();
-      worker.once('exit', () => clearTimeout(force));
-    };
-    if (ctx.signal.aborted) {
-      onAbort();
-      return;
-    }
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-    worker.once('message', (order: Uint32Array) => finish(() => resolvePromise(order)));
-    worker.once('error', (err) => finish(() => reject(err)));
-    worker.once('exit', (code) => finish(() => reject(new Error(`the sampling thread exited with code ${code} before it returned`))));
+  return runInThread<Uint32Array>({
+    main: './sample-thread-main.ts',
+    input: { ...input, progress } satisfies SampleThreadInput,
+    what: 'sampling',
+    ctx,
+    heartbeat: { everyMs: heartbeatMs, details: () => ({ rows: input.rows, count: input.count, selected: Atomics.load(selected, 0) }) },
+    stop: () => Atomics.store(selected, 1, 1),
   });
 }

@@ -3,7 +3,8 @@
 // reason, `nothing_to_embed`, instead of getting a similarity-0 "nearest neighbour". Any embedder's
 // vectors are checked the same way; the kept rows, label ids and matrix are rewritten without them.
 import { dqeFailure } from '../adapters/failure.js';
-import { AtomicWriter, copyFileAtomic, exists, readJsonl, readMatrix, writeTypedAtomic } from '../adapters/files.js';
+import { open } from 'node:fs/promises';
+import { AtomicWriter, copyFileAtomic, exists, readLines, writeTypedAtomic } from '../adapters/files.js';
 import { MIN_KEPT_ROWS, mergeRejects } from './clean.js';
 import { readLabelIds } from './read.js';
 import type { CleanResult, KeptRow, MatrixRef, RejectRow } from './refs.js';
@@ -22,30 +23,49 @@ export function isUnembeddable(v: Float32Array): boolean {
 
 /**
  * The run's kept rows without the ids in `drop` (ascending), renumbered in order, with rejects.jsonl
- * rewritten to hold their rejects; the matrix likewise. Files are named with `prefix`.
+ * rewritten to hold their rejects. Files are named with `prefix`. (The matrix leaves them out as the
+ * embed merge writes it: appendRowsWithout.)
  */
-export async function dropUnembeddable(clean: CleanResult, matrix: MatrixRef, drop: readonly number[], prefix: string, embedderId: string): Promise<{ clean: CleanResult; matrix: MatrixRef }> {
+export async function dropUnembeddable(clean: CleanResult, drop: readonly number[], prefix: string, embedderId: string): Promise<CleanResult> {
   const gone = new Set(drop);
   const kept = await AtomicWriter.create(workFile(prefix, 'kept.jsonl'));
   const rejects = await AtomicWriter.create(workFile(prefix, 'unembeddable.jsonl'));
   const oldLabels = await readLabelIds(clean);
-  const labelIds: number[] = [];
-  const offsets: number[] = [0];
+  const labelIds = new Uint32Array(clean.kept - gone.size);
+  const offsets = new Float64Array(clean.kept - gone.size + 1);
   const perLabel: Record<string, number> = {};
   let id = 0;
-  for await (const r of readJsonl<KeptRow>(clean.keptPath)) {
-    if (gone.has(r.id)) {
+  let old = 0;
+  // Kept lines are rewritten as text: clean wrote each as JSON.stringify({ id, ...row }), so a line is
+  // `{"id":<old>,` and the rest, which stays byte for byte; only the dropped rows are parsed. Lines go out
+  // about a MiB at a time.
+  let chunk = '';
+  let bytes = 0;
+  for await (const text of readLines(clean.keptPath)) {
+    const oldId = old++;
+    if (gone.has(oldId)) {
+      const r = JSON.parse(text) as KeptRow;
       const detail = `embedder ${embedderId} found nothing to embed in field text (a zero vector): only invisible characters, symbols or words it does not use`;
       await rejects.writeLine({ row: r.row, line: r.line, reason: 'nothing_to_embed', field: 'text', detail, raw: r.source } satisfies RejectRow);
       continue;
     }
-    const line = `${JSON.stringify({ ...r, id } satisfies KeptRow)}\n`;
-    await kept.write(line);
-    offsets.push(offsets[offsets.length - 1]! + Buffer.byteLength(line));
-    labelIds.push(oldLabels[r.id]!);
-    perLabel[r.label] = (perLabel[r.label] ?? 0) + 1;
+    const head = `{"id":${oldId},`;
+    if (!text.startsWith(head)) throw new Error(`${clean.keptPath}: line ${oldId + 1} does not start with ${head}`);
+    const line = `{"id":${id},${text.slice(head.length)}\n`;
+    chunk += line;
+    bytes += Buffer.byteLength(line);
+    offsets[id + 1] = bytes;
+    labelIds[id] = oldLabels[oldId]!;
+    const label = clean.labels[oldLabels[oldId]!]!;
+    perLabel[label] = (perLabel[label] ?? 0) + 1;
     id++;
+    if (chunk.length >= 1 << 20) {
+      await kept.write(chunk);
+      chunk = '';
+    }
   }
+  if (old !== clean.kept) throw new Error(`${clean.keptPath}: ${old} lines, expected ${clean.kept}`);
+  await kept.write(chunk);
   await kept.commit();
   await rejects.commit();
   const rejectsPath = clean.rejectsPath;
@@ -56,25 +76,51 @@ export async function dropUnembeddable(clean: CleanResult, matrix: MatrixRef, dr
   await mergeRejects(before, rejects.path, merged);
   // rejects.jsonl in the run directory is replaced whole, in row order (a retry merges from `merged` again).
   await copyFileAtomic(merged, rejectsPath);
-  const full = await readMatrix(matrix);
-  const out = new Float32Array(id * matrix.dim);
-  let o = 0;
-  for (let r = 0; r < matrix.rows; r++) {
-    if (gone.has(r)) continue;
-    out.set(full.subarray(r * matrix.dim, (r + 1) * matrix.dim), o * matrix.dim);
-    o++;
-  }
-  await writeTypedAtomic(workFile(prefix, 'matrix.f32'), out);
-  await writeTypedAtomic(workFile(prefix, 'label-ids.u32'), Uint32Array.from(labelIds));
-  await writeTypedAtomic(workFile(prefix, 'kept-offsets.f64'), Float64Array.from(offsets));
+  await writeTypedAtomic(workFile(prefix, 'label-ids.u32'), labelIds);
+  await writeTypedAtomic(workFile(prefix, 'kept-offsets.f64'), offsets);
   const rejected = { ...clean.rejected, nothing_to_embed: (clean.rejected.nothing_to_embed ?? 0) + drop.length };
   if (id < MIN_KEPT_ROWS) {
     throw dqeFailure('DqeTooFewRows', `${id} rows kept after ${drop.length} had nothing to embed (each row's reason is in ${rejectsPath}); dqe needs at least ${MIN_KEPT_ROWS}`);
   }
   const withRows = Object.keys(perLabel);
   if (withRows.length < 2) throw dqeFailure('DqeTooFewLabels', `after ${drop.length} rows with nothing to embed, the kept rows carry ${withRows.length} label(s) (${withRows.join(', ')}); classification needs at least 2`);
-  return {
-    clean: { ...clean, keptPath: kept.path, keptOffsetsPath: workFile(prefix, 'kept-offsets.f64'), kept: id, labelIdsPath: workFile(prefix, 'label-ids.u32'), perLabel, rejected },
-    matrix: { path: workFile(prefix, 'matrix.f32'), rows: id, dim: matrix.dim },
-  };
+  return { ...clean, keptPath: kept.path, keptOffsetsPath: workFile(prefix, 'kept-offsets.f64'), kept: id, labelIdsPath: workFile(prefix, 'label-ids.u32'), perLabel, rejected };
+}
+
+/** Rows read and written per step of a matrix copy: a few MiB, so the copy's memory does not grow with the matrix. */
+const COPY_ROWS = 4096;
+
+/**
+ * Appends the rows of the matrix file `source` to `out` but those in `gone`, streamed in row blocks; the
+ * file's row r is row id `firstId + r`. Returns the rows written.
+ */
+export async function appendRowsWithout(out: AtomicWriter, source: MatrixRef, firstId: number, gone: ReadonlySet<number>): Promise<number> {
+  const rowBytes = source.dim * 4;
+  const block = new Uint8Array(COPY_ROWS * rowBytes);
+  const fh = await open(source.path, 'r');
+  let written = 0;
+  try {
+    for (let r0 = 0; r0 < source.rows; r0 += COPY_ROWS) {
+      const rows = Math.min(COPY_ROWS, source.rows - r0);
+      const want = rows * rowBytes;
+      let got = 0;
+      while (got < want) {
+        const { bytesRead } = await fh.read(block, got, want - got, r0 * rowBytes + got);
+        if (bytesRead === 0) throw new Error(`${source.path}: unexpected end of file at row ${r0 + Math.floor(got / rowBytes)} of ${source.rows}`);
+        got += bytesRead;
+      }
+      // Kept rows are moved down over the dropped ones, in order; the block then goes out in one write.
+      let kept = 0;
+      for (let r = 0; r < rows; r++) {
+        if (gone.has(firstId + r0 + r)) continue;
+        if (kept !== r) block.copyWithin(kept * rowBytes, r * rowBytes, (r + 1) * rowBytes);
+        kept++;
+      }
+      await out.write(block.slice(0, kept * rowBytes));
+      written += kept;
+    }
+  } finally {
+    await fh.close();
+  }
+  return written;
 }

@@ -1,6 +1,7 @@
 // Phases 7a and 7b: index every kept row in the vector store, then categorise the wrong predictions
 // by their nearest neighbour.
-import { AtomicWriter, hashKey, readJsonl, readMatrix, runPhaseOnce } from '../adapters/files.js';
+import { AtomicWriter, hashKey, readJsonl, runPhaseOnce } from '../adapters/files.js';
+import { withSharedMatrix } from '../adapters/shared-matrix.js';
 import type { Prediction } from '../adapters/trainers/types.js';
 import { createVectorStore, nearestInBatches, type StorePoint } from '../adapters/vector-stores/index.js';
 import { categorise, type Category } from '../core/categorise.js';
@@ -38,14 +39,17 @@ export async function indexVectors(deps: VectorSearchDeps, args: IndexArgs): Pro
   const started = performance.now();
   const store = createVectorStore(args.vectorStore, deps.env);
   const ctx = jobContext();
-  const res = await store.index({
-    runId: args.runId,
-    workDir: workDirOf(args.runDir),
-    vectors: await readMatrix(args.embed.matrix),
-    dim: args.embed.matrix.dim,
-    points: await points(args),
-    onProgress: (done, total) => ctx.heartbeat({ done, total }),
-  });
+  const pts = await points(args);
+  const res = await withSharedMatrix(args.embed.matrix, (vectors) =>
+    store.index({
+      runId: args.runId,
+      workDir: workDirOf(args.runDir),
+      vectors,
+      dim: args.embed.matrix.dim,
+      points: pts,
+      onProgress: (done, total) => ctx.heartbeat({ done, total }),
+    }),
+  );
   return { store: store.name, ...res, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -61,12 +65,13 @@ export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseAr
     for await (const p of readJsonl<Prediction>(args.predict.predictionsPath)) {
       if (p.predicted !== pts[p.id]!.label) wrong.push(p);
     }
-    const vectors = await readMatrix(args.embed.matrix);
-    const neighbours = await nearestInBatches(
-      store,
-      { runId: args.runId, vectors, dim: args.embed.matrix.dim, points: pts, workDir: workDirOf(args.runDir) },
-      wrong.map((p) => p.id),
-      (done, total) => ctx.heartbeat({ done, total }),
+    const neighbours = await withSharedMatrix(args.embed.matrix, (vectors) =>
+      nearestInBatches(
+        store,
+        { runId: args.runId, vectors, dim: args.embed.matrix.dim, points: pts, workDir: workDirOf(args.runDir) },
+        wrong.map((p) => p.id),
+        (done, total) => ctx.heartbeat({ done, total }),
+      ),
     );
     const needed = new Set<number>();
     wrong.forEach((p, i) => {

@@ -95,19 +95,25 @@ export class AtomicWriter {
   }
 }
 
+/** Streams the lines of a UTF-8 file (or of its bytes `start`..`end` inclusive), without their newlines. */
+export async function* readLines(path: string, range: { start?: number; end?: number } = {}): AsyncGenerator<string> {
+  let rest = '';
+  for await (const chunk of createReadStream(path, { ...range, encoding: 'utf8', highWaterMark: 1 << 20 })) {
+    const text = rest + (chunk as string);
+    let from = 0;
+    let nl: number;
+    while ((nl = text.indexOf('\n', from)) >= 0) {
+      yield text.slice(from, nl);
+      from = nl + 1;
+    }
+    rest = text.slice(from);
+  }
+  if (rest.length > 0) yield rest;
+}
+
 /** Streams the values of a JSONL file written by dqe (trusted: one JSON value per line). */
 export async function* readJsonl<T>(path: string): AsyncGenerator<T> {
-  let rest = '';
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-    rest += chunk as string;
-    let nl: number;
-    while ((nl = rest.indexOf('\n')) >= 0) {
-      const line = rest.slice(0, nl);
-      rest = rest.slice(nl + 1);
-      if (line.length > 0) yield JSON.parse(line) as T;
-    }
-  }
-  if (rest.length > 0) yield JSON.parse(rest) as T;
+  for await (const line of readLines(path)) if (line.length > 0) yield JSON.parse(line) as T;
 }
 
 export async function readJsonlAll<T>(path: string): Promise<T[]> {

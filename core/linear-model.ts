@@ -78,7 +78,8 @@ export function* trainLinearSteps(
   if (n === 0) return { classes, dim, weights: w };
 
   // Rows as (column, value) pairs of their non-zero entries: hashed n-gram vectors are mostly zeros,
-  // so every epoch touches only what is there. Dense embeddings cost the same as a dense loop.
+  // so every epoch touches only what is there. Values stay float32 and columns 16-bit where the width
+  // allows (6 bytes per non-zero entry); each product promotes the float32 value to float64 exactly.
   const rowStart = new Uint32Array(n + 1);
   let nnz = 0;
   for (let i = 0; i < n; i++) {
@@ -86,29 +87,31 @@ export function* trainLinearSteps(
     for (let j = 0; j < dim; j++) if (vectors[base + j] !== 0) nnz++;
     rowStart[i + 1] = nnz;
   }
-  const cols = new Uint32Array(nnz);
-  const vals = new Float64Array(nnz);
-  for (let i = 0, k = 0; i < n; i++) {
-    const base = rows[i]! * dim;
-    for (let j = 0; j < dim; j++) {
-      const x = vectors[base + j]!;
-      if (x !== 0) {
-        cols[k] = j;
-        vals[k++] = x;
+  // Dense rows (sentence embeddings: every entry non-zero) are read where they lie in the matrix, with no
+  // copy; the direct loop adds the same products in the same order as the sparse loop would, so the
+  // weights are the same either way.
+  const dense = nnz === n * dim;
+  const cols = dense ? new Uint16Array(0) : dim <= 0x10000 ? new Uint16Array(nnz) : new Uint32Array(nnz);
+  const vals = new Float32Array(dense ? 0 : nnz);
+  if (!dense) {
+    for (let i = 0, k = 0; i < n; i++) {
+      const base = rows[i]! * dim;
+      for (let j = 0; j < dim; j++) {
+        const x = vectors[base + j]!;
+        if (x !== 0) {
+          cols[k] = j;
+          vals[k++] = x;
+        }
       }
     }
   }
-
-  // Dense rows (sentence embeddings: every entry non-zero) run a direct loop over a float64 copy; it adds
-  // the same products in the same order as the sparse loop, so the weights are the same either way.
-  const dense = nnz === n * dim;
-  const x = dense ? vals : new Float64Array(0);
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     grad.fill(0);
     let loss = 0;
     for (let i = 0; i < n; i++) {
       const a = rowStart[i]!;
       const b = rowStart[i + 1]!;
+      const xb = rows[i]! * dim;
       const target = targets[i]!;
       let max = -Infinity;
       for (let c = 0; c < classes; c++) {
@@ -117,12 +120,12 @@ export function* trainLinearSteps(
         if (dense) {
           let z1 = 0, z2 = 0, z3 = 0, j = 0;
           for (; j + 3 < dim; j += 4) {
-            z += w[off + j]! * x[a + j]!;
-            z1 += w[off + j + 1]! * x[a + j + 1]!;
-            z2 += w[off + j + 2]! * x[a + j + 2]!;
-            z3 += w[off + j + 3]! * x[a + j + 3]!;
+            z += w[off + j]! * vectors[xb + j]!;
+            z1 += w[off + j + 1]! * vectors[xb + j + 1]!;
+            z2 += w[off + j + 2]! * vectors[xb + j + 2]!;
+            z3 += w[off + j + 3]! * vectors[xb + j + 3]!;
           }
-          for (; j < dim; j++) z += w[off + j]! * x[a + j]!;
+          for (; j < dim; j++) z += w[off + j]! * vectors[xb + j]!;
           z += z1 + z2 + z3;
         }
         else for (let k = a; k < b; k++) z += w[off + cols[k]!]! * vals[k]!;
@@ -144,12 +147,12 @@ export function* trainLinearSteps(
         if (dense) {
           let j = 0;
           for (; j + 3 < dim; j += 4) {
-            grad[off + j]! += g * x[a + j]!;
-            grad[off + j + 1]! += g * x[a + j + 1]!;
-            grad[off + j + 2]! += g * x[a + j + 2]!;
-            grad[off + j + 3]! += g * x[a + j + 3]!;
+            grad[off + j]! += g * vectors[xb + j]!;
+            grad[off + j + 1]! += g * vectors[xb + j + 1]!;
+            grad[off + j + 2]! += g * vectors[xb + j + 2]!;
+            grad[off + j + 3]! += g * vectors[xb + j + 3]!;
           }
-          for (; j < dim; j++) grad[off + j]! += g * x[a + j]!;
+          for (; j < dim; j++) grad[off + j]! += g * vectors[xb + j]!;
         }
         else for (let k = a; k < b; k++) grad[off + cols[k]!]! += g * vals[k]!;
         grad[off + dim]! += g;

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Worker, bundleWorkflowCode, type NativeConnection, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { execa } from 'execa';
 import { createActivities, defaultActivityDeps, type ActivityDeps } from '../activities/index.js';
+import { collectBetweenActivities } from '../infra/collect-garbage.js';
 import { WORKFLOWS_PATH } from './workflows-path.js';
 
 export { WORKFLOWS_PATH };
@@ -54,7 +55,7 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<Worker> {
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? CPU_TASK_QUEUE,
     workflowBundle: opts.extra?.workflowBundle ?? (await workflowBundle()),
-    activities: createActivities(opts.deps ?? defaultActivityDeps()),
+    activities: collectBetweenActivities(createActivities(opts.deps ?? defaultActivityDeps())),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? availableParallelism(),
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...opts.extra,

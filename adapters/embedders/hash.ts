@@ -11,6 +11,7 @@ export function createHashEmbedder(dim: number): Embedder {
     batchSize: 256,
     // CPU-bound and synchronous: more batches in flight would not run any sooner.
     concurrency: 1,
+    threaded: true,
     embed(texts) {
       return Promise.resolve(
         texts.map((t) => {

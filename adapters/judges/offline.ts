@@ -8,7 +8,8 @@
 import { classThresholds, confidentVerdict, flagOutsidePairs, offlineVerdict, type RowVerdict } from '../../core/judging.js';
 import type { JudgeConfig } from '../../core/input.js';
 import { join } from 'node:path';
-import { exists, readFloat64, readMatrix, writeTypedAtomic } from '../files.js';
+import { exists, readFloat64, writeTypedAtomic } from '../files.js';
+import { withSharedMatrix } from '../shared-matrix.js';
 import { crossFittedProbs } from '../trainers/linear.js';
 import type { Judge } from './types.js';
 
@@ -54,10 +55,9 @@ export function createOfflineJudge(config: Extract<JudgeConfig, { name: 'offline
       }
       const ids = [...rows.keys()].sort((a, b) => a - b);
       if (ids.length === 0 && config.scope === 'pairs') return { verdicts: [] };
-      const vectors = await readMatrix(req.matrix);
       const k = req.labels.length;
       const probs = await sharedProbs(req.workDir, config.folds, req.seed, req.labelIds.length * k, () =>
-        crossFittedProbs(vectors, req.matrix.dim, req.labelIds, k, config.folds, req.seed + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx),
+        withSharedMatrix(req.matrix, (vectors) => crossFittedProbs(vectors, req.matrix.dim, req.labelIds, k, config.folds, req.seed + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx)),
       );
       const rowProbs = (id: number) => probs.subarray(id * k, (id + 1) * k);
       const thresholds = config.rule === 'confident' ? classThresholds(probs, req.labelIds, k) : [];

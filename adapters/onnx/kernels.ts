@@ -91,6 +91,7 @@ function session(graph: GraphSpec, threads: number): Promise<ort.InferenceSessio
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+
     });
     sessions.set(key, s);
   }

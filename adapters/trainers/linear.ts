@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { crossValidationFolds, randomSubset } from '../../core/evaluation.js';
 import { argmax, predictLinear, trainLinearSteps, type LinearModel, type LinearTrainOptions } from '../../core/linear-model.js';
-import { exists, readFloat64, readJson, readMatrix, writeJsonAtomic, writeTypedAtomic } from '../files.js';
+import { exists, readFloat64, readJson, writeJsonAtomic, writeTypedAtomic } from '../files.js';
+import { withSharedMatrix } from '../shared-matrix.js';
 import type { JobContext, Trainer } from './types.js';
 
 export interface LinearTrainerOptions {
@@ -112,9 +113,8 @@ export function createLinearTrainer(opts: LinearTrainerOptions): Trainer {
       // A retry after the model was written but before the phase recorded it (a crash in between).
       if (await exists(modelPath)) return { modelPath, trainSeconds: 0, details: (await readJson<ModelMeta>(modelPath)).details ?? { reused: true } };
       const started = performance.now();
-      const vectors = await readMatrix(req.matrix);
       const targets = Uint32Array.from(req.trainIds, (id) => req.labelIds[id]!);
-      const { model, finalLoss } = await trainLinearYielding(vectors, req.matrix.dim, req.trainIds, targets, req.labels.length, opts, ctx);
+      const { model, finalLoss } = await withSharedMatrix(req.matrix, (vectors) => trainLinearYielding(vectors, req.matrix.dim, req.trainIds, targets, req.labels.length, opts, ctx));
       const details = { epochs: opts.epochs, finalLoss };
       await writeTypedAtomic(`${modelPath}.f64`, model.weights);
       await writeJsonAtomic(modelPath, { classes: model.classes, dim: model.dim, details } satisfies ModelMeta);
@@ -122,8 +122,7 @@ export function createLinearTrainer(opts: LinearTrainerOptions): Trainer {
     },
     async predict(req) {
       const model = await loadModel(req.modelPath);
-      const vectors = await readMatrix(req.matrix);
-      const probs = predictLinear(model, vectors, req.ids);
+      const probs = await withSharedMatrix(req.matrix, (vectors) => predictLinear(model, vectors, req.ids));
       const k = model.classes;
       return req.ids.map((id, i) => ({
         id,

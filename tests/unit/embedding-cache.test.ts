@@ -1,7 +1,7 @@
 // The embedding cache: vectors come back as put, across reopenings (segments re-indexed), a torn record at
 // a segment's end is ignored, and a vector of another width is refused.
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -21,7 +21,7 @@ test('put, get, reopen, torn tail, width check', async () => {
     await first.close();
     // A crash mid-write leaves part of a record at the end of the segment.
     const dir = join(root, 'embeddings', 'emb_1');
-    const [segment] = await readdir(dir);
+    const [segment] = (await readdir(dir)).filter((f) => f.endsWith('.seg'));
     await appendFile(join(dir, segment!), Buffer.alloc(20, 1));
     const again = await EmbeddingCache.open(root, 'emb/1');
     assert.equal(again.size, 3000);
@@ -47,7 +47,7 @@ test('putMany and getMany: one append per batch, repeats kept once, reads in key
     assert.equal(a.size, 300);
     await a.close();
     const dir = join(root, 'embeddings', 'e');
-    assert.equal((await readdir(dir)).length, 1);
+    assert.deepEqual((await readdir(dir)).map((f) => f.slice(f.lastIndexOf('.'))).sort(), ['.keys', '.seg']);
     const b = await EmbeddingCache.open(root, 'e');
     await b.putMany(keys.slice(300), keys.slice(300).map((_, i) => vec(300 + i)));
     // In order (runs of back-to-back records), shuffled, with absent keys, across the two segments.
@@ -58,8 +58,48 @@ test('putMany and getMany: one append per batch, repeats kept once, reads in key
       order.map((i) => vec(i)),
     );
     assert.equal(got.at(-1), undefined);
-    assert.equal((await readdir(dir)).length, 2);
+    assert.equal((await readdir(dir)).filter((f) => f.endsWith('.seg')).length, 2);
     await b.close();
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('keys files: opening reads them; a missing, short, torn or wrong one falls back to the segment', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'dqe-cache-test-'));
+  try {
+    const vec = (i: number) => Float32Array.from({ length: 6 }, (_, j) => i - j / 4);
+    const keys = Array.from({ length: 5000 }, (_, i) => textKey(`k${i}`));
+    const w = await EmbeddingCache.open(root, 'e');
+    for (let s = 0; s < 5000; s += 700) await w.putMany(keys.slice(s, s + 700), keys.slice(s, s + 700).map((_, i) => vec(s + i)));
+    await w.close();
+    const dir = join(root, 'embeddings', 'e');
+    const seg = join(dir, (await readdir(dir)).find((f) => f.endsWith('.seg'))!);
+    const keysFile = seg.replace(/\.seg$/u, '.keys');
+    const full = await readFile(keysFile);
+    assert.equal(full.length, 5000 * 32);
+    assert.deepEqual(full.subarray(32 * 4321, 32 * 4322), keys[4321]);
+    const check = async (what: string) => {
+      const c = await EmbeddingCache.open(root, 'e');
+      assert.equal(c.size, 5000, what);
+      const got = await c.getMany([keys[0]!, keys[2999]!, keys[3000]!, keys[4999]!]);
+      assert.deepEqual(got, [vec(0), vec(2999), vec(3000), vec(4999)], what);
+      await c.close();
+    };
+    await check('keys file whole');
+    await writeFile(keysFile, full.subarray(0, 3000 * 32 + 17));
+    await check('keys file torn after 3000 keys: the rest from the segment');
+    const wrong = Buffer.from(full);
+    wrong[32 * 4999] = wrong[32 * 4999]! ^ 1;
+    await writeFile(keysFile, wrong);
+    await check('keys file that disagrees with the segment: ignored');
+    await rm(keysFile);
+    await check('no keys file (a cache written before them)');
+    // A torn record at the end of the segment, with the keys file naming it: the whole records only.
+    await writeFile(keysFile, full);
+    await appendFile(seg, Buffer.alloc(20, 7));
+    await appendFile(keysFile, Buffer.alloc(32, 7));
+    await check('torn record');
   } finally {
     await rm(root, { recursive: true, force: true });
   }
