@@ -1,13 +1,14 @@
-// Memory of the streaming phases (load, clean, embed, merge) as the data grows: each size runs in a child
+// Memory and time of the streaming phases (load, clean, embed, merge; then embed again from the warm cache, as a
+// re-curation of the same rows would) as the data grows: each size runs in a child
 // process of its own, so its peak RSS is its own; the phases are the activity code, called in-process.
 // Streaming means the peak stays near a constant while the dataset grows; holding every row as an object
 // would make it grow with the dataset (hundreds of bytes per row).
 //
-//   npx tsx bench/io.ts [--sizes=100000,400000,1000000] [--dim=256] [--out=bench/results/io.json]
+//   npx tsx bench/io.ts [--sizes=100000,400000,1000000] [--dim=256] [--concurrency=<cores>] [--out=bench/results/io.json]
 import { spawnSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from '../activities/index.js';
@@ -21,6 +22,8 @@ const arg = (name: string, fallback: string): string => process.argv.find((a) =>
 const sizes = arg('sizes', '100000,400000,1000000').split(',').map(Number);
 const dim = Number(arg('dim', '256'));
 const out = arg('out', 'bench/results/io.json');
+/** Embed shards at once: a worker's default activity slots (one per core). */
+const concurrency = Number(arg('concurrency', String(availableParallelism())));
 const VOCABULARY = 20_000;
 const LABELS = ['billing', 'shipping', 'returns', 'account', 'other'];
 
@@ -74,12 +77,26 @@ async function child(n: number): Promise<void> {
     };
     const load = await timed('load', () => a.loadDataset({ runDir, dataset: c.dataset, textField: c.textField, labelField: c.labelField }));
     const clean = await timed('clean', () => a.cleanDataset({ runDir, load }));
-    const shards = await timed('embed', async () => {
-      const got = [];
-      for (const shard of shardsOf(clean.kept, c.shardSize)) got.push(await a.embedShard({ runDir, clean, embedder: c.embedder, shard }));
+    // Shards side by side, as many as a worker runs at once by default (one per core).
+    const embedAll = async (into: string) => {
+      const list = shardsOf(clean.kept, c.shardSize);
+      const got: Awaited<ReturnType<typeof a.embedShard>>[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(concurrency, list.length) }, async () => {
+          while (next < list.length) {
+            const i = next++;
+            got[i] = await a.embedShard({ runDir: into, clean, embedder: c.embedder, shard: list[i]! });
+          }
+        }),
+      );
       return got;
-    });
+    };
+    const shards = await timed('embed', () => embedAll(runDir));
     const embed = await timed('merge', () => a.mergeEmbeddings({ runDir, clean, shards }));
+    // A re-run over the same rows (re-curation): every vector comes from the cache the first pass filled.
+    const again = await timed('embedCached', () => embedAll(join(dir, 'run-again')));
+    if (again.some((s) => s.embedded !== 0)) throw new Error('the re-run embedded rows the cache should have held');
     const result = {
       rows: n,
       datasetMiB: mib((await stat(dataset)).size),
@@ -89,6 +106,7 @@ async function child(n: number): Promise<void> {
       matrixMiB: mib((await stat(embed.matrix.path)).size),
       dim: embed.matrix.dim,
       shardSize: c.shardSize,
+      embedConcurrency: concurrency,
       rssBeforePhasesMiB: mib(baseline),
       phases,
       peakRssMiB: mib(peak()),
@@ -106,18 +124,19 @@ if (only) {
   const results: Record<string, unknown>[] = [];
   for (const n of sizes) {
     const self = fileURLToPath(import.meta.url);
-    const r = spawnSync(process.execPath, [...process.execArgv, self, `--child=${n}`, `--dim=${dim}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+    const r = spawnSync(process.execPath, [...process.execArgv, self, `--child=${n}`, `--dim=${dim}`, `--concurrency=${concurrency}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
     const line = r.stdout.split('\n').find((l) => l.startsWith('IO_RESULT '));
     if (!line) throw new Error(`size ${n} failed (exit ${String(r.status)})`);
     const res = JSON.parse(line.slice('IO_RESULT '.length)) as Record<string, unknown> & { phases: Record<string, { seconds: number; peakRssMiB: number }> };
     results.push(res);
     console.error(`[io bench] ${n} rows: peak RSS ${String(res.peakRssMiB)} MiB (dataset ${String(res.datasetMiB)} MiB, matrix ${String(res.matrixMiB)} MiB)`);
   }
-  console.log('rows      dataset MiB  kept      matrix MiB  load s  clean s  embed s  merge s  peak RSS MiB (load/clean/embed/merge)');
+  const PHASES = ['load', 'clean', 'embed', 'merge', 'embedCached'];
+  console.log('rows      dataset MiB  kept      matrix MiB  load s  clean s  embed s  merge s  cached s  peak RSS MiB (load/clean/embed/merge/cached)');
   for (const r of results as Array<Record<string, number> & { phases: Record<string, { seconds: number; peakRssMiB: number }> }>) {
     const p = r.phases;
     console.log(
-      [String(r.rows).padEnd(9), String(r.datasetMiB).padEnd(12), String(r.kept).padEnd(9), String(r.matrixMiB).padEnd(11), ...['load', 'clean', 'embed', 'merge'].map((k) => String(p[k]!.seconds).padEnd(8)), ['load', 'clean', 'embed', 'merge'].map((k) => p[k]!.peakRssMiB).join(' / ')].join(' '),
+      [String(r.rows).padEnd(9), String(r.datasetMiB).padEnd(12), String(r.kept).padEnd(9), String(r.matrixMiB).padEnd(11), ...PHASES.map((k) => String(p[k]!.seconds).padEnd(8)), PHASES.map((k) => p[k]!.peakRssMiB).join(' / ')].join(' '),
     );
   }
   await writeJsonAtomic(out, { machine: machine(), dim, results });

@@ -7,6 +7,7 @@ import { DefaultLogger, Worker, bundleWorkflowCode, type NativeConnection, type 
 import { execa } from 'execa';
 import { createActivities, defaultActivityDeps, type ActivityDeps } from '../activities/index.js';
 import { collectBetweenActivities } from '../infra/collect-garbage.js';
+import { releaseSessions } from '../adapters/onnx/kernels.js';
 import { WORKFLOWS_PATH } from './workflows-path.js';
 
 export { WORKFLOWS_PATH };
@@ -55,7 +56,7 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<Worker> {
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? CPU_TASK_QUEUE,
     workflowBundle: opts.extra?.workflowBundle ?? (await workflowBundle()),
-    activities: collectBetweenActivities(createActivities(opts.deps ?? defaultActivityDeps())),
+    activities: collectBetweenActivities(createActivities(opts.deps ?? defaultActivityDeps()), releaseSessions),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? availableParallelism(),
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...opts.extra,

@@ -12,7 +12,7 @@ import { maxRowNorm } from '../../core/float64-rerank.js';
 import { createEmbeddedStore } from '../../adapters/vector-stores/embedded.js';
 import { nearestInBatches } from '../../adapters/vector-stores/index.js';
 import { DEFAULT_IVF_TUNING, IvfIndex, calibrateIvf, decodeIvfState, defaultLists, encodeIvfState, exactTop1Gemm, type IvfTuning } from '../../adapters/vector-stores/ivf.js';
-import { floatTopK, int8BiasTopK, int8TopK } from '../../adapters/onnx/kernels.js';
+import { floatTopK, int8BiasTopK, int8TopK, releaseSessions } from '../../adapters/onnx/kernels.js';
 import type { StorePoint } from '../../adapters/vector-stores/types.js';
 import { clustered } from '../helpers/vectors.js';
 
@@ -82,6 +82,16 @@ describe('onnxruntime kernels', () => {
     const want2 = referenceTopK(s2, 3);
     const got2 = await int8BiasTopK(ua, m, sb, n, d, scale, bias, 3, 1);
     assert.deepEqual([...got2.indices].map(Number), want2.indices);
+
+    // Sessions released (as a worker does when it falls idle, racing a call that is in flight): the next
+    // calls build them again and answer the same, bit for bit.
+    const inFlight = floatTopK(a, m, rows, n, d, bias, 6, 2);
+    await releaseSessions();
+    const after = await floatTopK(a, m, rows, n, d, bias, 6, 2);
+    assert.deepEqual([...(await inFlight).values], [...got.values]);
+    assert.deepEqual([...after.values], [...got.values]);
+    assert.deepEqual([...after.indices], [...got.indices]);
+    assert.deepEqual([...(await int8BiasTopK(ua, m, sb, n, d, scale, bias, 3, 1)).indices], [...got2.indices]);
   });
 
   test('a wrongly sized input is refused, naming the kernel', async () => {

@@ -44,26 +44,41 @@ test('withSharedMatrix: one read per matrix file, shared, re-read when the file 
   }
 });
 
-test('collectBetweenActivities: results and errors pass through; dead arrays are freed once no activity runs', async () => {
+test('collectBetweenActivities: results and errors pass through; once no activity runs, caches are released and dead arrays freed', async () => {
   const MB = 2 ** 20;
   let release!: () => void;
-  const acts = collectBetweenActivities({
-    hold: () => new Promise<number>((r) => (release = () => r(1))),
-    fill: (mb: number) => Promise.resolve(new Float32Array((mb * MB) / 4).fill(1).length),
-    fail: () => {
-      new Float32Array((64 * MB) / 4).fill(1);
-      return Promise.reject(new Error('phase failed'));
+  const released: number[] = [];
+  let running = 0;
+  const acts = collectBetweenActivities(
+    {
+      hold: () => {
+        running++;
+        return new Promise<number>((r) => (release = () => r(running--)));
+      },
+      fill: (mb: number) => Promise.resolve(new Float32Array((mb * MB) / 4).fill(1).length),
+      fail: () => {
+        new Float32Array((64 * MB) / 4).fill(1);
+        return Promise.reject(new Error('phase failed'));
+      },
     },
-  });
+    () => {
+      released.push(running);
+      return released.length === 3 ? Promise.reject(new Error('release failed')) : Promise.resolve();
+    },
+  );
   const before = process.memoryUsage().arrayBuffers;
   assert.equal(await acts.fill(128), (128 * MB) / 4);
   assert.ok(process.memoryUsage().arrayBuffers - before < 16 * MB, `after the activity: ${(process.memoryUsage().arrayBuffers - before) / MB} MiB still allocated`);
   await assert.rejects(acts.fail(), /phase failed/u);
   assert.ok(process.memoryUsage().arrayBuffers - before < 16 * MB, 'after a failed activity too');
-  // Two side by side: the collection waits for the second to end.
+  assert.deepEqual(released, [0, 0]);
+  // Two side by side: nothing is released while one still runs; once, after the second.
   const held = acts.hold();
   assert.equal(await acts.fill(64), (64 * MB) / 4);
+  assert.deepEqual(released, [0, 0]);
   release();
+  // The third release fails: the activity's result stands.
   assert.equal(await held, 1);
+  assert.deepEqual(released, [0, 0, 0]);
   assert.ok(process.memoryUsage().arrayBuffers - before < 16 * MB);
 });
