@@ -2,9 +2,9 @@
 // embedRows as on the activity's thread, with heartbeats posted to the activity and a 'stop' message from it
 // (the activity was cancelled) aborting between batches.
 import { parentPort, workerData } from 'node:worker_threads';
-import { createEmbedder } from '../adapters/embedders/index.js';
+import { createHashEmbedder } from '../adapters/embedders/hash.js';
 import type { JobContext } from '../adapters/trainers/types.js';
-import { embedRows, type EmbeddedRows, type EmbedRowsInput } from './embed.js';
+import { embedRows, type EmbeddedRows, type EmbedRowsInput } from './embed-rows.js';
 import type { ThreadMessage } from './threads.js';
 
 const port = parentPort!;
@@ -22,6 +22,8 @@ const ctx: JobContext = {
   signal: stop.signal,
   log: () => {},
 };
-// A threaded embedder is local (no endpoint, no key): it needs no environment.
-const result = await embedRows(input, createEmbedder(input.args.embedder, {}), ctx);
+// `hash` is the one threaded embedder (local, no endpoint or key); only its module is loaded here.
+const config = input.args.embedder;
+if (config.name !== 'hash') throw new Error(`the embed thread runs the hash embedder, not ${config.name}`);
+const result = await embedRows(input, createHashEmbedder(config.dim), ctx);
 port.postMessage({ result } satisfies ThreadMessage<EmbeddedRows>);

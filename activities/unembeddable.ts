@@ -10,17 +10,6 @@ import { readLabelIds } from './read.js';
 import type { CleanResult, KeptRow, MatrixRef, RejectRow } from './refs.js';
 import { workFile } from '../core/run-layout.js';
 
-/** Whether a vector has no direction: all zeros, or any NaN or infinity. */
-export function isUnembeddable(v: Float32Array): boolean {
-  let any = false;
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i]!;
-    if (!Number.isFinite(x)) return true;
-    if (x !== 0) any = true;
-  }
-  return !any;
-}
-
 /**
  * The run's kept rows without the ids in `drop` (ascending), renumbered in order, with rejects.jsonl
  * rewritten to hold their rejects. Files are named with `prefix`. (The matrix leaves them out as the

@@ -6,7 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { appendRowsWithout, isUnembeddable } from '../../activities/unembeddable.js';
+import { isUnembeddable } from '../../activities/embed-rows.js';
+import { appendRowsWithout } from '../../activities/unembeddable.js';
 import { AtomicWriter } from '../../adapters/files.js';
 
 test('appendRowsWithout: two shard files into one matrix, the dropped rows left out, in order, across row blocks', async () => {
