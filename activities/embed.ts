@@ -1,6 +1,7 @@
 // Phase 3, embed: one L2-normalised vector per kept row, into one float32 matrix file, through the
 // content-hash cache so a re-run embeds only rows it has not seen. Fanned out: each shard of rows is
-// its own activity, on whichever worker takes it; a merge concatenates the shards in order.
+// its own activity, on whichever worker takes it (a `threaded` embedder's shard in a worker thread of its own:
+// activities/embed-thread-main.ts); a merge concatenates the shards in order.
 import { hostname } from 'node:os';
 import { createEmbedder } from '../adapters/embedders/index.js';
 import { AtomicWriter, hashKey, runPhaseOnce } from '../adapters/files.js';
@@ -18,11 +19,20 @@ export interface MergeEmbeddingsArgs {
   shards: EmbedShardResult[];
 }
 
+/**
+ * Rows from which a `threaded` embedder's shard gets its own thread. Starting one (tsx, the shard's modules)
+ * takes ~0.5 s, what the hash embedder needs for about 10,000 rows; smaller shards (the example's, tests')
+ * run on the activity's thread. Either way the shard file is the same, byte for byte.
+ */
+export const EMBED_THREAD_MIN_ROWS = 10_000;
+
 export interface EmbedDeps {
   cacheDir: string;
   env: NodeJS.ProcessEnv;
   /** Names this worker in fan-out results. */
   workerId?: string;
+  /** @default EMBED_THREAD_MIN_ROWS */
+  embedThreadMinRows?: number;
 }
 
 export function workerIdentity(deps: { workerId?: string }): string {
@@ -38,7 +48,7 @@ export async function embedShard(deps: EmbedDeps, args: EmbedShardArgs): Promise
   const key = hashKey({ kept: args.clean.keptPath, embedder: embedder.id, start: shard.start, end: shard.end });
   return runPhaseOnce(workDirOf(args.runDir), `embed-shard-${shard.index}`, key, async (prefix) => {
     const input: EmbedRowsInput = { cacheDir: deps.cacheDir, args, prefix };
-    const rows = embedder.threaded
+    const rows = embedder.threaded && shard.end - shard.start >= (deps.embedThreadMinRows ?? EMBED_THREAD_MIN_ROWS)
       ? await runInThread<EmbeddedRows>({ main: './embed-thread-main.ts', input, what: 'embedding', ctx, stop: (worker) => worker.postMessage('stop') })
       : await embedRows(input, embedder, ctx);
     return { shard, ...rows, seconds: (performance.now() - started) / 1000, worker: workerIdentity(deps) } satisfies EmbedShardResult;

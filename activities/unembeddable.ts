@@ -1,7 +1,8 @@
 // Rows whose text an embedder could not place anywhere (a zero or non-finite vector: nothing but
 // invisible characters, emoji or punctuation for the hash embedder) leave training with their own reject
 // reason, `nothing_to_embed`, instead of getting a similarity-0 "nearest neighbour". Any embedder's
-// vectors are checked the same way; the kept rows, label ids and matrix are rewritten without them.
+// vectors are checked the same way (isUnembeddable, activities/embed-rows.ts); the embed merge writes the
+// matrix without them (appendRowsWithout) and the kept rows and label ids are rewritten without them here.
 import { dqeFailure } from '../adapters/failure.js';
 import { open } from 'node:fs/promises';
 import { AtomicWriter, copyFileAtomic, exists, readLines, writeTypedAtomic } from '../adapters/files.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { embedShard } from '../../activities/embed.js';
+import { EMBED_THREAD_MIN_ROWS, embedShard } from '../../activities/embed.js';
 import { embedRows, type EmbeddedRows, type EmbedRowsInput } from '../../activities/embed-rows.js';
 import { createActivities } from '../../activities/index.js';
 import { runInThread } from '../../activities/threads.js';
@@ -36,8 +36,10 @@ test('a hash embed shard in a thread: same bytes as on the activity thread, cach
     const shard = { index: 0, start: 10, end: clean.kept - 5 };
     const args = { runDir, clean, embedder: c.embedder, shard };
     assert.equal(createEmbedder(c.embedder, {}).threaded, true);
+    // Shards below EMBED_THREAD_MIN_ROWS stay on the activity's thread unless told otherwise (here: always thread).
+    assert.ok(shard.end - shard.start < EMBED_THREAD_MIN_ROWS);
 
-    const threaded = await embedShard({ cacheDir: join(dir, 'cache-a'), env: {} }, args);
+    const threaded = await embedShard({ cacheDir: join(dir, 'cache-a'), env: {}, embedThreadMinRows: 0 }, args);
     const prefix = join(dir, 'main-thread');
     const onMain = await embedRows({ cacheDir: join(dir, 'cache-b'), args, prefix }, createEmbedder(c.embedder, {}), context());
     assert.deepEqual(await readFile(threaded.path), await readFile(onMain.path));
@@ -45,10 +47,14 @@ test('a hash embed shard in a thread: same bytes as on the activity thread, cach
     assert.deepEqual([threaded.reused, threaded.embedded, threaded.dim], [0, shard.end - shard.start, 64]);
     assert.deepEqual(threaded.unembeddable, onMain.unembeddable);
 
-    // The thread's cache serves a second run's shard (another run directory, same cache).
-    const again = await embedShard({ cacheDir: join(dir, 'cache-a'), env: {} }, { ...args, runDir: join(dir, 'run-2') });
+    // The thread's cache serves a second run's shard (another run directory, same cache); on the activity's
+    // thread (the default for a shard this small) the same bytes again.
+    const again = await embedShard({ cacheDir: join(dir, 'cache-a'), env: {}, embedThreadMinRows: 0 }, { ...args, runDir: join(dir, 'run-2') });
     assert.deepEqual([again.reused, again.embedded], [shard.end - shard.start, 0]);
     assert.deepEqual(await readFile(again.path), await readFile(threaded.path));
+    const small = await embedShard({ cacheDir: join(dir, 'cache-a'), env: {} }, { ...args, runDir: join(dir, 'run-3') });
+    assert.deepEqual([small.reused, small.embedded], [shard.end - shard.start, 0]);
+    assert.deepEqual(await readFile(small.path), await readFile(threaded.path));
 
     // Heartbeats come from the thread, one per batch of 256 rows, with the rows done.
     const input: EmbedRowsInput = { cacheDir: join(dir, 'cache-c'), args, prefix: join(dir, 'beats') };
