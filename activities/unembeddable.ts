@@ -5,7 +5,7 @@
 // matrix without them (appendRowsWithout) and the kept rows and label ids are rewritten without them here.
 import { dqeFailure } from '../adapters/failure.js';
 import { open } from 'node:fs/promises';
-import { AtomicWriter, copyFileAtomic, exists, readLines, writeTypedAtomic } from '../adapters/files.js';
+import { AtomicWriter, copyFileAtomic, exists, readExactly, readLines, writeTypedAtomic } from '../adapters/files.js';
 import { MIN_KEPT_ROWS, mergeRejects } from './clean.js';
 import { readLabelIds } from './read.js';
 import type { CleanResult, KeptRow, MatrixRef, RejectRow } from './refs.js';
@@ -93,12 +93,7 @@ export async function appendRowsWithout(out: AtomicWriter, source: MatrixRef, fi
     for (let r0 = 0; r0 < source.rows; r0 += COPY_ROWS) {
       const rows = Math.min(COPY_ROWS, source.rows - r0);
       const want = rows * rowBytes;
-      let got = 0;
-      while (got < want) {
-        const { bytesRead } = await fh.read(block, got, want - got, r0 * rowBytes + got);
-        if (bytesRead === 0) throw new Error(`${source.path}: unexpected end of file at row ${r0 + Math.floor(got / rowBytes)} of ${source.rows}`);
-        got += bytesRead;
-      }
+      await readExactly(fh, block, 0, want, r0 * rowBytes, (got) => new Error(`${source.path}: unexpected end of file at row ${r0 + Math.floor(got / rowBytes)} of ${source.rows}`));
       // Kept rows are moved down over the dropped ones, in order; the block then goes out in one write.
       let kept = 0;
       for (let r = 0; r < rows; r++) {

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DigestTable } from '../core/digest-table.js';
+import { readExactly } from './files.js';
 
 const KEY_BYTES = 32;
 /** Bytes of segment read per call when keys must be taken from the segment itself. */
@@ -16,13 +17,9 @@ function keysPathOf(segmentPath: string): string {
   return segmentPath.replace(/\.seg$/u, '.keys');
 }
 
-async function readFully(fh: FileHandle, into: Buffer, length: number, position: number): Promise<void> {
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await fh.read(into, done, length - done, position + done);
-    if (bytesRead === 0) throw new Error(`embedding cache: segment ended at byte ${position + done}, before its last whole record`);
-    done += bytesRead;
-  }
+/** Reads `length` bytes of a cache file at `position` into the start of `into`. */
+function readFully(fh: FileHandle, into: Buffer, length: number, position: number): Promise<void> {
+  return readExactly(fh, into, 0, length, position, (done) => new Error(`embedding cache: segment ended at byte ${position + done}, before its last whole record`));
 }
 
 /**

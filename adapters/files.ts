@@ -1,7 +1,7 @@
 // Run-directory I/O: atomic writes, JSONL streams, float32 matrices and idempotent phase manifests.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 
@@ -144,17 +144,33 @@ export async function writeTypedAtomic(path: string, data: ArrayBufferView): Pro
   await rename(tmp, path);
 }
 
+/**
+ * Reads `length` bytes of `fh` from file position `position` into `into` at `offset`, as many reads as it takes
+ * (at most IO_CHUNK each). A file that ends first throws `ended(bytesRead)`: each caller names the file and the
+ * unit (byte, row, record) its user knows.
+ */
+export async function readExactly(
+  fh: FileHandle,
+  into: Uint8Array,
+  offset: number,
+  length: number,
+  position: number,
+  ended: (bytesRead: number) => Error,
+): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(into, offset + done, Math.min(IO_CHUNK, length - done), position + done);
+    if (bytesRead === 0) throw ended(done);
+    done += bytesRead;
+  }
+}
+
 export async function readBytesInto(path: string, target: Uint8Array): Promise<void> {
   const fh = await open(path, 'r');
   try {
     const size = (await fh.stat()).size;
     if (size !== target.length) throw new Error(`${path}: expected ${target.length} bytes, found ${size}`);
-    let off = 0;
-    while (off < target.length) {
-      const { bytesRead } = await fh.read(target, off, Math.min(IO_CHUNK, target.length - off), off);
-      if (bytesRead === 0) throw new Error(`${path}: unexpected end of file at byte ${off}`);
-      off += bytesRead;
-    }
+    await readExactly(fh, target, 0, target.length, 0, (done) => new Error(`${path}: unexpected end of file at byte ${done}`));
   } finally {
     await fh.close();
   }
