@@ -1,4 +1,5 @@
 // Phase 4, sample: the greedy diversity selection splits the kept rows into sampled and unsampled.
+import { rm } from 'node:fs/promises';
 import { dqeFailure } from '../adapters/failure.js';
 import { hashKey, runPhaseOnce, writeTypedAtomic } from '../adapters/files.js';
 import type { JobContext } from '../adapters/trainers/types.js';
@@ -6,7 +7,7 @@ import { sampleCount, type SamplingRule } from '../core/sampling/index.js';
 import { jobContext } from './context.js';
 import { runInThread } from './threads.js';
 import type { EmbedResult, SampleResult } from './refs.js';
-import type { SampleThreadInput } from './sample-thread-main.js';
+import type { SampleThreadInput, SampleThreadResult } from './sample-thread-main.js';
 import { workFile } from '../core/run-layout.js';
 import { workDirOf } from '../adapters/run-files.js';
 
@@ -35,11 +36,15 @@ export async function sampleRows(args: SampleArgs): Promise<SampleResult> {
       );
     }
     ctx.heartbeat({ rows, count, selected: 0 });
-    const order = await sampleInThread({ matrixPath: path, rows, dim, count, seed: args.seed, rule: args.rule }, ctx);
+    // Named after the phase's inputs, so a retried attempt continues the picks an earlier one saved.
+    const checkpointPath = workFile(prefix, 'order.partial.u32');
+    const { order, resumedFrom } = await sampleInThread({ matrixPath: path, rows, dim, count, seed: args.seed, rule: args.rule, checkpointPath }, ctx);
+    if (resumedFrom > 0) ctx.log('sampling continued from the checkpoint of an earlier attempt', { picks: resumedFrom, of: count });
     const split = new Uint8Array(rows);
     for (const id of order) split[id] = 1;
     await writeTypedAtomic(workFile(prefix, 'order.u32'), order);
     await writeTypedAtomic(workFile(prefix, 'split.u8'), split);
+    await rm(checkpointPath, { force: true });
     return {
       orderPath: workFile(prefix, 'order.u32'),
       splitPath: workFile(prefix, 'split.u8'),
@@ -52,17 +57,18 @@ export async function sampleRows(args: SampleArgs): Promise<SampleResult> {
 
 /**
  * greedySample in a worker thread (activities/sample-thread-main.ts) while this thread heartbeats
- * {rows, count, selected}; cancelling the activity stops the thread at its next block of products.
+ * {rows, count, selected}; cancelling the activity stops the thread at its next block of products. With a
+ * checkpoint path (centroid rule), the picks are saved there as they are made and an earlier attempt's continued.
  */
 export function sampleInThread(
-  input: { matrixPath: string; rows: number; dim: number; count: number; seed: number; rule: SamplingRule },
+  input: { matrixPath: string; rows: number; dim: number; count: number; seed: number; rule: SamplingRule; checkpointPath?: string },
   ctx: JobContext,
   heartbeatMs = HEARTBEAT_MS,
-): Promise<Uint32Array> {
+): Promise<SampleThreadResult> {
   // [0]: rows selected (the thread writes it); [1]: the stop flag (this side sets it).
   const progress = new SharedArrayBuffer(8);
   const selected = new Int32Array(progress);
-  return runInThread<Uint32Array>({
+  return runInThread<SampleThreadResult>({
     main: './sample-thread-main.ts',
     input: { ...input, progress } satisfies SampleThreadInput,
     what: 'sampling',

@@ -71,6 +71,7 @@ export const WORK_FILES = {
   'matrix.f32': { phases: ['embed'], holds: 'the kept rows\' unit vectors, row-major' },
   'order.u32': { phases: ['sample', 'swap'], holds: 'selection order (kept-row ids)' },
   'split.u8': { phases: ['sample', 'swap'], holds: 'one byte per kept row: 1 = sampled' },
+  'order.partial.u32': { phases: ['sample'], holds: 'the picks so far while sampling runs (centroid rule), uint32 in order: a retried attempt continues after them; removed once the phase is done' },
   'predictions.jsonl': { phases: ['predict'], holds: 'one `Prediction` per unsampled row, id order' },
   'jsonl': { phases: ['predict-shard-<i>'], holds: 'one shard\'s `Prediction`s' },
   'job': { phases: ['train', 'predict-shard-<i>'], holds: 'the trainer\'s job folder (its model, a subprocess\'s files)' },

@@ -69,7 +69,7 @@ export async function centroidBlocked(
   products: Products,
   kernels: Kernels,
   stats: GreedySampleStats,
-  onProgress: ((selected: number) => void) | undefined,
+  onProgress: ((selected: number, order: Uint32Array) => void) | undefined,
 ): Promise<Uint32Array> {
   const count = out.length;
   if (selected >= count) return out;
@@ -297,7 +297,7 @@ export async function centroidBlocked(
     const j = columnOf[q]!;
     addRow(sum, vectors, q * dim, dim);
     k++;
-    if (onProgress !== undefined && k % PROGRESS_EVERY === 0) onProgress(k);
+    if (onProgress !== undefined && k % PROGRESS_EVERY === 0) onProgress(k, out);
     if (j < 0) {
       // A pick outside the candidates: a new block re-anchors every estimate on S, which now holds q, in the one
       // pass over the matrix that q's own column would have cost, and refreshes the candidates (chosen from

@@ -73,7 +73,7 @@ export function centroidFast(
   norms: Float64Array,
   stats: GreedySampleStats,
   kernels: Kernels,
-  onProgress: ((selected: number) => void) | undefined,
+  onProgress: ((selected: number, order: Uint32Array) => void) | undefined,
 ): { out: Uint32Array; selected: number } {
   const out = new Uint32Array(count);
   out[0] = first;
@@ -273,7 +273,7 @@ export function centroidFast(
     // Move the centroid: S += x, k += 1, and extend the path length by the move (rounded up).
     addRow(sum, vectors, bestRow * dim, dim);
     k++;
-    if (onProgress !== undefined && k % PROGRESS_EVERY === 0) onProgress(k);
+    if (onProgress !== undefined && k % PROGRESS_EVERY === 0) onProgress(k, out);
     if (k % HANDOFF_WINDOW === 0) {
       if (k >= HANDOFF_MIN_STEPS && evaluations - windowStart > HANDOFF_WINDOW * HANDOFF_FRACTION * (n - k)) {
         stats.exactEvaluations += evaluations;

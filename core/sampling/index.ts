@@ -26,7 +26,7 @@ import { firstIndex } from '../random.js';
 import { centroidBlocked } from './centroid-blocked.js';
 import { centroidFast } from './centroid-pruned.js';
 import { kcenterBlocked } from './kcenter.js';
-import { makeKernels, plainProducts, rowSquaredNorms } from './kernels.js';
+import { addRow, makeKernels, plainProducts, rowSquaredNorms } from './kernels.js';
 import { validate, type GreedySampleOptions, type GreedySampleResult, type GreedySampleStats } from './options.js';
 
 export { allocateVectors } from '../kernels/simd.js';
@@ -56,6 +56,16 @@ export async function greedySampleWithStats(
   const kernels = makeKernels(vectors, dim, options.kernel ?? 'auto');
   stats.simd = kernels.simd;
   const products = options.products ?? plainProducts;
+  if (rule === 'centroid' && options.resume !== undefined && options.resume.length > 0) {
+    // An earlier run's picks: the same float64 sum (rows added in pick order), then the blocked products, which
+    // continue from any prefix of the oracle's order.
+    const out = new Uint32Array(count);
+    out.set(options.resume);
+    for (const r of options.resume) addRow(kernels.sum, kernels.vectors, r * dim, dim);
+    stats.productSteps = count - options.resume.length;
+    const indices = await centroidBlocked(kernels.vectors, n, dim, out, options.resume.length, norms, products, kernels, stats, options.onProgress);
+    return { indices, stats };
+  }
   if (rule === 'centroid') {
     // Bounds first; blocked products for the rest of the run once the bounds stop paying.
     const pruned = centroidFast(kernels.vectors, n, dim, count, first, norms, stats, kernels, options.onProgress);

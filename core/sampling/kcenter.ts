@@ -41,7 +41,7 @@ export async function kcenterBlocked(
   products: Products,
   /** The oracle's dist2 kernels (the same bits as squaredDistance64, SIMD where it can). */
   kernels: Kernels,
-  options: { block?: number; onProgress?: ((selected: number) => void) | undefined; stats?: { exactEvaluations: number } } = {},
+  options: { block?: number; onProgress?: ((selected: number, order: Uint32Array) => void) | undefined; stats?: { exactEvaluations: number } } = {},
 ): Promise<Uint32Array> {
   const { dist4, out: dist4Out } = kernels;
   const distance = (a: number, b: number): number => squaredDistance64(kernels.vectors, a, b, dim);
@@ -164,7 +164,7 @@ export async function kcenterBlocked(
     out[k] = row;
     taken[row] = 1;
     liveTaken++;
-    if (options.onProgress !== undefined && (k + 1) % PROGRESS_EVERY === 0) options.onProgress(k + 1);
+    if (options.onProgress !== undefined && (k + 1) % PROGRESS_EVERY === 0) options.onProgress(k + 1, out);
   }
   if (options.stats) options.stats.exactEvaluations += exact;
   return out;

@@ -1,4 +1,5 @@
 // The public types and argument checks of greedy sampling, shared by the fast paths and the oracle.
+import { firstIndex } from '../random.js';
 import type { Products } from './kernels.js';
 
 export type SamplingRule = 'centroid' | 'kcenter';
@@ -17,8 +18,17 @@ export interface GreedySampleOptions {
    * copies whatever the size. The naive oracle always uses plain loops.
    */
   readonly kernel?: 'auto' | 'scalar' | 'simd';
-  /** Called with the number of rows selected so far, every PROGRESS_EVERY rows (never changes the result). */
-  readonly onProgress?: (selected: number) => void;
+  /**
+   * Called every PROGRESS_EVERY rows with the number selected so far and the selection buffer, whose first
+   * `selected` entries are the picks in order (read them, never write; never changes the result).
+   */
+  readonly onProgress?: (selected: number, order: Uint32Array) => void;
+  /**
+   * Centroid rule only: the first picks of an earlier run on the same rows with the same seed (a checkpoint of
+   * an interrupted run, any length up to count). The run continues after them; the result is the same as
+   * without. Checked: distinct row ids in range, the seed's first row first.
+   */
+  readonly resume?: Uint32Array;
   /**
    * float32 matrix products that both rules score most rows with (./centroid-blocked.ts, ./kcenter.ts); the worker
    * passes onnxruntime's. Plain loops when left out (same result, much slower).
@@ -83,5 +93,19 @@ export function validate(vectors: Float32Array, n: number, dim: number, options:
   }
   if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${String(seed)}`);
   if (rule !== 'centroid' && rule !== 'kcenter') throw new RangeError(`unknown rule ${String(rule)}`);
+  if (options.resume !== undefined && options.resume.length > 0) validateResume(options.resume, n, count, seed, rule);
   return { count, seed, rule };
+}
+
+function validateResume(resume: Uint32Array, n: number, count: number, seed: number, rule: SamplingRule): void {
+  if (rule !== 'centroid') throw new RangeError(`resume: only the centroid rule continues an earlier run, not ${rule}`);
+  if (resume.length > count) throw new RangeError(`resume: ${resume.length} picks, more than count ${count}`);
+  if (resume[0] !== firstIndex(seed, n)) throw new RangeError(`resume: first pick ${resume[0]} is not seed ${seed}'s first row ${firstIndex(seed, n)}`);
+  const seen = new Uint8Array(n);
+  for (let t = 0; t < resume.length; t++) {
+    const r = resume[t]!;
+    if (r >= n) throw new RangeError(`resume: pick ${t} is row ${r}, past the last row ${n - 1}`);
+    if (seen[r] === 1) throw new RangeError(`resume: pick ${t} repeats row ${r}`);
+    seen[r] = 1;
+  }
 }

@@ -1,10 +1,14 @@
 // The sample phase's worker thread: same rows as greedySample, heartbeats with progress while it runs,
-// cancellation ends it, a bad matrix file fails it.
+// cancellation ends it, a bad matrix file fails it, an earlier attempt's checkpoint is continued.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { hashEmbedInto } from '../../core/hash-embedding.js';
+import { loadMails } from '../../examples/spam-assassin.js';
 import type { JobContext } from '../../adapters/trainers/types.js';
 import { sampleInThread } from '../../activities/sample.js';
 import { greedySample, sampleCount } from '../../core/sampling/index.js';
@@ -41,7 +45,8 @@ test('the thread returns greedySample’s rows for both rules and heartbeats its
   await withMatrix(v, async (matrixPath) => {
     for (const rule of ['centroid', 'kcenter'] as const) {
       const ctx = context();
-      const order = await sampleInThread({ matrixPath, rows: n, dim, count, seed: 9, rule }, ctx, 20);
+      const { order, resumedFrom } = await sampleInThread({ matrixPath, rows: n, dim, count, seed: 9, rule }, ctx, 20);
+      assert.equal(resumedFrom, 0);
       assert.deepEqual(Array.from(order), Array.from(await greedySample(v, n, dim, { count, seed: 9, rule })));
       if (rule === 'kcenter') {
         // kcenter over 6000 rows runs for well over 20 ms: progress arrives in steps of 1024 selections.
@@ -76,5 +81,76 @@ test('a matrix file that is missing or short fails the thread with the file name
   await assert.rejects(sampleInThread({ matrixPath: '/nonexistent/matrix.f32', rows: 10, dim: 4, count: 5, seed: 1, rule: 'centroid' }, context()), /nonexistent\/matrix\.f32/);
   await withMatrix(rows(10, 4, 5), async (matrixPath) => {
     await assert.rejects(sampleInThread({ matrixPath, rows: 20, dim: 4, count: 5, seed: 1, rule: 'centroid' }, context()), /matrix\.f32/);
+  });
+});
+
+test('the centroid rule saves its picks as it goes, and an attempt continues what a killed one saved: same rows', async () => {
+  const n = 6000;
+  const dim = 48;
+  const v = rows(n, dim, 6);
+  const count = sampleCount(n, 0.5);
+  const full = await greedySample(v, n, dim, { count, seed: 9, rule: 'centroid' });
+  const bytes = (picks: Uint32Array): Buffer => Buffer.from(picks.buffer, picks.byteOffset, picks.byteLength);
+  // Progress (and so a save) comes every 1024 picks; the last pick is not saved (the phase's output follows it).
+  const lastSave = Math.floor((count - 1) / 1024) * 1024;
+  await withMatrix(v, async (matrixPath) => {
+    const checkpointPath = join(matrixPath, '..', 'order.partial.u32');
+    const run = async (): Promise<{ order: number[]; resumedFrom: number; saved: Buffer }> => {
+      const { order, resumedFrom } = await sampleInThread({ matrixPath, rows: n, dim, count, seed: 9, rule: 'centroid', checkpointPath }, context(), 20);
+      return { order: Array.from(order), resumedFrom, saved: await readFile(checkpointPath) };
+    };
+    // No checkpoint yet: it is written as the picks are made.
+    let r = await run();
+    assert.deepEqual(r.order, Array.from(full));
+    assert.equal(r.resumedFrom, 0);
+    assert.deepEqual(r.saved, bytes(full.subarray(0, lastSave)));
+    // What a killed attempt leaves, a torn last write included (2 bytes of a pick): continued from its whole picks.
+    for (const p of [1, 1024, 2500, count - 1, count]) {
+      await writeFile(checkpointPath, Buffer.concat([bytes(full.subarray(0, p)), Buffer.from([7, 7])]));
+      r = await run();
+      assert.deepEqual(r.order, Array.from(full), `continued after ${p} picks`);
+      assert.equal(r.resumedFrom, p);
+      assert.deepEqual(r.saved, bytes(full.subarray(0, Math.max(p, lastSave))), `saved after ${p} picks`);
+    }
+    // A file that cannot be this run's picks (a row twice; another seed's first row) is not trusted: started over, rewritten.
+    const twice = full.slice(0, 2000);
+    twice[1500] = twice[10]!;
+    const otherFirst = full.slice(1, 2000);
+    for (const bad of [twice, otherFirst]) {
+      await writeFile(checkpointPath, bytes(bad));
+      r = await run();
+      assert.deepEqual(r.order, Array.from(full));
+      assert.equal(r.resumedFrom, 0);
+      assert.deepEqual(r.saved, bytes(full.subarray(0, lastSave)));
+    }
+    // kcenter would have to recompute every row's distance to all saved picks, the very work they stand for: no checkpoint.
+    await rm(checkpointPath);
+    await sampleInThread({ matrixPath, rows: n, dim, count, seed: 9, rule: 'kcenter', checkpointPath }, context(), 20);
+    await assert.rejects(stat(checkpointPath), /ENOENT/u);
+  });
+});
+
+test('a process SIGKILLed while sampling leaves picks that a new attempt continues from: same rows', async () => {
+  // Real text (every SpamAssassin mail, hashed): the blocked products make most picks.
+  const mails = loadMails(6046);
+  const n = mails.length;
+  const dim = 384;
+  const v = new Float32Array(n * dim);
+  mails.forEach((m, i) => hashEmbedInto(m.text, dim, v, i * dim));
+  const count = sampleCount(n, 0.5);
+  const full = Array.from(await greedySample(v, n, dim, { count, seed: 1, rule: 'centroid' }));
+  await withMatrix(v, async (matrixPath) => {
+    const checkpointPath = join(matrixPath, '..', 'order.partial.u32');
+    const child = promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'tests/fixtures/sample-until-killed.ts', '--matrix', matrixPath, '--rows', String(n), '--dim', String(dim), '--count', String(count), '--seed', '1', '--checkpoint', checkpointPath, '--after', '2048'],
+      { cwd: join(import.meta.dirname, '..', '..') },
+    );
+    await assert.rejects(child, (e: { signal?: string; stderr?: string }) => e.signal === 'SIGKILL' || assert.fail(`not killed: ${e.signal} ${e.stderr}`));
+    const left = (await stat(checkpointPath)).size;
+    assert.ok(left >= 2048 * 4 && left < count * 4, `the killed process saved ${left / 4} picks`);
+    const { order, resumedFrom } = await sampleInThread({ matrixPath, rows: n, dim, count, seed: 1, rule: 'centroid', checkpointPath }, context(), 20);
+    assert.equal(resumedFrom, left / 4);
+    assert.deepEqual(Array.from(order), full);
   });
 });

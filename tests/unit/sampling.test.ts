@@ -308,6 +308,41 @@ test('hashed SpamAssassin mails (real text): both rules equal the oracle; centro
   }
 });
 
+test('centroid resume: continuing from any prefix of the picks gives the oracle’s rows (real text and ties)', async () => {
+  const mails = loadMails(600).slice(0, 2000);
+  const dim = 64;
+  const text = new Float32Array(mails.length * dim);
+  mails.forEach((m, i) => hashEmbedInto(m.text, dim, text, i * dim));
+  // Real text, then rows drawn from six distinct vectors (ties everywhere: the lowest row wins).
+  const tied = new Float32Array(900 * 8);
+  const rng = new Rng(4);
+  const protos = Array.from({ length: 6 }, () => Array.from({ length: 8 }, () => rng.nextGaussian()));
+  for (let i = 0; i < 900; i++) tied.set(protos[Math.floor(rng.nextFloat() * 6)]!, i * 8);
+  for (const [rows, n, d] of [[text, mails.length, dim], [tied, 900, 8]] as const) {
+    const count = sampleCount(n, 0.5);
+    const oracle = naiveGreedySample(rows, n, d, { count, seed: 3 });
+    for (const p of [1, 2, 37, Math.floor(count / 2), count - 1, count]) {
+      const resumed = await greedySample(rows, n, d, { count, seed: 3, resume: oracle.slice(0, p), products: ORT });
+      assert.deepEqual(Array.from(resumed), Array.from(oracle), `n ${n}, from ${p} picks`);
+    }
+  }
+});
+
+test('centroid resume: picks that cannot be a prefix of this run are refused', async () => {
+  const rows = unitRows(50, 4, 1);
+  const good = naiveGreedySample(rows, 50, 4, { count: 20, seed: 2 });
+  const bad: Array<[Uint32Array, string, SamplingRule?]> = [
+    [good.slice(0, 5), 'only the centroid rule', 'kcenter'],
+    [Uint32Array.of(...good, 7), 'more than count 20'],
+    [good.slice(1, 6), 'is not seed 2'],
+    [Uint32Array.of(good[0]!, 50), 'past the last row 49'],
+    [Uint32Array.of(good[0]!, good[1]!, good[0]!), 'pick 2 repeats row'],
+  ];
+  for (const [resume, message, rule] of bad) {
+    await assert.rejects(greedySample(rows, 50, 4, { count: 20, seed: 2, rule: rule ?? 'centroid', resume }), (e: Error) => e instanceof RangeError && e.message.includes(message));
+  }
+});
+
 test('rows allocated with allocateVectors use the SIMD kernels without a copy, with the same result', async () => {
   const n = 500;
   const dim = 37; // not a multiple of 4: the kernels' scalar tails run too
