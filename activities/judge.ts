@@ -35,7 +35,12 @@ export async function judgeNoisy(deps: JudgeDeps, args: JudgeArgs): Promise<Judg
   return runPhaseOnce(workDirOf(runDir), 'judge', key, async (prefix) => {
     const judge = createJudge(args.judge, deps.env, deps.cacheDir);
     const noisy: CategoryRow[] = [];
-    for await (const c of readJsonl<CategoryRow>(args.categorise.categoriesPath)) if (c.category === 'noisy') noisy.push(c);
+    // Every categorised row is a wrong prediction; scope 'wrong' may flag any of them.
+    const wrongIds: number[] = [];
+    for await (const c of readJsonl<CategoryRow>(args.categorise.categoriesPath)) {
+      wrongIds.push(c.id);
+      if (c.category === 'noisy') noisy.push(c);
+    }
     const kept = await keptRowsById(args.clean, new Set(noisy.flatMap((c) => [c.id, c.neighbour.id])));
     const pairs: NoisyPair[] = noisy.map((c) => {
       const x = kept.get(c.id)!;
@@ -53,6 +58,7 @@ export async function judgeNoisy(deps: JudgeDeps, args: JudgeArgs): Promise<Judg
         matrix: args.embed.matrix,
         labelIds: await readLabelIds(args.clean),
         splits: await readSplits(args.sample, args.clean.kept),
+        wrongIds,
         seed: args.seed,
         workDir: workDirOf(runDir),
       },

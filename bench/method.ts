@@ -69,6 +69,8 @@ const CONFIGS: Record<string, MethodConfig> = {
   'confident-p50': { ...PAPER, judge: 'confident', minSuggested: 0.5 },
   'two-fold-p50': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.5 },
   'all-p50': { ...PAPER, judge: 'confident', scope: 'all', minSuggested: 0.5 },
+  'two-fold-wrong': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.5, scope: 'wrong' },
+  'wrong-p50': { ...PAPER, judge: 'confident', minSuggested: 0.5, scope: 'wrong' },
 };
 
 const o = new Command('bench-method')
@@ -252,7 +254,7 @@ for (const seed of o.seeds.split(',').map(Number)) {
           categories.set(id, c);
           if (c === 'noisy') verdicts.push(judge(id), judge(nb));
         });
-        return { categories, verdicts, wrong: wrong.length };
+        return { categories, verdicts, wrong: wrong.length, wrongIds: wrong };
       }
 
       for (const configName of o.configs.split(',')) {
@@ -264,8 +266,10 @@ for (const seed of o.seeds.split(',').map(Number)) {
         for (const id of chosen) splits[id] = 'sampled';
         const first = await pass(splits, cfg);
         let verdicts = mergeVerdicts(first.verdicts, []);
-        if (cfg.twoFold) verdicts = mergeVerdicts(first.verdicts, (await pass(splits.map((s) => (s === 'sampled' ? 'unsampled' : 'sampled')), cfg)).verdicts);
+        const second = cfg.twoFold ? await pass(splits.map((s) => (s === 'sampled' ? 'unsampled' : 'sampled')), cfg) : undefined;
+        if (second) verdicts = mergeVerdicts(first.verdicts, second.verdicts);
         if (cfg.scope === 'all') verdicts = mergeVerdicts(flagOutsidePairs([...verdicts.values()], n, (id) => judgeRow(cfg, id)), []);
+        if (cfg.scope === 'wrong') verdicts = mergeVerdicts(flagOutsidePairs([...verdicts.values()], [...first.wrongIds, ...(second?.wrongIds ?? [])], (id) => judgeRow(cfg, id)), []);
         const returned = new Map([...first.categories].filter(([, c]) => cfg.categories.includes(c)));
         const final = assembleFinal(trainLabels, splits, returned, verdicts, { noisy: 'drop', undecided: cfg.undecided });
         const finalIds = final.rows.map((r) => r.id);

@@ -187,7 +187,8 @@ const offlineJudge = z.strictObject({
   rule: z.enum(['confident', 'fixed']).default('confident'),
   /**
    * Which rows the judge may flag: 'pairs' judges the rows of the noisy pairs (the paper's judge);
-   * 'all' also flags every other kept row its rule calls mislabeled, from the same cross-fitted
+   * 'wrong' also flags every other wrongly predicted row (the uncovered and difficult rows that DQE
+   * would return to the set) its rule calls mislabeled; 'all' every other kept row, from the same cross-fitted
    * probabilities, so one-fold DQE finds label errors the pairs never reach. @default 'pairs'
    */
   scope: z.enum(JUDGE_SCOPES, { error: () => `unknown scope; valid: ${JUDGE_SCOPES.join(', ')}` }).default('pairs'),

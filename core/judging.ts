@@ -134,19 +134,24 @@ export function confidentVerdict(
   };
 }
 
-/** Which rows the offline judge may flag: the rows of the noisy pairs only, or every kept row. */
-export const JUDGE_SCOPES = ['pairs', 'all'] as const;
+/**
+ * Which rows the offline judge may flag: the rows of the noisy pairs only; also every other wrongly
+ * predicted row (the uncovered and difficult rows DQE returns to the set); or every kept row.
+ */
+export const JUDGE_SCOPES = ['pairs', 'wrong', 'all'] as const;
 export type JudgeScope = (typeof JUDGE_SCOPES)[number];
 
 /**
- * Scope 'all': the verdicts of the pair rows as given, plus a `mislabeled` verdict for every other
- * row id in [0, rows) that `decide` flags. Label_ok and undecided rows outside the pairs get no
- * verdict: nobody asked about them, so `undecided: 'drop'` never removes them. Sorted by id.
+ * Scopes 'wrong' and 'all': the verdicts of the pair rows as given, plus a `mislabeled` verdict for every
+ * other row that `decide` flags among `candidates` (ids; a number n: every id in [0, n)). Label_ok and
+ * undecided rows outside the pairs get no verdict: nobody asked about them, so `undecided: 'drop'` never
+ * removes them. Sorted by id.
  */
-export function flagOutsidePairs(pairVerdicts: readonly RowVerdict[], rows: number, decide: (id: number) => RowVerdict): RowVerdict[] {
+export function flagOutsidePairs(pairVerdicts: readonly RowVerdict[], candidates: number | Iterable<number>, decide: (id: number) => RowVerdict): RowVerdict[] {
   const inPairs = new Set(pairVerdicts.map((v) => v.id));
   const out = [...pairVerdicts];
-  for (let id = 0; id < rows; id++) {
+  const ids = typeof candidates === 'number' ? Array.from({ length: candidates }, (_, i) => i) : new Set(candidates);
+  for (const id of ids) {
     if (inPairs.has(id)) continue;
     const v = decide(id);
     if (v.verdict === 'mislabeled') out.push(v);

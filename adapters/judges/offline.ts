@@ -54,7 +54,8 @@ export function createOfflineJudge(config: Extract<JudgeConfig, { name: 'offline
         rows.set(p.neighbour.id, p.neighbour.label);
       }
       const ids = [...rows.keys()].sort((a, b) => a - b);
-      if (ids.length === 0 && config.scope === 'pairs') return { verdicts: [] };
+      const wrongIds = req.wrongIds ?? [];
+      if (ids.length === 0 && (config.scope === 'pairs' || (config.scope === 'wrong' && wrongIds.length === 0))) return { verdicts: [] };
       const k = req.labels.length;
       const probs = await sharedProbs(req.workDir, config.folds, req.seed, req.labelIds.length * k, () =>
         withSharedMatrix(req.matrix, (vectors) => crossFittedProbs(vectors, req.matrix.dim, req.labelIds, k, config.folds, req.seed + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx)),
@@ -65,7 +66,8 @@ export function createOfflineJudge(config: Extract<JudgeConfig, { name: 'offline
         config.rule === 'fixed' ? offlineVerdict(id, label, rowProbs(id), req.labels, config) : confidentVerdict(id, label, rowProbs(id), req.labels, thresholds, config.minSuggested);
       const verdicts = ids.map((id) => decide(id, rows.get(id)!));
       if (config.scope === 'pairs') return { verdicts };
-      return { verdicts: flagOutsidePairs(verdicts, req.labelIds.length, (id) => decide(id, req.labels[req.labelIds[id]!]!)) };
+      const candidates = config.scope === 'wrong' ? wrongIds : req.labelIds.length;
+      return { verdicts: flagOutsidePairs(verdicts, candidates, (id) => decide(id, req.labels[req.labelIds[id]!]!)) };
     },
   };
 }

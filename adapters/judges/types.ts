@@ -15,6 +15,8 @@ export interface JudgeRequest {
   /** Class index of every kept row, in id order. */
   labelIds: Uint32Array;
   splits: readonly Split[];
+  /** Ids of every wrongly predicted row of this pass (all three categories): what scope 'wrong' may flag. */
+  wrongIds?: readonly number[];
   seed: number;
   /**
    * A folder of the run the judge may keep evidence in for its other calls (two-fold's second pass
@@ -25,7 +27,7 @@ export interface JudgeRequest {
 
 
 export interface JudgeOutput {
-  /** One verdict per distinct row of the pairs (the offline judge with scope 'all' adds rows outside them it flags), in id order. */
+  /** One verdict per distinct row of the pairs (the offline judge with scope 'wrong' or 'all' adds rows outside them it flags), in id order. */
   verdicts: RowVerdict[];
   usage?: JudgeUsage;
 }

@@ -50,12 +50,14 @@ test('a missing input or a non-object is rejected', () => {
   assert.ok(!parseDqeInput('d.jsonl').ok);
 });
 
-test("judge.scope is 'pairs' or 'all'; anything else names the valid ones", () => {
+test("judge.scope is 'pairs', 'wrong' or 'all'; anything else names the valid ones", () => {
   const ok = parseDqeInput({ dataset: 'x', judge: { name: 'offline', scope: 'all' } });
   assert.ok(ok.ok && ok.config.judge.name === 'offline' && ok.config.judge.scope === 'all');
+  const wrong = parseDqeInput({ dataset: 'x', judge: { name: 'offline', scope: 'wrong' } });
+  assert.ok(wrong.ok && wrong.config.judge.name === 'offline' && wrong.config.judge.scope === 'wrong');
   const bad = parseDqeInput({ dataset: 'x', judge: { name: 'offline', scope: 'every' } });
   assert.ok(!bad.ok);
-  assert.deepEqual(bad.problems, [{ field: 'judge.scope', message: 'unknown scope; valid: pairs, all' }]);
+  assert.deepEqual(bad.problems, [{ field: 'judge.scope', message: 'unknown scope; valid: pairs, wrong, all' }]);
   assert.ok(!parseDqeInput({ dataset: 'x', judge: { name: 'openai', scope: 'all' } }).ok, 'the openai judge has no scope');
 });
 

@@ -110,6 +110,11 @@ describe("judge scope 'all': flags outside the noisy pairs", () => {
   test('with no pairs, the flags alone', () => {
     assert.deepEqual(flagOutsidePairs([], 7, decide).map((v) => v.id), [6]);
   });
+  test("scope 'wrong': only the listed rows are decided (row 6 flagged only when listed; repeats and pair rows once)", () => {
+    assert.deepEqual(flagOutsidePairs(pairVerdicts, [2, 3, 5], decide).map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [1, 'undecided']]);
+    assert.deepEqual(flagOutsidePairs(pairVerdicts, [6, 0, 6, 2], decide).map((v) => [v.id, v.verdict, v.suggested]), [[0, 'label_ok', undefined], [1, 'undecided', undefined], [6, 'mislabeled', 'b']]);
+    assert.deepEqual(flagOutsidePairs([], [], decide), []);
+  });
 });
 
 describe('confident learning with many labels', () => {
@@ -193,7 +198,7 @@ describe('cross-fitted probabilities', () => {
   });
 });
 
-describe("the offline judge with scope 'all' (real matrix file, real cross-fitting)", () => {
+describe("the offline judge with scopes 'wrong' and 'all' (real matrix file, real cross-fitting)", () => {
   // 20 rows in two tight clusters on the unit circle (angles 0.2–0.29 labelled a, 1.4–1.49 labelled b);
   // row 3 sits in cluster a but is labelled b. The only noisy pair is rows 0 and 12. Every model of
   // the folds separates the clusters, so row 3's out-of-sample P(a) is near 1 (≥ t_a) and P(b) far
@@ -210,17 +215,22 @@ describe("the offline judge with scope 'all' (real matrix file, real cross-fitti
   const pairRow = (id: number) => ({ id, row: id + 1, text: `t${id}`, label: labelIds[id] === 0 ? 'a' : 'b', split: 'unsampled' as const });
   const ctx = { heartbeat: () => {}, resumeDetails: undefined, signal: new AbortController().signal, log: () => {} };
 
-  test("'pairs' judges rows 0 and 12 only; 'all' adds row 3, mislabeled, a suggested", async () => {
+  test("'pairs' judges rows 0 and 12 only; 'all' adds row 3, mislabeled, a suggested; 'wrong' too when row 3 was a wrong prediction", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dqe-judge-scope-'));
     try {
       const matrix = { path: join(dir, 'm.f32'), rows: n, dim: 2 };
       await writeTypedAtomic(matrix.path, vectors);
       const req = { pairs: [{ x: pairRow(0), neighbour: pairRow(12), similarity: 0.5 }], labels: ['a', 'b'], matrix, labelIds, splits: new Array(n).fill('unsampled'), seed: 0 };
-      const judge = (scope: 'pairs' | 'all') => createOfflineJudge({ name: 'offline', rule: 'confident', scope, minSuggested: 0, folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge(req, ctx);
+      const judge = (scope: 'pairs' | 'wrong' | 'all', wrongIds?: number[]) =>
+        createOfflineJudge({ name: 'offline', rule: 'confident', scope, minSuggested: 0, folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge({ ...req, ...(wrongIds ? { wrongIds } : {}) }, ctx);
       const pairs = await judge('pairs');
       assert.deepEqual(pairs.verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [12, 'label_ok']]);
       const all = await judge('all');
       assert.deepEqual(all.verdicts.map((v) => [v.id, v.verdict, v.suggested]), [[0, 'label_ok', undefined], [3, 'mislabeled', 'a'], [12, 'label_ok', undefined]]);
+      // 'wrong' flags row 3 only when it was a wrong prediction of the pass (an uncovered or difficult row).
+      assert.deepEqual((await judge('wrong', [0, 3, 7])).verdicts.map((v) => [v.id, v.verdict, v.suggested]), [[0, 'label_ok', undefined], [3, 'mislabeled', 'a'], [12, 'label_ok', undefined]]);
+      assert.deepEqual((await judge('wrong', [0, 7])).verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [12, 'label_ok']]);
+      assert.deepEqual((await judge('wrong')).verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [12, 'label_ok']]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

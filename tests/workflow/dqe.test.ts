@@ -1,6 +1,6 @@
 // The whole pipeline on a real Temporal dev server, over a few hundred real SpamAssassin mails.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { readJsonlAll } from '../../adapters/files.js';
 import { readFinalRowIds } from '../../adapters/run-files.js';
-import type { KeptRow, Report } from '../../core/run-layout.js';
+import { WORK_DIR, type KeptRow, type Report } from '../../core/run-layout.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
 import { PHASES, progressQuery, type DqeResult } from '../../workflows/index.js';
 import { SECOND_PASS_PHASES } from '../../workflows/dqe.js';
@@ -125,6 +125,43 @@ describe('dqe workflow on the dev server', () => {
 
     // The same history replays deterministically against the current workflow code.
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
+  });
+
+  test("judge scope 'wrong' flags exactly what 'all' flags among the noisy pairs and the wrongly predicted rows, and those rows leave the set", async () => {
+    // The 300 mails with every 10th label flipped: label errors for the judge to find.
+    const flipped = join(dir, 'flipped.jsonl');
+    const mails = spamAssassinJsonl({ limit: 300 }).trim().split('\n').map((l, i) => {
+      const m = JSON.parse(l) as { label: string };
+      return JSON.stringify(i % 10 === 0 ? { ...m, label: m.label === 'ham' ? 'spam' : 'ham' } : m);
+    });
+    await writeFile(flipped, `${mails.join('\n')}\n`);
+    const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: { cacheDir: join(dir, 'cache'), env: {} } });
+    const run = (scope: 'wrong' | 'all') =>
+      t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId(`dqe-scope-${scope}`), args: [{ dataset: flipped, outputDir: join(dir, `scope-${scope}`), seed: 1, judge: { name: 'offline', scope } }] });
+    await worker.runUntil(async () => {
+      await run('all');
+      await run('wrong');
+    });
+    /** Ids in every file of the run's work folder named `<phase>.<key>.<suffix>` (both passes'). */
+    const idsIn = async (scope: string, phase: string, suffix: string, keep: (line: { id: number; verdict?: string; category?: string; neighbour?: { id: number } }) => number[]) => {
+      const work = join(dir, `scope-${scope}`, WORK_DIR);
+      const files = (await readdir(work)).filter((f) => f.startsWith(`${phase}.`) && f.endsWith(`.${suffix}`));
+      assert.equal(files.length, 2, `${phase}: one ${suffix} per pass`);
+      const ids = new Set<number>();
+      for (const f of files) for (const line of await readJsonlAll<{ id: number; verdict?: string; neighbour?: { id: number } }>(join(work, f))) for (const id of keep(line)) ids.add(id);
+      return ids;
+    };
+    const flaggedBy = (scope: string) => idsIn(scope, 'judge', 'verdicts.jsonl', (v) => (v.verdict === 'mislabeled' ? [v.id] : []));
+    // The wrongly predicted rows of both passes, and the rows of their noisy pairs.
+    const candidates = await idsIn('wrong', 'categorise', 'categories.jsonl', (c) => (c.category === 'noisy' ? [c.id, c.neighbour!.id] : [c.id]));
+    const all = await flaggedBy('all');
+    const wrong = await flaggedBy('wrong');
+    assert.deepEqual([...wrong].sort((a, b) => a - b), [...all].filter((id) => candidates.has(id)).sort((a, b) => a - b));
+    const pairRows = await idsIn('wrong', 'categorise', 'categories.jsonl', (c) => (c.category === 'noisy' ? [c.id, c.neighbour!.id] : []));
+    assert.ok([...wrong].some((id) => !pairRows.has(id)), 'some flagged rows are uncovered or difficult rows, outside the pairs');
+    assert.ok(wrong.size < all.size, "'all' flags rows that were never mispredicted");
+    const finalIds = new Set((await readFinalRowIds(join(dir, 'scope-wrong'))).map((r) => r.id));
+    for (const id of wrong) assert.ok(!finalIds.has(id), `flagged row ${id} is not in the final set`);
   });
 
   test('an invalid input fails at once, non-retryable, naming every bad field', async () => {
