@@ -5,9 +5,9 @@
 // Write the oracle's score times k as f_k(i) = k·|x_i|² - 2·x_i·S_k (S_k: float64 sum of the k selected rows); the
 // oracle picks the largest f_k/k. Each pick q adds |x_i|² - 2·x_i·x_q to every f(i). So the sampler keeps an estimate
 // of f for every row, re-anchored at each block start from one product with S, and adds the increments from
-// products of all rows with *candidate* picks computed ahead: at a block start the rows with the highest f (the
-// likely next picks) that have no column yet are multiplied with all rows in one float32 matrix product (a column
-// stays while its row ranks high); a pick outside the candidates starts a new block. Each step, only the rows whose
+// products of all rows with *candidate* picks computed ahead: at a block start the likely next picks — the greedy
+// rule run ahead on the rows with the highest f alone — that have no column yet are multiplied with all rows in one
+// float32 matrix product (a column stays while its row ranks high); a pick outside the candidates starts a new block. Each step, only the rows whose
 // estimate is within twice the certified error of the largest get the oracle's exact score (dot64 with S_k, same
 // function and bits); the best of those is the oracle's pick. Work: about N × count × d multiply-adds at
 // matrix-product speed (plus the candidates never picked), one pass over N per step (adding the pick's column and
@@ -38,6 +38,13 @@ const REFERENCE_DRIFT = 1;
  * (8m: 16.1k, with more misses).
  */
 const KEEP_RANKS = 4;
+/**
+ * The highest estimates the next picks are predicted among at a block start (./predictPicks): real-text rows at
+ * 100k × 384, first 4,096 picks, one thread: the top m as candidates 588 blocks, 20,440 columns, 31.1 s; predicted
+ * from the top 768 rows 320 blocks, 15,034 columns, 24.4 s; 1,024 rows 295 / 13,428 / 23.8 s; 2,048 258 / 11,353 /
+ * 25.5 s (the pool's own products start to cost).
+ */
+const PREDICT_POOL = 1024;
 /**
  * Candidate picks multiplied ahead per block: dim/2 (the columns then take at most half the matrix's memory),
  * between 64 (products at full speed) and 256 (more rarely pays: half of them go unpicked). Measured on real-text
@@ -94,7 +101,12 @@ export async function centroidBlocked(
   // candidates.
   const slotRow = new Int32Array(m).fill(-1);
   const keepCount = Math.min(n, KEEP_RANKS * m);
-  const ranked = new Int32Array(keepCount);
+  const topCount = Math.min(n, Math.max(keepCount, PREDICT_POOL));
+  const ranked = new Int32Array(topCount);
+  // predictPicks' scratch: the pool's estimates run ahead, which pool rows it has picked, the predicted order.
+  const ahead = new Float64Array(topCount);
+  const taken = new Uint8Array(topCount);
+  const order = new Int32Array(topCount);
   const columnOf = new Int32Array(n).fill(-1);
   const wanted = new Uint8Array(n);
   // Column-major products: slot j's column (rows 0..n-1) at j·n; slot m is the anchor x·S.
@@ -127,21 +139,57 @@ export async function centroidBlocked(
   };
 
   /**
-   * Makes the rows with the highest estimates the candidates (keeping the columns of those that still rank high),
-   * multiplies the new ones and S with every row, re-anchors f.
+   * Orders the `pool` highest estimates (ranked[0 .. pool)) by when the greedy rule would pick them if only they
+   * were left: the first m of that order first, then the rest by estimate; returns how many of them the block
+   * keeps ranked. `stale`: the estimates lack the last pick's increments (they come with the re-anchor), so the
+   * pool gets them first; then the rule runs ahead on the pool alone, from float32 products
+   * of its rows. On real text the picks reshuffle the top ranks at every step, so the rows with the highest
+   * estimates are poor guesses of the next picks; this order only decides which columns are computed, never
+   * which row is picked.
    */
-  const startBlock = async (): Promise<void> => {
+  const predictPicks = async (pool: number, stale: boolean): Promise<number> => {
+    const pv = new Float32Array(pool * dim);
+    for (let t = 0; t < pool; t++) pv.set(vectors.subarray(ranked[t]! * dim, ranked[t]! * dim + dim), t * dim);
+    const gram = await products(pv, pool, pv, pool, dim);
+    const last = out[k - 1]! * dim;
+    for (let t = 0; t < pool; t++) {
+      const o = ranked[t]! * dim;
+      let dq = 0;
+      if (stale) for (let j = 0; j < dim; j++) dq += vectors[o + j]! * vectors[last + j]!;
+      ahead[t] = f[ranked[t]!]! + (stale ? norms[ranked[t]!]! - 2 * dq : 0);
+    }
+    taken.fill(0, 0, pool);
+    const predicted = Math.min(pool, m);
+    let w = 0;
+    while (w < predicted) {
+      let b = -1;
+      for (let t = 0; t < pool; t++) if (taken[t] === 0 && (b < 0 || ahead[t]! > ahead[b]!)) b = t;
+      taken[b] = 1;
+      order[w++] = ranked[b]!;
+      for (let t = 0; t < pool; t++) ahead[t] = ahead[t]! + norms[ranked[t]!]! - 2 * gram[t * pool + b]!;
+    }
+    for (let t = 0; t < pool; t++) if (taken[t] === 0) order[w++] = ranked[t]!;
+    ranked.set(order.subarray(0, pool));
+    return Math.min(pool, keepCount);
+  };
+
+  /**
+   * Makes the predicted next picks the candidates (keeping the columns of rows that still rank high), multiplies
+   * the new ones and S with every row, re-anchors f. `stale`: f lacks the last pick's increments.
+   */
+  const startBlock = async (stale: boolean): Promise<void> => {
     blocks++;
     // The KEEP·m highest estimates, by a min-heap (keys negated), popped into ranked[] from the lowest.
-    const top = new RowHeap(keepCount);
+    const top = new RowHeap(topCount);
     for (let i = 0; i < n; i++) {
       const v = f[i]!;
       if (v === -Infinity) continue;
-      if (top.size < keepCount) top.push(i, -v);
+      if (top.size < topCount) top.push(i, -v);
       else if (-v < top.topKey()) top.replaceTop(i, -v);
     }
-    const ranks = top.size;
+    let ranks = top.size;
     for (let t = ranks - 1; t >= 0; t--) ranked[t] = top.pop();
+    if (ranks > 1) ranks = await predictPicks(ranks, stale);
     for (let t = 0; t < ranks; t++) wanted[ranked[t]!] = 1;
     // Columns of rows that left the kept ranks free their slots; the others stay.
     for (let slot = 0; slot < m; slot++) {
@@ -272,7 +320,7 @@ export async function centroidBlocked(
     await multiplyAll(Float32Array.from(sum), 1, xs, Int32Array.of(0));
     for (let i = 0; i < n; i++) if (f[i] !== -Infinity) f[i] = k * norms[i]! - 2 * xs[i]!;
   }
-  await startBlock();
+  await startBlock(false);
   // The slot whose pick's increments the next collect adds (-1: the estimates are up to date).
   let pending = -1;
   for (;;) {
@@ -303,7 +351,7 @@ export async function centroidBlocked(
       // pass over the matrix that q's own column would have cost, and refreshes the candidates (chosen from
       // estimates one pick stale: that only decides which columns are computed, never which row is picked).
       misses++;
-      await startBlock();
+      await startBlock(true);
       continue;
     }
     used++;
@@ -313,7 +361,7 @@ export async function centroidBlocked(
     blockError += 2 * lmax * gamma * Math.sqrt(norms[q]!) * (1 + 1e-9);
     // Every estimate takes q's increments in the next collect's pass, unless a new block re-anchors them first
     // (its candidates are then chosen from estimates one pick stale, as after a miss).
-    if (used >= BLOCK_USE_FRACTION * candidates) await startBlock();
+    if (used >= BLOCK_USE_FRACTION * candidates) await startBlock(true);
     else pending = j;
   }
   stats.exactEvaluations += evaluations;
