@@ -46,6 +46,15 @@ const KEEP_RANKS = 4;
  */
 const PREDICT_POOL = 1024;
 /**
+ * Fewest new candidate columns a block computes; otherwise about twice the picks recent blocks made from their
+ * candidates (a running mean), up to m. Early in a run on real text a block makes a handful of picks before one
+ * falls outside its candidates, and the other columns were computed for nothing. 300k × 384 real text, first
+ * 5,200 picks, two threads: always up to m 63,886 columns, 152.7 s; at least 32 20,314 / 92.9 s; 16 11,564 /
+ * 80.7 s; 8 10,017 / 81.1 s (about 680 blocks each: each reads the whole matrix, which now costs more than the
+ * columns).
+ */
+const NEW_COLUMNS_MIN = 16;
+/**
  * Candidate picks multiplied ahead per block: dim/2 (the columns then take at most half the matrix's memory),
  * between 64 (products at full speed) and 256 (more rarely pays: half of them go unpicked). Measured on real-text
  * rows at 10k × 384 (bench/sampling-real-text.ts): 64 candidates 2.96 s CPU, 192 2.32 s, 256 1.96 s.
@@ -123,6 +132,8 @@ export async function centroidBlocked(
   let used = 0;
   let misses = 0;
   let blocks = 0;
+  /** Running mean of the picks a block made from its candidates. */
+  let usedAvg = 0;
   let anchorError = 0;
   let blockError = 0;
   let evaluations = 0;
@@ -178,6 +189,7 @@ export async function centroidBlocked(
    * the new ones and S with every row, re-anchors f. `stale`: f lacks the last pick's increments.
    */
   const startBlock = async (stale: boolean): Promise<void> => {
+    if (blocks > 0) usedAvg = 0.5 * usedAvg + 0.5 * used;
     blocks++;
     // The KEEP·m highest estimates, by a min-heap (keys negated), popped into ranked[] from the lowest.
     const top = new RowHeap(topCount);
@@ -201,10 +213,12 @@ export async function centroidBlocked(
     }
     let g = 0;
     let free = 0;
+    // New columns: about twice what recent blocks used, at least NEW_COLUMNS_MIN (all m once blocks run long).
+    const limit = Math.min(m, Math.max(NEW_COLUMNS_MIN, Math.ceil(2 * usedAvg)));
     for (let t = 0; t < ranks; t++) {
       const r = ranked[t]!;
       wanted[r] = 0;
-      if (columnOf[r]! >= 0 || free === m) continue;
+      if (columnOf[r]! >= 0 || free === m || g >= limit) continue;
       while (free < m && slotRow[free]! >= 0) free++;
       if (free === m) continue;
       slotRow[free] = r;
