@@ -39,12 +39,12 @@ const REFERENCE_DRIFT = 1;
  */
 const KEEP_RANKS = 4;
 /**
- * The highest estimates the next picks are predicted among at a block start (./predictPicks): real-text rows at
- * 100k × 384, first 4,096 picks, one thread: the top m as candidates 588 blocks, 20,440 columns, 31.1 s; predicted
- * from the top 768 rows 320 blocks, 15,034 columns, 24.4 s; 1,024 rows 295 / 13,428 / 23.8 s; 2,048 258 / 11,353 /
- * 25.5 s (the pool's own products start to cost).
+ * The next picks are predicted among the 2·√N highest estimates (predictPicks): the pool's own products then cost
+ * about four columns, whatever N. Real-text rows, one thread: a fixed pool of 1,024 helped at 100k × 384 (whole
+ * sample 98.0 → 86.1 s) but cost more than it saved at 20k–42k (20k × 384: 4.63 → 6.0 s); 2·√N: 20k 4.1 s, 30k
+ * 9.2 s, 100k 78.0 s; 4·√N: 20k 4.2 s, 30k 9.8 s.
  */
-const PREDICT_POOL = 1024;
+const PREDICT_POOL_SCALE = 2;
 /**
  * Fewest new candidate columns a block computes; otherwise about twice the picks recent blocks made from their
  * candidates (a running mean), up to m. Early in a run on real text a block makes a handful of picks before one
@@ -110,7 +110,8 @@ export async function centroidBlocked(
   // candidates.
   const slotRow = new Int32Array(m).fill(-1);
   const keepCount = Math.min(n, KEEP_RANKS * m);
-  const topCount = Math.min(n, Math.max(keepCount, PREDICT_POOL));
+  const poolSize = Math.min(n, Math.ceil(PREDICT_POOL_SCALE * Math.sqrt(n)));
+  const topCount = Math.min(n, Math.max(keepCount, poolSize));
   const ranked = new Int32Array(topCount);
   // predictPicks' scratch: the pool's estimates run ahead, which pool rows it has picked, the predicted order.
   const ahead = new Float64Array(topCount);
@@ -151,14 +152,13 @@ export async function centroidBlocked(
 
   /**
    * Orders the `pool` highest estimates (ranked[0 .. pool)) by when the greedy rule would pick them if only they
-   * were left: the first m of that order first, then the rest by estimate; returns how many of them the block
-   * keeps ranked. `stale`: the estimates lack the last pick's increments (they come with the re-anchor), so the
-   * pool gets them first; then the rule runs ahead on the pool alone, from float32 products
-   * of its rows. On real text the picks reshuffle the top ranks at every step, so the rows with the highest
+   * were left: the first m of that order first, then the rest by estimate. `stale`: the estimates lack the last
+   * pick's increments (they come with the re-anchor), so the pool gets them first; then the rule runs ahead on
+   * the pool alone, from float32 products of its rows. On real text the picks reshuffle the top ranks at every step, so the rows with the highest
    * estimates are poor guesses of the next picks; this order only decides which columns are computed, never
    * which row is picked.
    */
-  const predictPicks = async (pool: number, stale: boolean): Promise<number> => {
+  const predictPicks = async (pool: number, stale: boolean): Promise<void> => {
     const pv = new Float32Array(pool * dim);
     for (let t = 0; t < pool; t++) pv.set(vectors.subarray(ranked[t]! * dim, ranked[t]! * dim + dim), t * dim);
     const gram = await products(pv, pool, pv, pool, dim);
@@ -181,7 +181,6 @@ export async function centroidBlocked(
     }
     for (let t = 0; t < pool; t++) if (taken[t] === 0) order[w++] = ranked[t]!;
     ranked.set(order.subarray(0, pool));
-    return Math.min(pool, keepCount);
   };
 
   /**
@@ -201,7 +200,10 @@ export async function centroidBlocked(
     }
     let ranks = top.size;
     for (let t = ranks - 1; t >= 0; t--) ranked[t] = top.pop();
-    if (ranks > 1) ranks = await predictPicks(ranks, stale);
+    if (ranks > 1) {
+      await predictPicks(Math.min(ranks, poolSize), stale);
+      ranks = Math.min(ranks, keepCount);
+    }
     for (let t = 0; t < ranks; t++) wanted[ranked[t]!] = 1;
     // Columns of rows that left the kept ranks free their slots; the others stay.
     for (let slot = 0; slot < m; slot++) {
