@@ -6,9 +6,9 @@
 // oracle picks the largest f_k/k. Each pick q adds |x_i|² - 2·x_i·x_q to every f(i). So the sampler keeps an estimate
 // of f for every row, re-anchored at each block start from one product with S, and adds the increments from
 // products of all rows with *candidate* picks computed ahead: at a block start the likely next picks — the greedy
-// rule run ahead on the rows with the highest f alone — that have no column yet are multiplied with all rows in one
-// float32 matrix product (a column stays while its row ranks high); a pick outside the candidates starts a new block. Each step, only the rows whose
-// estimate is within twice the certified error of the largest get the oracle's exact score (dot64 with S_k, same
+// rule run ahead on the rows with the highest f alone — that have no column yet are multiplied with all rows in
+// one float32 matrix product (a column stays while its row ranks high); a pick outside the candidates starts a new
+// block. Each step, only the rows whose estimate is within twice the certified error of the largest get the oracle's exact score (dot64 with S_k, same
 // function and bits); the best of those is the oracle's pick. Work: about N × count × d multiply-adds at
 // matrix-product speed (plus the candidates never picked), one pass over N per step (adding the pick's column and
 // collecting the rows near the top together), and a handful of exact scores per step.
@@ -154,20 +154,23 @@ export async function centroidBlocked(
    * Orders the `pool` highest estimates (ranked[0 .. pool)) by when the greedy rule would pick them if only they
    * were left: the first m of that order first, then the rest by estimate. `stale`: the estimates lack the last
    * pick's increments (they come with the re-anchor), so the pool gets them first; then the rule runs ahead on
-   * the pool alone, from float32 products of its rows. On real text the picks reshuffle the top ranks at every step, so the rows with the highest
-   * estimates are poor guesses of the next picks; this order only decides which columns are computed, never
-   * which row is picked.
+   * the pool alone, from float32 products of its rows. On real text the picks reshuffle the top ranks at every
+   * step, so the rows with the highest estimates are poor guesses of the next picks; this order only decides
+   * which columns are computed, never which row is picked.
    */
   const predictPicks = async (pool: number, stale: boolean): Promise<void> => {
     const pv = new Float32Array(pool * dim);
     for (let t = 0; t < pool; t++) pv.set(vectors.subarray(ranked[t]! * dim, ranked[t]! * dim + dim), t * dim);
     const gram = await products(pv, pool, pv, pool, dim);
-    const last = out[k - 1]! * dim;
-    for (let t = 0; t < pool; t++) {
-      const o = ranked[t]! * dim;
-      let dq = 0;
-      if (stale) for (let j = 0; j < dim; j++) dq += vectors[o + j]! * vectors[last + j]!;
-      ahead[t] = f[ranked[t]!]! + (stale ? norms[ranked[t]!]! - 2 * dq : 0);
+    for (let t = 0; t < pool; t++) ahead[t] = f[ranked[t]!]!;
+    if (stale) {
+      const last = out[k - 1]! * dim;
+      for (let t = 0; t < pool; t++) {
+        const o = ranked[t]! * dim;
+        let dq = 0;
+        for (let j = 0; j < dim; j++) dq += vectors[o + j]! * vectors[last + j]!;
+        ahead[t] = ahead[t]! + norms[ranked[t]!]! - 2 * dq;
+      }
     }
     taken.fill(0, 0, pool);
     const predicted = Math.min(pool, m);
@@ -190,7 +193,8 @@ export async function centroidBlocked(
   const startBlock = async (stale: boolean): Promise<void> => {
     if (blocks > 0) usedAvg = 0.5 * usedAvg + 0.5 * used;
     blocks++;
-    // The KEEP·m highest estimates, by a min-heap (keys negated), popped into ranked[] from the lowest.
+    // The topCount highest estimates (the kept ranks and the prediction pool), by a min-heap (keys negated),
+    // popped into ranked[] from the lowest.
     const top = new RowHeap(topCount);
     for (let i = 0; i < n; i++) {
       const v = f[i]!;
