@@ -24,7 +24,8 @@ function readFully(fh: FileHandle, into: Buffer, length: number, position: numbe
 
 /**
  * The keys of a segment's first records from its keys file: as many whole keys as both files hold, checked
- * against the segment at the last of them (a keys file that disagrees, or none, gives nothing).
+ * against the segment at the last of them (a keys file that disagrees there, or none, gives nothing). Keys
+ * before the last are checked when their records are read (getMany).
  */
 async function readKeys(path: string, segment: FileHandle, record: number, records: number): Promise<Buffer> {
   let fh: FileHandle;
@@ -149,12 +150,15 @@ export class EmbeddingCache {
       while (e < found.length && segment[found[e]!] === segment[found[r]!] && offset[found[e]!] === offset[found[e - 1]!]! + record) e++;
       const run = found.slice(r, e);
       const fh = segment[run[0]!]! >= 0 ? this.segments[segment[run[0]!]!]! : this.writer!;
-      const bytes = Buffer.alloc((run.length - 1) * record + dim * 4);
+      // Whole records, keys included: a record whose key is not the one asked for (an index built from a keys
+      // file that disagrees with its segment before its last key) is not used, and the text is embedded again.
+      const bytes = Buffer.alloc(run.length * record);
       reads.push(
-        fh.read(bytes, 0, bytes.length, offset[run[0]!]).then(() => {
+        readFully(fh, bytes, bytes.length, offset[run[0]!]! - KEY_BYTES).then(() => {
           run.forEach((i, t) => {
+            if (!bytes.subarray(t * record, t * record + KEY_BYTES).equals(keys[i]!)) return;
             const v = new Float32Array(dim);
-            new Uint8Array(v.buffer).set(bytes.subarray(t * record, t * record + dim * 4));
+            new Uint8Array(v.buffer).set(bytes.subarray(t * record + KEY_BYTES, (t + 1) * record));
             out[i] = v;
           });
         }),

@@ -65,7 +65,7 @@ test('putMany and getMany: one append per batch, repeats kept once, reads in key
   }
 });
 
-test('keys files: opening reads them; a missing, short, torn or wrong one falls back to the segment', async () => {
+test('keys files: opening reads them; a missing, short, torn or wrong one falls back to the segment; a record is used only under its own key', async () => {
   const root = await mkdtemp(join(tmpdir(), 'dqe-cache-test-'));
   try {
     const vec = (i: number) => Float32Array.from({ length: 6 }, (_, j) => i - j / 4);
@@ -93,6 +93,16 @@ test('keys files: opening reads them; a missing, short, torn or wrong one falls 
     wrong[32 * 4999] = wrong[32 * 4999]! ^ 1;
     await writeFile(keysFile, wrong);
     await check('keys file that disagrees with the segment: ignored');
+    // Two keys swapped in the middle: the last key agrees, so the file is trusted, but the two records' own keys
+    // are not the ones asked for: neither vector is handed out (the texts are embedded again), the rest are.
+    const swapped = Buffer.from(full);
+    full.copy(swapped, 32 * 100, 32 * 101, 32 * 102);
+    full.copy(swapped, 32 * 101, 32 * 100, 32 * 101);
+    await writeFile(keysFile, swapped);
+    const s = await EmbeddingCache.open(root, 'e');
+    assert.deepEqual(await s.getMany([keys[99]!, keys[100]!, keys[101]!, keys[102]!]), [vec(99), undefined, undefined, vec(102)]);
+    assert.equal(await s.get(keys[101]!), undefined);
+    await s.close();
     await rm(keysFile);
     await check('no keys file (a cache written before them)');
     // A torn record at the end of the segment, with the keys file naming it: the whole records only.
