@@ -35,10 +35,10 @@ export async function judgeNoisy(deps: JudgeDeps, args: JudgeArgs): Promise<Judg
   return runPhaseOnce(workDirOf(runDir), 'judge', key, async (prefix) => {
     const judge = createJudge(args.judge, deps.env, deps.cacheDir);
     const noisy: CategoryRow[] = [];
-    // Every categorised row is a wrong prediction; scope 'wrong' may flag any of them.
-    const wrongIds: number[] = [];
+    // Every categorised row is a wrong prediction; the offline judge with scope 'wrong' may flag any of them.
+    const wrongIds: number[] | undefined = args.judge.name === 'offline' && args.judge.scope === 'wrong' ? [] : undefined;
     for await (const c of readJsonl<CategoryRow>(args.categorise.categoriesPath)) {
-      wrongIds.push(c.id);
+      wrongIds?.push(c.id);
       if (c.category === 'noisy') noisy.push(c);
     }
     const kept = await keptRowsById(args.clean, new Set(noisy.flatMap((c) => [c.id, c.neighbour.id])));
@@ -58,7 +58,7 @@ export async function judgeNoisy(deps: JudgeDeps, args: JudgeArgs): Promise<Judg
         matrix: args.embed.matrix,
         labelIds: await readLabelIds(args.clean),
         splits: await readSplits(args.sample, args.clean.kept),
-        wrongIds,
+        ...(wrongIds === undefined ? {} : { wrongIds }),
         seed: args.seed,
         workDir: workDirOf(runDir),
       },

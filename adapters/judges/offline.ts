@@ -54,8 +54,9 @@ export function createOfflineJudge(config: Extract<JudgeConfig, { name: 'offline
         rows.set(p.neighbour.id, p.neighbour.label);
       }
       const ids = [...rows.keys()].sort((a, b) => a - b);
-      const wrongIds = req.wrongIds ?? [];
-      if (ids.length === 0 && (config.scope === 'pairs' || (config.scope === 'wrong' && wrongIds.length === 0))) return { verdicts: [] };
+      // The rows outside the pairs that the scope may flag: none, the pass's wrongly predicted rows, or every kept row.
+      const outside = config.scope === 'pairs' ? [] : config.scope === 'wrong' ? (req.wrongIds ?? []) : req.labelIds.length;
+      if (ids.length === 0 && (typeof outside === 'number' ? outside : outside.length) === 0) return { verdicts: [] };
       const k = req.labels.length;
       const probs = await sharedProbs(req.workDir, config.folds, req.seed, req.labelIds.length * k, () =>
         withSharedMatrix(req.matrix, (vectors) => crossFittedProbs(vectors, req.matrix.dim, req.labelIds, k, config.folds, req.seed + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx)),
@@ -66,8 +67,7 @@ export function createOfflineJudge(config: Extract<JudgeConfig, { name: 'offline
         config.rule === 'fixed' ? offlineVerdict(id, label, rowProbs(id), req.labels, config) : confidentVerdict(id, label, rowProbs(id), req.labels, thresholds, config.minSuggested);
       const verdicts = ids.map((id) => decide(id, rows.get(id)!));
       if (config.scope === 'pairs') return { verdicts };
-      const candidates = config.scope === 'wrong' ? wrongIds : req.labelIds.length;
-      return { verdicts: flagOutsidePairs(verdicts, candidates, (id) => decide(id, req.labels[req.labelIds[id]!]!)) };
+      return { verdicts: flagOutsidePairs(verdicts, outside, (id) => decide(id, req.labels[req.labelIds[id]!]!)) };
     },
   };
 }

@@ -231,6 +231,13 @@ describe("the offline judge with scopes 'wrong' and 'all' (real matrix file, rea
       assert.deepEqual((await judge('wrong', [0, 3, 7])).verdicts.map((v) => [v.id, v.verdict, v.suggested]), [[0, 'label_ok', undefined], [3, 'mislabeled', 'a'], [12, 'label_ok', undefined]]);
       assert.deepEqual((await judge('wrong', [0, 7])).verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [12, 'label_ok']]);
       assert.deepEqual((await judge('wrong')).verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [12, 'label_ok']]);
+      // A pass with no noisy pair: 'pairs' has nothing to judge, 'wrong' and 'all' still flag row 3.
+      const alone = (scope: 'pairs' | 'wrong' | 'all', wrongIds?: number[]) =>
+        createOfflineJudge({ name: 'offline', rule: 'confident', scope, minSuggested: 0, folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge({ ...req, pairs: [], ...(wrongIds ? { wrongIds } : {}) }, ctx);
+      assert.deepEqual((await alone('pairs', [3])).verdicts, []);
+      assert.deepEqual((await alone('wrong')).verdicts, []);
+      assert.deepEqual((await alone('wrong', [3, 7])).verdicts.map((v) => [v.id, v.verdict, v.suggested]), [[3, 'mislabeled', 'a']]);
+      assert.deepEqual((await alone('all')).verdicts.map((v) => [v.id, v.verdict, v.suggested]), [[3, 'mislabeled', 'a']]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
