@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { readBytesInto } from '../adapters/files.js';
 import { allocateVectors, greedySample, type SamplingRule } from '../core/sampling/index.js';
-import { validate } from '../core/sampling/options.js';
+import { validateResume } from '../core/sampling/options.js';
 import type { ThreadMessage } from './threads.js';
 
 export interface SampleThreadInput {
@@ -64,7 +64,7 @@ await readBytesInto(input.matrixPath, new Uint8Array(vectors.buffer, vectors.byt
 const progress = new Int32Array(input.progress);
 const options = { count: input.count, seed: input.seed, rule: input.rule };
 const checkpointPath = input.rule === 'centroid' ? input.checkpointPath : undefined;
-const resume = checkpointPath === undefined ? new Uint32Array(0) : readCheckpoint(checkpointPath, (picks) => validate(vectors, input.rows, input.dim, { ...options, resume: picks }));
+const resume = checkpointPath === undefined ? new Uint32Array(0) : readCheckpoint(checkpointPath, (picks) => validateResume(picks, input.rows, input.count, input.seed, input.rule));
 // Opened for appending after what it holds that counts (a torn tail or a stale file is cut off first).
 const checkpoint = checkpointPath === undefined ? undefined : openSync(checkpointPath, 'a+');
 if (checkpoint !== undefined) ftruncateSync(checkpoint, resume.byteLength);

@@ -93,11 +93,13 @@ export function validate(vectors: Float32Array, n: number, dim: number, options:
   }
   if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${String(seed)}`);
   if (rule !== 'centroid' && rule !== 'kcenter') throw new RangeError(`unknown rule ${String(rule)}`);
-  if (options.resume !== undefined && options.resume.length > 0) validateResume(options.resume, n, count, seed, rule);
+  if (options.resume !== undefined) validateResume(options.resume, n, count, seed, rule);
   return { count, seed, rule };
 }
 
-function validateResume(resume: Uint32Array, n: number, count: number, seed: number, rule: SamplingRule): void {
+/** Throws unless `resume` can continue a run of this rule, count and seed over n rows (a checkpoint's reader asks first). */
+export function validateResume(resume: Uint32Array, n: number, count: number, seed: number, rule: SamplingRule): void {
+  if (resume.length === 0) return;
   if (rule !== 'centroid') throw new RangeError(`resume: only the centroid rule continues an earlier run, not ${rule}`);
   if (resume.length > count) throw new RangeError(`resume: ${resume.length} picks, more than count ${count}`);
   if (resume[0] !== firstIndex(seed, n)) throw new RangeError(`resume: first pick ${resume[0]} is not seed ${seed}'s first row ${firstIndex(seed, n)}`);
