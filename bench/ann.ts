@@ -13,7 +13,7 @@
 //                                                  when the target is missed
 //   --max-ef=4096                                  largest search breadth calibration may pick (sweep and big)
 //   --dim=768 --clusters=64 --noise=0.7 --alpha=0.5 --dup=0.05 --seed=1
-//   --subclusters=0 --subnoise=0.25                 >0: a second level (topics → tight groups), see makeMixture
+//   --subclusters=0 --subnoise=0.25                 >0: a second level (topics → tight groups), see bench/mixture.ts
 //   --data-dir=<os tmp>/dqe-bench-ann (generated matrices are cached there) --out=bench/results/ann.json
 //   --stages=compare,sweep,big
 // --quick shrinks every size for a smoke run of a minute or two.
@@ -28,7 +28,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exactNearest, type Neighbour } from '../core/categorise.js';
-import { Rng } from '../core/random.js';
 import { HnswIndex, DEFAULT_HNSW_TUNING, exactTop1, type HnswTuning } from '../adapters/vector-stores/hnsw.js';
 import { dot64, maxRowNorm } from '../core/float64-rerank.js';
 import { sampleRows, type HnswQuantization } from '../core/index-calibration.js';
@@ -37,18 +36,9 @@ import { nearestInBatches } from '../adapters/vector-stores/index.js';
 import { DEFAULT_IVF_TUNING, exactTop1Gemm } from '../adapters/vector-stores/ivf.js';
 import type { StorePoint } from '../adapters/vector-stores/types.js';
 import { machine } from './machine.js';
+import { makeMixture, type MixtureParams } from './mixture.js';
 
-interface DataParams {
-  readonly dim: number;
-  readonly clusters: number;
-  readonly noise: number;
-  /** Sub-clusters per cluster (0: none): each row is its sub-cluster's centre plus `subnoise` of noise. */
-  readonly subclusters: number;
-  readonly subnoise: number;
-  readonly alpha: number;
-  readonly dup: number;
-  readonly seed: number;
-}
+type DataParams = MixtureParams;
 
 interface Config extends DataParams {
   readonly compareN: number;
@@ -147,91 +137,6 @@ function parseArgs(argv: readonly string[]): { config: Config; stage: string } {
   return { config, stage };
 }
 
-/**
- * Unit rows from an anisotropic Gaussian mixture (the model of bench/sampling.ts): a direction shared by all
- * rows, one of `clusters` centres with Zipf(1) sizes, noise whose per-axis scale decays as (j+1)^-alpha so
- * the intrinsic dimension is well below dim, as with text embeddings; a fraction `dup` of rows are exact
- * copies of earlier rows. Rows are drawn one after another, so a prefix of n rows is itself such a sample.
- * With `subclusters` > 0 the noise above places one of that many sub-centres per cluster (drawn when first
- * used) and each row adds `subnoise` of the same anisotropic noise to its sub-centre: topics made of tight
- * groups (templates, paraphrases), where a row's nearest neighbour is clearly nearer than the rest of its
- * topic. Without it, each cluster is one wide Gaussian of up to a fifth of the rows, whose nearest
- * neighbours are barely nearer than the next hundred: the hard case for any graph index.
- */
-function makeMixture(n: number, p: DataParams): Float32Array {
-  const { dim } = p;
-  const rng = new Rng(p.seed);
-  let spare = Number.NaN;
-  const gauss = (): number => {
-    if (!Number.isNaN(spare)) {
-      const v = spare;
-      spare = Number.NaN;
-      return v;
-    }
-    const r = Math.sqrt(-2 * Math.log(1 - rng.nextFloat()));
-    const t = 2 * Math.PI * rng.nextFloat();
-    spare = r * Math.sin(t);
-    return r * Math.cos(t);
-  };
-  const unit = (): Float64Array => {
-    const v = new Float64Array(dim);
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += (v[j] = gauss()) ** 2;
-    s = Math.sqrt(s);
-    for (let j = 0; j < dim; j++) v[j] = v[j]! / s;
-    return v;
-  };
-  const shared = unit();
-  const centres = Array.from({ length: p.clusters }, unit);
-  const cumulative = new Float64Array(p.clusters);
-  let total = 0;
-  for (let c = 0; c < p.clusters; c++) cumulative[c] = total += 1 / (c + 1);
-  const scale = new Float64Array(dim);
-  let z = 0;
-  for (let j = 0; j < dim; j++) z += (scale[j] = Math.pow(j + 1, -p.alpha)) ** 2;
-  for (let j = 0; j < dim; j++) scale[j] = (p.noise * scale[j]!) / Math.sqrt(z);
-  const SHARED_WEIGHT = 0.5; // cosine ~0.2 between unrelated rows, as typical sentence embeddings show
-  const CENTRE_WEIGHT = 0.6;
-  const out = new Float32Array(n * dim);
-  const row = new Float64Array(dim);
-  const subCentres = new Map<number, Float32Array>();
-  for (let i = 0; i < n; i++) {
-    if (i > 0 && rng.nextFloat() < p.dup) {
-      const src = rng.nextInt(i);
-      out.copyWithin(i * dim, src * dim, src * dim + dim);
-      continue;
-    }
-    const u = rng.nextFloat() * total;
-    let c = 0;
-    while (cumulative[c]! < u) c++;
-    const centre = centres[c]!;
-    let s = 0;
-    if (p.subclusters > 0) {
-      const k = rng.nextInt(p.subclusters);
-      const key = c * p.subclusters + k;
-      let sub = subCentres.get(key);
-      if (!sub) {
-        sub = new Float32Array(dim);
-        for (let j = 0; j < dim; j++) sub[j] = scale[j]! * gauss();
-        subCentres.set(key, sub);
-      }
-      for (let j = 0; j < dim; j++) {
-        const v = SHARED_WEIGHT * shared[j]! + CENTRE_WEIGHT * centre[j]! + sub[j]! + (p.subnoise / p.noise) * scale[j]! * gauss();
-        row[j] = v;
-        s += v * v;
-      }
-    } else {
-      for (let j = 0; j < dim; j++) {
-        const v = SHARED_WEIGHT * shared[j]! + CENTRE_WEIGHT * centre[j]! + scale[j]! * gauss();
-        row[j] = v;
-        s += v * v;
-      }
-    }
-    s = Math.sqrt(s);
-    for (let j = 0; j < dim; j++) out[i * dim + j] = row[j]! / s;
-  }
-  return out;
-}
 
 /**
  * The mixture's first n rows, cached as raw float32 files: a cached file of the same parameters with at

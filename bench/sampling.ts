@@ -19,9 +19,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { floatProducts } from '../adapters/onnx/kernels.js';
 import type { Products } from '../core/sampling/index.js';
-import { Rng } from '../core/random.js';
+import { makeMixture } from './mixture.js';
 import {
-  allocateVectors,
   greedySampleWithStats,
   naiveGreedySample,
   sampleCount,
@@ -123,73 +122,9 @@ function parseArgs(argv: readonly string[]): { config: Config; stage: string } {
   return { config, stage };
 }
 
-/**
- * Unit rows from an anisotropic Gaussian mixture: a direction shared by all
- * rows (real embeddings are far from centred), one of `clusters` centres with
- * Zipf(1) sizes, and noise whose per-axis scale decays as (j+1)^-alpha so the
- * intrinsic dimension is well below dim, as with real text embeddings; then a
- * fraction `dup` of rows are exact copies of earlier rows. Both rules are
- * rotation invariant, so axis-aligned decay loses no generality. The matrix
- * comes from allocateVectors, so the SIMD kernels read it without a copy.
- */
-function makeMixture(n: number, dim: number, seed: number, p: DataParams): Float32Array {
-  const rng = new Rng(seed);
-  let spare = Number.NaN;
-  const gauss = (): number => {
-    if (!Number.isNaN(spare)) {
-      const v = spare;
-      spare = Number.NaN;
-      return v;
-    }
-    const r = Math.sqrt(-2 * Math.log(1 - rng.nextFloat()));
-    const t = 2 * Math.PI * rng.nextFloat();
-    spare = r * Math.sin(t);
-    return r * Math.cos(t);
-  };
-  const unit = (): Float64Array => {
-    const v = new Float64Array(dim);
-    let s = 0;
-    for (let j = 0; j < dim; j++) {
-      v[j] = gauss();
-      s += v[j]! * v[j]!;
-    }
-    s = Math.sqrt(s);
-    for (let j = 0; j < dim; j++) v[j] = v[j]! / s;
-    return v;
-  };
-  const shared = unit();
-  const centres = Array.from({ length: p.clusters }, unit);
-  const cumulative = new Float64Array(p.clusters);
-  let total = 0;
-  for (let c = 0; c < p.clusters; c++) cumulative[c] = total += 1 / (c + 1);
-  const scale = new Float64Array(dim);
-  let z = 0;
-  for (let j = 0; j < dim; j++) z += (scale[j] = Math.pow(j + 1, -p.alpha)) ** 2;
-  for (let j = 0; j < dim; j++) scale[j] = (p.noise * scale[j]!) / Math.sqrt(z);
-  const SHARED_WEIGHT = 0.5; // cosine ~0.2 between unrelated rows, as typical sentence embeddings show
-  const CENTRE_WEIGHT = 0.6;
-  const out = allocateVectors(n, dim);
-  const row = new Float64Array(dim);
-  for (let i = 0; i < n; i++) {
-    if (i > 0 && rng.nextFloat() < p.dup) {
-      const src = rng.nextInt(i);
-      out.copyWithin(i * dim, src * dim, src * dim + dim);
-      continue;
-    }
-    const u = rng.nextFloat() * total;
-    let c = 0;
-    while (cumulative[c]! < u) c++;
-    const centre = centres[c]!;
-    let s = 0;
-    for (let j = 0; j < dim; j++) {
-      const v = SHARED_WEIGHT * shared[j]! + CENTRE_WEIGHT * centre[j]! + scale[j]! * gauss();
-      row[j] = v;
-      s += v * v;
-    }
-    s = Math.sqrt(s);
-    for (let j = 0; j < dim; j++) out[i * dim + j] = row[j]! / s;
-  }
-  return out;
+/** bench/mixture.ts's mixture with one level of clusters (no sub-clusters). */
+function mixtureOf(n: number, dim: number, seed: number, p: DataParams): Float32Array {
+  return makeMixture(n, { ...p, dim, seed, subclusters: 0, subnoise: 0 });
 }
 
 type Json = Record<string, unknown>;
@@ -229,7 +164,7 @@ const fmtMs = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(0)}
 
 async function bigStage(config: Config): Promise<void> {
   const { bigN: n, bigDim: dim } = config;
-  const data = timed(() => makeMixture(n, dim, 1, config));
+  const data = timed(() => mixtureOf(n, dim, 1, config));
   const count = sampleCount(n, config.ratio);
   const run = await timedAsync(() => greedySampleWithStats(data.value, n, dim, { count, seed: 1, rule: 'centroid', kernel: config.kernel }));
   const maxRssBytes = process.resourceUsage().maxRSS * 1024;
@@ -265,7 +200,7 @@ async function main(): Promise<void> {
   for (const dim of config.checkDims) {
     for (const seed of config.checkSeeds) {
       const n = config.checkN;
-      const data = makeMixture(n, dim, seed, config);
+      const data = mixtureOf(n, dim, seed, config);
       const count = sampleCount(n, config.ratio);
       for (const rule of config.checkRules) {
         const oracle = timed(() => naiveGreedySample(data, n, dim, { count, seed, rule }));
@@ -297,7 +232,7 @@ async function main(): Promise<void> {
   if (config.rules.includes('kcenter')) speedRuns.push({ rule: 'kcenter', n: config.kcenterN, dim: config.kcenterDim });
   for (const { rule, n, dim } of speedRuns) {
     if (n <= 0) continue;
-    const data = makeMixture(n, dim, 1, config);
+    const data = mixtureOf(n, dim, 1, config);
     const count = sampleCount(n, config.ratio);
     const fast = await timedAsync(() => greedySampleWithStats(data, n, dim, { count, seed: 1, rule, kernel: config.kernel, products }));
     const s: GreedySampleStats = fast.value.stats;

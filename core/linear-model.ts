@@ -132,13 +132,7 @@ export function* trainLinearSteps(
         logits[c] = z;
         if (z > max) max = z;
       }
-      let sum = 0;
-      for (let c = 0; c < classes; c++) {
-        const e = Math.exp(logits[c]! - max);
-        logits[c] = e;
-        sum += e;
-      }
-      for (let c = 0; c < classes; c++) logits[c] = logits[c]! / sum;
+      softmaxOfLogits(logits, classes, max);
       loss -= Math.log(Math.max(logits[target]!, 1e-300));
       for (let c = 0; c < classes; c++) {
         const g = logits[c]! - (c === target ? 1 : 0);
@@ -189,13 +183,18 @@ function softmaxInto(w: Float64Array, vectors: Float32Array, base: number, dim: 
     out[c] = z;
     if (z > max) max = z;
   }
+  softmaxOfLogits(out, classes, max);
+}
+
+/** Turns the first `classes` logits in `z` (their largest is `max`) into probabilities, in place. */
+function softmaxOfLogits(z: Float64Array, classes: number, max: number): void {
   let sum = 0;
   for (let c = 0; c < classes; c++) {
-    const e = Math.exp(out[c]! - max);
-    out[c] = e;
+    const e = Math.exp(z[c]! - max);
+    z[c] = e;
     sum += e;
   }
-  for (let c = 0; c < classes; c++) out[c] = out[c]! / sum;
+  for (let c = 0; c < classes; c++) z[c] = z[c]! / sum;
 }
 
 /** Class probabilities for each of `rows`: a row-major rows.length × K array. */

@@ -7,11 +7,8 @@ import { exists, readFloat64, readJson, writeJsonAtomic, writeTypedAtomic } from
 import { withSharedMatrix } from '../shared-matrix.js';
 import type { JobContext, Trainer } from './types.js';
 
-export interface LinearTrainerOptions {
-  epochs: number;
-  learningRate: number;
-  l2: number;
-}
+/** The trainer's options are the model's: epochs, learning rate, L2 penalty. */
+export type LinearTrainerOptions = LinearTrainOptions;
 
 /**
  * Longest the trainer computes without letting the event loop run, in ms: heartbeats are only sent
