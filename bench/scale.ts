@@ -13,6 +13,11 @@
 //   --compare-with=<dir>          a finished run directory: final.jsonl and categories.jsonl must be byte-identical
 //   --keep=<dir>                  keep each run's directory under <dir>/<rows> (for --compare-with)
 //   --out=bench/results/scale.json   (entries of earlier sizes in it are kept unless rerun)
+//   --continue=<dir>              the folder of an attempt whose bench process died (a session that ended): a dev
+//                                 server on its database and new workers finish the same workflow (the sample phase
+//                                 resumes from its checkpoint); one size only. The entry's wall time runs from the
+//                                 workflow's start, less the gap (`gapSeconds`) between the attempt's last sign of
+//                                 life (its `alive` file) and the continuation; phase walls from the report include it.
 //
 // Each size runs on a fresh dev server, workers and cache, so no phase is skipped as already done.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -43,6 +48,23 @@ const cores = opt('cores', '').split(',').filter((c) => c.length > 0);
 const compareWith = args.get('compare-with');
 const keep = args.get('keep');
 const out = opt('out', 'bench/results/scale.json');
+const continueDir = args.get('continue');
+if (continueDir !== undefined && sizes.length !== 1) throw new Error('--continue: give the one size of that attempt in --sizes');
+
+/** What an attempt's folder records about it, so that another process can continue it (--continue). */
+interface Attempt {
+  workflowId: string;
+  /** Date.now() when the workflow was started. */
+  startedMs: number;
+  datasetBytes: number;
+  generateS: number;
+  /** Earlier continuations: when each began and how long the bench had been gone. */
+  continuations: Array<{ atMs: number; gapSeconds: number }>;
+}
+const ATTEMPT_FILE = 'attempt.json';
+/** Rewritten with Date.now() every ALIVE_MS while the bench watches the run: a continuation's gap starts there. */
+const ALIVE_FILE = 'alive';
+const ALIVE_MS = 30_000;
 
 /** Temporal's hard limits on one workflow's history (the server terminates a run past either). */
 const HISTORY_EVENT_LIMIT = 51_200;
@@ -87,19 +109,37 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function runSize(n: number): Promise<Record<string, unknown>> {
+/** A new attempt's folder with its dataset, or the folder of the attempt to continue (its record updated). */
+async function prepare(n: number): Promise<{ dir: string; attempt: Attempt; gapSeconds: number }> {
+  if (continueDir !== undefined) {
+    const dir = path.resolve(continueDir);
+    const attempt = JSON.parse(readFileSync(path.join(dir, ATTEMPT_FILE), 'utf8')) as Attempt;
+    const now = Date.now();
+    const gapSeconds = (now - Number(readFileSync(path.join(dir, ALIVE_FILE), 'utf8'))) / 1000;
+    attempt.continuations.push({ atMs: now, gapSeconds: +gapSeconds.toFixed(1) });
+    writeFileSync(path.join(dir, ATTEMPT_FILE), JSON.stringify(attempt));
+    console.error(`${n} rows: continuing ${attempt.workflowId} in ${dir} after ${gapSeconds.toFixed(0)} s away; load ${loadavg()}`);
+    return { dir, attempt, gapSeconds: attempt.continuations.reduce((t, c) => t + c.gapSeconds, 0) };
+  }
   const dir = await mkdtemp(path.join(os.tmpdir(), `dqe-bench-scale-${n}-`));
-  const dataset = path.join(dir, 'real-text.jsonl');
   const genStart = performance.now();
-  const datasetBytes = await writeDataset(dataset, n);
+  const datasetBytes = await writeDataset(path.join(dir, 'real-text.jsonl'), n);
   const generateS = (performance.now() - genStart) / 1000;
   console.error(`${n} rows: dataset ${(datasetBytes / 2 ** 20).toFixed(1)} MiB written in ${generateS.toFixed(1)} s; load ${loadavg()}`);
+  const attempt: Attempt = { workflowId: `bench-scale-${n}-${Date.now()}`, startedMs: 0, datasetBytes, generateS, continuations: [] };
+  return { dir, attempt, gapSeconds: 0 };
+}
+
+async function runSize(n: number): Promise<Record<string, unknown>> {
+  const { dir, attempt, gapSeconds } = await prepare(n);
+  const { datasetBytes, generateS, workflowId } = attempt;
+  const dataset = path.join(dir, 'real-text.jsonl');
+  const alive = () => writeFileSync(path.join(dir, ALIVE_FILE), String(Date.now()));
   const server = await startDevServer({ dbFile: path.join(dir, 'temporal.db') });
   const workers = Array.from({ length: workerCount }, (_, i) => startWorker(i, server.address, path.join(dir, 'cache'), path.join(dir, `worker-${i}.log`)));
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const runDir = path.join(dir, 'run');
-  const workflowId = `bench-scale-${n}-${Date.now()}`;
   const pids = workers.map((w) => w.pid!);
   const phaseCpu: Record<string, number[]> = {};
   const serverCpu: Record<string, number> = {};
@@ -111,11 +151,20 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
   try {
     const loadStart = loadavg();
     const started = performance.now();
-    const handle = await client.workflow.start('dqe', {
-      taskQueue: TASK_QUEUE,
-      workflowId,
-      args: [{ dataset, outputDir: runDir, seed, embedder: embedderName === 'hash' ? { name: 'hash', dim } : { name: 'minilm' }, trainer: 'linear', judge: 'offline', vectorStore: 'embedded', ...(twoFold === undefined ? {} : { twoFold }) }],
-    });
+    let handle;
+    if (continueDir === undefined) {
+      attempt.startedMs = Date.now();
+      handle = await client.workflow.start('dqe', {
+        taskQueue: TASK_QUEUE,
+        workflowId,
+        args: [{ dataset, outputDir: runDir, seed, embedder: embedderName === 'hash' ? { name: 'hash', dim } : { name: 'minilm' }, trainer: 'linear', judge: 'offline', vectorStore: 'embedded', ...(twoFold === undefined ? {} : { twoFold }) }],
+      });
+      writeFileSync(path.join(dir, ATTEMPT_FILE), JSON.stringify(attempt));
+    } else {
+      handle = client.workflow.getHandle(workflowId);
+    }
+    alive();
+    let lastAlive = Date.now();
     let last = { workers: pids.map((p) => procCpuSeconds(p, true)), server: procCpuSeconds(server.pid, true), phase: 'start' };
     const result = handle.result();
     let done = false;
@@ -147,6 +196,10 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
       serverCpu[phase] = (serverCpu[phase] ?? 0) + now.server - last.server;
       pids.forEach((p, i) => (peaks.workers[i] = Math.max(peaks.workers[i]!, peakRss(p))));
       peaks.server = Math.max(peaks.server, peakRss(server.pid));
+      if (Date.now() - lastAlive >= ALIVE_MS) {
+        alive();
+        lastAlive = Date.now();
+      }
       if (samples++ % 60 === 0) {
         loads.push(loadavg());
         console.error(`  ${((performance.now() - started) / 1000).toFixed(0)} s: ${phase}; load ${loads.at(-1)}`);
@@ -154,7 +207,8 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
       last = now;
     }
     await result;
-    const wallSeconds = (performance.now() - started) / 1000;
+    // A continued attempt: from the workflow's start, less the time no bench (and no worker) was there.
+    const wallSeconds = continueDir === undefined ? (performance.now() - started) / 1000 : (Date.now() - attempt.startedMs) / 1000 - gapSeconds;
     const loadEnd = loadavg();
     const report = JSON.parse(await readFile(path.join(runDir, 'report.json'), 'utf8')) as Report;
     const desc = await handle.describe();
@@ -184,6 +238,8 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
       dim,
       datasetBytes,
       generateDatasetS: +generateS.toFixed(1),
+      // Continued attempts: worker CPU, peaks and loads below are the last process's only; phase walls include the gaps.
+      ...(attempt.continuations.length > 0 ? { continuations: attempt.continuations, gapSeconds: +gapSeconds.toFixed(1) } : {}),
       phases: phaseTable,
       otherCpuS: Object.fromEntries(Object.entries(phaseCpu).filter(([p]) => !(p in phases)).map(([p, c]) => [p, c.map((x) => +x.toFixed(2))])),
       workerCpuTotalS: pids.map((p) => +procCpuSeconds(p, true).toFixed(1)),
