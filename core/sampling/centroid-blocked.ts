@@ -8,8 +8,8 @@
 // products of all rows with *candidate* picks computed ahead: at a block start the likely next picks — the greedy
 // rule run ahead on the rows with the highest f alone — that have no column yet are multiplied with all rows in
 // one float32 matrix product (a column stays while its row ranks high); a pick outside the candidates starts a new
-// block. Each step, only the rows whose estimate is within twice the certified error of the largest get the oracle's exact score (dot64 with S_k, same
-// function and bits); the best of those is the oracle's pick. Work: about N × count × d multiply-adds at
+// block. Each step, only the rows whose estimate is within twice the certified error of the largest get the
+// oracle's exact score (dot64 with S_k, same function and bits); the best of those is the oracle's pick. Work: about N × count × d multiply-adds at
 // matrix-product speed (plus the candidates never picked), one pass over N per step (adding the pick's column and
 // collecting the rows near the top together), and a handful of exact scores per step.
 import { RowHeap } from './heap.js';
