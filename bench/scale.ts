@@ -18,16 +18,21 @@
 //                                 resumes from its checkpoint); one size only. The entry's wall time runs from the
 //                                 workflow's start, less the gap (`gapSeconds`) between the attempt's last sign of
 //                                 life (its `alive` file) and the continuation; phase walls from the report include it.
+//   --reuse-sample=<dir>          a kept run directory of the same size and seed (--keep): its sample phase's output is
+//                                 put where the new run finds it, so every phase runs but sampling (90 minutes at 1M
+//                                 rows), which is taken as done. Phase outputs are named after their inputs' paths, so
+//                                 the attempt runs in the folder the kept run ran in (the path its sample.*.json names);
+//                                 the dataset is generated again (same rows, same bytes) and every other phase redone.
 //
 // Each size runs on a fresh dev server, workers and cache, so no phase is skipped as already done.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { Client, Connection } from '@temporalio/client';
-import type { Report } from '../core/run-layout.js';
+import { RUN_LOCK_FILE, type Report } from '../core/run-layout.js';
 import { startDevServer } from '../infra/temporal.js';
 import { progressQuery } from '../workflows/dqe.js';
 import { keyValueArgs } from './args.js';
@@ -50,6 +55,8 @@ const keep = args.get('keep');
 const out = opt('out', 'bench/results/scale.json');
 const continueDir = args.get('continue');
 if (continueDir !== undefined && sizes.length !== 1) throw new Error('--continue: give the one size of that attempt in --sizes');
+const reuseSample = args.get('reuse-sample');
+if (reuseSample !== undefined && (sizes.length !== 1 || continueDir !== undefined)) throw new Error('--reuse-sample: one size, and not with --continue');
 
 /** What an attempt's folder records about it, so that another process can continue it (--continue). */
 interface Attempt {
@@ -121,13 +128,33 @@ async function prepare(n: number): Promise<{ dir: string; attempt: Attempt; gapS
     console.error(`${n} rows: continuing ${attempt.workflowId} in ${dir} after ${gapSeconds.toFixed(0)} s away; load ${loadavg()}`);
     return { dir, attempt, gapSeconds: attempt.continuations.reduce((t, c) => t + c.gapSeconds, 0) };
   }
-  const dir = await mkdtemp(path.join(os.tmpdir(), `dqe-bench-scale-${n}-`));
+  const dir = reuseSample === undefined ? await mkdtemp(path.join(os.tmpdir(), `dqe-bench-scale-${n}-`)) : await placeSample(reuseSample);
   const genStart = performance.now();
   const datasetBytes = await writeDataset(path.join(dir, 'real-text.jsonl'), n);
   const generateS = (performance.now() - genStart) / 1000;
   console.error(`${n} rows: dataset ${(datasetBytes / 2 ** 20).toFixed(1)} MiB written in ${generateS.toFixed(1)} s; load ${loadavg()}`);
   const attempt: Attempt = { workflowId: `bench-scale-${n}-${Date.now()}`, startedMs: 0, datasetBytes, generateS, continuations: [] };
+  // The run directory holds the kept sample: a lock naming this workflow as a run that was killed lets it resume there.
+  if (reuseSample !== undefined) writeFileSync(path.join(dir, 'run', RUN_LOCK_FILE), JSON.stringify({ workflowId: attempt.workflowId, runId: 'kept-sample', state: 'running' }));
   return { dir, attempt, gapSeconds: 0 };
+}
+
+/**
+ * --reuse-sample: creates the folder the kept run ran in and puts the kept sample phase's files in its run
+ * directory's work folder; returns the folder.
+ */
+async function placeSample(kept: string): Promise<string> {
+  const work = path.join(kept, 'work');
+  const manifests = readdirSync(work).filter((f) => /^sample\.[0-9a-f]+\.json$/u.test(f));
+  if (manifests.length !== 1) throw new Error(`--reuse-sample: ${work} holds ${manifests.length} sample manifests, expected 1`);
+  const { orderPath } = JSON.parse(readFileSync(path.join(work, manifests[0]!), 'utf8')) as { orderPath: string };
+  const runWork = path.dirname(orderPath);
+  const dir = path.dirname(path.dirname(runWork));
+  if (existsSync(dir)) throw new Error(`--reuse-sample: ${dir} (where the kept run ran) exists; remove it first`);
+  mkdirSync(runWork, { recursive: true });
+  const prefix = manifests[0]!.slice(0, -'json'.length);
+  for (const f of readdirSync(work).filter((f) => f.startsWith(prefix))) await cp(path.join(work, f), path.join(runWork, f));
+  return dir;
 }
 
 async function runSize(n: number): Promise<Record<string, unknown>> {
@@ -240,6 +267,8 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
       generateDatasetS: +generateS.toFixed(1),
       // Continued attempts: worker CPU, peaks and loads below are the last process's only; phase walls include the gaps.
       ...(attempt.continuations.length > 0 ? { continuations: attempt.continuations, gapSeconds: +gapSeconds.toFixed(1) } : {}),
+      // The sample phase's output came from this kept run: its wall below is the lookup, not the sampling.
+      ...(reuseSample !== undefined ? { sampleReusedFrom: path.resolve(reuseSample) } : {}),
       phases: phaseTable,
       otherCpuS: Object.fromEntries(Object.entries(phaseCpu).filter(([p]) => !(p in phases)).map(([p, c]) => [p, c.map((x) => +x.toFixed(2))])),
       workerCpuTotalS: pids.map((p) => +procCpuSeconds(p, true).toFixed(1)),

@@ -53,6 +53,166 @@ export function trainLinear(
 }
 
 /**
+ * Rows per block of a gradient pass. Each block's gradient (and loss) is summed from zero in row order and
+ * the blocks' sums are added in block order, so the weights do not depend on how many threads share the
+ * blocks (`adapters/trainers/linear.ts` spreads them over threads); up to one block (every run below this
+ * many training rows) the sum is the plain row-order sum.
+ */
+export const GRADIENT_BLOCK_ROWS = 32_768;
+
+/**
+ * The training rows as a gradient pass reads them. Rows with zeros (hashed n-gram vectors are mostly zeros)
+ * are packed as (column, value) pairs of their non-zero entries, so every epoch touches only what is there:
+ * values stay float32 and columns 16-bit where the width allows (6 bytes per non-zero entry); each product
+ * promotes the float32 value to float64 exactly. Dense rows (sentence embeddings: every entry non-zero) are
+ * read from `vectors` at `rowOf[i] * dim` (where they lie in the matrix, with no copy), or at `i * dim` when
+ * `rowOf` is absent (a copy of the rows in order). Both loops add the same products in the same order, so
+ * the weights are the same either way.
+ */
+export interface PackedRows {
+  n: number;
+  dim: number;
+  dense: boolean;
+  vectors: Float32Array;
+  rowOf: ArrayLike<number> | undefined;
+  /** Sparse rows: row i's entries are [rowStart[i], rowStart[i + 1]) of cols and vals. */
+  rowStart: Uint32Array;
+  cols: Uint16Array | Uint32Array;
+  vals: Float32Array;
+}
+
+/**
+ * Packs the rows `rows` of the N × dim matrix for the gradient passes. `shared`: every array the pass reads
+ * lies in shared memory (dense rows are copied there in order), for threads.
+ */
+export function packRows(vectors: Float32Array, dim: number, rows: ArrayLike<number>, shared = false): PackedRows {
+  const n = rows.length;
+  const alloc = shared ? (bytes: number) => new SharedArrayBuffer(bytes) : (bytes: number) => new ArrayBuffer(bytes);
+  let nnz = 0;
+  const counts = new Uint32Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    const base = rows[i]! * dim;
+    for (let j = 0; j < dim; j++) if (vectors[base + j] !== 0) nnz++;
+    counts[i + 1] = nnz;
+  }
+  const dense = nnz === n * dim;
+  if (dense) {
+    if (!shared) return { n, dim, dense, vectors, rowOf: rows, rowStart: new Uint32Array(0), cols: new Uint16Array(0), vals: new Float32Array(0) };
+    const copy = new Float32Array(alloc(n * dim * 4));
+    for (let i = 0; i < n; i++) copy.set(vectors.subarray(rows[i]! * dim, (rows[i]! + 1) * dim), i * dim);
+    return { n, dim, dense, vectors: copy, rowOf: undefined, rowStart: new Uint32Array(0), cols: new Uint16Array(0), vals: new Float32Array(0) };
+  }
+  const rowStart = new Uint32Array(alloc((n + 1) * 4));
+  rowStart.set(counts);
+  const cols = dim <= 0x10000 ? new Uint16Array(alloc(nnz * 2)) : new Uint32Array(alloc(nnz * 4));
+  const vals = new Float32Array(alloc(nnz * 4));
+  for (let i = 0, k = 0; i < n; i++) {
+    const base = rows[i]! * dim;
+    for (let j = 0; j < dim; j++) {
+      const x = vectors[base + j]!;
+      if (x !== 0) {
+        cols[k] = j;
+        vals[k++] = x;
+      }
+    }
+  }
+  return { n, dim, dense, vectors: new Float32Array(0), rowOf: undefined, rowStart, cols, vals };
+}
+
+/**
+ * Adds the cross-entropy gradient of rows [from, to) (in row order) at weights `w` into `grad`, and returns
+ * `loss` plus their losses (added in row order). `logits`: scratch of length `classes`.
+ */
+export function accumulateGradient(
+  p: PackedRows,
+  targets: ArrayLike<number>,
+  classes: number,
+  w: Float64Array,
+  from: number,
+  to: number,
+  grad: Float64Array,
+  logits: Float64Array,
+  loss: number,
+): number {
+  const { dim, dense, vectors, rowOf, rowStart, cols, vals } = p;
+  const width = dim + 1;
+  for (let i = from; i < to; i++) {
+    const a = rowStart[i]!;
+    const b = rowStart[i + 1]!;
+    const xb = (rowOf === undefined ? i : rowOf[i]!) * dim;
+    const target = targets[i]!;
+    let max = -Infinity;
+    for (let c = 0; c < classes; c++) {
+      const off = c * width;
+      let z = w[off + dim]!;
+      if (dense) {
+        let z1 = 0, z2 = 0, z3 = 0, j = 0;
+        for (; j + 3 < dim; j += 4) {
+          z += w[off + j]! * vectors[xb + j]!;
+          z1 += w[off + j + 1]! * vectors[xb + j + 1]!;
+          z2 += w[off + j + 2]! * vectors[xb + j + 2]!;
+          z3 += w[off + j + 3]! * vectors[xb + j + 3]!;
+        }
+        for (; j < dim; j++) z += w[off + j]! * vectors[xb + j]!;
+        z += z1 + z2 + z3;
+      }
+      else for (let k = a; k < b; k++) z += w[off + cols[k]!]! * vals[k]!;
+      logits[c] = z;
+      if (z > max) max = z;
+    }
+    softmaxOfLogits(logits, classes, max);
+    loss -= Math.log(Math.max(logits[target]!, 1e-300));
+    for (let c = 0; c < classes; c++) {
+      const g = logits[c]! - (c === target ? 1 : 0);
+      if (g === 0) continue;
+      const off = c * width;
+      if (dense) {
+        let j = 0;
+        for (; j + 3 < dim; j += 4) {
+          grad[off + j]! += g * vectors[xb + j]!;
+          grad[off + j + 1]! += g * vectors[xb + j + 1]!;
+          grad[off + j + 2]! += g * vectors[xb + j + 2]!;
+          grad[off + j + 3]! += g * vectors[xb + j + 3]!;
+        }
+        for (; j < dim; j++) grad[off + j]! += g * vectors[xb + j]!;
+      }
+      else for (let k = a; k < b; k++) grad[off + cols[k]!]! += g * vals[k]!;
+      grad[off + dim]! += g;
+    }
+  }
+  return loss;
+}
+
+/** Adam's moment estimates: the optimiser's state between epochs. */
+export interface AdamState {
+  m: Float64Array;
+  v: Float64Array;
+}
+
+/** One Adam step (step number `epoch`, from 1) on `w` from the summed gradient `grad` of `n` rows. */
+export function adamStep(w: Float64Array, grad: Float64Array, state: AdamState, n: number, epoch: number, dim: number, opts: LinearTrainOptions): void {
+  const { m, v } = state;
+  const width = dim + 1;
+  const scale = 1 / n;
+  const b1t = 1 - ADAM_BETA1 ** epoch;
+  const b2t = 1 - ADAM_BETA2 ** epoch;
+  for (let k = 0; k < w.length; k++) {
+    const g = grad[k]! * scale + (k % width < dim ? opts.l2 * w[k]! : 0);
+    const mk = ADAM_BETA1 * m[k]! + (1 - ADAM_BETA1) * g;
+    const vk = ADAM_BETA2 * v[k]! + (1 - ADAM_BETA2) * g * g;
+    m[k] = mk;
+    v[k] = vk;
+    w[k] = w[k]! - (opts.learningRate * (mk / b1t)) / (Math.sqrt(vk / b2t) + ADAM_EPSILON);
+  }
+}
+
+/** Checks a training's arguments (the same for every way of training). */
+export function checkTrainArgs(rows: ArrayLike<number>, targets: ArrayLike<number>, classes: number): void {
+  if (rows.length !== targets.length) throw new Error('trainLinear: rows and targets must have the same length');
+  if (classes < 2) throw new Error('trainLinear: classes must be at least 2');
+}
+
+/**
  * `trainLinear` as a generator that pauses after every `rowsPerStep` rows of each gradient pass and
  * at the end of each epoch, so that a caller can let its event loop run (an activity's heartbeats)
  * during a long training. Pausing changes no arithmetic: the weights are `trainLinear`'s, bit for bit.
@@ -66,107 +226,33 @@ export function* trainLinearSteps(
   opts: LinearTrainOptions,
   rowsPerStep: number,
 ): Generator<LinearTrainStep, LinearModel, void> {
-  if (rows.length !== targets.length) throw new Error('trainLinear: rows and targets must have the same length');
-  if (classes < 2) throw new Error('trainLinear: classes must be at least 2');
-  const width = dim + 1;
-  const w = new Float64Array(classes * width);
-  const grad = new Float64Array(classes * width);
-  const m = new Float64Array(classes * width);
-  const v = new Float64Array(classes * width);
-  const logits = new Float64Array(classes);
+  checkTrainArgs(rows, targets, classes);
+  const size = classes * (dim + 1);
+  const w = new Float64Array(size);
   const n = rows.length;
   if (n === 0) return { classes, dim, weights: w };
-
-  // Rows as (column, value) pairs of their non-zero entries: hashed n-gram vectors are mostly zeros,
-  // so every epoch touches only what is there. Values stay float32 and columns 16-bit where the width
-  // allows (6 bytes per non-zero entry); each product promotes the float32 value to float64 exactly.
-  const rowStart = new Uint32Array(n + 1);
-  let nnz = 0;
-  for (let i = 0; i < n; i++) {
-    const base = rows[i]! * dim;
-    for (let j = 0; j < dim; j++) if (vectors[base + j] !== 0) nnz++;
-    rowStart[i + 1] = nnz;
-  }
-  // Dense rows (sentence embeddings: every entry non-zero) are read where they lie in the matrix, with no
-  // copy; the direct loop adds the same products in the same order as the sparse loop would, so the
-  // weights are the same either way.
-  const dense = nnz === n * dim;
-  const cols = dense ? new Uint16Array(0) : dim <= 0x10000 ? new Uint16Array(nnz) : new Uint32Array(nnz);
-  const vals = new Float32Array(dense ? 0 : nnz);
-  if (!dense) {
-    for (let i = 0, k = 0; i < n; i++) {
-      const base = rows[i]! * dim;
-      for (let j = 0; j < dim; j++) {
-        const x = vectors[base + j]!;
-        if (x !== 0) {
-          cols[k] = j;
-          vals[k++] = x;
-        }
-      }
-    }
-  }
+  const grad = new Float64Array(size);
+  const block = new Float64Array(size);
+  const state: AdamState = { m: new Float64Array(size), v: new Float64Array(size) };
+  const logits = new Float64Array(classes);
+  const packed = packRows(vectors, dim, rows);
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     grad.fill(0);
     let loss = 0;
-    for (let i = 0; i < n; i++) {
-      const a = rowStart[i]!;
-      const b = rowStart[i + 1]!;
-      const xb = rows[i]! * dim;
-      const target = targets[i]!;
-      let max = -Infinity;
-      for (let c = 0; c < classes; c++) {
-        const off = c * width;
-        let z = w[off + dim]!;
-        if (dense) {
-          let z1 = 0, z2 = 0, z3 = 0, j = 0;
-          for (; j + 3 < dim; j += 4) {
-            z += w[off + j]! * vectors[xb + j]!;
-            z1 += w[off + j + 1]! * vectors[xb + j + 1]!;
-            z2 += w[off + j + 2]! * vectors[xb + j + 2]!;
-            z3 += w[off + j + 3]! * vectors[xb + j + 3]!;
-          }
-          for (; j < dim; j++) z += w[off + j]! * vectors[xb + j]!;
-          z += z1 + z2 + z3;
-        }
-        else for (let k = a; k < b; k++) z += w[off + cols[k]!]! * vals[k]!;
-        logits[c] = z;
-        if (z > max) max = z;
+    for (let start = 0; start < n; start += GRADIENT_BLOCK_ROWS) {
+      const end = Math.min(n, start + GRADIENT_BLOCK_ROWS);
+      block.fill(0);
+      let blockLoss = 0;
+      for (let i = start; i < end; ) {
+        const stop = Math.min(end, (Math.floor(i / rowsPerStep) + 1) * rowsPerStep);
+        blockLoss = accumulateGradient(packed, targets, classes, w, i, stop, block, logits, blockLoss);
+        i = stop;
+        if (i % rowsPerStep === 0 && i < n) yield { epoch, rowsDone: i };
       }
-      softmaxOfLogits(logits, classes, max);
-      loss -= Math.log(Math.max(logits[target]!, 1e-300));
-      for (let c = 0; c < classes; c++) {
-        const g = logits[c]! - (c === target ? 1 : 0);
-        if (g === 0) continue;
-        const off = c * width;
-        if (dense) {
-          let j = 0;
-          for (; j + 3 < dim; j += 4) {
-            grad[off + j]! += g * vectors[xb + j]!;
-            grad[off + j + 1]! += g * vectors[xb + j + 1]!;
-            grad[off + j + 2]! += g * vectors[xb + j + 2]!;
-            grad[off + j + 3]! += g * vectors[xb + j + 3]!;
-          }
-          for (; j < dim; j++) grad[off + j]! += g * vectors[xb + j]!;
-        }
-        else for (let k = a; k < b; k++) grad[off + cols[k]!]! += g * vals[k]!;
-        grad[off + dim]! += g;
-      }
-      if ((i + 1) % rowsPerStep === 0 && i + 1 < n) yield { epoch, rowsDone: i + 1 };
+      for (let k = 0; k < size; k++) grad[k] = grad[k]! + block[k]!;
+      loss += blockLoss;
     }
-    const scale = 1 / n;
-    const b1t = 1 - ADAM_BETA1 ** epoch;
-    const b2t = 1 - ADAM_BETA2 ** epoch;
-    for (let c = 0; c < classes; c++) {
-      for (let j = 0; j <= dim; j++) {
-        const k = c * width + j;
-        const g = grad[k]! * scale + (j < dim ? opts.l2 * w[k]! : 0);
-        const mk = ADAM_BETA1 * m[k]! + (1 - ADAM_BETA1) * g;
-        const vk = ADAM_BETA2 * v[k]! + (1 - ADAM_BETA2) * g * g;
-        m[k] = mk;
-        v[k] = vk;
-        w[k] = w[k]! - (opts.learningRate * (mk / b1t)) / (Math.sqrt(vk / b2t) + ADAM_EPSILON);
-      }
-    }
+    adamStep(w, grad, state, n, epoch, dim, opts);
     yield { epoch, rowsDone: n, loss: loss / n };
   }
   return { classes, dim, weights: w };

@@ -1,8 +1,21 @@
 // The CPU trainer: multinomial logistic regression on the embeddings.
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
 import { crossValidationFolds, randomSubset } from '../../core/evaluation.js';
-import { argmax, predictLinear, trainLinearSteps, type LinearModel, type LinearTrainOptions } from '../../core/linear-model.js';
+import {
+  adamStep,
+  argmax,
+  checkTrainArgs,
+  GRADIENT_BLOCK_ROWS,
+  packRows,
+  predictLinear,
+  trainLinearSteps,
+  type LinearModel,
+  type LinearTrainOptions,
+} from '../../core/linear-model.js';
+import type { LinearThreadInput } from './linear-thread-main.js';
 import { exists, readFloat64, readJson, writeJsonAtomic, writeTypedAtomic } from '../files.js';
 import { withSharedMatrix } from '../shared-matrix.js';
 import type { JobContext, Trainer } from './types.js';
@@ -20,8 +33,10 @@ const MAX_BLOCK_MS = 100;
 const ROWS_PER_STEP = 4096;
 
 /**
- * Trains like `trainLinear` (bit-identical weights), but gives the event loop a turn at least every
- * MAX_BLOCK_MS and heartbeats the epoch and loss each time.
+ * Trains like `trainLinear` (bit-identical weights) without holding up the event loop: it heartbeats the
+ * epoch and loss and lets the loop run at least every MAX_BLOCK_MS. Above one gradient block of rows
+ * (GRADIENT_BLOCK_ROWS) the gradient passes run on `threads` threads (all cores by default); below it, in
+ * steps on this thread.
  */
 export async function trainLinearYielding(
   vectors: Float32Array,
@@ -30,10 +45,12 @@ export async function trainLinearYielding(
   targets: ArrayLike<number>,
   classes: number,
   opts: LinearTrainOptions,
-  ctx: Pick<JobContext, 'heartbeat'>,
+  ctx: Pick<JobContext, 'heartbeat'> & { signal?: AbortSignal },
   /** More heartbeat details, e.g. which probe this is. */
   details: Record<string, unknown> = {},
+  threads = availableParallelism(),
 ): Promise<{ model: LinearModel; finalLoss: number }> {
+  if (threads > 1 && rows.length > GRADIENT_BLOCK_ROWS) return trainLinearThreaded(vectors, dim, rows, targets, classes, opts, ctx, details, threads);
   const steps = trainLinearSteps(vectors, dim, rows, targets, classes, opts, ROWS_PER_STEP);
   let finalLoss = NaN;
   let since = performance.now();
@@ -47,6 +64,94 @@ export async function trainLinearYielding(
       since = performance.now();
     }
   }
+}
+
+/**
+ * The gradient passes spread over threads: the training rows are packed into shared memory once (hashed
+ * vectors as their non-zero entries, which the one-thread path also builds; dense rows copied, half the
+ * matrix when training on the sampled half), each epoch the threads take the blocks of rows in turn and
+ * this thread adds the blocks' gradients in block order and takes the Adam step. The weights are
+ * `trainLinear`'s bit for bit, whatever the number of threads. The event loop runs while the threads work.
+ */
+async function trainLinearThreaded(
+  vectors: Float32Array,
+  dim: number,
+  rows: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  classes: number,
+  opts: LinearTrainOptions,
+  ctx: Pick<JobContext, 'heartbeat'> & { signal?: AbortSignal },
+  details: Record<string, unknown>,
+  threads: number,
+): Promise<{ model: LinearModel; finalLoss: number }> {
+  checkTrainArgs(rows, targets, classes);
+  const n = rows.length;
+  const size = classes * (dim + 1);
+  const blocks = Math.ceil(n / GRADIENT_BLOCK_ROWS);
+  const f64 = (length: number) => new Float64Array(new SharedArrayBuffer(length * 8));
+  const input: LinearThreadInput = {
+    packed: packRows(vectors, dim, rows, true),
+    targets: new Uint32Array(new SharedArrayBuffer(n * 4)),
+    classes,
+    weights: f64(size),
+    blockGrads: f64(blocks * size),
+    blockLosses: f64(blocks),
+    next: new Int32Array(new SharedArrayBuffer(4)),
+  };
+  input.targets.set(targets);
+  const w = input.weights;
+  const grad = new Float64Array(size);
+  const state = { m: new Float64Array(size), v: new Float64Array(size) };
+  const workers = Array.from({ length: Math.min(threads, blocks) }, () =>
+    new Worker(new URL('../../activities/thread.js', import.meta.url), { workerData: { main: '../adapters/trainers/linear-thread-main.ts', input } }));
+  // Every thread posts 'done' once per pass; an error or an early exit fails the training.
+  let failed: Error | undefined;
+  let waiting: { left: number; resolve: () => void; reject: (err: Error) => void } | undefined;
+  const fail = (err: Error): void => {
+    failed ??= err;
+    waiting?.reject(failed);
+  };
+  for (const worker of workers) {
+    worker.on('message', () => {
+      if (waiting && --waiting.left === 0) waiting.resolve();
+    });
+    worker.once('error', fail);
+    worker.once('exit', (code) => fail(new Error(`a linear trainer thread exited with code ${code} during training`)));
+  }
+  const pass = (): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      if (failed) return reject(failed);
+      waiting = { left: workers.length, resolve, reject };
+      Atomics.store(input.next, 0, 0);
+      for (const worker of workers) worker.postMessage('pass');
+    });
+  let finalLoss = NaN;
+  let since = performance.now();
+  try {
+    for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+      if (ctx.signal?.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('training cancelled');
+      await pass();
+      grad.fill(0);
+      let loss = 0;
+      for (let b = 0; b < blocks; b++) {
+        const block = input.blockGrads.subarray(b * size, (b + 1) * size);
+        for (let k = 0; k < size; k++) grad[k] = grad[k]! + block[k]!;
+        loss += input.blockLosses[b]!;
+      }
+      adamStep(w, grad, state, n, epoch, dim, opts);
+      finalLoss = loss / n;
+      if (performance.now() - since >= MAX_BLOCK_MS || epoch === opts.epochs) {
+        ctx.heartbeat({ ...details, step: epoch, maxSteps: opts.epochs, loss: finalLoss, threads: workers.length });
+        since = performance.now();
+      }
+    }
+  } finally {
+    for (const worker of workers) {
+      worker.removeAllListeners('exit');
+      void worker.terminate();
+    }
+  }
+  return { model: { classes, dim, weights: Float64Array.from(w) }, finalLoss };
 }
 
 /**
