@@ -5,18 +5,28 @@
 // matrix without them (appendRowsWithout) and the kept rows and label ids are rewritten without them here.
 import { dqeFailure } from '../adapters/failure.js';
 import { open } from 'node:fs/promises';
-import { AtomicWriter, copyFileAtomic, exists, readExactly, readLines, writeTypedAtomic } from '../adapters/files.js';
+import { AtomicWriter, copyFileAtomic, exists, readExactly, readFloat64, writeTypedAtomic } from '../adapters/files.js';
 import { MIN_KEPT_ROWS, mergeRejects } from './clean.js';
 import { readLabelIds } from './read.js';
 import type { CleanResult, KeptRow, MatrixRef, RejectRow } from './refs.js';
 import { workFile } from '../core/run-layout.js';
+
+/** Bytes of kept.jsonl rewritten per read: large enough that a read costs little, small beside the rows. */
+const REWRITE_CHUNK_BYTES = 4 << 20;
 
 /**
  * The run's kept rows without the ids in `drop` (ascending), renumbered in order, with rejects.jsonl
  * rewritten to hold their rejects. Files are named with `prefix`. (The matrix leaves them out as the
  * embed merge writes it: appendRowsWithout.)
  */
-export async function dropUnembeddable(clean: CleanResult, drop: readonly number[], prefix: string, embedderId: string): Promise<CleanResult> {
+export async function dropUnembeddable(
+  clean: CleanResult,
+  drop: readonly number[],
+  prefix: string,
+  embedderId: string,
+  /** Bytes of kept.jsonl read at a time (tests make it small). */
+  chunkBytes = REWRITE_CHUNK_BYTES,
+): Promise<CleanResult> {
   const gone = new Set(drop);
   const kept = await AtomicWriter.create(workFile(prefix, 'kept.jsonl'));
   const rejects = await AtomicWriter.create(workFile(prefix, 'unembeddable.jsonl'));
@@ -24,38 +34,55 @@ export async function dropUnembeddable(clean: CleanResult, drop: readonly number
   const labelIds = new Uint32Array(clean.kept - gone.size);
   const offsets = new Float64Array(clean.kept - gone.size + 1);
   const perLabel: Record<string, number> = {};
+  const oldOffsets = await readFloat64(clean.keptOffsetsPath, clean.kept + 1);
   let id = 0;
-  let old = 0;
-  // Kept lines are rewritten as text: clean wrote each as JSON.stringify({ id, ...row }), so a line is
-  // `{"id":<old>,` and the rest, which stays byte for byte; only the dropped rows are parsed. Lines go out
-  // about a MiB at a time.
-  let chunk = '';
   let bytes = 0;
-  for await (const text of readLines(clean.keptPath)) {
-    const oldId = old++;
-    if (gone.has(oldId)) {
-      const r = JSON.parse(text) as KeptRow;
-      const detail = `embedder ${embedderId} found nothing to embed in field text (a zero vector): only invisible characters, symbols or words it does not use`;
-      await rejects.writeLine({ row: r.row, line: r.line, reason: 'nothing_to_embed', field: 'text', detail, raw: r.source } satisfies RejectRow);
-      continue;
+  // Kept lines are rewritten as bytes, never decoded: clean wrote each as JSON.stringify({ id, ...row }), so a
+  // line is `{"id":<old>,` and the rest, which stays byte for byte; only the dropped rows are parsed. Whole
+  // lines are read about `chunkBytes` at a time (a longer line alone) and go out in one write per read.
+  const fh = await open(clean.keptPath, 'r');
+  try {
+    let inBuf = Buffer.alloc(chunkBytes);
+    let outBuf = Buffer.alloc(chunkBytes);
+    for (let first = 0; first < clean.kept; ) {
+      const base = oldOffsets[first]!;
+      let last = first + 1;
+      while (last < clean.kept && oldOffsets[last + 1]! - base <= chunkBytes) last++;
+      const length = oldOffsets[last]! - base;
+      if (length > inBuf.length) {
+        inBuf = Buffer.alloc(length);
+        outBuf = Buffer.alloc(length);
+      }
+      await readExactly(fh, inBuf, 0, length, base, (got) => new Error(`${clean.keptPath}: ended at byte ${base + got}, before the end of kept row ${first}`));
+      let at = 0;
+      for (let oldId = first; oldId < last; oldId++) {
+        const s = oldOffsets[oldId]! - base;
+        const e = oldOffsets[oldId + 1]! - base;
+        if (gone.has(oldId)) {
+          const r = JSON.parse(inBuf.toString('utf8', s, e)) as KeptRow;
+          const detail = `embedder ${embedderId} found nothing to embed in field text (a zero vector): only invisible characters, symbols or words it does not use`;
+          await rejects.writeLine({ row: r.row, line: r.line, reason: 'nothing_to_embed', field: 'text', detail, raw: r.source } satisfies RejectRow);
+          continue;
+        }
+        const head = `{"id":${oldId},`;
+        if (e - s < head.length || inBuf.toString('latin1', s, s + head.length) !== head) throw new Error(`${clean.keptPath}: line ${oldId + 1} does not start with ${head}`);
+        // The new id is never longer than the old one, so the line fits where the old one was.
+        const start = at;
+        at += outBuf.write(`{"id":${id},`, at, 'latin1');
+        at += inBuf.copy(outBuf, at, s + head.length, e);
+        bytes += at - start;
+        offsets[id + 1] = bytes;
+        labelIds[id] = oldLabels[oldId]!;
+        const label = clean.labels[oldLabels[oldId]!]!;
+        perLabel[label] = (perLabel[label] ?? 0) + 1;
+        id++;
+      }
+      await kept.write(outBuf.subarray(0, at));
+      first = last;
     }
-    const head = `{"id":${oldId},`;
-    if (!text.startsWith(head)) throw new Error(`${clean.keptPath}: line ${oldId + 1} does not start with ${head}`);
-    const line = `{"id":${id},${text.slice(head.length)}\n`;
-    chunk += line;
-    bytes += Buffer.byteLength(line);
-    offsets[id + 1] = bytes;
-    labelIds[id] = oldLabels[oldId]!;
-    const label = clean.labels[oldLabels[oldId]!]!;
-    perLabel[label] = (perLabel[label] ?? 0) + 1;
-    id++;
-    if (chunk.length >= 1 << 20) {
-      await kept.write(chunk);
-      chunk = '';
-    }
+  } finally {
+    await fh.close();
   }
-  if (old !== clean.kept) throw new Error(`${clean.keptPath}: ${old} lines, expected ${clean.kept}`);
-  await kept.write(chunk);
   await kept.commit();
   await rejects.commit();
   const rejectsPath = clean.rejectsPath;

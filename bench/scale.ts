@@ -296,11 +296,18 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
       const same = async (f: string) => (await readFile(path.join(compareWith, f))).equals(await readFile(path.join(runDir, f)));
       entry.identicalTo = { dir: compareWith, final: await same('final.jsonl'), categories: await same('categories.jsonl') };
     }
-    if (keep) {
-      mkdirSync(keep, { recursive: true });
-      await cp(runDir, path.join(keep, String(n)), { recursive: true });
-    }
     console.error(`${n} rows: ${JSON.stringify({ wallSeconds: entry.wallSeconds, phases: phaseTable, history: entry.history, peakRssBytes: entry.peakRssBytes })}`);
+    // Kept after the figures are printed: a copy that fails (a full disk) loses the copy, not the measurement.
+    if (keep) {
+      try {
+        mkdirSync(keep, { recursive: true });
+        await cp(runDir, path.join(keep, String(n)), { recursive: true });
+      } catch (err) {
+        entry.keepError = String(err);
+        console.error(`${n} rows: the run directory was not kept: ${String(err)}`);
+        await rm(path.join(keep, String(n)), { recursive: true, force: true });
+      }
+    }
     return entry;
   } finally {
     await Promise.all(workers.map(stopChild));

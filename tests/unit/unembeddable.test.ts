@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isUnembeddable } from '../../activities/embed-rows.js';
-import { appendRowsWithout } from '../../activities/unembeddable.js';
+import { appendRowsWithout, dropUnembeddable } from '../../activities/unembeddable.js';
 import { AtomicWriter } from '../../adapters/files.js';
 
 test('appendRowsWithout: two shard files into one matrix, the dropped rows left out, in order, across row blocks', async () => {
@@ -54,4 +54,67 @@ test('isUnembeddable: zero or non-finite vectors only', () => {
   assert.equal(isUnembeddable(Float32Array.from([0, NaN, 1, 0])), true);
   assert.equal(isUnembeddable(Float32Array.from([0, 0, Infinity, 0])), true);
   assert.equal(isUnembeddable(Float32Array.from([0, 0, -1e-30, 0])), false);
+});
+
+test('dropUnembeddable: kept rows renumbered byte for byte around the dropped ones, across reads and a line longer than one', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dqe-unembeddable-'));
+  try {
+    // 14 kept rows (ids of one and two digits), texts with multi-byte characters; row 6's text is longer than
+    // the 64-byte read, so it is read alone. Rows 0, 6 and 9 have nothing to embed (the first row, the long
+    // one, the last one-digit id): the ids after them shrink, 10 to 8 included.
+    const labels = ['ham', 'spam'];
+    const rows = Array.from({ length: 14 }, (_, id) => ({
+      id,
+      row: id + 2,
+      line: id + 3,
+      text: id === 6 ? 'é'.repeat(40) : `text ${id} — ünïcödé ✓`,
+      label: labels[id % 2]!,
+      source: `{"t":"${id}"}`,
+    }));
+    const keptPath = join(dir, 'kept.jsonl');
+    const lines = rows.map((r) => `${JSON.stringify(r)}\n`);
+    await writeFile(keptPath, lines.join(''));
+    const offsets = new Float64Array(rows.length + 1);
+    lines.forEach((l, i) => (offsets[i + 1] = offsets[i]! + Buffer.byteLength(l)));
+    assert.ok(offsets[7]! - offsets[6]! > 64);
+    const keptOffsetsPath = join(dir, 'kept-offsets.f64');
+    await writeFile(keptOffsetsPath, new Uint8Array(offsets.buffer));
+    const labelIdsPath = join(dir, 'label-ids.u32');
+    await writeFile(labelIdsPath, new Uint8Array(Uint32Array.from(rows, (r) => r.id % 2).buffer));
+    const rejectsPath = join(dir, 'rejects.jsonl');
+    const earlier = { row: 5, line: 6, reason: 'duplicate', detail: 'same text as row 4' };
+    await writeFile(rejectsPath, `${JSON.stringify(earlier)}\n`);
+    const clean = {
+      keptPath,
+      keptOffsetsPath,
+      kept: rows.length,
+      labelIdsPath,
+      labels,
+      perLabel: { ham: 7, spam: 7 },
+      rejectsPath,
+      rejected: { duplicate: 1 },
+      conflicts: { groups: 0, rows: 0, path: join(dir, 'conflicts.json') },
+      seconds: 0,
+    };
+    const drop = [0, 6, 9];
+    const out = await dropUnembeddable(clean, drop, join(dir, 'embed.x'), 'hash-test', 64);
+    const left = rows.filter((r) => !drop.includes(r.id));
+    const expectedLines = left.map((r, id) => `${JSON.stringify({ ...r, id })}\n`);
+    assert.equal(await readFile(out.keptPath, 'utf8'), expectedLines.join(''));
+    assert.equal(out.kept, 11);
+    const newOffsets = new Float64Array(new Uint8Array(await readFile(out.keptOffsetsPath)).buffer);
+    assert.deepEqual(Array.from(newOffsets), expectedLines.reduce((acc, l) => [...acc, acc.at(-1)! + Buffer.byteLength(l)], [0]));
+    const newLabels = new Uint32Array(new Uint8Array(await readFile(out.labelIdsPath)).buffer);
+    assert.deepEqual(Array.from(newLabels), left.map((r) => r.id % 2));
+    assert.deepEqual(out.perLabel, { ham: 5, spam: 6 });
+    assert.deepEqual(out.rejected, { duplicate: 1, nothing_to_embed: 3 });
+    // The run's rejects: the earlier one and the three, in input row order.
+    const rejects = (await readFile(rejectsPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { row: number; reason: string; raw?: string });
+    assert.deepEqual(rejects.map((r) => [r.row, r.reason, r.raw]), [[2, 'nothing_to_embed', '{"t":"0"}'], [5, 'duplicate', undefined], [8, 'nothing_to_embed', '{"t":"6"}'], [11, 'nothing_to_embed', '{"t":"9"}']]);
+    // The kept file's own bytes are checked: a line that does not start with its id fails, naming the file and line.
+    await writeFile(keptPath, lines.join('').replace('{"id":3,', '{"id":4,'));
+    await assert.rejects(dropUnembeddable(clean, drop, join(dir, 'embed.y'), 'hash-test', 64), new RegExp(`${keptPath.replace(/[/.]/gu, '\\$&')}: line 4 does not start with \\{"id":3,`, 'u'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
