@@ -10,6 +10,12 @@ import { DigestTable } from '../core/digest-table.js';
 import { readExactly } from './files.js';
 
 const KEY_BYTES = 32;
+/**
+ * Segment number of an index entry whose record turned out to hold another key (a keys file that disagrees with its
+ * segment before its last key): the key counts as not cached, and the next putMany of it writes a record the entry
+ * then points to, so the text is embedded once more, not on every run.
+ */
+const STALE = -2;
 /** Bytes of segment read per call when keys must be taken from the segment itself. */
 const SCAN_BYTES = 4 << 20;
 
@@ -52,7 +58,7 @@ export function textKey(text: string): Buffer {
 }
 
 export class EmbeddingCache {
-  /** Key → segment (int; -1: this writer's) and byte offset of the vector, ~40 bytes per entry. */
+  /** Key → segment (int; -1: this writer's, STALE: none) and byte offset of the vector, ~40 bytes per entry. */
   private readonly index = new DigestTable();
   private readonly segments: FileHandle[] = [];
   private writer: FileHandle | undefined;
@@ -135,10 +141,12 @@ export class EmbeddingCache {
     const record = KEY_BYTES + dim * 4;
     const segment = new Int32Array(keys.length);
     const offset = new Float64Array(keys.length);
+    const slots = new Int32Array(keys.length);
     const found: number[] = [];
     keys.forEach((key, i) => {
       const slot = this.index.find(key);
-      if (slot < 0) return;
+      if (slot < 0 || this.index.getInt(slot) === STALE) return;
+      slots[i] = slot;
       segment[i] = this.index.getInt(slot);
       offset[i] = this.index.getNumber(slot);
       found.push(i);
@@ -156,7 +164,10 @@ export class EmbeddingCache {
       reads.push(
         readFully(fh, bytes, bytes.length, offset[run[0]!]! - KEY_BYTES).then(() => {
           run.forEach((i, t) => {
-            if (!bytes.subarray(t * record, t * record + KEY_BYTES).equals(keys[i]!)) return;
+            if (!bytes.subarray(t * record, t * record + KEY_BYTES).equals(keys[i]!)) {
+              this.index.setInt(slots[i]!, STALE);
+              return;
+            }
             const v = new Float32Array(dim);
             new Uint8Array(v.buffer).set(bytes.subarray(t * record + KEY_BYTES, (t + 1) * record));
             out[i] = v;
@@ -182,7 +193,8 @@ export class EmbeddingCache {
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
       const vector = vectors[i]!;
-      if (this.index.find(key) >= 0 || !batch.insert(key).created) continue;
+      const cached = this.index.find(key);
+      if ((cached >= 0 && this.index.getInt(cached) !== STALE) || !batch.insert(key).created) continue;
       if (this.dim === undefined) this.dim = vector.length;
       if (vector.length !== this.dim) throw new Error(`embedding cache ${this.dir}: width ${vector.length} differs from ${this.dim}`);
       parts.push(key, Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength));

@@ -175,6 +175,7 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
   // when the phase began (what earlier phases left resident).
   const phaseRss: Record<string, { peak: number[]; atStart: number[] }> = {};
   const loads: string[] = [];
+  let failed = false;
   try {
     const loadStart = loadavg();
     const started = performance.now();
@@ -309,11 +310,16 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
       }
     }
     return entry;
+  } catch (err) {
+    // The attempt's folder stays for --continue (the workflow may still be running, or its database says why not).
+    failed = true;
+    console.error(`${n} rows: the bench failed; the attempt stays in ${dir} (--continue=${dir} finishes its workflow)`);
+    throw err;
   } finally {
     await Promise.all(workers.map(stopChild));
     await connection.close();
     await server.stop();
-    await rm(dir, { recursive: true, force: true });
+    if (!failed) await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -102,7 +102,21 @@ test('keys files: opening reads them; a missing, short, torn or wrong one falls 
     const s = await EmbeddingCache.open(root, 'e');
     assert.deepEqual(await s.getMany([keys[99]!, keys[100]!, keys[101]!, keys[102]!]), [vec(99), undefined, undefined, vec(102)]);
     assert.equal(await s.get(keys[101]!), undefined);
+    // Embedded again, the two are cached anew (not skipped as cached already), and a reopened cache hands them out:
+    // the new segment's records win over the old segment's misnamed ones.
+    await s.putMany([keys[99]!, keys[100]!, keys[101]!], [vec(99), vec(100), vec(101)]);
+    assert.deepEqual(await s.getMany([keys[100]!, keys[101]!]), [vec(100), vec(101)]);
     await s.close();
+    const segments = (await readdir(dir)).filter((f) => f.endsWith('.seg'));
+    assert.equal(segments.length, 2);
+    const fresh = join(dir, segments.find((f) => join(dir, f) !== seg)!);
+    // 4 bytes of width, then the two records alone (key 99 was cached and stays where it was).
+    assert.equal((await readFile(fresh)).length, 4 + 2 * (32 + 6 * 4));
+    const reopened = await EmbeddingCache.open(root, 'e');
+    assert.deepEqual(await reopened.getMany([keys[99]!, keys[100]!, keys[101]!, keys[102]!]), [vec(99), vec(100), vec(101), vec(102)]);
+    await reopened.close();
+    await rm(fresh);
+    await rm(fresh.replace(/\.seg$/u, '.keys'));
     await rm(keysFile);
     await check('no keys file (a cache written before them)');
     // A torn record at the end of the segment, with the keys file naming it: the whole records only.
