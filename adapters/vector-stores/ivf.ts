@@ -273,6 +273,22 @@ export class IvfIndex {
    * candidates all tie in float64 is asked again with more, as exact duplicates share their codes.
    * `scanned` receives the number of (query, row) products computed.
    */
+  /** For each list, the queries (indices into `rows`) that have it among their `p` nearest lists. */
+  private async probeLists(rows: readonly number[], p: number): Promise<(list: number) => Int32Array> {
+    const { dim, lists } = this.state;
+    const m = rows.length;
+    const rowCode = new Uint8Array(m * dim);
+    rowCodes(this.vectors, rows, dim, this.inv, rowCode);
+    const near = await int8BiasTopK(rowCode, m, this.centroidCodes, lists, dim, this.centroidScale, this.centroidBias, p, this.tuning.threads);
+    const count = new Int32Array(lists + 1);
+    for (let i = 0; i < m * p; i++) count[Number(near.indices[i]!) + 1]!++;
+    for (let l = 0; l < lists; l++) count[l + 1] = count[l + 1]! + count[l]!;
+    const byList = new Int32Array(m * p);
+    const fill = count.slice(0, lists);
+    for (let i = 0; i < m; i++) for (let j = 0; j < p; j++) byList[fill[Number(near.indices[i * p + j]!)]!++] = i;
+    return (list) => byList.subarray(count[list], count[list + 1]);
+  }
+
   async search(queries: ArrayLike<number>, probes: number, scanned?: { pairs: number }): Promise<Neighbour[]> {
     const { dim, lists } = this.state;
     const vectors = this.vectors;
@@ -283,17 +299,10 @@ export class IvfIndex {
     while (pending.length > 0) {
       const rows = pending.map((i) => queries[i]!);
       const m = rows.length;
-      // The probes of each query: its nearest lists by the same int8 score as the assignment.
-      const rowCode = new Uint8Array(m * dim);
-      rowCodes(vectors, rows, dim, this.inv, rowCode);
-      const near = await int8BiasTopK(rowCode, m, this.centroidCodes, lists, dim, this.centroidScale, this.centroidBias, p, this.tuning.threads);
-      // Queries by list.
-      const count = new Int32Array(lists + 1);
-      for (let i = 0; i < m * p; i++) count[Number(near.indices[i]!) + 1]!++;
-      for (let l = 0; l < lists; l++) count[l + 1] = count[l + 1]! + count[l]!;
-      const byList = new Int32Array(m * p);
-      const fill = count.slice(0, lists);
-      for (let i = 0; i < m; i++) for (let j = 0; j < p; j++) byList[fill[Number(near.indices[i * p + j]!)]!++] = i;
+      // The queries of each list: those that probe it among their `p` nearest lists by the same int8 score as the
+      // assignment; every query, with no ranking of lists, when every list is probed (what calibration asks for
+      // on rows with little cluster structure).
+      const queriesOf = p >= lists ? everyQuery(m) : await this.probeLists(rows, p);
       const qCode = new Uint8Array(m * dim);
       queryCodes(vectors, rows, dim, this.scales, qCode);
       const bestS = new Int32Array(m * k);
@@ -301,7 +310,7 @@ export class IvfIndex {
       const a = new Uint8Array(Math.min(m, QUERY_BLOCK) * dim);
       for (let l = 0; l < lists; l++) {
         const size = this.offsets[l + 1]! - this.offsets[l]!;
-        const qs = byList.subarray(count[l], count[l + 1]);
+        const qs = queriesOf(l);
         if (size === 0 || qs.length === 0) continue;
         const b = this.codes.subarray(this.offsets[l]! * dim, this.offsets[l + 1]! * dim);
         const kk = Math.min(k, size);
@@ -328,6 +337,12 @@ export class IvfIndex {
     }
     return out;
   }
+}
+
+/** Every query index of a batch of m, for every list. */
+function everyQuery(m: number): (list: number) => Int32Array {
+  const all = Int32Array.from({ length: m }, (_, i) => i);
+  return () => all;
 }
 
 /** int8 codes of the centroids (dim × lists) on the rows' coordinate scales, with one common factor. */
