@@ -89,21 +89,20 @@ export function packRows(vectors: Float32Array, dim: number, rows: ArrayLike<num
   const n = rows.length;
   const alloc = shared ? (bytes: number) => new SharedArrayBuffer(bytes) : (bytes: number) => new ArrayBuffer(bytes);
   let nnz = 0;
-  const counts = new Uint32Array(n + 1);
+  const rowStart = new Uint32Array(alloc((n + 1) * 4));
   for (let i = 0; i < n; i++) {
     const base = rows[i]! * dim;
     for (let j = 0; j < dim; j++) if (vectors[base + j] !== 0) nnz++;
-    counts[i + 1] = nnz;
+    rowStart[i + 1] = nnz;
   }
   const dense = nnz === n * dim;
   if (dense) {
-    if (!shared) return { n, dim, dense, vectors, rowOf: rows, rowStart: new Uint32Array(0), cols: new Uint16Array(0), vals: new Float32Array(0) };
+    const none = { rowStart: new Uint32Array(0), cols: new Uint16Array(0), vals: new Float32Array(0) };
+    if (!shared) return { n, dim, dense, vectors, rowOf: rows, ...none };
     const copy = new Float32Array(alloc(n * dim * 4));
     for (let i = 0; i < n; i++) copy.set(vectors.subarray(rows[i]! * dim, (rows[i]! + 1) * dim), i * dim);
-    return { n, dim, dense, vectors: copy, rowOf: undefined, rowStart: new Uint32Array(0), cols: new Uint16Array(0), vals: new Float32Array(0) };
+    return { n, dim, dense, vectors: copy, rowOf: undefined, ...none };
   }
-  const rowStart = new Uint32Array(alloc((n + 1) * 4));
-  rowStart.set(counts);
   const cols = dim <= 0x10000 ? new Uint16Array(alloc(nnz * 2)) : new Uint32Array(alloc(nnz * 4));
   const vals = new Float32Array(alloc(nnz * 4));
   for (let i = 0, k = 0; i < n; i++) {

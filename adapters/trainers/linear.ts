@@ -50,7 +50,7 @@ export async function trainLinearYielding(
   details: Record<string, unknown> = {},
   threads = availableParallelism(),
 ): Promise<{ model: LinearModel; finalLoss: number }> {
-  if (threads > 1 && rows.length > GRADIENT_BLOCK_ROWS) return trainLinearThreaded(vectors, dim, rows, targets, classes, opts, ctx, details, threads);
+  if (threads > 1 && rows.length > GRADIENT_BLOCK_ROWS) return trainLinearThreaded({ vectors, dim, rows, targets, classes, opts }, ctx, details, threads);
   const steps = trainLinearSteps(vectors, dim, rows, targets, classes, opts, ROWS_PER_STEP);
   let finalLoss = NaN;
   let since = performance.now();
@@ -74,16 +74,12 @@ export async function trainLinearYielding(
  * `trainLinear`'s bit for bit, whatever the number of threads. The event loop runs while the threads work.
  */
 async function trainLinearThreaded(
-  vectors: Float32Array,
-  dim: number,
-  rows: ArrayLike<number>,
-  targets: ArrayLike<number>,
-  classes: number,
-  opts: LinearTrainOptions,
+  problem: { vectors: Float32Array; dim: number; rows: ArrayLike<number>; targets: ArrayLike<number>; classes: number; opts: LinearTrainOptions },
   ctx: Pick<JobContext, 'heartbeat'> & { signal?: AbortSignal },
   details: Record<string, unknown>,
   threads: number,
 ): Promise<{ model: LinearModel; finalLoss: number }> {
+  const { vectors, dim, rows, targets, classes, opts } = problem;
   checkTrainArgs(rows, targets, classes);
   const n = rows.length;
   const size = classes * (dim + 1);
