@@ -90,6 +90,8 @@ const { floatProducts } = await import('../adapters/onnx/kernels.js');
 const order = await greedySample(vectors, input.rows, input.dim, {
   ...options,
   resume,
+  // The thread's own copy, read for nothing else: the centroid rule may reorder it (its products skip picked rows).
+  rowsAreScratch: true,
   onProgress: (selected, picks) => {
     // Saved first, so the progress the activity reports is never ahead of what a retry would find.
     save(picks, selected);

@@ -12,6 +12,11 @@
 // oracle's exact score (dot64 with S_k, same function and bits); the best of those is the oracle's pick. Work: about N × count × d multiply-adds at
 // matrix-product speed (plus the candidates never picked), one pass over N per step (adding the pick's column and
 // collecting the rows near the top together), and a handful of exact scores per step.
+//
+// With `compact` (the caller's rows are scratch) the live rows are moved to the front of the matrix, in order, whenever
+// an eighth of those in use have been picked: the products, passes and anchors then cover the unpicked rows only
+// (at ratio 0.5 about a quarter less work). Positions change, row ids do not: ties still go to the lowest id, since
+// the live rows keep their relative order.
 import { RowHeap } from './heap.js';
 import { addRow, centroidScore, dot64, DOT_BATCH, type Kernels, type Products } from './kernels.js';
 import type { GreedySampleStats } from './options.js';
@@ -66,6 +71,11 @@ const CANDIDATES_MAX = 256;
  * first pick from outside them.
  */
 const BLOCK_USE_FRACTION = 0.5;
+/**
+ * With compaction allowed, the rows in use are compacted once this share of them has been picked (each compaction
+ * moves every live row and column once: about 1/COMPACT_EVERY of a block's pass over the matrix per pick made).
+ */
+const COMPACT_EVERY = 8;
 /** Rows per product call (bounds the temporary output: (candidates + 1) × ROW_CHUNK floats). */
 const ROW_CHUNK = 32_768;
 // Selections between two onProgress calls.
@@ -73,7 +83,8 @@ const PROGRESS_EVERY = 1024;
 
 /**
  * Continues a centroid greedy sample whose first `selected` rows (≥ 1) are out[0 .. selected), their float64 sum
- * in kernels.sum, up to out.length rows, identical to the oracle's.
+ * in kernels.sum, up to out.length rows, identical to the oracle's. With `compact`, `vectors` (kernels.vectors)
+ * and `norms` are reordered in place: their contents are scratch afterwards.
  */
 export async function centroidBlocked(
   vectors: Float32Array,
@@ -86,6 +97,7 @@ export async function centroidBlocked(
   kernels: Kernels,
   stats: GreedySampleStats,
   onProgress: ((selected: number, order: Uint32Array) => void) | undefined,
+  compact = false,
 ): Promise<Uint32Array> {
   const count = out.length;
   if (selected >= count) return out;
@@ -100,6 +112,11 @@ export async function centroidBlocked(
 
   const sum = kernels.sum;
   let k = selected;
+  // Every per-row array below is indexed by a row's position in `vectors`: its id until the first compaction;
+  // ids[p] is the id of the row at position p, and positions [0, live) are the rows in use.
+  const ids = new Uint32Array(n);
+  for (let i = 0; i < n; i++) ids[i] = i;
+  let live = n;
   // Estimates of f_k; -Infinity once selected.
   const f = new Float64Array(n);
   for (let t = 0; t < k; t++) f[out[t]!] = -Infinity;
@@ -129,6 +146,9 @@ export async function centroidBlocked(
   let c0Norm = 0;
   let refs = 0;
   const diff = new Float64Array(dim);
+  // The last pick's row (compaction may move it before predictPicks reads it).
+  const lastRow = new Float32Array(dim);
+  let compactions = 0;
   let candidates = 0;
   let used = 0;
   let misses = 0;
@@ -143,8 +163,8 @@ export async function centroidBlocked(
 
   /** a (rows × dim, gathered) times every row, into column-major `into`: row j of a into column slots[j]. */
   const multiplyAll = async (a: Float32Array, rows: number, into: Float32Array, slots: Int32Array): Promise<void> => {
-    for (let s = 0; s < n; s += ROW_CHUNK) {
-      const e = Math.min(n, s + ROW_CHUNK);
+    for (let s = 0; s < live; s += ROW_CHUNK) {
+      const e = Math.min(live, s + ROW_CHUNK);
       const p = await products(a, rows, vectors.subarray(s * dim, e * dim), e - s, dim);
       for (let j = 0; j < rows; j++) into.set(p.subarray(j * (e - s), (j + 1) * (e - s)), slots[j]! * n + s);
     }
@@ -164,11 +184,10 @@ export async function centroidBlocked(
     const gram = await products(pv, pool, pv, pool, dim);
     for (let t = 0; t < pool; t++) ahead[t] = f[ranked[t]!]!;
     if (stale) {
-      const last = out[k - 1]! * dim;
       for (let t = 0; t < pool; t++) {
         const o = ranked[t]! * dim;
         let dq = 0;
-        for (let j = 0; j < dim; j++) dq += vectors[o + j]! * vectors[last + j]!;
+        for (let j = 0; j < dim; j++) dq += vectors[o + j]! * lastRow[j]!;
         ahead[t] = ahead[t]! + norms[ranked[t]!]! - 2 * dq;
       }
     }
@@ -187,16 +206,51 @@ export async function centroidBlocked(
   };
 
   /**
+   * Moves the unpicked rows to the front, in order: the matrix rows, their estimates, norms, reference products,
+   * ids and candidate columns. Slots keep their columns (and their rows' new positions).
+   */
+  const compactRows = (): void => {
+    compactions++;
+    // wanted[] (all zero between blocks) marks the rows that stay while the columns are moved.
+    for (let p = 0; p < live; p++) wanted[p] = f[p] === -Infinity ? 0 : 1;
+    for (let slot = 0; slot < m; slot++) {
+      if (slotRow[slot]! < 0) continue;
+      const base = slot * n;
+      let w = 0;
+      for (let p = 0; p < live; p++) if (wanted[p] === 1) columns[base + w++] = columns[base + p]!;
+    }
+    let w = 0;
+    for (let p = 0; p < live; p++) {
+      if (wanted[p] === 0) continue;
+      wanted[p] = 0;
+      if (w !== p) {
+        vectors.copyWithin(w * dim, p * dim, p * dim + dim);
+        f[w] = f[p]!;
+        norms[w] = norms[p]!;
+        p0[w] = p0[p]!;
+        ids[w] = ids[p]!;
+        const c = columnOf[p]!;
+        columnOf[w] = c;
+        if (c >= 0) slotRow[c] = w;
+      }
+      w++;
+    }
+    live = w;
+  };
+
+  /**
    * Makes the predicted next picks the candidates (keeping the columns of rows that still rank high), multiplies
    * the new ones and S with every row, re-anchors f. `stale`: f lacks the last pick's increments.
    */
   const startBlock = async (stale: boolean): Promise<void> => {
     if (blocks > 0) usedAvg = 0.5 * usedAvg + 0.5 * used;
     blocks++;
+    if (stale) lastRow.set(vectors.subarray(lastPick * dim, lastPick * dim + dim));
+    if (compact && (live - (n - k)) * COMPACT_EVERY >= live) compactRows();
     // The topCount highest estimates (the kept ranks and the prediction pool), by a min-heap (keys negated),
     // popped into ranked[] from the lowest.
     const top = new RowHeap(topCount);
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < live; i++) {
       const v = f[i]!;
       if (v === -Infinity) continue;
       if (top.size < topCount) top.push(i, -v);
@@ -250,7 +304,7 @@ export async function centroidBlocked(
         c0Norm += c0[j]! * c0[j]!;
       }
       c0Norm = Math.sqrt(c0Norm);
-      for (let i = 0; i < n; i++) p0[i] = dot64(vectors, i * dim, c0, dim);
+      for (let i = 0; i < live; i++) p0[i] = dot64(vectors, i * dim, c0, dim);
       d2 = 0;
       for (let j = 0; j < dim; j++) {
         diff[j] = sum[j]! - k * c0[j]!;
@@ -262,7 +316,7 @@ export async function centroidBlocked(
     await multiplyAll(gathered.subarray(0, g * dim), g, columns, gatheredSlots);
     computed += g;
     const anchor = columns.subarray(m * n, m * n + n);
-    for (let i = 0; i < n; i++) if (f[i] !== -Infinity) f[i] = k * norms[i]! - 2 * (k * p0[i]! + anchor[i]!);
+    for (let i = 0; i < live; i++) if (f[i] !== -Infinity) f[i] = k * norms[i]! - 2 * (k * p0[i]! + anchor[i]!);
     // The float32 product with S − k·c0 (gamma covers rounding it to float32), and 2k times dot64's error on x·c0:
     // |fl(x·c0) − x·c0| ≤ d·2^-53/(1 − d·2^-53)·|x|·|c0|.
     const p0Error = ((dim * 2 ** -53) / (1 - dim * 2 ** -53)) * lmax * c0Norm;
@@ -272,47 +326,20 @@ export async function centroidBlocked(
   };
 
   // Rows within the error of the best estimate, collected by the pass that updates the estimates.
-  let near = new Int32Array(1024);
+  const near = new Int32Array(n);
   let nearCount = 0;
-  const keepNear = (i: number): void => {
-    if (nearCount === near.length) {
-      const grown = new Int32Array(near.length * 2);
-      grown.set(near);
-      near = grown;
-    }
-    near[nearCount++] = i;
-  };
   /**
    * Collects the rows whose estimate is within `width` of the largest; with slot ≥ 0, first adds that slot's pick's
    * increments to every estimate, in the same pass.
    */
   const collect = (width: number, slot: number): void => {
-    let fmax = -Infinity;
-    nearCount = 0;
-    if (slot >= 0) {
-      const base = slot * n;
-      for (let i = 0; i < n; i++) {
-        const v = f[i]! + (norms[i]! - 2 * columns[base + i]!);
-        f[i] = v;
-        if (v < fmax - width) continue;
-        if (v > fmax) fmax = v;
-        keepNear(i);
-      }
-    } else {
-      for (let i = 0; i < n; i++) {
-        const v = f[i]!;
-        if (v < fmax - width) continue;
-        if (v > fmax) fmax = v;
-        keepNear(i);
-      }
-    }
-    let w = 0;
-    for (let t = 0; t < nearCount; t++) if (f[near[t]!]! >= fmax - width) near[w++] = near[t]!;
-    nearCount = w;
+    nearCount = slot >= 0 ? addAndCollect(f, norms, columns.subarray(slot * n, slot * n + live), live, width, near) : collectNear(f, live, width, near);
   };
 
   let best = -Infinity;
   let bestRow = -1;
+  // Position of the last pick.
+  let lastPick = -1;
   const record = (r: number, dot: number): void => {
     const s = centroidScore(norms[r]!, dot, k);
     if (s > best || (s === best && r < bestRow)) {
@@ -357,8 +384,9 @@ export async function centroidBlocked(
     flush();
     evaluations += nearCount;
     const q = bestRow;
-    out[k] = q;
+    out[k] = ids[q]!;
     f[q] = -Infinity;
+    lastPick = q;
     if (k + 1 === count) break;
 
     // Every row's estimate takes the pick's increment |x_i|² - 2·x_i·x_q, from q's column if it has one.
@@ -389,5 +417,44 @@ export async function centroidBlocked(
   stats.productColumns = (stats.productColumns ?? 0) + computed;
   stats.referenceMoves = (stats.referenceMoves ?? 0) + refs;
   stats.candidateMisses = (stats.candidateMisses ?? 0) + misses;
+  stats.compactions = (stats.compactions ?? 0) + compactions;
   return out;
+}
+
+/**
+ * f[i] += norms[i] − 2·column[i] for every row i < rows, and the rows whose new estimate is within `width` of the
+ * largest into near[0 ..), in row order; returns how many. (A module function over typed-array parameters: as a
+ * closure over the sampler's variables the same loop took 13.5 s instead of 10.1 s of a 100k × 384 real-text sample.)
+ */
+function addAndCollect(f: Float64Array, norms: Float64Array, column: Float32Array, rows: number, width: number, near: Int32Array): number {
+  let fmax = -Infinity;
+  let count = 0;
+  for (let i = 0; i < rows; i++) {
+    const v = f[i]! + (norms[i]! - 2 * column[i]!);
+    f[i] = v;
+    if (v < fmax - width) continue;
+    if (v > fmax) fmax = v;
+    near[count++] = i;
+  }
+  return keepWithin(f, fmax - width, near, count);
+}
+
+/** addAndCollect without increments: the rows whose estimate is within `width` of the largest. */
+function collectNear(f: Float64Array, rows: number, width: number, near: Int32Array): number {
+  let fmax = -Infinity;
+  let count = 0;
+  for (let i = 0; i < rows; i++) {
+    const v = f[i]!;
+    if (v < fmax - width) continue;
+    if (v > fmax) fmax = v;
+    near[count++] = i;
+  }
+  return keepWithin(f, fmax - width, near, count);
+}
+
+/** Keeps the listed rows whose estimate is at least `low` (the list was gathered while the largest still rose). */
+function keepWithin(f: Float64Array, low: number, near: Int32Array, count: number): number {
+  let w = 0;
+  for (let t = 0; t < count; t++) if (f[near[t]!]! >= low) near[w++] = near[t]!;
+  return w;
 }

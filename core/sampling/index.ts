@@ -56,6 +56,8 @@ export async function greedySampleWithStats(
   const kernels = makeKernels(vectors, dim, options.kernel ?? 'auto');
   stats.simd = kernels.simd;
   const products = options.products ?? plainProducts;
+  // Reordering the rows in place is safe on greedySample's own copy, or where the caller allows it.
+  const compact = options.rowsAreScratch === true || kernels.vectors !== vectors;
   if (rule === 'centroid' && options.resume !== undefined && options.resume.length > 0) {
     // An earlier run's picks: the same float64 sum (rows added in pick order), then the blocked products, which
     // continue from any prefix of the oracle's order.
@@ -63,14 +65,14 @@ export async function greedySampleWithStats(
     out.set(options.resume);
     for (const r of options.resume) addRow(kernels.sum, kernels.vectors, r * dim, dim);
     stats.productSteps = count - options.resume.length;
-    const indices = await centroidBlocked(kernels.vectors, n, dim, out, options.resume.length, norms, products, kernels, stats, options.onProgress);
+    const indices = await centroidBlocked(kernels.vectors, n, dim, out, options.resume.length, norms, products, kernels, stats, options.onProgress, compact);
     return { indices, stats };
   }
   if (rule === 'centroid') {
     // Bounds first; blocked products for the rest of the run once the bounds stop paying.
     const pruned = centroidFast(kernels.vectors, n, dim, count, first, norms, stats, kernels, options.onProgress);
     stats.productSteps = count - pruned.selected;
-    const indices = await centroidBlocked(kernels.vectors, n, dim, pruned.out, pruned.selected, norms, products, kernels, stats, options.onProgress);
+    const indices = await centroidBlocked(kernels.vectors, n, dim, pruned.out, pruned.selected, norms, products, kernels, stats, options.onProgress, compact);
     return { indices, stats };
   }
   if (count === 1) return { indices: Uint32Array.of(first), stats };

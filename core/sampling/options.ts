@@ -34,6 +34,12 @@ export interface GreedySampleOptions {
    * passes onnxruntime's. Plain loops when left out (same result, much slower).
    */
   readonly products?: Products;
+  /**
+   * The caller never reads `vectors` again: the centroid rule may reorder its rows in place, so that its products
+   * and passes skip the rows already picked (about a quarter less work at ratio 0.5). Same result either way.
+   * Rows that greedySample copied for its kernels are reordered whatever this says.
+   */
+  readonly rowsAreScratch?: boolean;
 }
 
 /** Work counters of one fast run, for benchmarks and tests of the pruning. */
@@ -54,6 +60,8 @@ export interface GreedySampleStats {
   referenceMoves?: number;
   /** Picks of the blocked centroid path from outside its candidates (each starts a new block). */
   candidateMisses?: number;
+  /** Times the blocked centroid path moved its unpicked rows to the front (only with `rowsAreScratch`). */
+  compactions?: number;
 }
 
 export interface GreedySampleResult {

@@ -15,6 +15,7 @@ import {
   greedySampleWithStats,
   naiveGreedySample,
   sampleCount,
+  type GreedySampleStats,
   type SamplingRule,
 } from '../../core/sampling/index.js';
 
@@ -361,6 +362,15 @@ test('rows allocated with allocateVectors use the SIMD kernels without a copy, w
     assert.equal(scalar.stats.simd, false);
     assert.deepEqual(Array.from(scalar.indices), expected);
   }
+  // The caller's matrix is left as it was (the sampler compacted only rows it owned)...
+  assert.deepEqual(shared, plain);
+  // ...unless the caller hands the rows over as scratch: then the centroid rule moves the unpicked rows to the
+  // front as it goes (the products skip the picked ones), with the same picks.
+  const expected = Array.from(naiveGreedySample(plain, n, dim, { count: 300, seed: 41, rule: 'centroid' }));
+  const { indices, stats } = await greedySampleWithStats(shared, n, dim, { count: 300, seed: 41, rule: 'centroid', rowsAreScratch: true });
+  assert.deepEqual(Array.from(indices), expected);
+  assert.ok((stats.compactions ?? 0) > 0, `${stats.compactions} compactions`);
+  assert.notDeepEqual(shared, plain);
 });
 
 test('sampleCount is ceil(ratio * n) without float fuzz', () => {
@@ -414,15 +424,23 @@ test('firstIndex and Rng are pinned: the same seed gives the same row everywhere
   }
 });
 
-test('the blocked centroid products alone, from the first row, equal the oracle on ties, duplicates, zero rows and rows of any length', async () => {
+test('the blocked centroid products alone, from the first row, equal the oracle on ties, duplicates, zero rows and rows of any length, with and without compaction', async () => {
   const run = async (rows: Float32Array, n: number, dim: number, count: number, seed: number): Promise<void> => {
-    const kernels = makeKernels(rows, dim, 'scalar');
-    const out = new Uint32Array(count);
-    out[0] = firstIndex(seed, n);
-    addRow(kernels.sum, rows, out[0] * dim, dim);
-    const stats = { simd: false, exactEvaluations: 0, naiveEvaluations: 0, groups: 0, productSteps: 0 };
-    await centroidBlocked(rows, n, dim, out, 1, rowSquaredNorms(rows, n, dim), ORT, kernels, stats, undefined);
-    assert.deepEqual(Array.from(out), Array.from(naiveGreedySample(rows, n, dim, { count, seed, rule: 'centroid' })), `n ${n} dim ${dim} seed ${seed}`);
+    const expected = Array.from(naiveGreedySample(rows, n, dim, { count, seed, rule: 'centroid' }));
+    for (const compact of [false, true]) {
+      // Compaction reorders the rows it is given: a copy.
+      const own = compact ? rows.slice() : rows;
+      const kernels = makeKernels(own, dim, 'scalar');
+      const out = new Uint32Array(count);
+      out[0] = firstIndex(seed, n);
+      addRow(kernels.sum, own, out[0] * dim, dim);
+      const stats: GreedySampleStats = { simd: false, exactEvaluations: 0, naiveEvaluations: 0, groups: 0, productSteps: 0 };
+      await centroidBlocked(own, n, dim, out, 1, rowSquaredNorms(own, n, dim), ORT, kernels, stats, undefined, compact);
+      assert.deepEqual(Array.from(out), expected, `n ${n} dim ${dim} seed ${seed} compact ${compact}`);
+      // Every eighth of the rows in use picked moves the rest to the front: count ≥ n/8 picks compact at least once.
+      if (compact && count >= n / 4) assert.ok((stats.compactions ?? 0) > 0, `${stats.compactions} compactions`);
+      if (!compact) assert.equal(stats.compactions, 0);
+    }
   };
   const rng = new Rng(9);
   const dim = 6;
