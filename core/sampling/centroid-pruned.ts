@@ -14,14 +14,22 @@ const CENTROID_SLACK_BASE = 1e-10;
 // once a window scores more than HANDOFF_FRACTION of the remaining rows per step: a blocked step costs about 2·n·dim float32 multiply-adds at product speed (~16 G/s per
 // core here, bench/sampling-real-text.ts) plus two passes over n, against about n·dim/12 float64 ones and as many
 // heap operations for the scores. Measured at 20k × 384, steps 2048–9216: bench/sampling.ts's clustered Gaussian
-// rows score 0.8–1.1% of the remaining rows per step, hashed real text 2.3–6.6%. The first check comes early: on
-// real text the first 1,024 steps scored two thirds of the rows each, 20.6M float64 scores at 30k × 384 (more than
-// the blocked products spend on the whole rest), 3.8M when handing over at step 128; clustered Gaussian rows never
-// hand over (bench/sampling.ts, 100k × 768: same evaluations either way). At 100k × 384 real text, first 4,096
-// picks, one thread: from step 128 12.7M exact scores, 24.0 s; from step 64 (the first window) 6.3M, 22.9 s.
-const HANDOFF_MIN_STEPS = 64;
+// rows score 0.8–1.1% of the remaining rows per step, hashed real text 2.3–6.6%. On real text the first 1,024 steps
+// scored two thirds of the rows each, 20.6M float64 scores at 30k × 384 (more than the blocked products spend on the
+// whole rest), 3.8M when handing over at step 128.
+//
+// The first steps score most rows on any data (the centroid still moves far at each pick), so the regular rule
+// starts at step 128, and one early check at step EARLY_STEP hands over only if the EARLY_WINDOW steps before it
+// still scored more than EARLY_FRACTION of the rows each. Per 16 steps, the share of the rows scored: hashed real
+// text at 20k × 384 0.94, 1.00, 1.00, 1.00 (and ≥ 0.7 up to step 400); bench/sampling.ts's clustered Gaussian
+// rows at 100k × 768 0.91, 0.63, 0.23, 0.13, then 0.14, 0.09, 0.08 to step 128 and ≤ 0.02 from there. A plain
+// 64-step window checked at step 64 (6e65d07) handed that Gaussian set over as well: 136 s instead of 10 s.
+const HANDOFF_MIN_STEPS = 128;
 const HANDOFF_WINDOW = 64;
 const HANDOFF_FRACTION = 1 / 12;
+const EARLY_STEP = 64;
+const EARLY_WINDOW = 16;
+const EARLY_FRACTION = 1 / 2;
 
 // Two neighbouring centroid epochs merge once their joint span (in steps) is at
 // most 1/EPOCH_MERGE_RATIO of their age: the bound lost by re-keying is then
@@ -147,6 +155,7 @@ export function centroidFast(
   let evCount = 0;
   let evaluations = 0;
   let windowStart = 0;
+  let earlyStart = 0;
   let best = -Infinity;
   let bestRow = -1;
 
@@ -275,14 +284,14 @@ export function centroidFast(
     addRow(sum, vectors, bestRow * dim, dim);
     k++;
     if (onProgress !== undefined && k % PROGRESS_EVERY === 0) onProgress(k, out);
-    if (k % HANDOFF_WINDOW === 0) {
-      if (k >= HANDOFF_MIN_STEPS && evaluations - windowStart > HANDOFF_WINDOW * HANDOFF_FRACTION * (n - k)) {
-        stats.exactEvaluations += evaluations;
-        stats.groups += refs.length;
-        return { out, selected: k };
-      }
-      windowStart = evaluations;
+    if (k === EARLY_STEP - EARLY_WINDOW) earlyStart = evaluations;
+    const early = k === EARLY_STEP && evaluations - earlyStart > EARLY_WINDOW * EARLY_FRACTION * (n - k);
+    if (early || (k % HANDOFF_WINDOW === 0 && k >= HANDOFF_MIN_STEPS && evaluations - windowStart > HANDOFF_WINDOW * HANDOFF_FRACTION * (n - k))) {
+      stats.exactEvaluations += evaluations;
+      stats.groups += refs.length;
+      return { out, selected: k };
     }
+    if (k % HANDOFF_WINDOW === 0) windowStart = evaluations;
     let move2 = 0;
     for (let j = 0; j < dim; j++) {
       const v = sum[j]! / k;
