@@ -7,7 +7,7 @@
 // batch and a short text's few tokens are not quantised on the range of a long one's.
 // Two variants of each graph: `padded` masks padding keys in attention; `unpadded` takes batches whose
 // rows all have the same length, with no mask, which lets onnxruntime use its flash-attention kernel.
-import type { GraphSpec, Initializer, NodeSpec } from './model.js';
+import { INT8_CODE_MAX, type GraphSpec, type Initializer, type NodeSpec } from './model.js';
 
 /** A tensor read from a safetensors file: dims as stored, float32 data. */
 export interface Weight {
@@ -39,8 +39,12 @@ export interface Smoothing {
   activationMax: ReadonlyMap<string, Float32Array>;
 }
 
-/** The largest int8 magnitude used for weights: symmetric quantisation, zero point 0. */
-const INT8_MAX = 127;
+/**
+ * The largest int8 magnitude used for weights (symmetric quantisation, zero point 0): INT8_CODE_MAX, so that the
+ * u8 × s8 products are exact on CPUs without VNNI too (see adapters/onnx/model.ts). Activations use 127.
+ */
+const WEIGHT_MAX = INT8_CODE_MAX;
+const ACTIVATION_MAX = 127;
 /** Activations are quantised symmetrically to uint8 around this zero point (MatMulInteger's u8 × s8 kernel). */
 const UINT8_ZERO = 128;
 /** ONNX TensorProto type ids for Cast's `to`. */
@@ -77,7 +81,7 @@ export function quantisePerColumn(w: Weight): { q: Int8Array; scale: Float32Arra
   const [rows, cols] = w.dims as [number, number];
   const scale = new Float32Array(cols);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) scale[c] = Math.max(scale[c]!, Math.abs(w.data[r * cols + c]!));
-  for (let c = 0; c < cols; c++) scale[c] = scale[c]! > 0 ? scale[c]! / INT8_MAX : 1;
+  for (let c = 0; c < cols; c++) scale[c] = scale[c]! > 0 ? scale[c]! / WEIGHT_MAX : 1;
   const q = new Int8Array(rows * cols);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) q[r * cols + c] = Math.round(w.data[r * cols + c]! / scale[c]!);
   return { q, scale };
@@ -155,7 +159,7 @@ export function bertSentenceGraph(
     return [`${name}.smoothed`, rowsScaled(w, s)];
   };
   if (precision === 'int8') init.push(
-    { name: 'q.int8_max', type: 'float', dims: [], data: Float32Array.of(INT8_MAX) },
+    { name: 'q.int8_max', type: 'float', dims: [], data: Float32Array.of(ACTIVATION_MAX) },
     { name: 'q.tiny', type: 'float', dims: [], data: Float32Array.of(1e-30) },
     { name: 'q.zero_u8', type: 'uint8', dims: [], data: Uint8Array.of(UINT8_ZERO) },
     { name: 'q.one', type: 'float', dims: [], data: Float32Array.of(1) },

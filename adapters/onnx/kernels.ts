@@ -3,7 +3,9 @@
 // reach ~30 G (float) and ~150 G (int8) per CPU second on the 2-core benchmark machine (bench/ann.ts).
 import { createRequire } from 'node:module';
 import ort from 'onnxruntime-node';
-import { onnxModel, type GraphSpec } from './model.js';
+import { INT8_CODE_MAX, onnxModel, type GraphSpec } from './model.js';
+
+export { INT8_CODE_MAX };
 
 /** onnxruntime-node's version, for summaries and reports. */
 export const ORT_VERSION = (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
@@ -35,7 +37,8 @@ const floatGraph = (d: number): GraphSpec => ({
   outputs: OUTPUTS('float'),
 });
 
-/** scores = (a - 128) · b exactly in int32 (a: m × d uint8, b: d × n int8), then the top k per row. */
+
+/** scores = (a - 128) · b exactly in int32 (a: m × d uint8, b: d × n int8 within ±INT8_CODE_MAX), then the top k per row. */
 const int8Graph = (d: number): GraphSpec => ({
   name: 'int8_topk',
   inputs: [
@@ -48,7 +51,7 @@ const int8Graph = (d: number): GraphSpec => ({
   outputs: OUTPUTS('int32'),
 });
 
-/** scores = scale · ((a - 128) · b) + bias (a: m × d uint8, b: d × n int8, bias: 1 × n), then the top k. */
+/** scores = scale · ((a - 128) · b) + bias (a: m × d uint8, b: d × n int8 within ±INT8_CODE_MAX, bias: 1 × n), then the top k. */
 const int8BiasGraph = (d: number): GraphSpec => ({
   name: 'int8_bias_topk',
   inputs: [

@@ -4,6 +4,16 @@
 // attributes, initializers, graph outputs. Field numbers are those of onnx/onnx.proto3 (IR version 8,
 // default opset 17).
 
+/**
+ * The largest |code| the int8 operand of every uint8 × int8 product here may hold. On x86 CPUs without VNNI
+ * (AVX2 only, e.g. some AMD EPYC) onnxruntime's MLAS multiplies with vpmaddubsw, which adds two adjacent uint8 × int8
+ * products in 16 bits and saturates above 32,767: with int8 codes up to 127 the "exact" integer products came
+ * out wrong there (2,279 of 2,400 entries on a worst-case 8 × 64 × 300 test; cosine 0.985 for the int8 MiniLM).
+ * With |code| ≤ 64, 2 · 255 · 64 = 32,640 fits, so the products are exact on every CPU (VNNI or not). The
+ * uint8 operand keeps its full range.
+ */
+export const INT8_CODE_MAX = 64;
+
 /** ONNX TensorProto.DataType values used here. */
 export const ElemType = { float: 1, uint8: 2, int8: 3, int32: 6, int64: 7 } as const;
 export type ElemTypeName = keyof typeof ElemType;

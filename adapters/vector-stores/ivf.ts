@@ -8,7 +8,7 @@ import type { Neighbour } from '../../core/categorise.js';
 import { Rng } from '../../core/random.js';
 import { NO_NEIGHBOUR, certifyTop1, gather, rerank } from '../../core/float64-rerank.js';
 import { measureRecall, sampleRows, type IvfSummary } from '../../core/index-calibration.js';
-import { ORT_VERSION, floatTopK, int8BiasTopK, int8TopK } from '../onnx/kernels.js';
+import { INT8_CODE_MAX, ORT_VERSION, floatTopK, int8BiasTopK, int8TopK } from '../onnx/kernels.js';
 
 export interface IvfTuning {
   /** Lists; 0 chooses the power of two nearest √n (1024 at 1M rows). @default 0 */
@@ -116,8 +116,12 @@ function insert(scores: Float32Array | Float64Array | Int32Array, ids: Int32Arra
   ids[j] = id;
 }
 
-/** Per-coordinate int8 scales: the largest |x_j| over all rows, over 127 (1 for an all-zero coordinate). */
-function coordinateScales(vectors: Float32Array, n: number, dim: number): Float64Array {
+/**
+ * Per-coordinate int8 scales: the largest |x_j| over all rows, over INT8_CODE_MAX (1 for an all-zero coordinate),
+ * so that the row codes, which are the int8 operand of the list scans, stay within what every CPU multiplies
+ * exactly.
+ */
+export function coordinateScales(vectors: Float32Array, n: number, dim: number): Float64Array {
   const max = new Float64Array(dim);
   for (let i = 0; i < n; i++) {
     const o = i * dim;
@@ -126,7 +130,7 @@ function coordinateScales(vectors: Float32Array, n: number, dim: number): Float6
       if (a > max[j]!) max[j] = a;
     }
   }
-  return max.map((m) => (m > 0 ? m / 127 : 1));
+  return max.map((m) => (m > 0 ? m / INT8_CODE_MAX : 1));
 }
 
 /** Row codes for the uint8 side of the products: round(x_j / s_j) + 128. */
@@ -350,7 +354,7 @@ function centroidCodes(centroids: Float32Array, lists: number, dim: number, scal
   // c · x ≈ Σ_j (c_j s_j) (x_j / s_j): the codes hold c_j s_j / t, the rows round(x_j / s_j).
   let max = 0;
   for (let l = 0; l < lists; l++) for (let j = 0; j < dim; j++) max = Math.max(max, Math.abs(centroids[l * dim + j]! * scales[j]!));
-  const t = max > 0 ? max / 127 : 1;
+  const t = max > 0 ? max / INT8_CODE_MAX : 1;
   const codes = new Int8Array(dim * lists);
   const bias = new Float32Array(lists);
   for (let l = 0; l < lists; l++) {

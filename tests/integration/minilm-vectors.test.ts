@@ -17,8 +17,13 @@ import { ensurePythonGroup, REPO_ROOT, VENV_BIN } from '../../infra/python-env.j
 import { variedTexts } from '../helpers/varied-texts.js';
 
 const DIM = 384;
-/** Every row's cosine at least this. */
-const MIN_COSINE = { f32: 0.9999, int8: 0.99 } as const;
+/**
+ * Every row's cosine at least this. int8: 0.985 since the int8 weights use 7 bits (INT8_CODE_MAX), which makes the
+ * integer products exact on CPUs without VNNI too; the 220 texts' lowest is 0.9873 (8 below 0.99, all short
+ * or empty), the mean 0.9969. With 8-bit weights the lowest was 0.994 on a VNNI CPU and 0.985 on an AVX2 one,
+ * whose saturating products were not exact.
+ */
+const MIN_COSINE = { f32: 0.9999, int8: 0.985 } as const;
 /** The mean cosine over the rows at least this. */
 const MIN_MEAN_COSINE = { f32: 0.9999, int8: 0.995 } as const;
 

@@ -11,8 +11,9 @@ import { Rng } from '../../core/random.js';
 import { maxRowNorm } from '../../core/float64-rerank.js';
 import { createEmbeddedStore } from '../../adapters/vector-stores/embedded.js';
 import { nearestInBatches } from '../../adapters/vector-stores/index.js';
-import { DEFAULT_IVF_TUNING, IvfIndex, calibrateIvf, decodeIvfState, defaultLists, encodeIvfState, exactTop1Gemm, type IvfTuning } from '../../adapters/vector-stores/ivf.js';
-import { floatTopK, int8BiasTopK, int8TopK, releaseSessions } from '../../adapters/onnx/kernels.js';
+import { DEFAULT_IVF_TUNING, IvfIndex, calibrateIvf, coordinateScales, decodeIvfState, defaultLists, encodeIvfState, exactTop1Gemm, type IvfTuning } from '../../adapters/vector-stores/ivf.js';
+import { quantisePerColumn } from '../../adapters/onnx/bert.js';
+import { INT8_CODE_MAX, floatTopK, int8BiasTopK, int8TopK, releaseSessions } from '../../adapters/onnx/kernels.js';
 import type { StorePoint } from '../../adapters/vector-stores/types.js';
 import { clustered } from '../helpers/vectors.js';
 
@@ -44,13 +45,21 @@ function referenceTopK(scores: number[][], k: number): { values: number[]; indic
 }
 
 describe('onnxruntime kernels', () => {
-  test('int8TopK is the exact integer product, top k with ties to the lower column', async () => {
+  test('int8TopK is the exact integer product for int8 codes within ±INT8_CODE_MAX, on any CPU; top k with ties to the lower column', async () => {
     const rng = new Rng(5);
     const m = 7;
     const n = 50;
     const d = 24;
     const a = Uint8Array.from({ length: m * d }, () => rng.nextInt(256));
-    const b = Int8Array.from({ length: d * n }, () => rng.nextInt(255) - 127);
+    const b = Int8Array.from({ length: d * n }, () => rng.nextInt(2 * INT8_CODE_MAX + 1) - INT8_CODE_MAX);
+    // The worst case for kernels that add pairs of products in 16 bits (vpmaddubsw, x86 without VNNI): rows of
+    // 255 against columns of ±INT8_CODE_MAX.
+    a.fill(255, 0, d);
+    a.fill(0, d, 2 * d);
+    for (let j = 0; j < d; j++) {
+      b[j * n] = INT8_CODE_MAX;
+      b[j * n + 1] = -INT8_CODE_MAX;
+    }
     // Columns 10 and 3 equal: their scores tie for every row.
     for (let j = 0; j < d; j++) b[j * n + 10] = b[j * n + 3]!;
     const scores = ids(m).map((i) => ids(n).map((c) => ids(d).reduce((s, j) => s + (a[i * d + j]! - 128) * b[j * n + c]!, 0)));
@@ -76,7 +85,8 @@ describe('onnxruntime kernels', () => {
     got.values.forEach((v, i) => assert.ok(Math.abs(v - want.values[i]!) < 1e-4, `${v} vs ${want.values[i]}`));
 
     const ua = Uint8Array.from({ length: m * d }, () => rng.nextInt(256));
-    const sb = Int8Array.from({ length: d * n }, () => rng.nextInt(255) - 127);
+    const sb = Int8Array.from({ length: d * n }, () => rng.nextInt(2 * INT8_CODE_MAX + 1) - INT8_CODE_MAX);
+    ua.fill(255, 0, d);
     const scale = 0.01;
     const s2 = ids(m).map((i) => ids(n).map((c) => Math.fround(scale * ids(d).reduce((s, j) => s + (ua[i * d + j]! - 128) * sb[j * n + c]!, 0)) + bias[c]!));
     const want2 = referenceTopK(s2, 3);
@@ -92,6 +102,21 @@ describe('onnxruntime kernels', () => {
     assert.deepEqual([...after.values], [...got.values]);
     assert.deepEqual([...after.indices], [...got.indices]);
     assert.deepEqual([...(await int8BiasTopK(ua, m, sb, n, d, scale, bias, 3, 1)).indices], [...got2.indices]);
+  });
+
+  test('the int8 codes dqe makes stay within ±INT8_CODE_MAX: IVF row codes and the int8 MiniLM weights', () => {
+    // A coordinate with one large entry, one all zero, signs mixed.
+    const n = 6;
+    const dim = 3;
+    const v = Float32Array.from([0.9, 0, -0.2, -3.5, 0, 0.1, 0.2, 0, 0.4, 1.1, 0, -0.4, 0, 0, 0.3, 0.5, 0, 0.2]);
+    const scales = coordinateScales(v, n, dim);
+    const codes = Array.from(v, (x, i) => Math.round(x / scales[i % dim]!));
+    assert.equal(Math.max(...codes.map(Math.abs)), INT8_CODE_MAX);
+    assert.deepEqual(codes.slice(3, 6), [-INT8_CODE_MAX, 0, 16]);
+    const w = { dims: [3, 2], data: Float32Array.from([0.5, -2, -1, 0.25, 0.25, 1]) };
+    const { q, scale } = quantisePerColumn(w);
+    assert.deepEqual([...q], [32, -64, -64, 8, 16, 32]);
+    assert.deepEqual([...scale], [Math.fround(1 / 64), Math.fround(2 / 64)]);
   });
 
   test('a wrongly sized input is refused, naming the kernel', async () => {
