@@ -153,7 +153,9 @@ describe('human review on the dev server', () => {
   test("two-fold: the review covers the second pass's pairs, and a row the reviewer clears stays though the second pass called it mislabeled", async () => {
     const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: deps() });
     const workflowId = uniqueId('dqe-two-fold-reviewed');
-    const input = { dataset, seed: 3, twoFold: true };
+    // A seed whose second pass judges some rows mislabeled and finds others it does not (seed 3 stopped doing so when
+    // the int8 MiniLM weights went to 7 bits: the vectors moved slightly).
+    const input = { dataset, seed: 5, twoFold: true };
     const [baseline, state, pairs, toOk, toMislabeled, result] = await worker.runUntil(async () => {
       const base = (await t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('dqe-two-fold-unreviewed'), args: [{ ...input, outputDir: join(dir, 'two-fold-unreviewed') }] })) as DqeResult;
       await startDqe(t.client, { ...input, outputDir: join(dir, 'two-fold-reviewed'), review: true }, { workflowId, taskQueue });
