@@ -77,7 +77,10 @@ export async function dropUnembeddable(
         perLabel[label] = (perLabel[label] ?? 0) + 1;
         id++;
       }
-      await kept.write(outBuf.subarray(0, at));
+      // A copy: the write stream keeps the chunk it is given until it is on disk (write() resolves as soon as the
+      // stream buffers it), and outBuf is refilled by the next read. Writing outBuf itself lost or doubled lines
+      // now and then (a CI run on 2026-12-06: line 9 missing, line 10 twice).
+      await kept.write(Buffer.from(outBuf.subarray(0, at)));
       first = last;
     }
   } finally {
