@@ -68,6 +68,10 @@ export class AtomicWriter {
     return w;
   }
 
+  /**
+   * Queues `chunk` on the file's write stream. The stream keeps a Uint8Array as given until it is on disk, after
+   * this resolves: a caller must not refill a chunk it passed (hand over a copy, as dropUnembeddable does).
+   */
   async write(chunk: string | Uint8Array): Promise<void> {
     if (this.failure) throw this.failure;
     if (!this.stream.write(chunk)) await once(this.stream, 'drain');
