@@ -1,9 +1,9 @@
 // The run directory's ownership: claimed by the run before any phase writes, released when it ends.
 // A directory that holds the dataset, another live run or another run's outputs is refused.
-import { open, mkdir, readdir, readFile, realpath, rm, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rm, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { dqeFailure } from '../adapters/failure.js';
-import { writeJsonAtomic } from '../adapters/files.js';
+import { createFileExclusive, writeJsonAtomic } from '../adapters/files.js';
 import { decideClaim, isInside, type RunLock } from '../core/run-dir.js';
 import { RUN_LOCK_FILE } from '../core/run-layout.js';
 
@@ -65,7 +65,8 @@ export async function claimRunDir(args: ClaimRunDirArgs): Promise<{ runDir: stri
   const me: RunLock = { workflowId: args.workflowId, runId: args.runId, state: 'running' };
   for (;;) {
     const lock = await readLock(lockPath);
-    const entries = (await readdir(runDir)).filter((e) => e !== RUN_LOCK_FILE).sort();
+    // The lock and a rival's lock being written (its temporary name) are not outputs.
+    const entries = (await readdir(runDir)).filter((e) => e !== RUN_LOCK_FILE && !e.startsWith(`${RUN_LOCK_FILE}.tmp-`)).sort();
     const decision = decideClaim(lock, entries, { workflowId: args.workflowId, runId: args.runId, overwrite: args.overwrite ?? false });
     if (decision.action === 'refuse') throw dqeFailure(decision.type, `output directory ${runDir} ${decision.why}`);
     if (decision.action === 'resume') {
@@ -77,20 +78,16 @@ export async function claimRunDir(args: ClaimRunDirArgs): Promise<{ runDir: stri
       await writeJsonAtomic(lockPath, me);
       return { runDir, cleared: true };
     }
-    // Exclusive create: of two runs claiming one empty directory at once, exactly one wins.
+    // Exclusive create, whole: of two runs claiming one empty directory at once, exactly one wins, and the other
+    // reads the winner's lock complete (never an empty file), so its refusal names the winner.
+    let created: boolean;
     try {
-      const fh = await open(lockPath, 'wx');
-      try {
-        await fh.writeFile(`${JSON.stringify(me, null, 2)}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      return { runDir, cleared: false };
+      created = await createFileExclusive(lockPath, `${JSON.stringify(me, null, 2)}\n`);
     } catch (err) {
-      if (code(err) !== 'EEXIST') throw dqeFailure('DqeOutputNotWritable', `output directory ${runDir}: cannot write (${code(err)})`);
-      // Another run created the lock between the read and now: decide again on what it wrote.
+      throw dqeFailure('DqeOutputNotWritable', `output directory ${runDir}: cannot write (${code(err)})`);
     }
+    if (created) return { runDir, cleared: false };
+    // Another run created the lock between the read and now: decide again on what it wrote.
   }
 }
 

