@@ -27,13 +27,25 @@ function code(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 }
 
+/** How long an empty lock file is given to be written (only where the file system has no hard links). */
+const EMPTY_LOCK_WAIT_MS = 2000;
+
 async function readLock(path: string): Promise<RunLock | undefined> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as RunLock;
-  } catch (err) {
-    if (code(err) === 'ENOENT') return undefined;
-    // A torn or foreign lock file: nobody can tell who holds the directory, so nobody takes it.
-    return { workflowId: '(unreadable lock)', runId: '?', state: 'running' };
+  const since = Date.now();
+  for (;;) {
+    try {
+      const text = await readFile(path, 'utf8');
+      // Empty: a run is creating it where hard links are missing (createFileExclusive); give it a moment.
+      if (text.length === 0 && Date.now() - since < EMPTY_LOCK_WAIT_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        continue;
+      }
+      return JSON.parse(text) as RunLock;
+    } catch (err) {
+      if (code(err) === 'ENOENT') return undefined;
+      // A torn, foreign or unreadable lock file: nobody can tell who holds the directory, so nobody takes it.
+      return { workflowId: '(unreadable lock)', runId: '?', state: 'running' };
+    }
   }
 }
 

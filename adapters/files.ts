@@ -20,14 +20,19 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 /** Writes `data` to a new temporary sibling of `path`, on disk (synced) when this resolves; returns its name. */
 async function writeTemporary(path: string, data: string | Uint8Array): Promise<string> {
   const tmp = tempPath(path);
-  const fh = await open(tmp, 'wx');
+  await writeNewFile(tmp, data);
+  return tmp;
+}
+
+/** Creates `path` (EEXIST if it is there) holding `data`, on disk (synced) when this resolves. */
+async function writeNewFile(path: string, data: string | Uint8Array): Promise<void> {
+  const fh = await open(path, 'wx');
   try {
     await fh.writeFile(data);
     await fh.sync();
   } finally {
     await fh.close();
   }
-  return tmp;
 }
 
 /**
@@ -42,12 +47,25 @@ export async function createFileExclusive(path: string, data: string | Uint8Arra
     await link(tmp, path);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (!NO_HARD_LINKS.has(code ?? '')) throw err;
   } finally {
     await rm(tmp, { force: true });
   }
+  // A file system without hard links (FAT, some FUSE mounts): an exclusive create, then the data. A reader can
+  // see the file empty for a moment and must wait for it (readLock does).
+  try {
+    await writeNewFile(path, data);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
 }
+
+/** What link(2) answers on a file system that has no hard links. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
 
 /** Copies a file into place atomically. */
 export async function copyFileAtomic(from: string, to: string): Promise<void> {

@@ -88,3 +88,28 @@ test('claimRunDir: another thread reading the lock file while a run claims the d
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('claimRunDir: a lock file still empty (created where hard links are missing) is waited for, then named', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dqe-claim-'));
+  try {
+    const dataset = join(dir, 'data.jsonl');
+    await writeFile(dataset, '{"text":"a","label":"x"}\n');
+    const runDir = join(dir, 'run');
+    await mkdir(runDir);
+    const lockPath = join(runDir, RUN_LOCK_FILE);
+    await writeFile(lockPath, '');
+    const claim = claimRunDir({ runDir, dataset, workflowId: 'wf-late', runId: 'r-late' });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await writeFile(lockPath, `${JSON.stringify({ workflowId: 'wf-first', runId: 'r-first', state: 'running' })}\n`);
+    await assert.rejects(claim, (err: ApplicationFailure) => {
+      assert.equal(err.type, 'DqeOutputInUse');
+      assert.match(err.message, /is in use by run wf-first \(run id r-first, running\)/u);
+      return true;
+    });
+    // Left empty, it is refused as unreadable after the wait (two seconds), never taken.
+    await writeFile(lockPath, '');
+    await assert.rejects(claimRunDir({ runDir, dataset, workflowId: 'wf-late', runId: 'r-late' }), /in use by run \(unreadable lock\)/u);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
