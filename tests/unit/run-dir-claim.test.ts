@@ -11,13 +11,22 @@ import { ApplicationFailure } from '@temporalio/common';
 import { claimRunDir } from '../../activities/run-dir.js';
 import { RUN_LOCK_FILE } from '../../core/run-layout.js';
 
-test('claimRunDir: of 8 runs claiming one empty directory at once, one wins and 7 are refused naming it, 100 times over', async () => {
+/** Runs `body` with a scratch folder and a one-row dataset in it, removed afterwards. */
+async function inScratch(body: (dir: string, dataset: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'dqe-claim-'));
   try {
     const dataset = join(dir, 'data.jsonl');
     await writeFile(dataset, '{"text":"a","label":"x"}\n');
-    // The loser of the exclusive create reads the winner's lock at once; on the code that created it empty and then
-    // wrote it, about one round in 150 read it empty now and then ("unreadable lock", run id ?).
+    await body(dir, dataset);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('claimRunDir: of 8 runs claiming one empty directory at once, one wins and 7 are refused naming it, 100 times over', async () => {
+  await inScratch(async (dir, dataset) => {
+    // The loser of the exclusive create reads the winner's lock at once; the code that created it empty and then
+    // wrote it let a loser read it empty now and then ("unreadable lock", run id ?: 2 times in 300 rounds ad hoc).
     for (let round = 0; round < 100; round++) {
       const runDir = join(dir, `run-${round}`);
       const results = await Promise.allSettled(
@@ -37,9 +46,7 @@ test('claimRunDir: of 8 runs claiming one empty directory at once, one wins and 
       }
       assert.deepEqual(await readdir(runDir), [RUN_LOCK_FILE], 'no temporary lock left behind');
     }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 /** Reads `path` in a tight loop on its own thread until stopped; resolves with every distinct content it read. */
@@ -72,10 +79,7 @@ async function pollFile(path: string): Promise<{ stop: () => Promise<string[]> }
 }
 
 test('claimRunDir: another thread reading the lock file while a run claims the directory never reads it incomplete', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'dqe-claim-'));
-  try {
-    const dataset = join(dir, 'data.jsonl');
-    await writeFile(dataset, '{"text":"a","label":"x"}\n');
+  await inScratch(async (dir, dataset) => {
     for (let round = 0; round < 20; round++) {
       const runDir = join(dir, `poll-${round}`);
       await mkdir(runDir);
@@ -84,16 +88,11 @@ test('claimRunDir: another thread reading the lock file while a run claims the d
       const whole = `${JSON.stringify({ workflowId: `wf-${round}`, runId: 'r', state: 'running' }, null, 2)}\n`;
       for (const text of await poller.stop()) assert.equal(text, whole, `round ${round}: read a lock that is not whole`);
     }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('claimRunDir: a lock file still empty (created where hard links are missing) is waited for, then named', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'dqe-claim-'));
-  try {
-    const dataset = join(dir, 'data.jsonl');
-    await writeFile(dataset, '{"text":"a","label":"x"}\n');
+  await inScratch(async (dir, dataset) => {
     const runDir = join(dir, 'run');
     await mkdir(runDir);
     const lockPath = join(runDir, RUN_LOCK_FILE);
@@ -109,7 +108,5 @@ test('claimRunDir: a lock file still empty (created where hard links are missing
     // Left empty, it is refused as unreadable after the wait (two seconds), never taken.
     await writeFile(lockPath, '');
     await assert.rejects(claimRunDir({ runDir, dataset, workflowId: 'wf-late', runId: 'r-late' }), /in use by run \(unreadable lock\)/u);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
