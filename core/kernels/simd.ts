@@ -130,6 +130,46 @@ function makeSpace(
   };
 }
 
+/**
+ * The blocked centroid sampler's per-row state in kernel memory, so that its pass over every row per pick runs as a
+ * SIMD kernel: estimates f and squared norms (float64, n each), the candidate columns (float32, `columns` × n,
+ * column-major) and the list of rows near the top (int32, n).
+ */
+export interface EstimateSpace {
+  readonly f: Float64Array;
+  readonly norms: Float64Array;
+  readonly columns: Float32Array;
+  readonly near: Int32Array;
+  /**
+   * f[i] += norms[i] − 2·columns[column·n + i] for i < rows, then the rows whose estimate is within `width` of the
+   * largest into near[0 ..), in row order; returns how many.
+   */
+  readonly addAndCollect: (column: number, rows: number, width: number) => number;
+}
+
+/** An EstimateSpace for n rows and `columns` columns, or null without WebAssembly SIMD or beyond 4 GiB. */
+export function estimateSpace(n: number, columns: number): EstimateSpace | null {
+  const module = simdModule();
+  if (module === null || wasmApi === undefined) return null;
+  const normsOffset = n * 8;
+  const columnsOffset = 2 * n * 8;
+  const nearOffset = columnsOffset + Math.ceil((columns * n * 4) / 8) * 8;
+  const totalBytes = nearOffset + n * 4;
+  if (totalBytes > MAX_PAGES * PAGE) return null;
+  const memory = newMemory(wasmApi, totalBytes);
+  const exports = new wasmApi.Instance(module, { env: { memory } }).exports as {
+    addCollect: (f: number, norms: number, col: number, rows: number, width: number, near: number) => number;
+  };
+  const wasmAddCollect = exports.addCollect;
+  return {
+    f: new Float64Array(memory.buffer, 0, n),
+    norms: new Float64Array(memory.buffer, normsOffset, n),
+    columns: new Float32Array(memory.buffer, columnsOffset, columns * n),
+    near: new Int32Array(memory.buffer, nearOffset, n),
+    addAndCollect: (column, rows, width) => wasmAddCollect(0, normsOffset, columnsOffset + column * n * 4, rows, width, nearOffset),
+  };
+}
+
 let compiled: WasmModule | null | undefined;
 
 /** The compiled kernel module, or null where WebAssembly SIMD is unavailable. */
@@ -184,24 +224,45 @@ const section = (id: number, body: readonly number[]): number[] => [id, ...uleb(
 const op = {
   get: (i: number): number[] => [0x20, ...uleb(i)],
   set: (i: number): number[] => [0x21, ...uleb(i)],
+  tee: (i: number): number[] => [0x22, ...uleb(i)],
   i32: (v: number): number[] => [0x41, ...sleb(v)],
+  f64: (v: number): number[] => {
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setFloat64(0, v, true);
+    return [0x44, ...bytes];
+  },
   i32Add: [0x6a],
+  i32Eqz: [0x45],
+  i32LtU: [0x49],
   i32And: [0x71],
   i32Shl: [0x74],
   i32GeU: [0x4f],
   block: [0x02, 0x40],
+  if: [0x04, 0x40],
   loop: [0x03, 0x40],
   end: [0x0b],
   br: (depth: number): number[] => [0x0c, ...uleb(depth)],
   brIf: (depth: number): number[] => [0x0d, ...uleb(depth)],
+  i32Load: [0x28, 2, 0],
+  i32Store: [0x36, 2, 0],
   f32Load: [0x2a, 2, 0],
   f64Load: [0x2b, 3, 0],
+  f64Lt: [0x63],
+  f64Gt: [0x64],
+  f64Ge: [0x66],
   f64Store: (offset: number): number[] => [0x39, 3, ...uleb(offset)],
   f64Promote: [0xbb],
   f64Add: [0xa0],
   f64Sub: [0xa1],
   f64Mul: [0xa2],
   v128Load: [0xfd, 0x00, 4, 0],
+  /** v128.load / v128.store of two float64 at an address only known to be 8-byte aligned. */
+  v128Load8: [0xfd, 0x00, 3, 0],
+  v128Store8: [0xfd, 0x0b, 3, 0],
+  v128Load64Zero: [0xfd, 0x5d, 3, 0],
+  f64x2Splat: [0xfd, 0x14],
+  f64x2Lt: [0xfd, 0x49],
+  i64x2AllTrue: [0xfd, 0xc3, 0x01],
   v128Load64Splat: (offset: number): number[] => [0xfd, 0x0a, 3, ...uleb(offset)],
   v128Zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
   shuffle: (lanes: readonly number[]): number[] => [0xfd, 0x0d, ...lanes],
@@ -228,6 +289,7 @@ function splatLanes(q: number): number[] {
 interface FunctionDef {
   readonly exportName: string;
   readonly params: readonly number[];
+  readonly results?: readonly number[];
   readonly locals: readonly number[];
   readonly body: readonly number[];
 }
@@ -324,9 +386,67 @@ function dist4(): FunctionDef {
   };
 }
 
+/**
+ * addCollect(f, norms, col, rows, width, near) → count: f[i] += norms[i] − 2·col[i] for i < rows (float64 f and
+ * norms, float32 col), and the rows whose new f is within `width` of the largest into near[0 ..), in row order.
+ * The same IEEE operations per row as the sampler's scalar loop (2·c is computed as c + c, the same value), two
+ * rows per instruction; a pair of rows both below the running threshold (the usual case) costs no branch per row.
+ */
+function addCollect(): FunctionDef {
+  const [f, norms, col, rows, width, near] = [0, 1, 2, 3, 4, 5];
+  const [i, end2, count, w, r, a] = [6, 7, 8, 9, 10, 11];
+  const [fmax, thr, x] = [12, 13, 14];
+  const [thrv, v, c] = [15, 16, 17];
+  const b: number[] = [];
+  const addr = (base: number, index: number, shift: number): number[] => [...op.get(base), ...op.get(index), ...op.i32(shift), ...op.i32Shl, ...op.i32Add];
+  /** With the row's new estimate in x: collects row `index` + `lane` unless it is below the threshold. */
+  const check = (lane: number): number[] => [
+    ...op.get(x), ...op.get(thr), ...op.f64Lt, ...op.i32Eqz, ...op.if,
+    ...op.get(x), ...op.get(fmax), ...op.f64Gt, ...op.if, ...op.get(x), ...op.set(fmax), ...op.end,
+    ...addr(near, count, 2), ...op.get(i), ...op.i32(lane), ...op.i32Add, ...op.i32Store,
+    ...op.get(count), ...op.i32(1), ...op.i32Add, ...op.set(count),
+    ...op.get(fmax), ...op.get(width), ...op.f64Sub, ...op.set(thr),
+    ...op.end,
+  ];
+  b.push(...op.f64(-Infinity), ...op.set(fmax), ...op.f64(-Infinity), ...op.set(thr), ...op.get(thr), ...op.f64x2Splat, ...op.set(thrv));
+  b.push(...op.i32(0), ...op.set(count), ...op.i32(0), ...op.set(i));
+  b.push(...op.get(rows), ...op.i32(-2), ...op.i32And, ...op.set(end2));
+  b.push(...op.block, ...op.loop, ...op.get(i), ...op.get(end2), ...op.i32GeU, ...op.brIf(1));
+  b.push(...addr(col, i, 2), ...op.v128Load64Zero, ...op.f64x2PromoteLow, ...op.set(c));
+  b.push(...addr(f, i, 3), ...op.set(a), ...op.get(a));
+  b.push(...op.get(a), ...op.v128Load8, ...addr(norms, i, 3), ...op.v128Load8, ...op.get(c), ...op.get(c), ...op.f64x2Add);
+  b.push(...op.f64x2Sub, ...op.f64x2Add, ...op.tee(v), ...op.v128Store8);
+  b.push(...op.get(v), ...op.get(thrv), ...op.f64x2Lt, ...op.i64x2AllTrue, ...op.i32Eqz, ...op.if);
+  b.push(...op.get(v), ...op.f64x2Extract(0), ...op.set(x), ...check(0));
+  b.push(...op.get(v), ...op.f64x2Extract(1), ...op.set(x), ...check(1));
+  b.push(...op.get(thr), ...op.f64x2Splat, ...op.set(thrv), ...op.end);
+  b.push(...op.get(i), ...op.i32(2), ...op.i32Add, ...op.set(i), ...op.br(0), ...op.end, ...op.end);
+  // An odd last row.
+  b.push(...op.get(i), ...op.get(rows), ...op.i32LtU, ...op.if);
+  b.push(...addr(f, i, 3), ...op.set(a), ...op.get(a));
+  b.push(...op.get(a), ...op.f64Load, ...addr(norms, i, 3), ...op.f64Load);
+  b.push(...addr(col, i, 2), ...op.f32Load, ...op.f64Promote, ...op.tee(x), ...op.get(x), ...op.f64Add);
+  b.push(...op.f64Sub, ...op.f64Add, ...op.tee(x), ...op.f64Store(0), ...check(0), ...op.end);
+  // Keep the collected rows at or above the final threshold (they were collected while the largest still rose).
+  b.push(...op.get(fmax), ...op.get(width), ...op.f64Sub, ...op.set(thr), ...op.i32(0), ...op.set(w), ...op.i32(0), ...op.set(i));
+  b.push(...op.block, ...op.loop, ...op.get(i), ...op.get(count), ...op.i32GeU, ...op.brIf(1));
+  b.push(...addr(near, i, 2), ...op.i32Load, ...op.set(r));
+  b.push(...addr(f, r, 3), ...op.f64Load, ...op.get(thr), ...op.f64Ge, ...op.if);
+  b.push(...addr(near, w, 2), ...op.get(r), ...op.i32Store, ...op.get(w), ...op.i32(1), ...op.i32Add, ...op.set(w), ...op.end);
+  b.push(...op.get(i), ...op.i32(1), ...op.i32Add, ...op.set(i), ...op.br(0), ...op.end, ...op.end);
+  b.push(...op.get(w));
+  return {
+    exportName: 'addCollect',
+    params: [I32, I32, I32, I32, F64, I32],
+    results: [I32],
+    locals: [I32, I32, I32, I32, I32, I32, F64, F64, F64, V128, V128, V128],
+    body: b,
+  };
+}
+
 function assembleKernels(): Uint8Array {
-  const fns = [dot4(), dist4()];
-  const types = section(1, vec(fns.map((f) => [0x60, ...vec(f.params.map((p) => [p])), ...vec([])])));
+  const fns = [dot4(), dist4(), addCollect()];
+  const types = section(1, vec(fns.map((f) => [0x60, ...vec(f.params.map((p) => [p])), ...vec((f.results ?? []).map((r) => [r]))])));
   // Imported memory, no declared maximum: each matrix brings its own memory of whatever size.
   const imports = section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]]));
   const functions = section(3, vec(fns.map((_, i) => uleb(i))));

@@ -17,6 +17,7 @@
 // an eighth of those in use have been picked: the products, passes and anchors then cover the unpicked rows only
 // (at ratio 0.5 about a quarter less work). Positions change, row ids do not: ties still go to the lowest id, since
 // the live rows keep their relative order.
+import { estimateSpace } from '../kernels/simd.js';
 import { RowHeap } from './heap.js';
 import { addRow, centroidScore, dot64, DOT_BATCH, type Kernels, type Products } from './kernels.js';
 import type { GreedySampleStats } from './options.js';
@@ -84,7 +85,7 @@ const PROGRESS_EVERY = 1024;
 /**
  * Continues a centroid greedy sample whose first `selected` rows (≥ 1) are out[0 .. selected), their float64 sum
  * in kernels.sum, up to out.length rows, identical to the oracle's. With `compact`, `vectors` (kernels.vectors)
- * and `norms` are reordered in place: their contents are scratch afterwards.
+ * and `norms` may be reordered in place: their contents are scratch afterwards.
  */
 export async function centroidBlocked(
   vectors: Float32Array,
@@ -92,7 +93,7 @@ export async function centroidBlocked(
   dim: number,
   out: Uint32Array,
   selected: number,
-  norms: Float64Array,
+  rowNorms: Float64Array,
   products: Products,
   kernels: Kernels,
   stats: GreedySampleStats,
@@ -101,6 +102,15 @@ export async function centroidBlocked(
 ): Promise<Uint32Array> {
   const count = out.length;
   if (selected >= count) return out;
+  const m = Math.min(n - 1, Math.max(CANDIDATES_MIN, Math.min(CANDIDATES_MAX, dim >> 1)));
+  // With the SIMD kernels, the per-row state lives in kernel memory and the pass over every row per pick is a
+  // kernel (20k × 384 real text: that pass 0.7 → XXX s); the norms are copied in (compaction reorders the copy).
+  const space = kernels.simd ? estimateSpace(n, m + 1) : null;
+  let norms = rowNorms;
+  if (space !== null) {
+    space.norms.set(rowNorms.subarray(0, n));
+    norms = space.norms;
+  }
 
   let nmax = 0;
   for (let i = 0; i < n; i++) nmax = Math.max(nmax, norms[i]!);
@@ -118,10 +128,9 @@ export async function centroidBlocked(
   for (let i = 0; i < n; i++) ids[i] = i;
   let live = n;
   // Estimates of f_k; -Infinity once selected.
-  const f = new Float64Array(n);
+  const f = space?.f ?? new Float64Array(n);
   for (let t = 0; t < k; t++) f[out[t]!] = -Infinity;
 
-  const m = Math.min(n - 1, Math.max(CANDIDATES_MIN, Math.min(CANDIDATES_MAX, dim >> 1)));
   // A candidate's column x_i·x_c (all rows i) does not change as rows are picked, so it stays in its slot
   // across blocks until the candidate is picked or leaves the top KEEP_RANKS·m: a block computes only its new
   // candidates.
@@ -137,7 +146,7 @@ export async function centroidBlocked(
   const columnOf = new Int32Array(n).fill(-1);
   const wanted = new Uint8Array(n);
   // Column-major products: slot j's column (rows 0..n-1) at j·n; slot m is the anchor x·S.
-  const columns = new Float32Array((m + 1) * n);
+  const columns = space?.columns ?? new Float32Array((m + 1) * n);
   const gathered = new Float32Array((m + 1) * dim);
   const gatheredSlots = new Int32Array(m + 1);
   // The reference centroid c0 and p0[i] = x_i·c0 in float64 (dot64); refs counts its moves.
@@ -326,14 +335,16 @@ export async function centroidBlocked(
   };
 
   // Rows within the error of the best estimate, collected by the pass that updates the estimates.
-  const near = new Int32Array(n);
+  const near = space?.near ?? new Int32Array(n);
   let nearCount = 0;
   /**
    * Collects the rows whose estimate is within `width` of the largest; with slot ≥ 0, first adds that slot's pick's
    * increments to every estimate, in the same pass.
    */
   const collect = (width: number, slot: number): void => {
-    nearCount = slot >= 0 ? addAndCollect(f, norms, columns.subarray(slot * n, slot * n + live), live, width, near) : collectNear(f, live, width, near);
+    if (slot < 0) nearCount = collectNear(f, live, width, near);
+    else if (space !== null) nearCount = space.addAndCollect(slot, live, width);
+    else nearCount = addAndCollect(f, norms, columns.subarray(slot * n, slot * n + live), live, width, near);
   };
 
   let best = -Infinity;
@@ -426,7 +437,7 @@ export async function centroidBlocked(
  * largest into near[0 ..), in row order; returns how many. (A module function over typed-array parameters: as a
  * closure over the sampler's variables the same loop took 13.5 s instead of 10.1 s of a 100k × 384 real-text sample.)
  */
-function addAndCollect(f: Float64Array, norms: Float64Array, column: Float32Array, rows: number, width: number, near: Int32Array): number {
+export function addAndCollect(f: Float64Array, norms: Float64Array, column: Float32Array, rows: number, width: number, near: Int32Array): number {
   let fmax = -Infinity;
   let count = 0;
   for (let i = 0; i < rows; i++) {

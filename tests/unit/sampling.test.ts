@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { firstIndex, Rng } from '../../core/random.js';
 import { floatProducts } from '../../adapters/onnx/kernels.js';
 import { hashEmbedInto } from '../../core/hash-embedding.js';
-import { centroidBlocked } from '../../core/sampling/centroid-blocked.js';
+import { addAndCollect, centroidBlocked } from '../../core/sampling/centroid-blocked.js';
+import { estimateSpace } from '../../core/kernels/simd.js';
 import { addRow, makeKernels, rowSquaredNorms } from '../../core/sampling/kernels.js';
 import { makeMixture } from '../../bench/mixture.js';
 import { loadMails } from '../../examples/spam-assassin.js';
@@ -310,7 +311,7 @@ test('hashed SpamAssassin mails (real text): both rules equal the oracle; centro
   }
 });
 
-test('the bounds hand over to the blocked products on real text at step 64, never on clustered rows', async () => {
+test('the bounds hand over to the blocked products on real text at step 32, never on clustered rows', async () => {
   // bench/sampling.ts's Gaussian mixture: the first steps score most rows (the centroid still moves far), then the
   // bounds prune. A 64-step window checked at step 64 handed it over (11.6 s instead of 0.3 s at 10k × 64 here).
   const n = 5000;
@@ -320,13 +321,13 @@ test('the bounds hand over to the blocked products on real text at step 64, neve
   const clustered = await greedySampleWithStats(mixture, n, dim, { count, seed: 1, rule: 'centroid', products: ORT });
   assert.equal(clustered.stats.productSteps, 0);
   assert.deepEqual(Array.from(clustered.indices), Array.from(naiveGreedySample(mixture, n, dim, { count, seed: 1 })));
-  // Hashed mails score nearly every row per step from the start: handed over at the early check.
+  // Hashed mails score nearly every row per step from the start: handed over at the first check (step 32).
   const mails = loadMails(600).slice(0, 3000);
   const text = new Float32Array(mails.length * dim);
   mails.forEach((m, i) => hashEmbedInto(m.text, dim, text, i * dim));
   const textCount = sampleCount(mails.length, 0.5);
   const real = await greedySampleWithStats(text, mails.length, dim, { count: textCount, seed: 1, rule: 'centroid', products: ORT });
-  assert.equal(real.stats.productSteps, textCount - 64);
+  assert.equal(real.stats.productSteps, textCount - 32);
   assert.deepEqual(Array.from(real.indices), Array.from(naiveGreedySample(text, mails.length, dim, { count: textCount, seed: 1 })));
 });
 
@@ -445,19 +446,56 @@ test('firstIndex and Rng are pinned: the same seed gives the same row everywhere
   }
 });
 
+test('the SIMD pass that adds a pick column and collects the rows near the top equals the scalar loop bit for bit', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 41 }),
+      fc.integer({ min: 0, max: 2 }),
+      fc.integer({ min: 0, max: 1000 }),
+      fc.constantFrom(0, 1e-3, 0.5, 4, Number.POSITIVE_INFINITY),
+      (n, slot, seed, width) => {
+        const rng = new Rng(seed);
+        const space = estimateSpace(n, 3);
+        assert.ok(space !== null);
+        const f = new Float64Array(n);
+        const norms = new Float64Array(n);
+        const columns = new Float32Array(3 * n);
+        for (let i = 0; i < n; i++) {
+          // Picked rows (-Infinity), ties (a few distinct values) and spread values.
+          const kind = rng.nextInt(4);
+          f[i] = kind === 0 ? Number.NEGATIVE_INFINITY : kind === 1 ? rng.nextInt(3) : rng.nextGaussian();
+          norms[i] = rng.nextInt(2) === 0 ? 1 : rng.nextFloat() * 3;
+        }
+        for (let i = 0; i < 3 * n; i++) columns[i] = rng.nextInt(3) === 0 ? 0.5 : rng.nextGaussian();
+        space.f.set(f);
+        space.norms.set(norms);
+        space.columns.set(columns);
+        const near = new Int32Array(n);
+        const expected = addAndCollect(f, norms, columns.subarray(slot * n, slot * n + n), n, width, near);
+        const got = space.addAndCollect(slot, n, width);
+        assert.equal(got, expected);
+        assert.deepEqual(Array.from(space.near.subarray(0, got)), Array.from(near.subarray(0, expected)));
+        assert.deepEqual(Array.from(space.f), Array.from(f));
+      },
+    ),
+    { numRuns: 400 },
+  );
+});
+
 test('the blocked centroid products alone, from the first row, equal the oracle on ties, duplicates, zero rows and rows of any length, with and without compaction', async () => {
   const run = async (rows: Float32Array, n: number, dim: number, count: number, seed: number): Promise<void> => {
     const expected = Array.from(naiveGreedySample(rows, n, dim, { count, seed, rule: 'centroid' }));
-    for (const compact of [false, true]) {
+    for (const [compact, kernel] of [[false, 'scalar'], [true, 'scalar'], [false, 'simd'], [true, 'simd']] as const) {
       // Compaction reorders the rows it is given: a copy.
       const own = compact ? rows.slice() : rows;
-      const kernels = makeKernels(own, dim, 'scalar');
+      const kernels = makeKernels(own, dim, kernel);
+      assert.equal(kernels.simd, kernel === 'simd');
       const out = new Uint32Array(count);
       out[0] = firstIndex(seed, n);
       addRow(kernels.sum, own, out[0] * dim, dim);
       const stats: GreedySampleStats = { simd: false, exactEvaluations: 0, naiveEvaluations: 0, groups: 0, productSteps: 0 };
-      await centroidBlocked(own, n, dim, out, 1, rowSquaredNorms(own, n, dim), ORT, kernels, stats, undefined, compact);
-      assert.deepEqual(Array.from(out), expected, `n ${n} dim ${dim} seed ${seed} compact ${compact}`);
+      await centroidBlocked(kernels.vectors, n, dim, out, 1, rowSquaredNorms(own, n, dim), ORT, kernels, stats, undefined, compact);
+      assert.deepEqual(Array.from(out), expected, `n ${n} dim ${dim} seed ${seed} compact ${compact} ${kernel}`);
       // Every eighth of the rows in use picked moves the rest to the front: count ≥ n/8 picks compact at least once.
       if (compact && count >= n / 4) assert.ok((stats.compactions ?? 0) > 0, `${stats.compactions} compactions`);
       if (!compact) assert.equal(stats.compactions, 0);
@@ -479,5 +517,7 @@ test('the blocked centroid products alone, from the first row, equal the oracle 
     await run(mixed, n, dim, n, seed);
     await run(mixed, n, dim, 37, seed);
   }
+  // An odd number of rows: the SIMD pass's last row on its own.
+  await run(mixed.subarray(0, 399 * dim), 399, dim, 150, 5);
   await run(clusteredRows(1500, 24, 4, 6), 1500, 24, 900, 4);
 });
