@@ -55,7 +55,6 @@ async function inProcess(runDir: string, cacheDir: string): Promise<void> {
   await a.writeReport({ runDir, runId: 'bench', config: c, load, clean, embed, sample, train, predict, index, categorise, judge, assemble, timings: {} });
 }
 
-
 const server = await startDevServer({ dbFile: join(dir, 'temporal.db') });
 await workflowBundle();
 const connection = await Connection.connect({ address: server.address });

@@ -88,8 +88,6 @@ function scratchCopy(v: Float32Array, n: number, dim: number): Float32Array {
   return copy;
 }
 
-
-
 const checks: unknown[] = [];
 const runs: unknown[] = [];
 let allIdentical = true;

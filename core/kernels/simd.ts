@@ -294,9 +294,11 @@ interface FunctionDef {
   readonly body: readonly number[];
 }
 
-/** Byte address of element j (local) of the f32 row at byte offset `base` (param). */
-const f32Addr = (base: number, j: number): number[] => [...op.get(base), ...op.get(j), ...op.i32(2), ...op.i32Shl, ...op.i32Add];
-const f64Addr = (base: number, j: number): number[] => [...op.get(base), ...op.get(j), ...op.i32(3), ...op.i32Shl, ...op.i32Add];
+/** Byte address of element j (local) of an array of 2^shift-byte elements at byte offset `base` (local). */
+const elementAddr = (base: number, j: number, shift: number): number[] => [...op.get(base), ...op.get(j), ...op.i32(shift), ...op.i32Shl, ...op.i32Add];
+const f32Addr = (base: number, j: number): number[] => elementAddr(base, j, 2);
+const f64Addr = (base: number, j: number): number[] => elementAddr(base, j, 3);
+const i32Addr = f32Addr;
 
 /**
  * dot4(o0, o1, o2, o3, s, dim, out): out[q] = sum_j row_q[j] * s[j] (f64, j in order).
@@ -398,12 +400,11 @@ function addCollect(): FunctionDef {
   const [fmax, thr, x] = [12, 13, 14];
   const [thrv, v, c] = [15, 16, 17];
   const b: number[] = [];
-  const addr = (base: number, index: number, shift: number): number[] => [...op.get(base), ...op.get(index), ...op.i32(shift), ...op.i32Shl, ...op.i32Add];
   /** With the row's new estimate in x: collects row `index` + `lane` unless it is below the threshold. */
   const check = (lane: number): number[] => [
     ...op.get(x), ...op.get(thr), ...op.f64Lt, ...op.i32Eqz, ...op.if,
     ...op.get(x), ...op.get(fmax), ...op.f64Gt, ...op.if, ...op.get(x), ...op.set(fmax), ...op.end,
-    ...addr(near, count, 2), ...op.get(i), ...op.i32(lane), ...op.i32Add, ...op.i32Store,
+    ...i32Addr(near, count), ...op.get(i), ...op.i32(lane), ...op.i32Add, ...op.i32Store,
     ...op.get(count), ...op.i32(1), ...op.i32Add, ...op.set(count),
     ...op.get(fmax), ...op.get(width), ...op.f64Sub, ...op.set(thr),
     ...op.end,
@@ -412,9 +413,9 @@ function addCollect(): FunctionDef {
   b.push(...op.i32(0), ...op.set(count), ...op.i32(0), ...op.set(i));
   b.push(...op.get(rows), ...op.i32(-2), ...op.i32And, ...op.set(end2));
   b.push(...op.block, ...op.loop, ...op.get(i), ...op.get(end2), ...op.i32GeU, ...op.brIf(1));
-  b.push(...addr(col, i, 2), ...op.v128Load64Zero, ...op.f64x2PromoteLow, ...op.set(c));
-  b.push(...addr(f, i, 3), ...op.set(a), ...op.get(a));
-  b.push(...op.get(a), ...op.v128Load8, ...addr(norms, i, 3), ...op.v128Load8, ...op.get(c), ...op.get(c), ...op.f64x2Add);
+  b.push(...f32Addr(col, i), ...op.v128Load64Zero, ...op.f64x2PromoteLow, ...op.set(c));
+  b.push(...f64Addr(f, i), ...op.set(a), ...op.get(a));
+  b.push(...op.get(a), ...op.v128Load8, ...f64Addr(norms, i), ...op.v128Load8, ...op.get(c), ...op.get(c), ...op.f64x2Add);
   b.push(...op.f64x2Sub, ...op.f64x2Add, ...op.tee(v), ...op.v128Store8);
   b.push(...op.get(v), ...op.get(thrv), ...op.f64x2Lt, ...op.i64x2AllTrue, ...op.i32Eqz, ...op.if);
   b.push(...op.get(v), ...op.f64x2Extract(0), ...op.set(x), ...check(0));
@@ -423,16 +424,16 @@ function addCollect(): FunctionDef {
   b.push(...op.get(i), ...op.i32(2), ...op.i32Add, ...op.set(i), ...op.br(0), ...op.end, ...op.end);
   // An odd last row.
   b.push(...op.get(i), ...op.get(rows), ...op.i32LtU, ...op.if);
-  b.push(...addr(f, i, 3), ...op.set(a), ...op.get(a));
-  b.push(...op.get(a), ...op.f64Load, ...addr(norms, i, 3), ...op.f64Load);
-  b.push(...addr(col, i, 2), ...op.f32Load, ...op.f64Promote, ...op.tee(x), ...op.get(x), ...op.f64Add);
+  b.push(...f64Addr(f, i), ...op.set(a), ...op.get(a));
+  b.push(...op.get(a), ...op.f64Load, ...f64Addr(norms, i), ...op.f64Load);
+  b.push(...f32Addr(col, i), ...op.f32Load, ...op.f64Promote, ...op.tee(x), ...op.get(x), ...op.f64Add);
   b.push(...op.f64Sub, ...op.f64Add, ...op.tee(x), ...op.f64Store(0), ...check(0), ...op.end);
   // Keep the collected rows at or above the final threshold (they were collected while the largest still rose).
   b.push(...op.get(fmax), ...op.get(width), ...op.f64Sub, ...op.set(thr), ...op.i32(0), ...op.set(w), ...op.i32(0), ...op.set(i));
   b.push(...op.block, ...op.loop, ...op.get(i), ...op.get(count), ...op.i32GeU, ...op.brIf(1));
-  b.push(...addr(near, i, 2), ...op.i32Load, ...op.set(r));
-  b.push(...addr(f, r, 3), ...op.f64Load, ...op.get(thr), ...op.f64Ge, ...op.if);
-  b.push(...addr(near, w, 2), ...op.get(r), ...op.i32Store, ...op.get(w), ...op.i32(1), ...op.i32Add, ...op.set(w), ...op.end);
+  b.push(...i32Addr(near, i), ...op.i32Load, ...op.set(r));
+  b.push(...f64Addr(f, r), ...op.f64Load, ...op.get(thr), ...op.f64Ge, ...op.if);
+  b.push(...i32Addr(near, w), ...op.get(r), ...op.i32Store, ...op.get(w), ...op.i32(1), ...op.i32Add, ...op.set(w), ...op.end);
   b.push(...op.get(i), ...op.i32(1), ...op.i32Add, ...op.set(i), ...op.br(0), ...op.end, ...op.end);
   b.push(...op.get(w));
   return {
