@@ -29,13 +29,14 @@ import { categorise, exactNearest, type Category, type Split } from '../core/cat
 import { normaliseText } from '../core/clean.js';
 import { holdoutSplit, injectLabelNoise, randomSubset } from '../core/evaluation.js';
 import { parseDqeInput, type TrainerConfig } from '../core/input.js';
-import { classThresholds, confidentVerdict, flagOutsidePairs, offlineVerdict, type JudgeScope, type RowVerdict } from '../core/judging.js';
+import { classThresholds, confidentVerdict, flagOutsidePairs, mixEvidence, neighbourLabelShares, offlineVerdict, type JudgeScope, type RowVerdict } from '../core/judging.js';
 import { bootstrapMacroF1Test, classificationMetrics, detectionScores, mcnemarTest, pairedTTest } from '../core/metrics.js';
 import { greedySample, sampleCount, type SamplingRule } from '../core/sampling/index.js';
 import { mergeVerdicts } from '../core/two-fold.js';
 import { drugReviewsJsonl } from '../examples/drug-reviews.js';
 import { labelOf, loadMails, spread } from '../examples/spam-assassin.js';
 import { runCleanlab } from '../adapters/cleanlab.js';
+import { nearestOtherRows } from '../adapters/judges/neighbours.js';
 import { REPO_ROOT } from '../infra/python-env.js';
 
 /** One way of running DQE: every part the ablation varies. */
@@ -51,6 +52,8 @@ export interface MethodConfig {
   scope: JudgeScope;
   twoFold: boolean;
   undecided: 'keep' | 'drop';
+  /** With judge 'confident': nearest other rows whose labels vote beside the cross-fitted probabilities (the offline judge's `neighbours`). @default 0 */
+  neighbours?: number;
 }
 
 /** The paper's composition (sampled + uncovered + difficult + noisy judged right, one pass), with dqe's former fixed-threshold judge. */
@@ -71,6 +74,11 @@ const CONFIGS: Record<string, MethodConfig> = {
   'all-p50': { ...PAPER, judge: 'confident', scope: 'all', minSuggested: 0.5 },
   'two-fold-wrong': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.5, scope: 'wrong' },
   'wrong-p50': { ...PAPER, judge: 'confident', minSuggested: 0.5, scope: 'wrong' },
+  'two-fold-knn': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.5, neighbours: 10 },
+  'two-fold-wrong-knn': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.5, scope: 'wrong', neighbours: 10 },
+  'two-fold-all-knn': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.5, scope: 'all', neighbours: 10 },
+  'all-knn': { ...PAPER, judge: 'confident', minSuggested: 0.5, scope: 'all', neighbours: 10 },
+  'wrong-knn': { ...PAPER, judge: 'confident', minSuggested: 0.5, scope: 'wrong', neighbours: 10 },
 };
 
 const o = new Command('bench-method')
@@ -157,6 +165,8 @@ interface ArmScore {
   macroF1: number;
 }
 
+const precisionRecall = (d: { precision: number; recall: number }) => ({ precision: d.precision, recall: d.recall });
+
 let jobs = 0;
 /** Trains on `ids` with `labelIds`, returns predicted class indices for `predictIds`. */
 async function trainPredict(ref: { keptPath: string; matrix: { path: string; rows: number; dim: number } }, labels: string[], labelIds: Uint32Array, ids: number[], predictIds: number[], seed: number): Promise<{ predicted: number[]; probs: number[][] }> {
@@ -217,6 +227,13 @@ for (const seed of o.seeds.split(',').map(Number)) {
       const trainLabelIds = labelIds.slice(0, n);
       const probs = await crossFittedProbs(trainVectors, dim, trainLabelIds, k, 5, seed + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx());
       const thresholds = classThresholds(probs, trainLabelIds, k);
+      // The neighbour-mixed evidence for configurations with `neighbours` (each count computed once per case).
+      const mixedBy = new Map<number, { evidence: Float64Array; thresholds: number[] }>();
+      for (const c of new Set(o.configs.split(',').map((name) => CONFIGS[name]?.neighbours ?? 0))) {
+        if (c === 0) continue;
+        const evidence = mixEvidence(probs, neighbourLabelShares(await nearestOtherRows(trainVectors, n, dim, c, ctx()), c, trainLabelIds, k));
+        mixedBy.set(c, { evidence, thresholds: classThresholds(evidence, trainLabelIds, k) });
+      }
       const cleanlabIssues = new Set((await runCleanlab(caseDir, trainLabelIds, probs, k, log)).issues);
       const cleanlab = noise === null ? null : detectionScores(cleanlabIssues, actual);
 
@@ -234,8 +251,9 @@ for (const seed of o.seeds.split(',').map(Number)) {
       const randomBySize = new Map<number, number[]>();
 
       const judgeRow = (cfg: MethodConfig, id: number) => {
-        const p = probs.subarray(id * k, (id + 1) * k);
-        return cfg.judge === 'confident' ? confidentVerdict(id, labels[labelIds[id]!]!, p, labels, thresholds, cfg.minSuggested) : offlineVerdict(id, labels[labelIds[id]!]!, p, labels, { mislabeledBelow: 0.25, okAtLeast: 0.5 });
+        const mixed = mixedBy.get(cfg.neighbours ?? 0);
+        const p = (mixed?.evidence ?? probs).subarray(id * k, (id + 1) * k);
+        return cfg.judge === 'confident' ? confidentVerdict(id, labels[labelIds[id]!]!, p, labels, mixed?.thresholds ?? thresholds, cfg.minSuggested) : offlineVerdict(id, labels[labelIds[id]!]!, p, labels, { mislabeledBelow: 0.25, okAtLeast: 0.5 });
       };
 
       /** One DQE pass over a split: categories of the wrong predictions and verdicts on the noisy pairs. */
@@ -286,13 +304,19 @@ for (const seed of o.seeds.split(',').map(Number)) {
           dqeVsRandom: compare(dqe, random),
           dqeVsFull: compare(dqe, full),
           noiseF1: noise === null ? null : { dqe: detectionScores(judged, actual).f1, cleanlab: cleanlab!.f1 },
+          /** With flipped labels: the judge's and cleanlab's precision and recall, and the flipped rows left in each arm. */
+          noiseDetail: noise === null ? null : {
+            dqe: precisionRecall(detectionScores(judged, actual)),
+            cleanlab: precisionRecall(cleanlab!),
+            flipsIn: { full: actual.size, dqe: finalIds.filter((id) => actual.has(id)).length },
+          },
           /** Share of the training rows cleanlab's find_label_issues flags (on clean data: what it would drop). */
           cleanlabFlags: { rows: cleanlabIssues.size, share: cleanlabIssues.size / n },
           seconds: (performance.now() - t0) / 1000,
         };
         results.push(r);
         const pct = (x: number) => (100 * x).toFixed(2);
-        log(`${name} ${embedderName.split('-')[0]} seed ${seed} ${noise === null ? 'clean' : `noise ${noise}`} ${configName}: share ${pct(r.arms.dqe.share)}% acc full ${pct(r.arms.full.accuracy)} dqe ${pct(r.arms.dqe.accuracy)} random ${pct(r.arms.random.accuracy)} (p ${r.dqeVsRandom.mcnemarP.toExponential(1)}) judge drops ${pct(r.judgedMislabeled.share)}%${r.noiseF1 ? ` F1 dqe ${r.noiseF1.dqe.toFixed(3)} cleanlab ${r.noiseF1.cleanlab.toFixed(3)}` : ''} (${r.seconds.toFixed(1)} s)`);
+        log(`${name} ${embedderName.split('-')[0]} seed ${seed} ${noise === null ? 'clean' : `noise ${noise}`} ${configName}: share ${pct(r.arms.dqe.share)}% acc full ${pct(r.arms.full.accuracy)} dqe ${pct(r.arms.dqe.accuracy)} random ${pct(r.arms.random.accuracy)} (p ${r.dqeVsRandom.mcnemarP.toExponential(1)}) judge drops ${pct(r.judgedMislabeled.share)}%${r.noiseDetail ? ` F1 dqe ${r.noiseF1!.dqe.toFixed(3)} (P ${r.noiseDetail.dqe.precision.toFixed(3)} R ${r.noiseDetail.dqe.recall.toFixed(3)}) cleanlab ${r.noiseF1!.cleanlab.toFixed(3)} (P ${r.noiseDetail.cleanlab.precision.toFixed(3)} R ${r.noiseDetail.cleanlab.recall.toFixed(3)}), flips in full ${r.noiseDetail.flipsIn.full} dqe ${r.noiseDetail.flipsIn.dqe}` : ''} (${r.seconds.toFixed(1)} s)`);
         await save(false);
       }
       log(`${name} seed ${seed} ${noise ?? 'clean'}: ${((performance.now() - started) / 1000).toFixed(0)} s`);

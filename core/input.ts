@@ -199,6 +199,12 @@ const offlineJudge = z.strictObject({
   minSuggested: z.number().min(0).max(1).default(0.5),
   /** Folds of the cross-fitted probabilities over all kept rows (each row scored by a model that never saw it). @default 5 */
   folds: z.number().int().min(2).max(20).default(5),
+  /**
+   * With rule 'confident': how many nearest other kept rows vote beside the cross-fitted probabilities (the
+   * evidence is the mean of a row's probabilities and its neighbours' label shares; the class thresholds are
+   * taken over that). 0: the probabilities alone. Exact search over all kept rows, n² · d multiply-adds. @default 0
+   */
+  neighbours: z.number().int().min(0).max(100).default(0),
   /** With rule 'fixed': a row whose out-of-sample probability of its own label is below this is judged mislabeled. @default 0.25 */
   mislabeledBelow: z.number().min(0).max(1).default(0.25),
   /** With rule 'fixed': a row whose out-of-sample probability of its own label is at least this is judged label_ok. @default 0.5 */
@@ -250,7 +256,7 @@ export const PRESETS = {
   paper: {
     ratio: 0.5,
     sampling: 'centroid',
-    judge: { name: 'offline', rule: 'fixed', scope: 'pairs', minSuggested: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 },
+    judge: { name: 'offline', rule: 'fixed', scope: 'pairs', minSuggested: 0, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 },
     noisy: 'drop',
     undecided: 'keep',
     twoFold: false,

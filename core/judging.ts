@@ -97,6 +97,38 @@ export function classThresholds(probs: ArrayLike<number>, labelIds: ArrayLike<nu
  */
 export const CONFIDENT_EPSILON = 1e-6;
 
+/** How a verdict's reason names the numbers it was decided on: first mention, and the symbol after it. */
+export interface EvidenceName {
+  first: string;
+  symbol: string;
+}
+export const PROBE_EVIDENCE: EvidenceName = { first: 'out-of-sample P', symbol: 'P' };
+/** The evidence with neighbours: E = (out-of-sample P + the class's share among the row's `k` nearest other rows) / 2. */
+export const neighbourEvidenceName = (k: number): EvidenceName => ({ first: `E = (out-of-sample P + share of ${k} nearest rows) / 2, E`, symbol: 'E' });
+
+/**
+ * Each row's label shares among its nearest other rows: `nearest` holds `k` row ids per row (row-major,
+ * −1 where a row has fewer neighbours), and a row's share of class c is (neighbours labelled c) / k.
+ */
+export function neighbourLabelShares(nearest: ArrayLike<number>, k: number, labelIds: ArrayLike<number>, classes: number): Float64Array {
+  const n = labelIds.length;
+  if (nearest.length !== n * k) throw new Error(`neighbourLabelShares: expected ${n}×${k} neighbour ids, got ${nearest.length}`);
+  const out = new Float64Array(n * classes);
+  for (let i = 0; i < n; i++) {
+    for (let t = 0; t < k; t++) {
+      const j = nearest[i * k + t]!;
+      if (j >= 0) out[i * classes + labelIds[j]!]! += 1 / k;
+    }
+  }
+  return out;
+}
+
+/** The neighbour-mixed evidence: the mean of the cross-fitted probabilities and the neighbour label shares, element-wise. */
+export function mixEvidence(probs: ArrayLike<number>, shares: ArrayLike<number>): Float64Array {
+  if (probs.length !== shares.length) throw new Error(`mixEvidence: ${probs.length} probabilities but ${shares.length} shares`);
+  return Float64Array.from(probs, (p, i) => (p + shares[i]!) / 2);
+}
+
 /**
  * The `confident` rule (confident learning): the row's confident class is the most probable class
  * among those whose probability reaches their own threshold (p_j ≥ t_j). It is `label_ok` when
@@ -112,7 +144,10 @@ export function confidentVerdict(
   thresholds: readonly number[],
   /** The suggested class's probability a `mislabeled` verdict needs; below it the row is `undecided`. */
   minSuggested = 0,
+  /** What `probs` are, for the reason: the cross-fitted probabilities (P) or the neighbour-mixed evidence (E). */
+  evidence: EvidenceName = PROBE_EVIDENCE,
 ): RowVerdict {
+  const { first, symbol: P } = evidence;
   const own = ownIndex(label, labels);
   let confident = -1;
   for (let c = 0; c < labels.length; c++) {
@@ -120,17 +155,17 @@ export function confidentVerdict(
   }
   const p = probs[own]!;
   const tOwn = pct(thresholds[own]!);
-  if (confident === own) return { id, verdict: 'label_ok', reason: `out-of-sample P(${label}) = ${pct(p)} reaches its class threshold ${tOwn}` };
-  if (confident < 0) return { id, verdict: 'undecided', reason: `no class reaches its threshold; P(${label}) = ${pct(p)} < ${tOwn}` };
+  if (confident === own) return { id, verdict: 'label_ok', reason: `${first}(${label}) = ${pct(p)} reaches its class threshold ${tOwn}` };
+  if (confident < 0) return { id, verdict: 'undecided', reason: `no class reaches its threshold; ${P}(${label}) = ${pct(p)} < ${tOwn}` };
   const other = labels[confident]!;
   if (probs[confident]! < minSuggested) {
-    return { id, verdict: 'undecided', reason: `out-of-sample P(${other}) = ${pct(probs[confident]!)} reaches its class threshold but not ${pct(minSuggested)}; P(${label}) = ${pct(p)}` };
+    return { id, verdict: 'undecided', reason: `${first}(${other}) = ${pct(probs[confident]!)} reaches its class threshold but not ${pct(minSuggested)}; ${P}(${label}) = ${pct(p)}` };
   }
   return {
     id,
     verdict: 'mislabeled',
     suggested: other,
-    reason: `out-of-sample P(${other}) = ${pct(probs[confident]!)} reaches its class threshold ${pct(thresholds[confident]!)}${p >= thresholds[own]! - CONFIDENT_EPSILON ? ' and exceeds' : ';'} P(${label}) = ${pct(p)}${p >= thresholds[own]! - CONFIDENT_EPSILON ? '' : ` < ${tOwn}`}`,
+    reason: `${first}(${other}) = ${pct(probs[confident]!)} reaches its class threshold ${pct(thresholds[confident]!)}${p >= thresholds[own]! - CONFIDENT_EPSILON ? ' and exceeds' : ';'} ${P}(${label}) = ${pct(p)}${p >= thresholds[own]! - CONFIDENT_EPSILON ? '' : ` < ${tOwn}`}`,
   };
 }
 

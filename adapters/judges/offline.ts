@@ -5,11 +5,12 @@
 // so both rows of a noisy pair are judged from out-of-sample evidence of the same model, and the
 // per-class thresholds t_j (the mean probability of class j over the rows labelled j) come from the
 // whole data. With scope 'all' every other kept row the rule calls mislabeled is flagged too. See core/judging.ts for the rules and README "The offline judge".
-import { classThresholds, confidentVerdict, flagOutsidePairs, offlineVerdict, type RowVerdict } from '../../core/judging.js';
+import { classThresholds, confidentVerdict, flagOutsidePairs, mixEvidence, neighbourEvidenceName, neighbourLabelShares, offlineVerdict, PROBE_EVIDENCE, type RowVerdict } from '../../core/judging.js';
 import type { JudgeConfig } from '../../core/input.js';
 import { join } from 'node:path';
 import { exists, readFloat64, writeTypedAtomic } from '../files.js';
 import { withSharedMatrix } from '../shared-matrix.js';
+import { nearestOtherRows } from './neighbours.js';
 import { crossFittedProbs } from '../trainers/linear.js';
 import type { Judge } from './types.js';
 
@@ -36,8 +37,17 @@ export function crossFitProbsPath(workDir: string, folds: number, seed: number):
  * same numbers either way.
  */
 async function sharedProbs(workDir: string | undefined, folds: number, seed: number, length: number, compute: () => Promise<Float64Array>): Promise<Float64Array> {
-  if (workDir === undefined) return compute();
-  const path = crossFitProbsPath(workDir, folds, seed);
+  return shared(workDir === undefined ? undefined : crossFitProbsPath(workDir, folds, seed), length, compute);
+}
+
+/** Where a run's offline judge keeps each kept row's label shares among its `k` nearest other rows (rows × labels, float64). */
+export function neighbourSharesPath(workDir: string, k: number): string {
+  return join(workDir, `neighbour-shares-k${k}.f64`);
+}
+
+/** `compute()`'s numbers, kept at `path` (when given) and read back from there by later calls. */
+async function shared(path: string | undefined, length: number, compute: () => Promise<Float64Array>): Promise<Float64Array> {
+  if (path === undefined) return compute();
   if (await exists(path)) return readFloat64(path, length);
   const probs = await compute();
   await writeTypedAtomic(path, probs);
@@ -61,10 +71,22 @@ export function createOfflineJudge(config: Extract<JudgeConfig, { name: 'offline
       const probs = await sharedProbs(req.workDir, config.folds, req.seed, req.labelIds.length * k, () =>
         withSharedMatrix(req.matrix, (vectors) => crossFittedProbs(vectors, req.matrix.dim, req.labelIds, k, config.folds, req.seed + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx)),
       );
-      const rowProbs = (id: number) => probs.subarray(id * k, (id + 1) * k);
-      const thresholds = config.rule === 'confident' ? classThresholds(probs, req.labelIds, k) : [];
+      // With neighbours (rule 'confident'): the evidence is the mean of the probabilities and the label shares of
+      // each row's nearest other kept rows, and the class thresholds are taken over it.
+      const withNeighbours = config.rule === 'confident' && config.neighbours > 0;
+      const evidence = withNeighbours
+        ? mixEvidence(
+            probs,
+            await shared(req.workDir === undefined ? undefined : neighbourSharesPath(req.workDir, config.neighbours), probs.length, () =>
+              withSharedMatrix(req.matrix, async (vectors) => neighbourLabelShares(await nearestOtherRows(vectors, req.labelIds.length, req.matrix.dim, config.neighbours, ctx), config.neighbours, req.labelIds, k)),
+            ),
+          )
+        : probs;
+      const rowEvidence = (id: number) => evidence.subarray(id * k, (id + 1) * k);
+      const thresholds = config.rule === 'confident' ? classThresholds(evidence, req.labelIds, k) : [];
+      const name = withNeighbours ? neighbourEvidenceName(config.neighbours) : PROBE_EVIDENCE;
       const decide = (id: number, label: string): RowVerdict =>
-        config.rule === 'fixed' ? offlineVerdict(id, label, rowProbs(id), req.labels, config) : confidentVerdict(id, label, rowProbs(id), req.labels, thresholds, config.minSuggested);
+        config.rule === 'fixed' ? offlineVerdict(id, label, rowEvidence(id), req.labels, config) : confidentVerdict(id, label, rowEvidence(id), req.labels, thresholds, config.minSuggested, name);
       const verdicts = ids.map((id) => decide(id, rows.get(id)!));
       if (config.scope === 'pairs') return { verdicts };
       return { verdicts: flagOutsidePairs(verdicts, outside, (id) => decide(id, req.labels[req.labelIds[id]!]!)) };

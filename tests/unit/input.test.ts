@@ -15,7 +15,7 @@ test('fills every default from a dataset path alone', () => {
     embedder: { name: 'minilm', precision: 'int8', batchTokens: 2048 },
     trainer: { name: 'linear', epochs: 300, learningRate: 0.1, l2: 1e-4 },
     vectorStore: { name: 'embedded' },
-    judge: { name: 'offline', rule: 'confident', scope: 'pairs', minSuggested: 0.5, folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 },
+    judge: { name: 'offline', rule: 'confident', scope: 'pairs', minSuggested: 0.5, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 },
     noisy: 'drop',
     undecided: 'keep',
     review: false,
@@ -60,9 +60,22 @@ test("judge.scope is 'pairs', 'wrong' or 'all'; anything else names the valid on
   assert.deepEqual(bad.problems, [{ field: 'judge.scope', message: 'unknown scope; valid: pairs, wrong, all' }]);
   assert.ok(!parseDqeInput({ dataset: 'x', judge: { name: 'openai', scope: 'all' } }).ok, 'the openai judge has no scope');
 });
+test("judge neighbours: 0 by default, an integer from 0 to 100", () => {
+  const on = parseDqeInput({ dataset: 'x', judge: { name: 'offline', neighbours: 10 } });
+  assert.ok(on.ok && on.config.judge.name === 'offline');
+  assert.equal(on.config.judge.neighbours, 10);
+  const off = parseDqeInput({ dataset: 'x' });
+  assert.ok(off.ok && off.config.judge.name === 'offline');
+  assert.equal(off.config.judge.neighbours, 0);
+  for (const bad of [-1, 101, 2.5]) {
+    const r = parseDqeInput({ dataset: 'x', judge: { name: 'offline', neighbours: bad } });
+    assert.ok(!r.ok);
+    assert.deepEqual(r.problems.map((p) => p.field), ['judge.neighbours']);
+  }
+});
 
 describe('preset paper', () => {
-  const paperJudge = { name: 'offline', rule: 'fixed', scope: 'pairs', minSuggested: 0, folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 };
+  const paperJudge = { name: 'offline', rule: 'fixed', scope: 'pairs', minSuggested: 0, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 };
   test("pins the paper's composition and the fixed-threshold judge", () => {
     const r = parseDqeInput({ dataset: 'x', preset: 'paper' });
     assert.ok(r.ok);

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { readFloat64, writeTypedAtomic } from '../../adapters/files.js';
-import { createOfflineJudge, CROSS_FIT_PROBE, CROSS_FIT_SEED_OFFSET } from '../../adapters/judges/offline.js';
+import { nearestOtherRows } from '../../adapters/judges/neighbours.js';
+import { createOfflineJudge, CROSS_FIT_PROBE, CROSS_FIT_SEED_OFFSET, crossFitProbsPath, neighbourSharesPath } from '../../adapters/judges/offline.js';
 import { crossFittedProbs } from '../../adapters/trainers/linear.js';
 import { crossValidationFolds, randomSubset } from '../../core/evaluation.js';
-import { classThresholds, confidentVerdict, flagOutsidePairs, offlineVerdict } from '../../core/judging.js';
+import { classThresholds, confidentVerdict, flagOutsidePairs, mixEvidence, neighbourEvidenceName, neighbourLabelShares, offlineVerdict } from '../../core/judging.js';
 import { predictLinear, trainLinear } from '../../core/linear-model.js';
 
 const close = (actual: number, expected: number, eps = 1e-12) => assert.ok(Math.abs(actual - expected) <= eps, `${actual} is not ${expected} ± ${eps}`);
@@ -222,7 +223,7 @@ describe("the offline judge with scopes 'wrong' and 'all' (real matrix file, rea
       await writeTypedAtomic(matrix.path, vectors);
       const req = { pairs: [{ x: pairRow(0), neighbour: pairRow(12), similarity: 0.5 }], labels: ['a', 'b'], matrix, labelIds, splits: new Array(n).fill('unsampled'), seed: 0 };
       const judge = (scope: 'pairs' | 'wrong' | 'all', wrongIds?: number[]) =>
-        createOfflineJudge({ name: 'offline', rule: 'confident', scope, minSuggested: 0, folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge({ ...req, ...(wrongIds ? { wrongIds } : {}) }, ctx);
+        createOfflineJudge({ name: 'offline', rule: 'confident', scope, minSuggested: 0, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge({ ...req, ...(wrongIds ? { wrongIds } : {}) }, ctx);
       const pairs = await judge('pairs');
       assert.deepEqual(pairs.verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [12, 'label_ok']]);
       const all = await judge('all');
@@ -233,7 +234,7 @@ describe("the offline judge with scopes 'wrong' and 'all' (real matrix file, rea
       assert.deepEqual((await judge('wrong')).verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [12, 'label_ok']]);
       // A pass with no noisy pair: 'pairs' has nothing to judge, 'wrong' and 'all' still flag row 3.
       const alone = (scope: 'pairs' | 'wrong' | 'all', wrongIds?: number[]) =>
-        createOfflineJudge({ name: 'offline', rule: 'confident', scope, minSuggested: 0, folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge({ ...req, pairs: [], ...(wrongIds ? { wrongIds } : {}) }, ctx);
+        createOfflineJudge({ name: 'offline', rule: 'confident', scope, minSuggested: 0, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge({ ...req, pairs: [], ...(wrongIds ? { wrongIds } : {}) }, ctx);
       assert.deepEqual((await alone('pairs', [3])).verdicts, []);
       assert.deepEqual((await alone('wrong')).verdicts, []);
       assert.deepEqual((await alone('wrong', [3, 7])).verdicts.map((v) => [v.id, v.verdict, v.suggested]), [[3, 'mislabeled', 'a']]);
@@ -248,7 +249,7 @@ describe("the offline judge with scopes 'wrong' and 'all' (real matrix file, rea
       const matrix = { path: join(dir, 'm.f32'), rows: n, dim: 2 };
       await writeTypedAtomic(matrix.path, vectors);
       const req = { pairs: [{ x: pairRow(0), neighbour: pairRow(12), similarity: 0.5 }], labels: ['a', 'b'], matrix, labelIds, splits: new Array(n).fill('unsampled'), seed: 4, workDir: dir };
-      const judge = () => createOfflineJudge({ name: 'offline', rule: 'confident', scope: 'pairs', minSuggested: 0, folds: 5, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge(req, ctx);
+      const judge = () => createOfflineJudge({ name: 'offline', rule: 'confident', scope: 'pairs', minSuggested: 0, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge(req, ctx);
       assert.deepEqual((await judge()).verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [12, 'label_ok']]);
       const path = join(dir, 'cross-fit-probs-k5-s4.f64');
       assert.deepEqual(await readFloat64(path, n * 2), await crossFittedProbs(vectors, 2, labelIds, 2, 5, 4 + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx));
@@ -257,6 +258,76 @@ describe("the offline judge with scopes 'wrong' and 'all' (real matrix file, rea
       for (let i = 0; i < n; i++) planted.set(i < 10 && i !== 0 ? [0.9, 0.1] : [0.1, 0.9], i * 2);
       await writeTypedAtomic(path, planted);
       assert.deepEqual((await judge()).verdicts.map((v) => [v.id, v.verdict, v.suggested]), [[0, 'mislabeled', 'b'], [12, 'label_ok', undefined]]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('neighbour evidence: label shares of the nearest other rows, mixed with the probabilities', () => {
+  test('shares count each neighbour 1/k to its label; −1 (no neighbour) counts nothing', () => {
+    // 3 rows, labels [0, 1, 1], k = 2; row 2 has one neighbour only.
+    const shares = neighbourLabelShares([1, 2, 0, 2, 0, -1], 2, [0, 1, 1], 2);
+    assert.deepEqual([...shares], [0, 1, 0.5, 0.5, 0.5, 0]);
+    assert.throws(() => neighbourLabelShares([1, 2], 2, [0, 1, 1], 2), /expected 3×2 neighbour ids, got 2/);
+  });
+  test('the mixed evidence is the element-wise mean', () => {
+    assert.deepEqual([...mixEvidence([0.9, 0.1, 0.6, 0.4], [0.5, 0.5, 1, 0])], [0.7, 0.3, 0.8, 0.2]);
+    assert.throws(() => mixEvidence([0.5, 0.5], [1]), /2 probabilities but 1 shares/);
+  });
+  test('the reason names the evidence E with its neighbours', () => {
+    const v = confidentVerdict(1, 'b', [0.8, 0.2], ['a', 'b'], [0.7, 0.8], 0.5, neighbourEvidenceName(2));
+    assert.deepEqual(v, { id: 1, verdict: 'mislabeled', suggested: 'a', reason: 'E = (out-of-sample P + share of 2 nearest rows) / 2, E(a) = 80.0% reaches its class threshold 70.0%; E(b) = 20.0% < 80.0%' });
+  });
+});
+
+describe('the offline judge with neighbours (real nearest-row search, planted probabilities)', () => {
+  // 8 unit vectors at angles a: 0, 0.01, 0.03, 0.07 (rows 0–3) and b: 1, 1.01, 1.03, 1.07 (rows 4–7), gaps all
+  // different so no two neighbours tie. Row 1 sits in cluster a but is labelled b.
+  // The 2 nearest others: 0 → 1, 2; 1 → 0, 2; 2 → 1, 0; 3 → 2, 1; 4 → 5, 6; 5 → 4, 6; 6 → 5, 4; 7 → 6, 5.
+  const angles = [0, 0.01, 0.03, 0.07, 1, 1.01, 1.03, 1.07];
+  const n = angles.length;
+  const vectors = new Float32Array(angles.flatMap((a) => [Math.cos(a), Math.sin(a)]));
+  const labelIds = new Uint32Array([0, 1, 0, 0, 1, 1, 1, 1]);
+  const ctx = { heartbeat: () => {}, resumeDetails: undefined, signal: new AbortController().signal, log: () => {} };
+
+  test('nearestOtherRows: nearest first, own row skipped, −1 past the others, equal vectors tie to the lower id', async () => {
+    assert.deepEqual([...(await nearestOtherRows(vectors, n, 2, 2, ctx))], [1, 2, 0, 2, 1, 0, 2, 1, 5, 6, 4, 6, 5, 4, 6, 5]);
+    assert.deepEqual([...(await nearestOtherRows(vectors.subarray(0, 6), 3, 2, 4, ctx))], [1, 2, -1, -1, 0, 2, -1, -1, 1, 0, -1, -1]);
+    assert.deepEqual([...(await nearestOtherRows(vectors.subarray(0, 2), 1, 2, 3, ctx))], [-1, -1, -1]);
+    // Rows 0 and 1 equal: each is the other's nearest (the top two tie; the own id is skipped either way).
+    const twins = new Float32Array([1, 0, 1, 0, 0, 1]);
+    assert.deepEqual([...(await nearestOtherRows(twins, 3, 2, 1, ctx))], [1, 0, 0]);
+  });
+
+  test('a row the probabilities leave undecided is flagged once its neighbours vote; the shares are kept in the work folder', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dqe-judge-neighbours-'));
+    try {
+      const matrix = { path: join(dir, 'm.f32'), rows: n, dim: 2 };
+      await writeTypedAtomic(matrix.path, vectors);
+      // Planted cross-fitted probabilities [P(a), P(b)]: rows 0, 2, 3 (a) 0.9 / 0.1, row 1 (b) 0.6 / 0.4, rows 4–7 (b) 0.1 / 0.9.
+      const planted = new Float64Array(angles.flatMap((_, i) => (i === 1 ? [0.6, 0.4] : i < 4 ? [0.9, 0.1] : [0.1, 0.9])));
+      await writeTypedAtomic(crossFitProbsPath(dir, 5, 0), planted);
+      const row = (id: number) => ({ id, row: id + 1, text: `t${id}`, label: labelIds[id] === 0 ? 'a' : 'b', split: 'unsampled' as const });
+      const req = { pairs: [{ x: row(1), neighbour: row(0), similarity: 0.99 }], labels: ['a', 'b'], matrix, labelIds, splits: new Array(n).fill('unsampled'), seed: 0, workDir: dir };
+      const judge = (neighbours: number) => createOfflineJudge({ name: 'offline', rule: 'confident', scope: 'pairs', minSuggested: 0.5, folds: 5, neighbours, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge(req, ctx);
+      // Probabilities alone: t_a = 0.9 (rows 0, 2, 3), t_b = (0.4 + 4 · 0.9) / 5 = 0.8; row 1 reaches neither.
+      assert.deepEqual((await judge(0)).verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [1, 'undecided']]);
+      // Shares [a, b]: rows 0, 2, 3 see row 1 among their 2 nearest: 0.5 / 0.5; row 1 sees rows 0 and 2: 1 / 0; rows 4–7: 0 / 1.
+      // E = (P + shares) / 2: rows 0, 2, 3 0.7 / 0.3, row 1 0.8 / 0.2, rows 4–7 0.05 / 0.95; t_a = 0.7, t_b = (0.2 + 4 · 0.95) / 5 = 0.8.
+      // Row 1: E(a) = 0.8 ≥ t_a and ≥ minSuggested: mislabeled, a suggested; row 0: E(a) = 0.7 reaches t_a: label_ok.
+      const withNeighbours = await judge(2);
+      assert.deepEqual(withNeighbours.verdicts, [
+        { id: 0, verdict: 'label_ok', reason: 'E = (out-of-sample P + share of 2 nearest rows) / 2, E(a) = 70.0% reaches its class threshold 70.0%' },
+        { id: 1, verdict: 'mislabeled', suggested: 'a', reason: 'E = (out-of-sample P + share of 2 nearest rows) / 2, E(a) = 80.0% reaches its class threshold 70.0%; E(b) = 20.0% < 80.0%' },
+      ]);
+      const sharesPath = neighbourSharesPath(dir, 2);
+      assert.deepEqual([...(await readFloat64(sharesPath, n * 2))], [0.5, 0.5, 1, 0, 0.5, 0.5, 0.5, 0.5, 0, 1, 0, 1, 0, 1, 0, 1]);
+      // A second call (two-fold's second pass) reads the shares back: planted ones decide. With row 1's neighbours
+      // all b, E(row 1) = 0.3 / 0.7 and t_b = (0.7 + 4 · 0.95) / 5 = 0.9: no class reached, undecided again.
+      const plantedShares = new Float64Array([0.5, 0.5, 0, 1, 0.5, 0.5, 0.5, 0.5, 0, 1, 0, 1, 0, 1, 0, 1]);
+      await writeTypedAtomic(sharesPath, plantedShares);
+      assert.deepEqual((await judge(2)).verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [1, 'undecided']]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

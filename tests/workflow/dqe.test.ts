@@ -1,14 +1,16 @@
 // The whole pipeline on a real Temporal dev server, over a few hundred real SpamAssassin mails.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
-import { readJsonlAll } from '../../adapters/files.js';
+import { readFloat64, readJsonlAll, readMatrix, readUint32 } from '../../adapters/files.js';
+import { nearestOtherRows } from '../../adapters/judges/neighbours.js';
 import { readFinalRowIds } from '../../adapters/run-files.js';
+import { classThresholds, confidentVerdict, mixEvidence, neighbourEvidenceName, neighbourLabelShares, type RowVerdict } from '../../core/judging.js';
 import { WORK_DIR, type KeptRow, type Report } from '../../core/run-layout.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
 import { PHASES, progressQuery, type DqeResult } from '../../workflows/index.js';
@@ -127,14 +129,19 @@ describe('dqe workflow on the dev server', () => {
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
   });
 
-  test("judge scope 'wrong' flags exactly what 'all' flags among the noisy pairs and the wrongly predicted rows, and those rows leave the set", async () => {
-    // The 300 mails with every 10th label flipped: label errors for the judge to find.
+  /** The 300 mails with every 10th label flipped: label errors for the judge to find. */
+  const writeFlipped = async (): Promise<string> => {
     const flipped = join(dir, 'flipped.jsonl');
     const mails = spamAssassinJsonl({ limit: 300 }).trim().split('\n').map((l, i) => {
       const m = JSON.parse(l) as { label: string };
       return JSON.stringify(i % 10 === 0 ? { ...m, label: m.label === 'ham' ? 'spam' : 'ham' } : m);
     });
     await writeFile(flipped, `${mails.join('\n')}\n`);
+    return flipped;
+  };
+
+  test("judge scope 'wrong' flags exactly what 'all' flags among the noisy pairs and the wrongly predicted rows, and those rows leave the set", async () => {
+    const flipped = await writeFlipped();
     const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: { cacheDir: join(dir, 'cache'), env: {} } });
     const run = (scope: 'wrong' | 'all') =>
       t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId(`dqe-scope-${scope}`), args: [{ dataset: flipped, outputDir: join(dir, `scope-${scope}`), seed: 1, judge: { name: 'offline', scope } }] });
@@ -162,6 +169,48 @@ describe('dqe workflow on the dev server', () => {
     assert.ok(wrong.size < all.size, "'all' flags rows that were never mispredicted");
     const finalIds = new Set((await readFinalRowIds(join(dir, 'scope-wrong'))).map((r) => r.id));
     for (const id of wrong) assert.ok(!finalIds.has(id), `flagged row ${id} is not in the final set`);
+  });
+
+  test('judge neighbours: the run keeps each row\'s label shares among its 5 nearest rows and flags exactly what the rule flags on the mixed evidence', async () => {
+    const flipped = await writeFlipped();
+    const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: { cacheDir: join(dir, 'cache'), env: {} } });
+    const outputDir = join(dir, 'neighbours');
+    await worker.runUntil(
+      t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('dqe-neighbours'), args: [{ dataset: flipped, outputDir, seed: 1, judge: { name: 'offline', scope: 'all', neighbours: 5 } }] }),
+    );
+    const work = join(outputDir, WORK_DIR);
+    const files = await readdir(work);
+    const one = (suffix: string) => {
+      const found = files.filter((f) => f.endsWith(suffix));
+      assert.equal(found.length, 1, suffix);
+      return join(work, found[0]!);
+    };
+    const { labels } = JSON.parse(await readFile(join(outputDir, 'report.json'), 'utf8')) as Report;
+    const labelIdsPath = one('.label-ids.u32');
+    const n = (await stat(labelIdsPath)).size / 4;
+    const labelIds = await readUint32(labelIdsPath, n);
+    const k = labels.length;
+    const matrixPath = one('.matrix.f32');
+    const dim = (await stat(matrixPath)).size / 4 / n;
+    const matrix = await readMatrix({ path: matrixPath, rows: n, dim });
+    // The shares are those of the exact nearest other rows, computed once for both passes.
+    const shares = await readFloat64(join(work, 'neighbour-shares-k5.f64'), n * k);
+    assert.deepEqual(shares, neighbourLabelShares(await nearestOtherRows(matrix, n, dim, 5, { heartbeat: () => {} }), 5, labelIds, k));
+    const evidence = mixEvidence(await readFloat64(join(work, 'cross-fit-probs-k5-s1.f64'), n * k), shares);
+    const thresholds = classThresholds(evidence, labelIds, k);
+    const expected = [];
+    for (let id = 0; id < n; id++) {
+      const v = confidentVerdict(id, labels[labelIds[id]!]!, evidence.subarray(id * k, (id + 1) * k), labels, thresholds, 0.5, neighbourEvidenceName(5));
+      if (v.verdict === 'mislabeled') expected.push(v);
+    }
+    assert.ok(expected.length > 0);
+    // Scope 'all': each pass flags every row the rule calls mislabeled, with the same reason.
+    for (const f of files.filter((f) => f.startsWith('judge.') && f.endsWith('.verdicts.jsonl'))) {
+      const flagged = (await readJsonlAll<RowVerdict>(join(work, f))).filter((v) => v.verdict === 'mislabeled').sort((a, b) => a.id - b.id);
+      assert.deepEqual(flagged, expected);
+    }
+    const finalIds = new Set((await readFinalRowIds(outputDir)).map((r) => r.id));
+    for (const v of expected) assert.ok(!finalIds.has(v.id), `flagged row ${v.id} is not in the final set`);
   });
 
   test('an invalid input fails at once, non-retryable, naming every bad field', async () => {
