@@ -209,7 +209,9 @@ const offlineJudge = z.strictObject({
   mislabeledBelow: z.number().min(0).max(1).default(0.25),
   /** With rule 'fixed': a row whose out-of-sample probability of its own label is at least this is judged label_ok. @default 0.5 */
   okAtLeast: z.number().min(0).max(1).default(0.5),
-}).refine((j) => j.mislabeledBelow <= j.okAtLeast, { path: ['mislabeledBelow'], message: 'must not exceed okAtLeast' });
+})
+  .refine((j) => j.mislabeledBelow <= j.okAtLeast, { path: ['mislabeledBelow'], message: 'must not exceed okAtLeast' })
+  .refine((j) => j.neighbours === 0 || j.rule === 'confident', { path: ['neighbours'], message: "needs rule 'confident' (rule 'fixed' reads the probabilities alone)" });
 const openaiJudge = z.strictObject({
   name: z.literal('openai'),
   /** Any chat model of the endpoint. @default 'gpt-4o' */

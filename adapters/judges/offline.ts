@@ -4,7 +4,9 @@
 // Every kept row is scored by a model that never trained on it (K seeded folds over all kept rows),
 // so both rows of a noisy pair are judged from out-of-sample evidence of the same model, and the
 // per-class thresholds t_j (the mean probability of class j over the rows labelled j) come from the
-// whole data. With scope 'all' every other kept row the rule calls mislabeled is flagged too. See core/judging.ts for the rules and README "The offline judge".
+// whole data. With scope 'all' every other kept row the rule calls mislabeled is flagged too. With `neighbours`
+// the labels of each row's nearest other kept rows vote beside the probabilities (neighbours.ts). See
+// core/judging.ts for the rules and README "The offline judge".
 import { classThresholds, confidentVerdict, flagOutsidePairs, mixEvidence, neighbourEvidenceName, neighbourLabelShares, offlineVerdict, PROBE_EVIDENCE, type RowVerdict } from '../../core/judging.js';
 import type { JudgeConfig } from '../../core/input.js';
 import { join } from 'node:path';
@@ -49,9 +51,9 @@ export function neighbourSharesPath(workDir: string, k: number): string {
 async function shared(path: string | undefined, length: number, compute: () => Promise<Float64Array>): Promise<Float64Array> {
   if (path === undefined) return compute();
   if (await exists(path)) return readFloat64(path, length);
-  const probs = await compute();
-  await writeTypedAtomic(path, probs);
-  return probs;
+  const values = await compute();
+  await writeTypedAtomic(path, values);
+  return values;
 }
 
 export function createOfflineJudge(config: Extract<JudgeConfig, { name: 'offline' }>): Judge {

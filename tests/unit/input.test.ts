@@ -72,6 +72,10 @@ test("judge neighbours: 0 by default, an integer from 0 to 100", () => {
     assert.ok(!r.ok);
     assert.deepEqual(r.problems.map((p) => p.field), ['judge.neighbours']);
   }
+  const fixed = parseDqeInput({ dataset: 'x', judge: { name: 'offline', rule: 'fixed', neighbours: 10 } });
+  assert.ok(!fixed.ok);
+  assert.deepEqual(fixed.problems, [{ field: 'judge.neighbours', message: "needs rule 'confident' (rule 'fixed' reads the probabilities alone)" }]);
+  assert.ok(parseDqeInput({ dataset: 'x', preset: 'paper', judge: { name: 'offline', neighbours: 0 } }).ok);
 });
 
 describe('preset paper', () => {
