@@ -47,7 +47,8 @@ interface Slice {
 }
 
 const SLICE = /^method-(?!summary|smoke).+\.json$/u;
-const cases = new Map<string, Case & { trainer: string; embedder: string }>();
+/** `graph`: the minilm ONNX graph's version in the embedder id (graph 5: the 7-bit int8 weights), when it names one. */
+const cases = new Map<string, Case & { trainer: string; embedder: string; graph?: string | undefined }>();
 const loads: Record<string, string> = {};
 for (const f of readdirSync('bench/results').filter((f) => SLICE.test(f)).sort()) {
   const s = JSON.parse(readFileSync(`bench/results/${f}`, 'utf8')) as Slice;
@@ -58,7 +59,7 @@ for (const f of readdirSync('bench/results').filter((f) => SLICE.test(f)).sort()
     const dataset = limit ? `${c.dataset} (${limit} rows)` : c.dataset;
     const embedder = (c.embedder ?? EARLY_EMBEDDER).split(':')[0]!.replace(/-v1-d1024$/u, '');
     const key = [s.trainer.name, embedder, dataset, c.seed, c.noise, c.config].join('|');
-    if (!cases.has(key)) cases.set(key, { ...c, dataset, trainer: s.trainer.name, embedder });
+    if (!cases.has(key)) cases.set(key, { ...c, dataset, trainer: s.trainer.name, embedder, graph: /:g(\d+):/u.exec(c.embedder ?? '')?.[1] });
   }
 }
 
@@ -66,7 +67,7 @@ for (const f of readdirSync('bench/results').filter((f) => SLICE.test(f)).sort()
 const sig = (c: Compare) => c.mcnemarP < ALPHA && c.tTestP < ALPHA;
 const mean = (xs: number[]) => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
 
-const groups = new Map<string, Array<Case & { trainer: string; embedder: string }>>();
+const groups = new Map<string, Array<Case & { trainer: string; embedder: string; graph?: string | undefined }>>();
 for (const c of cases.values()) {
   const key = [c.trainer, c.embedder, c.dataset, c.config].join('|');
   groups.set(key, [...(groups.get(key) ?? []), c]);
@@ -84,6 +85,8 @@ const rows = [...groups.entries()]
       config,
       cases: cs.length,
       seeds: [...new Set(cs.map((c) => c.seed))].sort(),
+      /** The minilm graph versions of the row's cases (empty for other embedders). */
+      graphs: [...new Set(cs.flatMap((c) => (c.graph === undefined ? [] : [c.graph])))].sort(),
       cleanCases: clean.length,
       noisyCases: noisy.length,
       dqeShare: mean(cs.map((c) => c.arms.dqe.share)),
@@ -115,7 +118,7 @@ if (process.argv.includes('--markdown')) {
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(
-      `| ${r.trainer} | ${r.embedder} | ${r.dataset} | ${r.config} | ${r.cleanCases}+${r.noisyCases} (${r.seeds.join(',')}) | ${pct(r.dqeShare)} | ${pct(r.accuracy.full)} / ${pct(r.accuracy.dqe)} / ${pct(r.accuracy.random)} | ${pct(r.macroF1.full)} / ${pct(r.macroF1.dqe)} / ${pct(r.macroF1.random)} | ${r.vsRandom.accuracyWins}/${r.vsRandom.accuracyLosses}, ${r.vsRandom.macroF1Wins}/${r.vsRandom.macroF1Losses} | ${r.vsFull.accuracyBelow}, ${r.vsFull.macroF1Below} | ${pct(r.judgeDropsClean.mean)} / ${pct(r.judgeDropsClean.max)} | ${pct(r.cleanlabFlagsClean)} | ${r.noisyCases > 0 ? `${r.noiseF1.dqe.toFixed(3)} / ${r.noiseF1.cleanlab.toFixed(3)}` : '–'} |`,
+      `| ${r.trainer} | ${r.embedder} | ${r.dataset} | ${r.config} | ${r.cleanCases}+${r.noisyCases} (${r.seeds.join(',')})${r.graphs.length === 1 && r.graphs[0] === '5' ? ', graph 5' : ''} | ${pct(r.dqeShare)} | ${pct(r.accuracy.full)} / ${pct(r.accuracy.dqe)} / ${pct(r.accuracy.random)} | ${pct(r.macroF1.full)} / ${pct(r.macroF1.dqe)} / ${pct(r.macroF1.random)} | ${r.vsRandom.accuracyWins}/${r.vsRandom.accuracyLosses}, ${r.vsRandom.macroF1Wins}/${r.vsRandom.macroF1Losses} | ${r.vsFull.accuracyBelow}, ${r.vsFull.macroF1Below} | ${pct(r.judgeDropsClean.mean)} / ${pct(r.judgeDropsClean.max)} | ${pct(r.cleanlabFlagsClean)} | ${r.noisyCases > 0 ? `${r.noiseF1.dqe.toFixed(3)} / ${r.noiseF1.cleanlab.toFixed(3)}` : '–'} |`,
     );
   }
 }

@@ -79,6 +79,9 @@ const CONFIGS: Record<string, MethodConfig> = {
   'two-fold-all-knn': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.5, scope: 'all', neighbours: 10 },
   'all-knn': { ...PAPER, judge: 'confident', minSuggested: 0.5, scope: 'all', neighbours: 10 },
   'wrong-knn': { ...PAPER, judge: 'confident', minSuggested: 0.5, scope: 'wrong', neighbours: 10 },
+  'all-knn5': { ...PAPER, judge: 'confident', minSuggested: 0.5, scope: 'all', neighbours: 5 },
+  'all-knn20': { ...PAPER, judge: 'confident', minSuggested: 0.5, scope: 'all', neighbours: 20 },
+  'two-fold-wrong-knn20': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.5, scope: 'wrong', neighbours: 20 },
 };
 
 const o = new Command('bench-method')
