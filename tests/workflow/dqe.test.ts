@@ -204,8 +204,10 @@ describe('dqe workflow on the dev server', () => {
       if (v.verdict === 'mislabeled') expected.push(v);
     }
     assert.ok(expected.length > 0);
-    // Scope 'all': each pass flags every row the rule calls mislabeled, with the same reason.
-    for (const f of files.filter((f) => f.startsWith('judge.') && f.endsWith('.verdicts.jsonl'))) {
+    // Scope 'all': each pass (two-fold: two verdict files) flags every row the rule calls mislabeled, with the same reason.
+    const verdictFiles = files.filter((f) => f.startsWith('judge.') && f.endsWith('.verdicts.jsonl'));
+    assert.equal(verdictFiles.length, 2);
+    for (const f of verdictFiles) {
       const flagged = (await readJsonlAll<RowVerdict>(join(work, f))).filter((v) => v.verdict === 'mislabeled').sort((a, b) => a.id - b.id);
       assert.deepEqual(flagged, expected);
     }
