@@ -22,7 +22,7 @@ export {
   type TriggerResult,
 } from './client/schedules.js';
 export { listDqeRuns, dqeRunsQuery, ensureDqeSearchAttributes, missingDqeSearchAttributes, type ListDqeRunsOptions, type DqeRunListing } from './client/runs.js';
-export { getDqeReview, readReviewPairs, submitDqeReview, type ReviewPair, type ReviewPairSide, type ReviewSubmission, type ReviewDecision } from './client/review.js';
+export { getDqeReview, readReviewFlagged, readReviewPairs, submitDqeReview, type ReviewFlaggedRow, type ReviewPair, type ReviewPairSide, type ReviewSubmission, type ReviewDecision } from './client/review.js';
 export { DQE_SEARCH_ATTRIBUTES, RUN_STATUSES, type RunStatus, type DqeMemo } from './workflows/visibility.js';
 export { startEvaluation, runEvaluation, EVAL_WORKFLOW_TYPE, type StartEvaluationOptions, type EvalInput } from './client/eval.js';
 export type { Evaluation } from './core/evaluation.js';

@@ -7,7 +7,7 @@ import type { RowVerdict, Verdict } from '../core/judging.js';
 import { jobContext } from './context.js';
 import { keptRowsById, readLabelIds, readSplits } from './read.js';
 import type { CategoriseResult, CategoryRow, CleanResult, EmbedResult, JudgeResult, PredictResult, SampleResult } from './refs.js';
-import { RUN_FILES, workFile } from '../core/run-layout.js';
+import { RUN_FILES, workFile, type FlaggedRowLine } from '../core/run-layout.js';
 import { runFile, workDirOf } from '../adapters/run-files.js';
 
 export interface JudgeArgs {
@@ -21,6 +21,8 @@ export interface JudgeArgs {
   seed: number;
   /** File in the run directory for the pairs with their verdicts (two-fold's second pass writes its own). @default 'noisy-pairs.jsonl' */
   pairsFile?: typeof RUN_FILES.noisyPairs | typeof RUN_FILES.noisyPairsSecondPass;
+  /** File in the run directory for the rows flagged outside the pairs. @default 'flagged.jsonl', or 'flagged.second-pass.jsonl' beside the second pass's pairs file */
+  flaggedFile?: typeof RUN_FILES.flagged | typeof RUN_FILES.flaggedSecondPass;
 }
 
 export interface JudgeDeps {
@@ -37,8 +39,10 @@ export async function judgeNoisy(deps: JudgeDeps, args: JudgeArgs): Promise<Judg
     const noisy: CategoryRow[] = [];
     // Every categorised row is a wrong prediction; the offline judge with scope 'wrong' may flag any of them.
     const wrongIds: number[] | undefined = args.judge.name === 'offline' && args.judge.scope === 'wrong' ? [] : undefined;
+    const predicted = new Map<number, string | null>();
     for await (const c of readJsonl<CategoryRow>(args.categorise.categoriesPath)) {
       wrongIds?.push(c.id);
+      predicted.set(c.id, c.predicted);
       if (c.category === 'noisy') noisy.push(c);
     }
     const kept = await keptRowsById(args.clean, new Set(noisy.flatMap((c) => [c.id, c.neighbour.id])));
@@ -81,11 +85,23 @@ export async function judgeNoisy(deps: JudgeDeps, args: JudgeArgs): Promise<Judg
       });
     }
     await pairsOut.commit();
+    // Rows the judge flagged outside the pairs (offline judge, scope 'wrong' or 'all'), with their texts for review.
+    const inPairs = new Set(pairs.flatMap((p) => [p.x.id, p.neighbour.id]));
+    const outside = out.verdicts.filter((v) => !inPairs.has(v.id));
+    const outsideRows = await keptRowsById(args.clean, new Set(outside.map((v) => v.id)));
+    const flaggedOut = await AtomicWriter.create(runFile(runDir, args.flaggedFile ?? (args.pairsFile === RUN_FILES.noisyPairsSecondPass ? RUN_FILES.flaggedSecondPass : RUN_FILES.flagged)));
+    for (const v of outside) {
+      const r = outsideRows.get(v.id)!;
+      await flaggedOut.writeLine({ id: r.id, row: r.row, text: r.text, label: r.label, ...(predicted.has(v.id) ? { predicted: predicted.get(v.id)! } : {}), verdict: v } satisfies FlaggedRowLine);
+    }
+    await flaggedOut.commit();
     return {
       judge: judge.name,
       verdictsPath: verdicts.path,
       pairsPath: pairsOut.path,
       pairs: pairs.length,
+      flaggedPath: flaggedOut.path,
+      flagged: outside.length,
       counts,
       ...(out.usage ? { usage: out.usage } : {}),
       seconds: (performance.now() - started) / 1000,

@@ -148,6 +148,12 @@ export interface JudgeResult {
   /** noisy-pairs.jsonl in the run directory: each pair with both texts, labels and verdicts. */
   pairsPath: string;
   pairs: number;
+  /**
+   * flagged.jsonl (two-fold second pass: flagged.second-pass.jsonl): the rows outside the pairs the judge called
+   * mislabeled, and how many. Absent in results of runs from before these files.
+   */
+  flaggedPath?: string;
+  flagged?: number;
   counts: Record<Verdict, number>;
   usage?: JudgeUsage;
   seconds: number;

@@ -43,6 +43,7 @@ export async function secondPassSummary(second: SecondPassRefs, clean: CleanResu
     difficult: second.categorise.counts.difficult,
     noisy: second.categorise.counts.noisy,
     noisyPairs: second.judge.pairs,
+    flagged: second.judge.flagged ?? 0,
     verdicts: second.judge.counts,
     perLabel: second.categorise.perLabel,
     confusion: await confusionOf(second.predict, clean, 'sampled'),

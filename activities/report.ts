@@ -86,6 +86,7 @@ function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: ReportPai
       difficult: a.categorise.counts.difficult,
       noisy: a.categorise.counts.noisy,
       noisyPairs: a.judge.pairs,
+      flagged: a.judge.flagged ?? 0,
       verdicts: a.judge.counts,
       final: a.assemble.final,
       finalBySource: a.assemble.bySource,
@@ -120,6 +121,7 @@ function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: ReportPai
       rejects: RUN_FILES.rejects,
       categories: RUN_FILES.categories,
       noisyPairs: RUN_FILES.noisyPairs,
+      flagged: RUN_FILES.flagged,
     },
   };
 }

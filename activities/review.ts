@@ -20,7 +20,7 @@ import {
   type ReviewSubmission,
 } from '../core/review.js';
 import type { CleanResult, JudgeResult, ReviewedJudge } from './refs.js';
-import { RUN_FILES, workFile, type NoisyPairLine, type NoisyPairLineSide, type WorkFileSuffix } from '../core/run-layout.js';
+import { RUN_FILES, workFile, type FlaggedRowLine, type NoisyPairLine, type NoisyPairLineSide, type WorkFileSuffix } from '../core/run-layout.js';
 import { runFile, workDirOf } from '../adapters/run-files.js';
 
 export interface ReviewArgs {
@@ -66,7 +66,8 @@ export async function applyReview(args: ReviewArgs): Promise<ReviewedJudge> {
     if (problems.length > 0) throw invalid(problems);
   }
 
-  // Rows by input row number, from both passes' pairs (two-fold); the first pass's line names a row first.
+  // Rows by input row number, from both passes' pairs (two-fold), then the rows flagged outside them; the
+  // first pass's line names a row first. A flagged row's default correction is the judge's suggestion.
   const passes = args.judge2 ? [args.judge, args.judge2] : [args.judge];
   const rows = new Map<number, ReviewRow>();
   for (const pass of passes) {
@@ -75,11 +76,17 @@ export async function applyReview(args: ReviewArgs): Promise<ReviewedJudge> {
       if (!rows.has(p.neighbour.row)) rows.set(p.neighbour.row, { ...pick(p.neighbour), partnerLabel: p.x.label });
     }
   }
+  for (const pass of passes) {
+    if (pass.flaggedPath === undefined) continue;
+    for await (const f of readJsonl<FlaggedRowLine>(pass.flaggedPath)) {
+      if (!rows.has(f.row)) rows.set(f.row, { id: f.id, row: f.row, label: f.label, partnerLabel: f.verdict.suggested ?? f.label });
+    }
+  }
   const first = await readJsonlAll<RowVerdict>(args.judge.verdictsPath);
   const second = args.judge2 ? await readJsonlAll<RowVerdict>(args.judge2.verdictsPath) : [];
   // Each decision is recorded against the verdict the run would have used: both passes merged.
   const judged = [...mergeVerdicts(first, second).values()];
-  const pairsFiles = args.judge2 ? `${RUN_FILES.noisyPairs} and ${RUN_FILES.noisyPairsSecondPass}` : RUN_FILES.noisyPairs;
+  const pairsFiles = (args.judge2 ? [RUN_FILES.noisyPairs, RUN_FILES.noisyPairsSecondPass, RUN_FILES.flagged, RUN_FILES.flaggedSecondPass] : [RUN_FILES.noisyPairs, RUN_FILES.flagged]).join(', ');
   const applied = applyDecisions(judged, rows, decisions, at, submission.reviewer, pairsFiles);
   if (!applied.ok) throw invalid(applied.problems);
   const [reviewed1, reviewed2] = reviewedPasses(first, second, applied.decided);

@@ -11,7 +11,7 @@ import { RUN_STATUSES } from '../workflows/visibility.js';
 import { PHASES } from '../workflows/index.js';
 import { DEFAULT_TASK_QUEUE } from './api.js';
 import { addDqeInputOptions, CURATION_FLAGS, dqeInputFromFlags, number, readInputOption, type DqeInputFlags } from './input-flags.js';
-import { getDqeReview, readReviewPairs, submitDqeReview, type ReviewPairSide } from './review.js';
+import { getDqeReview, readReviewFlagged, readReviewPairs, submitDqeReview, type ReviewFlaggedRow, type ReviewPairSide } from './review.js';
 import { DEFAULT_LIST_LIMIT, ensureDqeSearchAttributes, listDqeRuns } from './runs.js';
 import {
   createDqeSchedule,
@@ -266,6 +266,13 @@ function reviewSubmission(o: ReviewOptions): ReviewSubmission | undefined {
   return o.accept ? { reviewer } : undefined;
 }
 
+/** One flagged row as `dqe review` lists it. */
+function flaggedSide(f: ReviewFlaggedRow): string {
+  const v = f.verdict;
+  const verdict = v.verdict === 'mislabeled' ? `mislabeled → ${v.suggested ?? '?'}` : v.verdict;
+  return `row ${String(f.row).padEnd(7)} label ${f.label.padEnd(12)} judge: ${verdict.padEnd(24)} “${f.text.replace(/\s+/gu, ' ').slice(0, TEXT_PREVIEW)}”`;
+}
+
 function side(s: ReviewPairSide): string {
   const v = s.verdict;
   const verdict = !v ? 'no verdict' : v.verdict === 'mislabeled' ? `mislabeled → ${v.suggested ?? '?'}` : v.verdict;
@@ -276,7 +283,7 @@ function side(s: ReviewPairSide): string {
 function addReviewCommand(program: Command, withClient: WithClient): void {
   program
     .command('review')
-    .description('List the noisy pairs of a run waiting for review (input review: true), or send decisions; rows not decided keep the judge\'s verdict')
+    .description('List the noisy pairs of a run waiting for review (input review: true) and the rows the judge flagged outside them, or send decisions; rows not decided keep the judge\'s verdict')
     .argument('<workflow-id>')
     .option('--accept', "accept every verdict as the judge gave it")
     .option('--ok <rows>', 'rows (input row numbers, comma-separated) whose label is right')
@@ -296,15 +303,23 @@ function addReviewCommand(program: Command, withClient: WithClient): void {
         }
         const state = await getDqeReview(client, id);
         const pairs = state.pairsPath ? await readReviewPairs(state) : [];
-        if (o.json) return json({ ...state, pairList: pairs });
-        const files = [state.pairsPath, state.secondPassPairsPath].filter((f) => f !== undefined);
-        console.log(`review of ${id}: ${state.state}${state.pairs !== undefined ? `, ${state.pairs} noisy pairs` : ''}${files.length > 0 ? ` (${files.join(', ')})` : ''}`);
+        const flagged = await readReviewFlagged(state);
+        if (o.json) return json({ ...state, pairList: pairs, flaggedList: flagged });
+        const files = [state.pairsPath, state.secondPassPairsPath, state.flaggedPath, state.secondPassFlaggedPath].filter((f) => f !== undefined);
+        const counts = [state.pairs !== undefined ? `${state.pairs} noisy pairs` : '', state.flagged !== undefined ? `${state.flagged} rows flagged outside them` : ''].filter((c) => c !== '');
+        console.log(`review of ${id}: ${[state.state, ...counts].join(', ')}${files.length > 0 ? ` (${files.join(', ')})` : ''}`);
         pairs.forEach((p, i) => {
           const pass = p.pass === 2 ? '  second pass' : '';
           console.log(`#${i + 1}${pass}  similarity ${p.similarity.toFixed(3)}${p.similarity <= NO_SHARED_FEATURE_SIMILARITY ? ` (${NO_SHARED_FEATURE_NOTE})` : ''}`);
           console.log(`  x          ${side(p.x)}`);
           console.log(`  neighbour  ${side(p.neighbour)}`);
         });
+        if (flagged.length > 0) console.log('\nflagged outside the pairs:');
+        for (const f of flagged) {
+          const predicted = f.predicted !== undefined ? `predicted ${f.predicted ?? '(no label)'}` : '';
+          const pass = f.pass === 2 ? 'second pass' : '';
+          console.log(`  ${flaggedSide(f)}${[predicted, pass].filter((x) => x !== '').map((x) => `  ${x}`).join('')}`);
+        }
         if (state.state === 'waiting') console.log(`\nsend: dqe review ${id} --accept | --ok ROWS --mislabeled ROW[:LABEL],... | --decisions FILE`);
       }),
     );

@@ -108,7 +108,7 @@ function printSummary(r: DqeResult, uiUrl: string | undefined, workflowId: strin
   for (const [k, v, p] of rows) console.log(Number.isNaN(v) ? `  ${k} (halves swapped)` : `  ${k.padEnd(20)} ${String(v).padStart(8)} ${p.padStart(7)}`);
   for (const w of r.warnings ?? []) console.log(`warning: ${w}`);
   console.log(`\noutput directory: ${resolve(r.runDir)}`);
-  console.log(`  final.jsonl, final.rows.jsonl, final.swift.jsonl, rejects.jsonl, categories.jsonl, noisy-pairs.jsonl, report.json, report.md, report.html`);
+  console.log(`  final.jsonl, final.rows.jsonl, final.swift.jsonl, rejects.jsonl, categories.jsonl, noisy-pairs.jsonl, flagged.jsonl, report.json, report.md, report.html`);
   if (uiUrl) console.log(`Temporal Web UI:  ${uiUrl}/namespaces/${namespace}/workflows/${workflowId}`);
 }
 

@@ -2,7 +2,7 @@
 // sending the reviewer's decisions (the `submitReview` update).
 import type { Client } from '@temporalio/client';
 import { readJsonlAll } from '../adapters/files.js';
-import type { NoisyPairLine, NoisyPairLineSide, ReportPair } from '../core/run-layout.js';
+import type { FlaggedRowLine, NoisyPairLine, NoisyPairLineSide, ReportPair } from '../core/run-layout.js';
 import { secondPassPair } from '../core/two-fold.js';
 import type { ReviewSubmission } from '../core/review.js';
 import type { ReviewSummary } from '../activities/refs.js';
@@ -34,6 +34,19 @@ export async function readReviewPairs(state: DqeReviewState): Promise<ReviewPair
   const first = (await readJsonlAll<NoisyPairLine>(state.pairsPath)).map((p): ReviewPair => ({ pass: 1, ...p }));
   const second = state.secondPassPairsPath ? (await readJsonlAll<NoisyPairLine>(state.secondPassPairsPath)).map(secondPassPair) : [];
   return [...first, ...second];
+}
+
+/** A row outside the noisy pairs that the judge flagged, with the pass that flagged it (two-fold: 2 for flagged.second-pass.jsonl). */
+export type ReviewFlaggedRow = FlaggedRowLine & { pass: 1 | 2 };
+
+/**
+ * The rows the judge flagged outside the noisy pairs (offline judge, scope 'wrong' or 'all'), read from the
+ * run directory (`state.flaggedPath`, and two-fold `state.secondPassFlaggedPath`); none for a run whose judge
+ * only judges pairs.
+ */
+export async function readReviewFlagged(state: DqeReviewState): Promise<ReviewFlaggedRow[]> {
+  const read = async (path: string | undefined, pass: 1 | 2) => (path ? (await readJsonlAll<FlaggedRowLine>(path)).map((f): ReviewFlaggedRow => ({ ...f, pass })) : []);
+  return [...(await read(state.flaggedPath, 1)), ...(await read(state.secondPassFlaggedPath, 2))];
 }
 
 /**

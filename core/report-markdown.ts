@@ -62,7 +62,9 @@ export function renderReportMarkdown(r: Report): string {
     '## Judge',
     '',
     `Judge \`${r.judge.name}\` on ${c.noisyPairs} noisy pairs: ${c.verdicts.label_ok} rows label_ok, ${c.verdicts.mislabeled} mislabeled, ` +
-      `${c.verdicts.undecided} undecided; ${c.relabelled} relabelled. Details in \`noisy-pairs.jsonl\`.`,
+      `${c.verdicts.undecided} undecided; ${c.relabelled} relabelled. Details in \`noisy-pairs.jsonl\`.` +
+      // Reports from before flagged.jsonl have no count.
+      ((c.flagged ?? 0) > 0 ? ` Of the mislabeled, ${c.flagged} rows are in no noisy pair: the judge flagged them outright (\`flagged.jsonl\`).` : ''),
     ...judgeUsageLines(r.judge.usage),
     ...(r.judge.review
       ? [

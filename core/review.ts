@@ -12,10 +12,10 @@ export const MAX_INLINE_DECISIONS = 1000;
 const VERDICTS = ['label_ok', 'mislabeled', 'undecided'] as const satisfies readonly Verdict[];
 
 export const reviewDecisionSchema = z.strictObject({
-  /** Input row number (1-based) of a row of a noisy pair, as noisy-pairs.jsonl and rejects.jsonl give it. */
+  /** Input row number (1-based) of a row of a noisy pair or a flagged row, as noisy-pairs.jsonl and flagged.jsonl give it. */
   row: z.number().int().positive(),
   verdict: z.enum(VERDICTS),
-  /** With `mislabeled`: the right label (`noisy: relabel` trains on it). @default the label of the row's pair partner */
+  /** With `mislabeled`: the right label (`noisy: relabel` trains on it). @default the label of the row's pair partner; for a flagged row, the judge's suggestion */
   label: z.string().min(1).optional(),
   /** Why, in a few words; kept in review.jsonl. */
   reason: z.string().max(2000).optional(),
@@ -75,12 +75,12 @@ export function checkDecisions(decisions: readonly ReviewDecision[], labels: rea
   return problems;
 }
 
-/** A row of a noisy pair as review needs it. */
+/** A row of a noisy pair, or one the judge flagged outside the pairs, as review needs it. */
 export interface ReviewRow {
   id: number;
   row: number;
   label: string;
-  /** The label of its partner in the (first) noisy pair it is in: the default correction. */
+  /** The default correction: the label of its partner in the (first) noisy pair it is in, or for a flagged row the judge's suggestion. */
   partnerLabel: string;
 }
 
@@ -140,7 +140,7 @@ export interface ReviewChange {
 
 /**
  * The judge's verdicts with the decisions applied. Rows not decided keep the judge's verdict; a
- * decision on a row that is in no noisy pair is a problem. Verdicts come back in the judge's order.
+ * decision on a row that is in no noisy pair and was not flagged is a problem. Verdicts come back in the judge's order.
  */
 export function applyDecisions(
   judged: readonly RowVerdict[],
@@ -148,7 +148,7 @@ export function applyDecisions(
   decisions: readonly ReviewDecision[],
   at: (i: number) => string,
   reviewer: string | undefined,
-  pairsFiles = 'noisy-pairs.jsonl',
+  pairsFiles = 'noisy-pairs.jsonl, flagged.jsonl',
 ): { ok: true; verdicts: RowVerdict[]; decided: Map<number, RowVerdict>; changes: ReviewChange[] } | { ok: false; problems: ReviewProblem[] } {
   const problems: ReviewProblem[] = [];
   const judgedById = new Map(judged.map((v) => [v.id, v]));
@@ -157,7 +157,7 @@ export function applyDecisions(
   decisions.forEach((d, i) => {
     const r = rows.get(d.row);
     if (!r) {
-      problems.push({ at: `${at(i)}.row`, message: `row ${d.row} is in no noisy pair of this run (see ${pairsFiles})` });
+      problems.push({ at: `${at(i)}.row`, message: `row ${d.row} is in no noisy pair of this run and the judge flagged no such row (see ${pairsFiles})` });
       return;
     }
     const judge = judgedById.get(r.id);

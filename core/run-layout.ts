@@ -34,6 +34,13 @@ export const RUN_FILES = {
   noisyPairs: 'noisy-pairs.jsonl',
   /** Two-fold DQE: the second pass's noisy pairs (its "unsampled" rows are the run's sampled half). */
   noisyPairsSecondPass: 'noisy-pairs.second-pass.jsonl',
+  /**
+   * One `FlaggedRowLine` per row outside the noisy pairs that the judge called mislabeled (offline judge with
+   * scope 'wrong' or 'all'; empty otherwise): these rows leave the final set like a pair row judged mislabeled.
+   */
+  flagged: 'flagged.jsonl',
+  /** Two-fold DQE: the second pass's flagged rows. */
+  flaggedSecondPass: 'flagged.second-pass.jsonl',
   /** One `ReviewChange` per row a reviewer decided (runs with `review: true`). */
   review: 'review.jsonl',
   /** `Report`: every count of the run. */
@@ -50,7 +57,7 @@ export type RunFile = (typeof RUN_FILES)[keyof typeof RUN_FILES];
  * The data files of a finished run that depend only on the input and the configuration: two runs of the
  * same input and configuration write them byte-identical, whatever happened to the workers in between.
  */
-export const DATA_FILES = [RUN_FILES.final, RUN_FILES.finalRows, RUN_FILES.finalSwift, RUN_FILES.rejects, RUN_FILES.categories, RUN_FILES.noisyPairs] as const;
+export const DATA_FILES = [RUN_FILES.final, RUN_FILES.finalRows, RUN_FILES.finalSwift, RUN_FILES.rejects, RUN_FILES.categories, RUN_FILES.noisyPairs, RUN_FILES.flagged] as const;
 
 /**
  * The files of the work directory. Each phase names its files `<phase>.<key>.<suffix>`: `key` hashes
@@ -76,7 +83,7 @@ export const WORK_FILES = {
   'jsonl': { phases: ['predict-shard-<i>'], holds: 'one shard\'s `Prediction`s' },
   'job': { phases: ['train', 'predict-shard-<i>'], holds: 'the trainer\'s job folder (its model, a subprocess\'s files)' },
   'categories.jsonl': { phases: ['categorise'], holds: 'one `CategoryRow` per wrong prediction' },
-  'verdicts.jsonl': { phases: ['judge', 'review'], holds: 'one `RowVerdict` per distinct row of the noisy pairs' },
+  'verdicts.jsonl': { phases: ['judge', 'review'], holds: 'one `RowVerdict` per distinct row of the noisy pairs, then the rows flagged outside them (scope wrong or all), id order' },
   'verdicts.second-pass.jsonl': { phases: ['review'], holds: "two-fold: the second pass's verdicts with the reviewer's decisions in them" },
 } as const;
 
@@ -181,6 +188,22 @@ export interface NoisyPairLineSide extends NoisyPairSide {
   verdict: RowVerdict | null;
 }
 
+/**
+ * One line of flagged.jsonl (and flagged.second-pass.jsonl): a row in no noisy pair that the judge called
+ * mislabeled. Review decisions name it by `row`, like a pair row.
+ */
+export interface FlaggedRowLine {
+  /** Kept-row id. */
+  id: number;
+  /** Input row number (1-based). */
+  row: number;
+  text: string;
+  label: string;
+  /** The pass's prediction, when the row was wrongly predicted (scope 'wrong' flags only these). */
+  predicted?: string | null;
+  verdict: RowVerdict;
+}
+
 /** One line of noisy-pairs.jsonl (and of noisy-pairs.second-pass.jsonl). */
 export interface NoisyPairLine {
   similarity: number;
@@ -216,6 +239,8 @@ export interface TwoFoldSummary {
   difficult: number;
   noisy: number;
   noisyPairs: number;
+  /** Rows outside the noisy pairs the second pass's judge called mislabeled (flagged.second-pass.jsonl). */
+  flagged: number;
   verdicts: Record<Verdict, number>;
   perLabel: Record<string, Record<Category, number>>;
   confusion: Confusion;
@@ -258,6 +283,8 @@ export interface ReportCounts {
   difficult: number;
   noisy: number;
   noisyPairs: number;
+  /** Rows outside the noisy pairs the judge called mislabeled (flagged.jsonl; offline judge, scope 'wrong' or 'all'). */
+  flagged: number;
   verdicts: Record<Verdict, number>;
   final: number;
   finalBySource: Record<string, number>;
@@ -313,6 +340,7 @@ export interface Report {
     rejects: typeof RUN_FILES.rejects;
     categories: typeof RUN_FILES.categories;
     noisyPairs: typeof RUN_FILES.noisyPairs;
+    flagged: typeof RUN_FILES.flagged;
   };
 }
 

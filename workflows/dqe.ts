@@ -87,7 +87,7 @@ export const progressQuery = defineQuery<DqeProgress>('progress');
 export interface DqeReviewState {
   /**
    * `not_requested`: the run has no review step; `pending`: judging is not done yet; `waiting`: send
-   * `submitReview`; `nothing_to_review`: the run found no noisy pairs, so it did not wait.
+   * `submitReview`; `nothing_to_review`: the run found no noisy pairs and the judge flagged no other row, so it did not wait.
    */
   state: 'not_requested' | 'pending' | 'waiting' | 'applying' | 'submitted' | 'nothing_to_review';
   /** noisy-pairs.jsonl: the pairs to review, with both texts, labels and the judge's verdicts (rows are keyed by `row`). */
@@ -96,6 +96,12 @@ export interface DqeReviewState {
   secondPassPairsPath?: string;
   /** Pairs to review, both passes together. */
   pairs?: number;
+  /** flagged.jsonl: the rows outside the pairs the judge called mislabeled (offline judge, scope 'wrong' or 'all'), which the review covers too. */
+  flaggedPath?: string;
+  /** Two-fold: flagged.second-pass.jsonl. */
+  secondPassFlaggedPath?: string;
+  /** Flagged rows to review, both passes together. */
+  flagged?: number;
   /** The judge's verdict counts. */
   verdicts?: Record<Verdict, number>;
   labels?: string[];
@@ -251,7 +257,7 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
             pending: `the run is not waiting for review yet (phase ${progress.phase})`,
             applying: 'a review was submitted and is being applied',
             submitted: 'the review was already submitted',
-            nothing_to_review: 'the run found no noisy pairs to review',
+            nothing_to_review: 'the run found no noisy pairs and no flagged rows to review',
           }[review.state];
           throw failure('DqeNotAwaitingReview', why);
         }
@@ -268,16 +274,20 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
   async function awaitReview(clean: CleanResult, judged: JudgeResult, judged2: JudgeResult | undefined): Promise<ReviewedJudge> {
     awaiting = { clean, judged, judged2 };
     const pairs = judged.pairs + (judged2?.pairs ?? 0);
+    const flagged = (judged.flagged ?? 0) + (judged2?.flagged ?? 0);
     review = {
       state: 'waiting',
       pairsPath: judged.pairsPath,
       ...(judged2 ? { secondPassPairsPath: judged2.pairsPath } : {}),
       pairs,
+      ...(judged.flaggedPath !== undefined ? { flaggedPath: judged.flaggedPath } : {}),
+      ...(judged2?.flaggedPath !== undefined ? { secondPassFlaggedPath: judged2.flaggedPath } : {}),
+      ...(judged.flaggedPath !== undefined ? { flagged } : {}),
       verdicts: judged.counts,
       labels: clean.labels,
     };
     setStatus('awaiting_review');
-    log.info('dqe run awaits review', { pairs, pairsPath: judged.pairsPath });
+    log.info('dqe run awaits review', { pairs, flagged, pairsPath: judged.pairsPath });
     const started = Date.now();
     await condition(() => reviewed !== undefined);
     timings.review = (Date.now() - started) / 1000;
@@ -371,8 +381,8 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
       (await phase('judge2', () =>
         judgeActs.judgeNoisy({ runDir, clean, embed, sample: second.sample, predict: second.predict, categorise: second.categorise, judge: config.judge, seed: config.seed, pairsFile: RUN_FILES.noisyPairsSecondPass }),
       ));
-    // The review covers both passes' pairs; it waits only if either pass found some.
-    const toReview = judged.pairs + (judged2?.pairs ?? 0);
+    // The review covers both passes' pairs and flagged rows; it waits only if either pass found some.
+    const toReview = judged.pairs + (judged2?.pairs ?? 0) + (judged.flagged ?? 0) + (judged2?.flagged ?? 0);
     if (config.review && toReview === 0) review = { state: 'nothing_to_review', pairs: 0 };
     const decided = config.review && toReview > 0 ? await awaitReview(clean, judged, judged2) : undefined;
     const judge = decided ?? judged;

@@ -86,7 +86,7 @@ test('applyDecisions overrides the decided rows, keeps the rest, and records eac
 
 test('applyDecisions refuses rows in no noisy pair', () => {
   const r = applyDecisions([], new Map(), [{ row: 7, verdict: 'label_ok' }], (i) => `review.jsonl:${i + 2}`, undefined);
-  assert.deepEqual(r, { ok: false, problems: [{ at: 'review.jsonl:2.row', message: 'row 7 is in no noisy pair of this run (see noisy-pairs.jsonl)' }] });
+  assert.deepEqual(r, { ok: false, problems: [{ at: 'review.jsonl:2.row', message: 'row 7 is in no noisy pair of this run and the judge flagged no such row (see noisy-pairs.jsonl, flagged.jsonl)' }] });
 });
 
 test("two-fold: the decisions go into each pass that judged the row, so merging the passes gives the reviewer's verdict", () => {
@@ -148,7 +148,7 @@ test("two-fold: the decisions go into each pass that judged the row, so merging 
     ],
   );
   const missing = applyDecisions(judged, rows, [{ row: 7, verdict: 'label_ok' }], at, undefined, 'noisy-pairs.jsonl and noisy-pairs.second-pass.jsonl');
-  assert.deepEqual(missing.ok ? [] : missing.problems.map((p) => p.message), ['row 7 is in no noisy pair of this run (see noisy-pairs.jsonl and noisy-pairs.second-pass.jsonl)']);
+  assert.deepEqual(missing.ok ? [] : missing.problems.map((p) => p.message), ['row 7 is in no noisy pair of this run and the judge flagged no such row (see noisy-pairs.jsonl and noisy-pairs.second-pass.jsonl)']);
 });
 
 test('parseDecisionsFile: blank lines skipped, each bad line named path:line and field, lines kept', () => {

@@ -9,7 +9,7 @@ test('every run file has its own name, none is the work folder, and the data fil
   assert.ok(!names.includes(WORK_DIR as never));
   assert.equal(RUN_FILES.lock, RUN_LOCK_FILE);
   for (const f of DATA_FILES) assert.ok(names.includes(f), f);
-  assert.deepEqual([...DATA_FILES], ['final.jsonl', 'final.rows.jsonl', 'final.swift.jsonl', 'rejects.jsonl', 'categories.jsonl', 'noisy-pairs.jsonl']);
+  assert.deepEqual([...DATA_FILES], ['final.jsonl', 'final.rows.jsonl', 'final.swift.jsonl', 'rejects.jsonl', 'categories.jsonl', 'noisy-pairs.jsonl', 'flagged.jsonl']);
 });
 
 test('workFilePattern matches what workFile names under runPhaseOnce, and nothing else', () => {

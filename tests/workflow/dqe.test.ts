@@ -11,11 +11,12 @@ import { readFloat64, readJsonlAll, readMatrix, readUint32 } from '../../adapter
 import { nearestOtherRows } from '../../adapters/judges/neighbours.js';
 import { readFinalRowIds } from '../../adapters/run-files.js';
 import { classThresholds, confidentVerdict, mixEvidence, neighbourEvidenceName, neighbourLabelShares, type RowVerdict } from '../../core/judging.js';
-import { WORK_DIR, type KeptRow, type Report } from '../../core/run-layout.js';
+import { WORK_DIR, type FlaggedRowLine, type KeptRow, type NoisyPairLine, type Report } from '../../core/run-layout.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
 import { PHASES, progressQuery, type DqeResult } from '../../workflows/index.js';
 import { SECOND_PASS_PHASES } from '../../workflows/dqe.js';
 import { createCpuWorker, workflowBundle } from '../../workers/cpu-worker.js';
+import { flippedSpamJsonl } from '../helpers/flipped.js';
 import { testTemporal, uniqueId, type TestTemporal } from '../helpers/temporal.js';
 
 /** The activity type of each phase, in order, as the history must show them. */
@@ -132,11 +133,7 @@ describe('dqe workflow on the dev server', () => {
   /** The 300 mails with every 10th label flipped: label errors for the judge to find. */
   const writeFlipped = async (): Promise<string> => {
     const flipped = join(dir, 'flipped.jsonl');
-    const mails = spamAssassinJsonl({ limit: 300 }).trim().split('\n').map((l, i) => {
-      const m = JSON.parse(l) as { label: string };
-      return JSON.stringify(i % 10 === 0 ? { ...m, label: m.label === 'ham' ? 'spam' : 'ham' } : m);
-    });
-    await writeFile(flipped, `${mails.join('\n')}\n`);
+    await writeFile(flipped, flippedSpamJsonl(300));
     return flipped;
   };
 
@@ -169,6 +166,26 @@ describe('dqe workflow on the dev server', () => {
     assert.ok(wrong.size < all.size, "'all' flags rows that were never mispredicted");
     const finalIds = new Set((await readFinalRowIds(join(dir, 'scope-wrong'))).map((r) => r.id));
     for (const id of wrong) assert.ok(!finalIds.has(id), `flagged row ${id} is not in the final set`);
+
+    // Each pass's flagged file holds that pass's verdicts outside its pairs, with the input row's text and label:
+    // its pairs' rows and its flagged rows are exactly the rows of one of the judge's verdict files.
+    const work = join(dir, 'scope-wrong', WORK_DIR);
+    const verdictFiles = await Promise.all(
+      (await readdir(work)).filter((f) => f.startsWith('judge.') && f.endsWith('.verdicts.jsonl')).map((f) => readJsonlAll<RowVerdict>(join(work, f))),
+    );
+    const input = (await readFile(flipped, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { text: string; label: string });
+    let outside = 0;
+    for (const [pairsFile, flaggedFile] of [['noisy-pairs.jsonl', 'flagged.jsonl'], ['noisy-pairs.second-pass.jsonl', 'flagged.second-pass.jsonl']] as const) {
+      const pairs = await readJsonlAll<NoisyPairLine>(join(dir, 'scope-wrong', pairsFile));
+      const flagged = await readJsonlAll<FlaggedRowLine>(join(dir, 'scope-wrong', flaggedFile));
+      const ids = [...new Set([...pairs.flatMap((p) => [p.x.id, p.neighbour.id]), ...flagged.map((f) => f.id)])].sort((a, b) => a - b);
+      const verdicts = verdictFiles.find((vs) => JSON.stringify(vs.map((v) => v.id)) === JSON.stringify(ids));
+      assert.ok(verdicts, `${pairsFile} and ${flaggedFile} name the rows of one verdicts file`);
+      assert.deepEqual(flagged.map((f) => f.verdict), verdicts.filter((v) => flagged.some((f) => f.id === v.id)));
+      for (const f of flagged) assert.deepEqual([f.text, f.label, f.verdict.verdict], [input[f.row - 1]!.text, input[f.row - 1]!.label, 'mislabeled']);
+      outside += flagged.length;
+    }
+    assert.ok(outside > 0, 'the passes flagged rows outside their pairs');
   });
 
   test('judge neighbours: the run keeps each row\'s label shares among its 5 nearest rows and flags exactly what the rule flags on the mixed evidence', async () => {

@@ -10,9 +10,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { readJsonlAll } from '../../adapters/files.js';
 import { getDqeProgress, startDqe } from '../../client/api.js';
-import { getDqeReview, readReviewPairs, submitDqeReview, type ReviewPair } from '../../client/review.js';
+import { getDqeReview, readReviewFlagged, readReviewPairs, submitDqeReview, type ReviewPair } from '../../client/review.js';
 import type { ReviewChange, ReviewDecision } from '../../core/review.js';
 import { spamAssassinJsonl } from '../../examples/spam-assassin.js';
+import { flippedSpamJsonl } from '../helpers/flipped.js';
 import { createCpuWorker, workflowBundle } from '../../workers/cpu-worker.js';
 import type { DqeResult } from '../../workflows/index.js';
 import { DQE_STATUS } from '../../workflows/visibility.js';
@@ -103,7 +104,7 @@ describe('human review on the dev server', () => {
       // A row in no noisy pair passes the validator but is refused by the review activity; the run keeps waiting.
       await assert.rejects(
         submitDqeReview(t.client, workflowId, { decisions: [{ row: 999_999, verdict: 'label_ok' }] }),
-        updateFailure('DqeInvalidReview', 'invalid review: decisions.0.row: row 999999 is in no noisy pair of this run (see noisy-pairs.jsonl)'),
+        updateFailure('DqeInvalidReview', 'invalid review: decisions.0.row: row 999999 is in no noisy pair of this run and the judge flagged no such row (see noisy-pairs.jsonl, flagged.jsonl)'),
       );
       assert.equal((await getDqeReview(t.client, workflowId)).state, 'waiting');
       const s = await submitDqeReview(t.client, workflowId, { decisions, reviewer: 'ana' });
@@ -206,6 +207,59 @@ describe('human review on the dev server', () => {
     assert.deepEqual(
       changes.map((c) => [c.row, c.judge.verdict, c.review.verdict, c.changed]),
       [...toOk.map((x) => [x.row, 'mislabeled', 'label_ok', true]), ...toMislabeled.map((x) => [x.row, merged(x.row), 'mislabeled', true])],
+    );
+  });
+
+  test("two-fold, scope 'wrong': the review covers the rows the judge flagged outside the pairs in both passes, and a flagged row the reviewer clears stays", async () => {
+    const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: deps() });
+    const workflowId = uniqueId('dqe-flagged-reviewed');
+    // Every 10th label flipped, so that both passes flag rows outside their pairs.
+    const flippedPath = join(dir, 'flipped.jsonl');
+    const flippedLines = flippedSpamJsonl(MAILS).trim().split('\n');
+    await writeFile(flippedPath, `${flippedLines.join('\n')}\n`);
+    const input = { dataset: flippedPath, seed: 3, twoFold: true, judge: { name: 'offline' as const, scope: 'wrong' as const } };
+    const [baseline, state, flagged, cleared, result] = await worker.runUntil(async () => {
+      const base = (await t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('dqe-flagged-unreviewed'), args: [{ ...input, outputDir: join(dir, 'flagged-unreviewed') }] })) as DqeResult;
+      await startDqe(t.client, { ...input, outputDir: join(dir, 'flagged-reviewed'), review: true }, { workflowId, taskQueue });
+      const waiting = await reviewWaiting(workflowId);
+      const rows = await readReviewFlagged(waiting);
+      // One row flagged by each pass, where both flagged some.
+      const clear = [rows.find((f) => f.pass === 1), rows.find((f) => f.pass === 2)].filter((f) => f !== undefined);
+      assert.ok(clear.length === 2, `need a flagged row from each pass, got ${JSON.stringify(rows.map((f) => [f.row, f.pass]))}`);
+      await submitDqeReview(t.client, workflowId, { decisions: clear.map((f) => ({ row: f.row, verdict: 'label_ok' as const, reason: 'the label is right' })), reviewer: 'ana' });
+      return [base, waiting, rows, clear, (await t.client.workflow.getHandle(workflowId).result()) as DqeResult] as const;
+    });
+    const runDir = join(dir, 'flagged-reviewed');
+    const report = JSON.parse(await readFile(join(baseline.runDir, 'report.json'), 'utf8')) as { counts: { flagged: number }; twoFold: { flagged: number }; outputs: { flagged: string } };
+    const ofPass = (pass: number) => flagged.filter((f) => f.pass === pass).length;
+    assert.deepEqual(
+      [state.flaggedPath, state.secondPassFlaggedPath, state.flagged, report.counts.flagged, report.twoFold.flagged, report.outputs.flagged],
+      [join(runDir, 'flagged.jsonl'), join(runDir, 'flagged.second-pass.jsonl'), flagged.length, ofPass(1), ofPass(2), 'flagged.jsonl'],
+    );
+    // Each flagged row: the input row's own text and label, judged mislabeled, in no noisy pair of its pass, and
+    // wrongly predicted by its pass (scope 'wrong').
+    const pairs = await readReviewPairs(state);
+    for (const f of flagged) {
+      const line = JSON.parse(flippedLines[f.row - 1]!) as { text: string; label: string };
+      const inPairs = pairs.some((p) => p.pass === f.pass && (p.x.row === f.row || p.neighbour.row === f.row));
+      assert.deepEqual([f.text, f.label, f.verdict.verdict, inPairs], [line.text, line.label, 'mislabeled', false]);
+      assert.ok(f.predicted !== undefined && f.predicted !== f.label, `row ${f.row} was wrongly predicted`);
+    }
+    for (const file of ['flagged.jsonl', 'flagged.second-pass.jsonl']) assert.equal(await readFile(join(runDir, file), 'utf8'), await readFile(join(baseline.runDir, file), 'utf8'));
+    // The final set is the unreviewed one plus the cleared rows.
+    const key = (row: number) => JSON.stringify(JSON.parse(flippedLines[row - 1]!));
+    const finalOf = async (d: string) => new Set((await readJsonlAll<unknown>(join(d, 'final.jsonl'))).map((r) => JSON.stringify(r)));
+    const expected = await finalOf(baseline.runDir);
+    for (const f of cleared) {
+      assert.equal(expected.has(key(f.row)), false, `flagged row ${f.row} left the unreviewed set`);
+      expected.add(key(f.row));
+    }
+    assert.deepEqual([...(await finalOf(result.runDir))].sort(), [...expected].sort());
+    assert.equal(result.counts.final, baseline.counts.final + cleared.length);
+    const changes = await readJsonlAll<ReviewChange>(join(result.runDir, 'review.jsonl'));
+    assert.deepEqual(
+      changes.map((c) => [c.row, c.judge.verdict, c.review.verdict, c.review.reason]),
+      cleared.map((f) => [f.row, 'mislabeled', 'label_ok', 'reviewed by ana: the label is right']),
     );
   });
 
