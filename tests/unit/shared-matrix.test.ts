@@ -58,6 +58,7 @@ test('collectBetweenActivities: results and errors pass through; once no activit
   let release!: () => void;
   const released: number[] = [];
   let running = 0;
+  const kept: Float32Array[] = [];
   const acts = collectBetweenActivities(
     {
       hold: () => {
@@ -65,6 +66,8 @@ test('collectBetweenActivities: results and errors pass through; once no activit
         return new Promise<number>((r) => (release = () => r(running--)));
       },
       fill: (mb: number) => Promise.resolve(new Float32Array((mb * MB) / 4).fill(1).length),
+      // Leaves its array behind (held here, so V8 cannot free it on its own schedule and the growth is exact).
+      leave: (mb: number) => Promise.resolve(kept.push(new Float32Array((mb * MB) / 4).fill(1))),
       fail: () => {
         new Float32Array((64 * MB) / 4).fill(1);
         return Promise.reject(new Error('phase failed'));
@@ -94,9 +97,12 @@ test('collectBetweenActivities: results and errors pass through; once no activit
   // An activity that leaves little behind releases the caches but walks no heap; what small ones leave adds up.
   const now = fullCollections();
   assert.ok(now - collections >= 2, `${now - collections} collections after 128, 64 and 64 MiB`);
-  for (let i = 0; i < 3; i++) assert.equal(await acts.fill(4), MB);
+  for (let i = 0; i < 3; i++) await acts.leave(4);
   assert.equal(fullCollections(), now);
   assert.deepEqual(released, [0, 0, 0, 0, 0, 0]);
-  for (let i = 0; i < 8; i++) await acts.fill(4);
+  // 8 more: 44 MiB held in all crosses COLLECT_GROWTH_BYTES (32 MiB) once, and what follows the collection (at most
+  // 5 · 4 MiB) does not cross it again.
+  for (let i = 0; i < 8; i++) await acts.leave(4);
   assert.equal(fullCollections(), now + 1, 'the 4 MiB activities add up past COLLECT_GROWTH_BYTES');
+  kept.length = 0;
 });
