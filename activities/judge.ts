@@ -104,6 +104,7 @@ export async function judgeNoisy(deps: JudgeDeps, args: JudgeArgs): Promise<Judg
       flagged: outside.length,
       counts,
       ...(out.usage ? { usage: out.usage } : {}),
+      ...(out.evidence !== undefined ? { evidence: out.evidence } : {}),
       seconds: (performance.now() - started) / 1000,
     } satisfies JudgeResult;
   });

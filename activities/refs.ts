@@ -156,6 +156,8 @@ export interface JudgeResult {
   flagged?: number;
   counts: Record<Verdict, number>;
   usage?: JudgeUsage;
+  /** What the judge decided from (JudgeOutput.evidence). */
+  evidence?: string;
   seconds: number;
   /** Set when a person reviewed the verdicts (input `review: true`); `counts` are then the reviewed ones. */
   review?: ReviewSummary;

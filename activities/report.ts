@@ -105,7 +105,7 @@ function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: ReportPai
     embedding: { embedder: a.embed.embedderId, dim: a.embed.matrix.dim, reused: a.embed.reused, embedded: a.embed.embedded },
     // The ANN index's settings and its recall@1 measured against exact search, when the store built one.
     vectorStore: { name: a.index.store, indexed: a.index.indexed, ...(a.index.hnsw ? { hnsw: a.index.hnsw } : {}), ...(a.index.ivf ? { ivf: a.index.ivf } : {}) },
-    judge: { name: a.judge.judge, usage: a.judge.usage ?? null, review: a.judge.review ?? null },
+    judge: { name: a.judge.judge, evidence: a.judge.evidence ?? null, usage: a.judge.usage ?? null, review: a.judge.review ?? null },
     conflicts,
     noisyPairs: pairs,
     timings: { fanOut: { embed: a.embed.shards, predict: a.predict.shards }, phases: a.timings, activitySeconds: {

@@ -177,6 +177,8 @@ const qdrantStore = z.strictObject({
   /** Per-request timeout in milliseconds. @default 60000 */
   timeoutMs: positiveInt.max(3_600_000).optional(),
 });
+/** Nearest rows that vote in the offline judge's evidence by default (rule 'confident'); README "The offline judge" has the ablation. */
+export const DEFAULT_NEIGHBOURS = 10;
 const offlineJudge = z.strictObject({
   name: z.literal('offline'),
   /**
@@ -189,9 +191,9 @@ const offlineJudge = z.strictObject({
    * Which rows the judge may flag: 'pairs' judges the rows of the noisy pairs (the paper's judge);
    * 'wrong' also flags every other wrongly predicted row (the uncovered and difficult rows that DQE
    * would return to the set) its rule calls mislabeled; 'all' every other kept row, from the same cross-fitted
-   * probabilities, so one-fold DQE finds label errors the pairs never reach. @default 'pairs'
+   * probabilities, so one-fold DQE finds label errors the pairs never reach. @default 'wrong'
    */
-  scope: z.enum(JUDGE_SCOPES, { error: () => `unknown scope; valid: ${JUDGE_SCOPES.join(', ')}` }).default('pairs'),
+  scope: z.enum(JUDGE_SCOPES, { error: () => `unknown scope; valid: ${JUDGE_SCOPES.join(', ')}` }).default('wrong'),
   /**
    * With rule 'confident': the suggested class's out-of-sample probability a `mislabeled` verdict needs;
    * a row whose confident class is another label but below this is `undecided`. @default 0.5
@@ -202,16 +204,23 @@ const offlineJudge = z.strictObject({
   /**
    * With rule 'confident': how many nearest other kept rows vote beside the cross-fitted probabilities (the
    * evidence is the mean of a row's probabilities and its neighbours' label shares; the class thresholds are
-   * taken over that). 0: the probabilities alone. Exact search over all kept rows, n² · d multiply-adds. @default 0
+   * taken over that). 0: the probabilities alone. Exact search over all kept rows, n² · d multiply-adds, so
+   * only up to `neighboursMaxRows` kept rows. @default 10 with rule 'confident', 0 with rule 'fixed'
    */
-  neighbours: z.number().int().min(0).max(100).default(0),
+  neighbours: z.number().int().min(0).max(100).optional(),
+  /**
+   * With `neighbours`: the most kept rows the exact neighbour search runs on (about 2.5 minutes on 2 cores at
+   * 100,000 rows, growing with the square). A larger run judges from the probabilities alone and its
+   * report says so (`judge.evidence`). @default 100000
+   */
+  neighboursMaxRows: z.number().int().min(0).max(100_000_000).default(100_000),
   /** With rule 'fixed': a row whose out-of-sample probability of its own label is below this is judged mislabeled. @default 0.25 */
   mislabeledBelow: z.number().min(0).max(1).default(0.25),
   /** With rule 'fixed': a row whose out-of-sample probability of its own label is at least this is judged label_ok. @default 0.5 */
   okAtLeast: z.number().min(0).max(1).default(0.5),
 })
   .refine((j) => j.mislabeledBelow <= j.okAtLeast, { path: ['mislabeledBelow'], message: 'must not exceed okAtLeast' })
-  .refine((j) => j.neighbours === 0 || j.rule === 'confident', { path: ['neighbours'], message: "needs rule 'confident' (rule 'fixed' reads the probabilities alone)" });
+  .refine((j) => j.neighbours === undefined || j.neighbours === 0 || j.rule === 'confident', { path: ['neighbours'], message: "needs rule 'confident' (rule 'fixed' reads the probabilities alone)" });
 const openaiJudge = z.strictObject({
   name: z.literal('openai'),
   /** Any chat model of the endpoint. @default 'gpt-4o' */
@@ -258,7 +267,7 @@ export const PRESETS = {
   paper: {
     ratio: 0.5,
     sampling: 'centroid',
-    judge: { name: 'offline', rule: 'fixed', scope: 'pairs', minSuggested: 0, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 },
+    judge: { name: 'offline', rule: 'fixed', scope: 'pairs', minSuggested: 0, neighbours: 0, neighboursMaxRows: 100_000, mislabeledBelow: 0.25, okAtLeast: 0.5 },
     noisy: 'drop',
     undecided: 'keep',
     twoFold: false,
@@ -366,8 +375,14 @@ const dqeFields = z
     }
   });
 
+/** The offline judge's `neighbours` default depends on its rule: DEFAULT_NEIGHBOURS with 'confident', 0 with 'fixed'. */
+const withJudgeDefaults = dqeFields.transform((c) => ({
+  ...c,
+  judge: c.judge.name === 'offline' ? { ...c.judge, neighbours: c.judge.neighbours ?? (c.judge.rule === 'confident' ? DEFAULT_NEIGHBOURS : 0) } : c.judge,
+}));
+
 /** The workflow input's schema: a preset's fields filled in, then every field validated. */
-export const dqeInputSchema = z.preprocess(expandPreset, dqeFields);
+export const dqeInputSchema = z.preprocess(expandPreset, withJudgeDefaults);
 
 /** A component as callers may give it: its name alone, or an object with its options. */
 type ComponentInput<T extends { name: string }> = T['name'] | T;

@@ -64,7 +64,9 @@ export function renderReportMarkdown(r: Report): string {
     `Judge \`${r.judge.name}\` on ${c.noisyPairs} noisy pairs: ${c.verdicts.label_ok} rows label_ok, ${c.verdicts.mislabeled} mislabeled, ` +
       `${c.verdicts.undecided} undecided; ${c.relabelled} relabelled. Details in \`noisy-pairs.jsonl\`.` +
       // Reports from before flagged.jsonl have no count.
-      ((c.flagged ?? 0) > 0 ? ` Of the mislabeled, ${c.flagged} rows are in no noisy pair: the judge flagged them outright (\`flagged.jsonl\`).` : ''),
+      ((c.flagged ?? 0) > 0 ? ` Of the mislabeled, ${c.flagged} rows are in no noisy pair: the judge flagged them outright (\`flagged.jsonl\`).` : '') +
+      // Reports from before judge.evidence have none.
+      (r.judge.evidence ? ` Evidence: ${r.judge.evidence}.` : ''),
     ...judgeUsageLines(r.judge.usage),
     ...(r.judge.review
       ? [

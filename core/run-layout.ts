@@ -321,7 +321,8 @@ export interface Report {
   embedding: { embedder: string; dim: number; reused: number; embedded: number };
   /** The approximate index's settings and its recall@1 measured against exact search, when the store built one. */
   vectorStore: { name: string; indexed: number; hnsw?: HnswSummary; ivf?: IvfSummary };
-  judge: { name: string; usage: JudgeUsage | null; review: ReviewSummary | null };
+  /** `evidence`: what the judge decided from, in words (the offline judge's probabilities and neighbours); null for judges that do not say. */
+  judge: { name: string; evidence: string | null; usage: JudgeUsage | null; review: ReviewSummary | null };
   conflicts: ConflictGroup[];
   noisyPairs: ReportPair[];
   timings: {

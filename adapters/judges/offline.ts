@@ -60,22 +60,28 @@ export function createOfflineJudge(config: Extract<JudgeConfig, { name: 'offline
   return {
     name: 'offline',
     async judge(req, ctx) {
-      const rows = new Map<number, string>();
+      const labelOf = new Map<number, string>();
       for (const p of req.pairs) {
-        rows.set(p.x.id, p.x.label);
-        rows.set(p.neighbour.id, p.neighbour.label);
+        labelOf.set(p.x.id, p.x.label);
+        labelOf.set(p.neighbour.id, p.neighbour.label);
       }
-      const ids = [...rows.keys()].sort((a, b) => a - b);
+      const ids = [...labelOf.keys()].sort((a, b) => a - b);
       // The rows outside the pairs that the scope may flag: none, the pass's wrongly predicted rows, or every kept row.
       const outside = config.scope === 'pairs' ? [] : config.scope === 'wrong' ? (req.wrongIds ?? []) : req.labelIds.length;
-      if (ids.length === 0 && (typeof outside === 'number' ? outside : outside.length) === 0) return { verdicts: [] };
+      if (ids.length === 0 && (typeof outside === 'number' ? outside : outside.length) === 0) return { verdicts: [], evidence: 'none: no row to judge' };
       const k = req.labels.length;
       const probs = await sharedProbs(req.workDir, config.folds, req.seed, req.labelIds.length * k, () =>
         withSharedMatrix(req.matrix, (vectors) => crossFittedProbs(vectors, req.matrix.dim, req.labelIds, k, config.folds, req.seed + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx)),
       );
       // With neighbours (rule 'confident'): the evidence is the mean of the probabilities and the label shares of
-      // each row's nearest other kept rows, and the class thresholds are taken over it.
-      const withNeighbours = config.rule === 'confident' && config.neighbours > 0;
+      // each row's nearest other kept rows, and the class thresholds are taken over it. The exact search costs
+      // n² · d, so above neighboursMaxRows kept rows the probabilities judge alone (and the result says so).
+      const rows = req.labelIds.length;
+      const wanted = config.rule === 'confident' && config.neighbours > 0;
+      const withNeighbours = wanted && rows <= config.neighboursMaxRows;
+      const evidenceUsed = `cross-fitted probabilities (${config.folds} folds)${
+        withNeighbours ? ` + label shares of the ${config.neighbours} nearest rows` : wanted ? `; neighbours skipped: ${rows} kept rows > neighboursMaxRows ${config.neighboursMaxRows}` : ''
+      }`;
       const evidence = withNeighbours
         ? mixEvidence(
             probs,
@@ -89,9 +95,9 @@ export function createOfflineJudge(config: Extract<JudgeConfig, { name: 'offline
       const name = withNeighbours ? neighbourEvidenceName(config.neighbours) : PROBE_EVIDENCE;
       const decide = (id: number, label: string): RowVerdict =>
         config.rule === 'fixed' ? offlineVerdict(id, label, rowEvidence(id), req.labels, config) : confidentVerdict(id, label, rowEvidence(id), req.labels, thresholds, config.minSuggested, name);
-      const verdicts = ids.map((id) => decide(id, rows.get(id)!));
-      if (config.scope === 'pairs') return { verdicts };
-      return { verdicts: flagOutsidePairs(verdicts, outside, (id) => decide(id, req.labels[req.labelIds[id]!]!)) };
+      const verdicts = ids.map((id) => decide(id, labelOf.get(id)!));
+      if (config.scope === 'pairs') return { verdicts, evidence: evidenceUsed };
+      return { verdicts: flagOutsidePairs(verdicts, outside, (id) => decide(id, req.labels[req.labelIds[id]!]!)), evidence: evidenceUsed };
     },
   };
 }

@@ -30,6 +30,8 @@ export interface JudgeOutput {
   /** One verdict per distinct row of the pairs (the offline judge with scope 'wrong' or 'all' adds rows outside them it flags), in id order. */
   verdicts: RowVerdict[];
   usage?: JudgeUsage;
+  /** What the verdicts were decided from, in words (the offline judge: its probabilities and neighbours). */
+  evidence?: string;
 }
 
 export interface Judge {

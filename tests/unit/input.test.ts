@@ -15,7 +15,7 @@ test('fills every default from a dataset path alone', () => {
     embedder: { name: 'minilm', precision: 'int8', batchTokens: 2048 },
     trainer: { name: 'linear', epochs: 300, learningRate: 0.1, l2: 1e-4 },
     vectorStore: { name: 'embedded' },
-    judge: { name: 'offline', rule: 'confident', scope: 'pairs', minSuggested: 0.5, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 },
+    judge: { name: 'offline', rule: 'confident', scope: 'wrong', minSuggested: 0.5, folds: 5, neighbours: 10, neighboursMaxRows: 100_000, mislabeledBelow: 0.25, okAtLeast: 0.5 },
     noisy: 'drop',
     undecided: 'keep',
     review: false,
@@ -50,7 +50,7 @@ test('a missing input or a non-object is rejected', () => {
   assert.ok(!parseDqeInput('d.jsonl').ok);
 });
 
-test("judge.scope is 'pairs', 'wrong' or 'all'; anything else names the valid ones", () => {
+test("judge.scope is 'pairs', 'wrong' (the default) or 'all'; anything else names the valid ones", () => {
   const ok = parseDqeInput({ dataset: 'x', judge: { name: 'offline', scope: 'all' } });
   assert.ok(ok.ok && ok.config.judge.name === 'offline' && ok.config.judge.scope === 'all');
   const wrong = parseDqeInput({ dataset: 'x', judge: { name: 'offline', scope: 'wrong' } });
@@ -60,13 +60,24 @@ test("judge.scope is 'pairs', 'wrong' or 'all'; anything else names the valid on
   assert.deepEqual(bad.problems, [{ field: 'judge.scope', message: 'unknown scope; valid: pairs, wrong, all' }]);
   assert.ok(!parseDqeInput({ dataset: 'x', judge: { name: 'openai', scope: 'all' } }).ok, 'the openai judge has no scope');
 });
-test("judge neighbours: 0 by default, an integer from 0 to 100", () => {
-  const on = parseDqeInput({ dataset: 'x', judge: { name: 'offline', neighbours: 10 } });
+test("judge neighbours: 10 by default with rule 'confident', 0 with rule 'fixed', an integer from 0 to 100", () => {
+  const on = parseDqeInput({ dataset: 'x', judge: { name: 'offline', neighbours: 5 } });
   assert.ok(on.ok && on.config.judge.name === 'offline');
-  assert.equal(on.config.judge.neighbours, 10);
-  const off = parseDqeInput({ dataset: 'x' });
+  assert.equal(on.config.judge.neighbours, 5);
+  const byDefault = parseDqeInput({ dataset: 'x' });
+  assert.ok(byDefault.ok && byDefault.config.judge.name === 'offline');
+  assert.deepEqual([byDefault.config.judge.neighbours, byDefault.config.judge.neighboursMaxRows], [10, 100_000]);
+  const off = parseDqeInput({ dataset: 'x', judge: { name: 'offline', neighbours: 0 } });
   assert.ok(off.ok && off.config.judge.name === 'offline');
   assert.equal(off.config.judge.neighbours, 0);
+  const fixedAlone = parseDqeInput({ dataset: 'x', judge: { name: 'offline', rule: 'fixed' } });
+  assert.ok(fixedAlone.ok && fixedAlone.config.judge.name === 'offline');
+  assert.equal(fixedAlone.config.judge.neighbours, 0);
+  for (const bad of [-1, 1.5]) {
+    const r = parseDqeInput({ dataset: 'x', judge: { name: 'offline', neighboursMaxRows: bad } });
+    assert.ok(!r.ok);
+    assert.deepEqual(r.problems.map((p) => p.field), ['judge.neighboursMaxRows']);
+  }
   for (const bad of [-1, 101, 2.5]) {
     const r = parseDqeInput({ dataset: 'x', judge: { name: 'offline', neighbours: bad } });
     assert.ok(!r.ok);
@@ -79,7 +90,7 @@ test("judge neighbours: 0 by default, an integer from 0 to 100", () => {
 });
 
 describe('preset paper', () => {
-  const paperJudge = { name: 'offline', rule: 'fixed', scope: 'pairs', minSuggested: 0, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 };
+  const paperJudge = { name: 'offline', rule: 'fixed', scope: 'pairs', minSuggested: 0, folds: 5, neighbours: 0, neighboursMaxRows: 100_000, mislabeledBelow: 0.25, okAtLeast: 0.5 };
   test("pins the paper's composition and the fixed-threshold judge", () => {
     const r = parseDqeInput({ dataset: 'x', preset: 'paper' });
     assert.ok(r.ok);
