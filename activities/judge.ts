@@ -65,6 +65,7 @@ export async function judgeNoisy(deps: JudgeDeps, args: JudgeArgs): Promise<Judg
         ...(wrongIds === undefined ? {} : { wrongIds }),
         seed: args.seed,
         workDir: workDirOf(runDir),
+        ...(args.categorise.nearest ? { nearest: args.categorise.nearest } : {}),
       },
       jobContext(),
     );

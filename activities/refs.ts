@@ -138,6 +138,8 @@ export interface CategoriseResult {
   categoriesPath: string;
   counts: Record<Category, number>;
   perLabel: Record<string, Record<Category, number>>;
+  /** With `neighbours` asked: every kept row's `k` nearest other rows from the store (kept rows × k int32, the `neighbours` phase). */
+  nearest?: { path: string; k: number };
   seconds: number;
 }
 

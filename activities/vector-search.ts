@@ -1,9 +1,9 @@
 // Phases 7a and 7b: index every kept row in the vector store, then categorise the wrong predictions
 // by their nearest neighbour.
-import { AtomicWriter, hashKey, readJsonl, runPhaseOnce } from '../adapters/files.js';
+import { AtomicWriter, hashKey, readJsonl, runPhaseOnce, writeTypedAtomic } from '../adapters/files.js';
 import { withSharedMatrix } from '../adapters/shared-matrix.js';
 import type { Prediction } from '../adapters/trainers/types.js';
-import { createVectorStore, nearestInBatches, type StorePoint } from '../adapters/vector-stores/index.js';
+import { createVectorStore, nearestInBatches, nearestKInBatches, type StorePoint } from '../adapters/vector-stores/index.js';
 import { categorise, type Category } from '../core/categorise.js';
 import type { VectorStoreConfig } from '../core/input.js';
 import { jobContext } from './context.js';
@@ -23,6 +23,12 @@ export interface IndexArgs {
 
 export interface CategoriseArgs extends IndexArgs {
   predict: PredictResult;
+  /**
+   * The offline judge's `neighbours` (rule 'confident'): every kept row's k nearest other rows are asked of the
+   * store while its index is up, for the judge's evidence. Computed once per run (two-fold's second pass reuses
+   * them). @default 0 (none)
+   */
+  neighbours?: number;
 }
 
 export interface VectorSearchDeps {
@@ -53,10 +59,29 @@ export async function indexVectors(deps: VectorSearchDeps, args: IndexArgs): Pro
   return { store: store.name, ...res, seconds: (performance.now() - started) / 1000 };
 }
 
+/**
+ * Every kept row's `k` nearest other rows through the run's store (the `neighbours` phase: kept rows × k int32
+ * ids, nearest first, −1 where fewer), once per matrix, store and k.
+ */
+async function nearestOfEveryRow(deps: VectorSearchDeps, args: CategoriseArgs, k: number, pts: readonly StorePoint[]): Promise<NonNullable<CategoriseResult['nearest']>> {
+  const key = hashKey({ matrix: args.embed.matrix.path, store: args.vectorStore, k });
+  const ctx = jobContext();
+  return runPhaseOnce(workDirOf(args.runDir), 'neighbours', key, async (prefix) => {
+    const store = createVectorStore(args.vectorStore, deps.env);
+    const ids = Array.from({ length: pts.length }, (_, i) => i);
+    const nearest = await withSharedMatrix(args.embed.matrix, (vectors) =>
+      nearestKInBatches(store, { runId: args.runId, vectors, dim: args.embed.matrix.dim, points: pts, workDir: workDirOf(args.runDir) }, ids, k, (done, total) => ctx.heartbeat({ neighbours: done, total })),
+    );
+    const path = workFile(prefix, 'nearest.i32');
+    await writeTypedAtomic(path, nearest);
+    return { path, k };
+  });
+}
+
 export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseArgs): Promise<CategoriseResult> {
   const started = performance.now();
   // The whole store config: its search settings (exact or ANN, Qdrant's hnswEf) can change the neighbours.
-  const key = hashKey({ predictions: args.predict.predictionsPath, store: args.vectorStore });
+  const key = hashKey({ predictions: args.predict.predictionsPath, store: args.vectorStore, ...(args.neighbours ? { neighbours: args.neighbours } : {}) });
   const ctx = jobContext();
   return runPhaseOnce(workDirOf(args.runDir), 'categorise', key, async (prefix) => {
     const store = createVectorStore(args.vectorStore, deps.env);
@@ -102,7 +127,8 @@ export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseAr
       } satisfies CategoryRow);
     }
     await out.commit();
-    return { categoriesPath: out.path, counts, perLabel, seconds: (performance.now() - started) / 1000 } satisfies CategoriseResult;
+    const nearest = args.neighbours ? await nearestOfEveryRow(deps, args, args.neighbours, pts) : undefined;
+    return { categoriesPath: out.path, counts, perLabel, ...(nearest ? { nearest } : {}), seconds: (performance.now() - started) / 1000 } satisfies CategoriseResult;
   });
 }
 

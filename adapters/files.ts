@@ -243,6 +243,12 @@ export async function readUint32(path: string, length: number): Promise<Uint32Ar
   return out;
 }
 
+export async function readInt32(path: string, length: number): Promise<Int32Array> {
+  const out = new Int32Array(length);
+  await readBytesInto(path, new Uint8Array(out.buffer));
+  return out;
+}
+
 export async function readFloat64(path: string, length: number): Promise<Float64Array> {
   const out = new Float64Array(length);
   await readBytesInto(path, new Uint8Array(out.buffer));

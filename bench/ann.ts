@@ -36,6 +36,7 @@ import { nearestInBatches } from '../adapters/vector-stores/index.js';
 import { DEFAULT_IVF_TUNING, exactTop1Gemm } from '../adapters/vector-stores/ivf.js';
 import type { StorePoint } from '../adapters/vector-stores/types.js';
 import { machine } from './machine.js';
+import { timed } from './proc.js';
 import { makeMixture, type MixtureParams } from './mixture.js';
 
 type DataParams = MixtureParams;
@@ -179,25 +180,6 @@ function mixture(n: number, p: DataParams, dataDir: string, cacheRows = n): Floa
   }
   renameSync(tmp, file);
   return rows === n ? all : all.slice(0, n * p.dim);
-}
-
-interface Timed<T> {
-  readonly value: T;
-  readonly wallS: number;
-  readonly cpuS: number;
-  readonly load1: [number, number];
-}
-
-const load1 = (): number => +(os.loadavg()[0] ?? 0).toFixed(2);
-
-async function timed<T>(f: () => T | Promise<T>): Promise<Timed<T>> {
-  const l0 = load1();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const value = await f();
-  const wallS = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  return { value, wallS, cpuS: (cpu.user + cpu.system) / 1e6, load1: [l0, load1()] };
 }
 
 const points = (n: number): StorePoint[] => Array.from({ length: n }, (_, id) => ({ id, label: 'x', split: id % 2 === 0 ? 'sampled' : 'unsampled' }));

@@ -36,7 +36,7 @@ import { mergeVerdicts } from '../core/two-fold.js';
 import { drugReviewsJsonl } from '../examples/drug-reviews.js';
 import { labelOf, loadMails, spread } from '../examples/spam-assassin.js';
 import { runCleanlab } from '../adapters/cleanlab.js';
-import { nearestOtherRows } from '../adapters/judges/neighbours.js';
+import { nearestOtherRows } from '../adapters/vector-stores/exact-k.js';
 import { REPO_ROOT } from '../infra/python-env.js';
 
 /** One way of running DQE: every part the ablation varies. */
@@ -234,7 +234,7 @@ for (const seed of o.seeds.split(',').map(Number)) {
       const mixedBy = new Map<number, { evidence: Float64Array; thresholds: number[] }>();
       for (const c of new Set(o.configs.split(',').map((name) => CONFIGS[name]?.neighbours ?? 0))) {
         if (c === 0) continue;
-        const evidence = mixEvidence(probs, neighbourLabelShares(await nearestOtherRows(trainVectors, n, dim, c, ctx()), c, trainLabelIds, k));
+        const evidence = mixEvidence(probs, neighbourLabelShares(await nearestOtherRows(trainVectors, n, dim, c), c, trainLabelIds, k));
         mixedBy.set(c, { evidence, thresholds: classThresholds(evidence, trainLabelIds, k) });
       }
       const cleanlabIssues = new Set((await runCleanlab(caseDir, trainLabelIds, probs, k, log)).issues);

@@ -1,5 +1,6 @@
 // CPU time, peak RSS and load of processes, from Linux's /proc (benchmarks time other processes with them).
 import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 
 /** Linux reports process CPU time in clock ticks of 1/100 s (USER_HZ). */
 const TICKS_PER_SECOND = 100;
@@ -53,4 +54,25 @@ export function resetPeakRss(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** A result with the wall and CPU seconds (this process) it took and the 1-minute load average before and after. */
+export interface Timed<T> {
+  readonly value: T;
+  readonly wallS: number;
+  readonly cpuS: number;
+  readonly load1: [number, number];
+}
+
+const load1 = (): number => +(os.loadavg()[0] ?? 0).toFixed(2);
+
+/** Runs `f` and times it (wall, this process's CPU, load around it). */
+export async function timed<T>(f: () => T | Promise<T>): Promise<Timed<T>> {
+  const l0 = load1();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = await f();
+  const wallS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { value, wallS, cpuS: (cpu.user + cpu.system) / 1e6, load1: [l0, load1()] };
 }

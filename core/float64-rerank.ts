@@ -96,3 +96,19 @@ export function rerank(vectors: Float32Array, dim: number, q: number, ids: Itera
   }
   return { best: best < 0 ? NO_NEIGHBOUR : { id: best, score: bestScore }, allTie: others > 1 && worstScore === bestScore };
 }
+
+/**
+ * The float64 re-rank of one query's candidate rows into its `k` nearest (the query itself and repeated ids
+ * skipped): written to `out[at .. at + k)` nearest first, ties to the lowest id, −1 past the candidates.
+ */
+export function rerankTopK(vectors: Float32Array, dim: number, q: number, ids: Iterable<number>, k: number, out: Int32Array, at: number): void {
+  const seen = new Set<number>();
+  const scored: Array<{ id: number; s: number }> = [];
+  for (const id of ids) {
+    if (id === q || id < 0 || seen.has(id)) continue;
+    seen.add(id);
+    scored.push({ id, s: dot64(vectors, dim, q, id) });
+  }
+  scored.sort((a, b) => b.s - a.s || a.id - b.id);
+  for (let j = 0; j < k; j++) out[at + j] = j < scored.length ? scored[j]!.id : -1;
+}

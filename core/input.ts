@@ -204,16 +204,11 @@ const offlineJudge = z.strictObject({
   /**
    * With rule 'confident': how many nearest other kept rows vote beside the cross-fitted probabilities (the
    * evidence is the mean of a row's probabilities and its neighbours' label shares; the class thresholds are
-   * taken over that). 0: the probabilities alone. Exact search over all kept rows, n² · d multiply-adds, so
-   * only up to `neighboursMaxRows` kept rows. @default 10 with rule 'confident', 0 with rule 'fixed'
+   * taken over that). 0: the probabilities alone. The run's vector store finds them while its index is up (the
+   * categorise activity): exact below the embedded store's ANN threshold, its index above. @default 10 with rule
+   * 'confident', 0 with rule 'fixed'
    */
   neighbours: z.number().int().min(0).max(100).optional(),
-  /**
-   * With `neighbours`: the most kept rows the exact neighbour search runs on (about 2.5 minutes on 2 cores at
-   * 100,000 rows, growing with the square). A larger run judges from the probabilities alone and its
-   * report says so (`judge.evidence`). @default 100000
-   */
-  neighboursMaxRows: z.number().int().min(0).max(100_000_000).default(100_000),
   /** With rule 'fixed': a row whose out-of-sample probability of its own label is below this is judged mislabeled. @default 0.25 */
   mislabeledBelow: z.number().min(0).max(1).default(0.25),
   /** With rule 'fixed': a row whose out-of-sample probability of its own label is at least this is judged label_ok. @default 0.5 */
@@ -267,7 +262,7 @@ export const PRESETS = {
   paper: {
     ratio: 0.5,
     sampling: 'centroid',
-    judge: { name: 'offline', rule: 'fixed', scope: 'pairs', minSuggested: 0, neighbours: 0, neighboursMaxRows: 100_000, mislabeledBelow: 0.25, okAtLeast: 0.5 },
+    judge: { name: 'offline', rule: 'fixed', scope: 'pairs', minSuggested: 0, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 },
     noisy: 'drop',
     undecided: 'keep',
     twoFold: false,

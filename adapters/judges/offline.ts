@@ -10,9 +10,9 @@
 import { classThresholds, confidentVerdict, flagOutsidePairs, mixEvidence, neighbourEvidenceName, neighbourLabelShares, offlineVerdict, PROBE_EVIDENCE, type RowVerdict } from '../../core/judging.js';
 import type { JudgeConfig } from '../../core/input.js';
 import { join } from 'node:path';
-import { exists, readFloat64, writeTypedAtomic } from '../files.js';
+import { exists, readFloat64, readInt32, writeTypedAtomic } from '../files.js';
 import { withSharedMatrix } from '../shared-matrix.js';
-import { nearestOtherRows } from './neighbours.js';
+import { nearestOtherRows } from '../vector-stores/exact-k.js';
 import { crossFittedProbs } from '../trainers/linear.js';
 import type { Judge } from './types.js';
 
@@ -74,22 +74,24 @@ export function createOfflineJudge(config: Extract<JudgeConfig, { name: 'offline
         withSharedMatrix(req.matrix, (vectors) => crossFittedProbs(vectors, req.matrix.dim, req.labelIds, k, config.folds, req.seed + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx)),
       );
       // With neighbours (rule 'confident'): the evidence is the mean of the probabilities and the label shares of
-      // each row's nearest other kept rows, and the class thresholds are taken over it. The exact search costs
-      // n² · d, so above neighboursMaxRows kept rows the probabilities judge alone (and the result says so).
+      // each row's nearest other kept rows, and the class thresholds are taken over it. The run's vector store
+      // found the neighbours (`req.nearest`); without them (bench/method.ts) the exact search here does.
       const rows = req.labelIds.length;
-      const wanted = config.rule === 'confident' && config.neighbours > 0;
-      const withNeighbours = wanted && rows <= config.neighboursMaxRows;
-      const evidenceUsed = `cross-fitted probabilities (${config.folds} folds)${
-        withNeighbours ? ` + label shares of the ${config.neighbours} nearest rows` : wanted ? `; neighbours skipped: ${rows} kept rows > neighboursMaxRows ${config.neighboursMaxRows}` : ''
-      }`;
+      const withNeighbours = config.rule === 'confident' && config.neighbours > 0;
+      const fromStore = req.nearest !== undefined && req.nearest.k === config.neighbours ? req.nearest : undefined;
+      const nearest = (): Promise<Int32Array> =>
+        fromStore
+          ? readInt32(fromStore.path, rows * fromStore.k)
+          : withSharedMatrix(req.matrix, (vectors) => nearestOtherRows(vectors, rows, req.matrix.dim, config.neighbours, (done, total) => ctx.heartbeat({ neighbours: done, rows: total })));
       const evidence = withNeighbours
         ? mixEvidence(
             probs,
-            await shared(req.workDir === undefined ? undefined : neighbourSharesPath(req.workDir, config.neighbours), probs.length, () =>
-              withSharedMatrix(req.matrix, async (vectors) => neighbourLabelShares(await nearestOtherRows(vectors, req.labelIds.length, req.matrix.dim, config.neighbours, ctx), config.neighbours, req.labelIds, k)),
+            await shared(req.workDir === undefined ? undefined : neighbourSharesPath(req.workDir, config.neighbours), probs.length, async () =>
+              neighbourLabelShares(await nearest(), config.neighbours, req.labelIds, k),
             ),
           )
         : probs;
+      const evidenceUsed = `cross-fitted probabilities (${config.folds} folds)${withNeighbours ? ` + label shares of the ${config.neighbours} nearest rows (${fromStore ? 'from the vector store' : 'exact search'})` : ''}`;
       const rowEvidence = (id: number) => evidence.subarray(id * k, (id + 1) * k);
       const thresholds = config.rule === 'confident' ? classThresholds(evidence, req.labelIds, k) : [];
       const name = withNeighbours ? neighbourEvidenceName(config.neighbours) : PROBE_EVIDENCE;

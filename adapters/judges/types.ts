@@ -23,6 +23,12 @@ export interface JudgeRequest {
    * judges from the same cross-fitted probabilities as the first).
    */
   workDir?: string;
+  /**
+   * Every kept row's nearest other rows from the run's vector store (kept rows × k int32, the categorise
+   * activity's `neighbours` phase): the offline judge's neighbour evidence. Without it (or with another k) the
+   * judge searches exactly itself.
+   */
+  nearest?: { path: string; k: number };
 }
 
 

@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { Index, MetricKind, ScalarKind, exactSearch, type BatchMatches, type Matches } from 'usearch';
 import type { Neighbour } from '../../core/categorise.js';
-import { NO_NEIGHBOUR, certifyTop1, gather, maxRowNorm, rerank } from '../../core/float64-rerank.js';
+import { NO_NEIGHBOUR, certifyTop1, gather, maxRowNorm, rerank, rerankTopK } from '../../core/float64-rerank.js';
 import { measureRecall, sampleRows, type HnswQuantization, type HnswSummary } from '../../core/index-calibration.js';
 
 /** The usearch release whose behaviour (f32 inner products, i8 casting) the error bounds below assume. */
@@ -216,6 +216,27 @@ export class HnswIndex {
       pending = unsettled;
       k = Math.min(size, k * WIDEN_FACTOR);
     }
+    return out;
+  }
+
+  /**
+   * The `k` nearest other rows of each query row (queries × k ids, nearest first, ties to the lowest id, −1
+   * past the graph's answer): the graph's best k + candidates, re-ranked in float64.
+   */
+  searchK(vectors: Float32Array, dim: number, queries: ArrayLike<number>, k: number): Int32Array {
+    const out = new Int32Array(queries.length * k).fill(-1);
+    const kc = Math.min(this.index.size(), k + this.tuning.candidates);
+    if (kc === 0) return out;
+    const rows = Array.from(queries);
+    const res = asBatch(this.index.search(gather(vectors, dim, rows), kc, this.tuning.threads));
+    rows.forEach((q, i) => {
+      const ids: number[] = [];
+      for (let j = 0; j < Number(res.counts[i]!); j++) {
+        const key = res.keys[i * kc + j]!;
+        if (key !== NO_KEY) ids.push(Number(key));
+      }
+      rerankTopK(vectors, dim, q, ids, k, out, i * k);
+    });
     return out;
   }
 }

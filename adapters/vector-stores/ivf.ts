@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import type { Neighbour } from '../../core/categorise.js';
 import { Rng } from '../../core/random.js';
-import { NO_NEIGHBOUR, certifyTop1, gather, rerank } from '../../core/float64-rerank.js';
+import { NO_NEIGHBOUR, certifyTop1, gather, rerank, rerankTopK } from '../../core/float64-rerank.js';
 import { measureRecall, sampleRows, type IvfSummary } from '../../core/index-calibration.js';
 import { INT8_CODE_MAX, ORT_VERSION, floatTopK, int8BiasTopK, int8TopK } from '../onnx/kernels.js';
 
@@ -271,12 +271,6 @@ export class IvfIndex {
     return this.state.lists;
   }
 
-  /**
-   * Top-1 of each query row among every row but itself: the best `candidates` by int8 product over the
-   * rows of its `probes` nearest lists, re-ranked in float64 (ties to the lowest id). A query whose
-   * candidates all tie in float64 is asked again with more, as exact duplicates share their codes.
-   * `scanned` receives the number of (query, row) products computed.
-   */
   /** For each list, the queries (indices into `rows`) that have it among their `p` nearest lists. */
   private async probeLists(rows: readonly number[], p: number): Promise<(list: number) => Int32Array> {
     const { dim, lists } = this.state;
@@ -293,52 +287,80 @@ export class IvfIndex {
     return (list) => byList.subarray(count[list], count[list + 1]);
   }
 
-  async search(queries: ArrayLike<number>, probes: number, scanned?: { pairs: number }): Promise<Neighbour[]> {
+  /**
+   * The best `k` candidates of each of `rows` by int8 product over the rows of its `p` nearest lists: m × k
+   * row ids, best first (ties to the lowest id), −1 where its lists hold fewer. `scanned` counts the products.
+   */
+  private async candidates(rows: readonly number[], p: number, k: number, scanned?: { pairs: number }): Promise<Int32Array> {
     const { dim, lists } = this.state;
-    const vectors = this.vectors;
+    const m = rows.length;
+    // The queries of each list: those that probe it among their `p` nearest lists by the same int8 score as the
+    // assignment; every query, with no ranking of lists, when every list is probed (what calibration asks for
+    // on rows with little cluster structure).
+    const queriesOf = p >= lists ? everyQuery(m) : await this.probeLists(rows, p);
+    const qCode = new Uint8Array(m * dim);
+    queryCodes(this.vectors, rows, dim, this.scales, qCode);
+    const bestS = new Int32Array(m * k);
+    const bestI = new Int32Array(m * k).fill(-1);
+    const a = new Uint8Array(Math.min(m, QUERY_BLOCK) * dim);
+    for (let l = 0; l < lists; l++) {
+      const size = this.offsets[l + 1]! - this.offsets[l]!;
+      const qs = queriesOf(l);
+      if (size === 0 || qs.length === 0) continue;
+      const b = this.codes.subarray(this.offsets[l]! * dim, this.offsets[l + 1]! * dim);
+      const kk = Math.min(k, size);
+      for (let s = 0; s < qs.length; s += QUERY_BLOCK) {
+        const part = qs.subarray(s, s + QUERY_BLOCK);
+        for (let i = 0; i < part.length; i++) a.set(qCode.subarray(part[i]! * dim, part[i]! * dim + dim), i * dim);
+        const top = await int8TopK(a.subarray(0, part.length * dim), part.length, b, size, dim, kk, this.tuning.threads);
+        if (scanned) scanned.pairs += part.length * size;
+        for (let i = 0; i < part.length; i++) {
+          const qi = part[i]!;
+          for (let j = 0; j < kk; j++) insert(bestS, bestI, qi * k, k, top.values[i * kk + j]!, this.members[this.offsets[l]! + Number(top.indices[i * kk + j]!)]!);
+        }
+      }
+    }
+    return bestI;
+  }
+
+  /**
+   * Top-1 of each query row among every row but itself: the best `candidates` by int8 product over the
+   * rows of its `probes` nearest lists, re-ranked in float64 (ties to the lowest id). A query whose
+   * candidates all tie in float64 is asked again with more, as exact duplicates share their codes.
+   * `scanned` receives the number of (query, row) products computed.
+   */
+  async search(queries: ArrayLike<number>, probes: number, scanned?: { pairs: number }): Promise<Neighbour[]> {
     const out: Neighbour[] = Array.from({ length: queries.length }, () => NO_NEIGHBOUR);
     let pending = Array.from({ length: queries.length }, (_, i) => i);
     let k = Math.min(this.n, this.tuning.candidates + 1);
-    const p = Math.max(1, Math.min(lists, probes));
+    const p = Math.max(1, Math.min(this.state.lists, probes));
     while (pending.length > 0) {
       const rows = pending.map((i) => queries[i]!);
-      const m = rows.length;
-      // The queries of each list: those that probe it among their `p` nearest lists by the same int8 score as the
-      // assignment; every query, with no ranking of lists, when every list is probed (what calibration asks for
-      // on rows with little cluster structure).
-      const queriesOf = p >= lists ? everyQuery(m) : await this.probeLists(rows, p);
-      const qCode = new Uint8Array(m * dim);
-      queryCodes(vectors, rows, dim, this.scales, qCode);
-      const bestS = new Int32Array(m * k);
-      const bestI = new Int32Array(m * k).fill(-1);
-      const a = new Uint8Array(Math.min(m, QUERY_BLOCK) * dim);
-      for (let l = 0; l < lists; l++) {
-        const size = this.offsets[l + 1]! - this.offsets[l]!;
-        const qs = queriesOf(l);
-        if (size === 0 || qs.length === 0) continue;
-        const b = this.codes.subarray(this.offsets[l]! * dim, this.offsets[l + 1]! * dim);
-        const kk = Math.min(k, size);
-        for (let s = 0; s < qs.length; s += QUERY_BLOCK) {
-          const part = qs.subarray(s, s + QUERY_BLOCK);
-          for (let i = 0; i < part.length; i++) a.set(qCode.subarray(part[i]! * dim, part[i]! * dim + dim), i * dim);
-          const top = await int8TopK(a.subarray(0, part.length * dim), part.length, b, size, dim, kk, this.tuning.threads);
-          if (scanned) scanned.pairs += part.length * size;
-          for (let i = 0; i < part.length; i++) {
-            const qi = part[i]!;
-            for (let j = 0; j < kk; j++) insert(bestS, bestI, qi * k, k, top.values[i * kk + j]!, this.members[this.offsets[l]! + Number(top.indices[i * kk + j]!)]!);
-          }
-        }
-      }
+      const bestI = await this.candidates(rows, p, k, scanned);
       const unsettled: number[] = [];
       pending.forEach((qi, i) => {
         const ids = Array.from(bestI.subarray(i * k, (i + 1) * k)).filter((id) => id >= 0);
-        const r = rerank(vectors, dim, rows[i]!, ids);
+        const r = rerank(this.vectors, this.state.dim, rows[i]!, ids);
         out[qi] = r.best;
         if (ids.length >= k && r.allTie && k < this.n) unsettled.push(qi);
       });
       pending = unsettled;
       k = Math.min(this.n, k * WIDEN_FACTOR);
     }
+    return out;
+  }
+
+  /**
+   * The `k` nearest other rows of each query row (queries × k ids, nearest first, ties to the lowest id, −1
+   * past what its lists hold): the best k + candidates by int8 product over the rows of its `probes`
+   * nearest lists, re-ranked in float64. Approximate as the top-1 search is (the calibrated probes).
+   */
+  async searchK(queries: ArrayLike<number>, probes: number, k: number): Promise<Int32Array> {
+    const out = new Int32Array(queries.length * k).fill(-1);
+    const kc = Math.min(this.n, k + this.tuning.candidates);
+    const rows = Array.from(queries);
+    const bestI = await this.candidates(rows, Math.max(1, Math.min(this.state.lists, probes)), kc);
+    rows.forEach((q, i) => rerankTopK(this.vectors, this.state.dim, q, bestI.subarray(i * kc, (i + 1) * kc), k, out, i * k));
     return out;
   }
 }

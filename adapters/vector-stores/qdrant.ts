@@ -7,7 +7,7 @@ import { dqeFailure } from '../failure.js';
 import { withRetries, type RetryErrors, type RetryPolicy, type Transient } from '../http-retry.js';
 import type { Neighbour, Split } from '../../core/categorise.js';
 import type { VectorStoreConfig } from '../../core/input.js';
-import type { IndexRequest, NearestRequest, StorePoint, VectorStore } from './types.js';
+import type { IndexRequest, NearestKRequest, NearestRequest, StorePoint, VectorStore } from './types.js';
 
 export type QdrantStoreConfig = Extract<VectorStoreConfig, { name: 'qdrant' }>;
 
@@ -359,6 +359,48 @@ export function createQdrantStore(config: QdrantStoreConfig, env: NodeJS.Process
     return res.count;
   }
 
+  /** A request's query builder: each query row's vector, the run's filter and the query itself excluded. */
+  const searcher = (req: NearestRequest | NearestKRequest) => {
+    checkShape(req.vectors, req.dim, req.points, 'nearest');
+    const layout = layoutFor(config, req.runId);
+    const posOf = new Map<number, number>();
+    req.points.forEach((p, pos) => posOf.set(p.id, pos));
+    const params: Schemas['SearchParams'] | undefined = config.exact
+      ? { exact: true }
+      : config.hnswEf !== undefined
+        ? { hnsw_ef: config.hnswEf }
+        : undefined;
+    const split: Split | undefined = 'split' in req ? req.split : undefined;
+    const search = (row: number, limit: number): Schemas['QueryRequest'] => {
+      const pos = posOf.get(row);
+      if (pos === undefined) {
+        throw dqeFailure('DqeQdrantRejected', `nearest: query row ${row} is not among the run's ${req.points.length} points`);
+      }
+      const must: Condition[] = [...layout.runConditions];
+      if (split !== undefined) must.push({ key: FIELD.split, match: { value: split } });
+      return {
+        query: vectorAt(req.vectors, req.dim, pos),
+        filter: { ...(must.length > 0 ? { must } : {}), must_not: [{ has_id: [layout.pointId(row)] }] },
+        limit,
+        with_payload: [FIELD.row],
+        with_vector: false,
+        ...(params ? { params } : {}),
+      };
+    };
+    return { search, layout };
+  };
+  /** A scored point's row (its payload's), undefined for a point without one. */
+  const rowOf = (p: Schemas['ScoredPoint']): number | undefined => {
+    const row = (p.payload as Record<string, unknown> | null | undefined)?.[FIELD.row];
+    return typeof row === 'number' ? row : undefined;
+  };
+  /** Query indices in batches of `queriesPerRequest`. */
+  const batchesOf = (n: number): number[][] => {
+    const batches: number[][] = [];
+    for (let i = 0; i < n; i += queriesPerRequest) batches.push(Array.from({ length: Math.min(queriesPerRequest, n - i) }, (_, k) => i + k));
+    return batches;
+  };
+
   return {
     name: 'qdrant',
 
@@ -416,34 +458,7 @@ export function createQdrantStore(config: QdrantStoreConfig, env: NodeJS.Process
     },
 
     async nearest(req: NearestRequest): Promise<Neighbour[]> {
-      checkShape(req.vectors, req.dim, req.points, 'nearest');
-      const layout = layoutFor(config, req.runId);
-      const posOf = new Map<number, number>();
-      req.points.forEach((p, pos) => posOf.set(p.id, pos));
-      const params: Schemas['SearchParams'] | undefined = config.exact
-        ? { exact: true }
-        : config.hnswEf !== undefined
-          ? { hnsw_ef: config.hnswEf }
-          : undefined;
-      const split: Split | undefined = req.split;
-
-      const search = (row: number, limit: number): Schemas['QueryRequest'] => {
-        const pos = posOf.get(row);
-        if (pos === undefined) {
-          throw dqeFailure('DqeQdrantRejected', `nearest: query row ${row} is not among the run's ${req.points.length} points`);
-        }
-        const must: Condition[] = [...layout.runConditions];
-        if (split !== undefined) must.push({ key: FIELD.split, match: { value: split } });
-        return {
-          query: vectorAt(req.vectors, req.dim, pos),
-          filter: { ...(must.length > 0 ? { must } : {}), must_not: [{ has_id: [layout.pointId(row)] }] },
-          limit,
-          with_payload: [FIELD.row],
-          with_vector: false,
-          ...(params ? { params } : {}),
-        };
-      };
-
+      const { search, layout } = searcher(req);
       /** Top row by (score desc, row asc), or undefined when every candidate tied (the tie may go on). */
       const pick = (points: readonly Schemas['ScoredPoint'][], limit: number): Neighbour | 'none' | undefined => {
         if (points.length === 0) return 'none';
@@ -452,18 +467,14 @@ export function createQdrantStore(config: QdrantStoreConfig, env: NodeJS.Process
         if (tied.length === limit) return undefined;
         let best = Infinity;
         for (const p of tied) {
-          const row = (p.payload as Record<string, unknown> | null | undefined)?.[FIELD.row];
-          if (typeof row === 'number' && row < best) best = row;
+          const row = rowOf(p);
+          if (row !== undefined && row < best) best = row;
         }
         return { id: best, score: top };
       };
 
       const out: Neighbour[] = new Array<Neighbour>(req.queryIds.length);
-      const batches: number[][] = [];
-      for (let i = 0; i < req.queryIds.length; i += queriesPerRequest) {
-        batches.push(Array.from({ length: Math.min(queriesPerRequest, req.queryIds.length - i) }, (_, k) => i + k));
-      }
-      await inParallel(batches, CONCURRENT_REQUESTS, async (batch) => {
+      await inParallel(batchesOf(req.queryIds.length), CONCURRENT_REQUESTS, async (batch) => {
         let pending = batch;
         let limit = 1 + EXTRA_CANDIDATES;
         while (pending.length > 0) {
@@ -478,6 +489,35 @@ export function createQdrantStore(config: QdrantStoreConfig, env: NodeJS.Process
             else out[qi] = picked === 'none' ? { id: -1, score: -Infinity } : picked;
           });
           // Every candidate tied at the top score: ask for more until the tie ends inside the answer.
+          pending = again;
+          limit *= 4;
+        }
+      });
+      return out;
+    },
+
+    async nearestK(req: NearestKRequest): Promise<Int32Array> {
+      const { search, layout } = searcher(req);
+      const k = req.k;
+      const out = new Int32Array(req.queryIds.length * k).fill(-1);
+      await inParallel(batchesOf(req.queryIds.length), CONCURRENT_REQUESTS, async (batch) => {
+        let pending = batch;
+        let limit = k + EXTRA_CANDIDATES;
+        while (pending.length > 0) {
+          const searches = pending.map((qi) => search(req.queryIds[qi]!, limit));
+          const results = await call(`query ${searches.length} × ${k} neighbours in ${layout.collection}`, (c) => c.queryBatch(layout.collection, { searches }));
+          const again: number[] = [];
+          pending.forEach((qi, i) => {
+            // Nearest first, ties to the lower row, as the embedded store answers.
+            const found = (results[i]?.points ?? []).flatMap((p) => {
+              const row = rowOf(p);
+              return row === undefined ? [] : [{ row, score: p.score }];
+            });
+            found.sort((x, y) => y.score - x.score || x.row - y.row);
+            // A full answer whose last score ties the k-th may have cut the tie past a lower row: ask for more.
+            if (found.length === limit && found.length > k && found[found.length - 1]!.score === found[k - 1]!.score) again.push(qi);
+            else found.slice(0, k).forEach((f, j) => (out[qi * k + j] = f.row));
+          });
           pending = again;
           limit *= 4;
         }

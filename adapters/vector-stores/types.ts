@@ -43,12 +43,23 @@ export interface NearestRequest {
   workDir?: string;
 }
 
+/** The `k` nearest other rows of each query, over every row (no split filter). */
+export interface NearestKRequest extends Omit<NearestRequest, 'split'> {
+  k: number;
+}
+
 export interface VectorStore {
   readonly name: string;
   /** Makes every row searchable. Idempotent: a retry completes a partial index and never duplicates. */
   index(req: IndexRequest): Promise<IndexOutcome>;
   /** Top-1 neighbour of each query by cosine similarity, the query excluded, ties to the lowest id. */
   nearest(req: NearestRequest): Promise<Neighbour[]>;
+  /**
+   * The `k` nearest other rows of each query by cosine similarity: queries × k row ids, nearest first, ties to
+   * the lowest id, −1 where fewer came back. Through the store's index where it has one (approximate as its
+   * top-1 search is), exact otherwise.
+   */
+  nearestK(req: NearestKRequest): Promise<Int32Array>;
   /** Removes what `index` created for the run (`workDir`: the run's work directory, as given to `index`). */
   drop(runId: string, workDir?: string): Promise<void>;
 }

@@ -27,3 +27,23 @@ export function clustered(n: number, dim: number, seed: number, clusters = 8, no
   }
   return out;
 }
+
+/**
+ * The oracle of `nearestK`: each query's `k` nearest other rows by float64 inner product, nearest first, ties to
+ * the lower id, −1 past the n − 1 others (queries × k).
+ */
+export function exactTopK(vectors: Float32Array, n: number, dim: number, queries: readonly number[], k: number): number[] {
+  const dot = (a: number, b: number) => {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += vectors[a * dim + j]! * vectors[b * dim + j]!;
+    return s;
+  };
+  return queries.flatMap((q) => {
+    const order = Array.from({ length: n }, (_, i) => i)
+      .filter((i) => i !== q)
+      .map((i) => [dot(q, i), i] as const)
+      .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+      .map(([, i]) => i);
+    return Array.from({ length: k }, (_, j) => order[j] ?? -1);
+  });
+}

@@ -16,6 +16,7 @@ import {
 } from '../../adapters/vector-stores/qdrant.js';
 import type { StorePoint, VectorStore } from '../../adapters/vector-stores/types.js';
 import { startQdrantShim, type QdrantShim } from '../qdrant-shim/start.js';
+import { exactTopK } from '../helpers/vectors.js';
 
 const DIM = 4;
 /** Scores come back as float32 from Qdrant and as float64 dot products from exactNearest. */
@@ -156,6 +157,23 @@ function contract(get: () => Backend): void {
     );
     const second = await store.nearest({ ...request(runId), queryIds: tied });
     assert.deepEqual(second, first);
+    await store.drop(runId);
+  });
+
+  test('nearestK: the k nearest other rows, nearest first, ties to the lowest id, −1 past the others', async () => {
+    const b = get();
+    const store = b.store();
+    const runId = run('nearest-k');
+    await store.index(request(runId));
+    const got = await store.nearestK({ ...request(runId), queryIds: ALL_IDS, k: 3 });
+    assert.deepEqual([...got], exactTopK(VECTORS, N, DIM, ALL_IDS, 3));
+    // Worked by hand: row 0's nearest are 1 (0.994), 9 (0.6), 3 (0.110); row 4's are its equal rows 5, 6, 10;
+    // row 7's are 8, then the rows it is orthogonal to, lowest id first.
+    assert.deepEqual([0, 4, 7].map((q) => [...got.subarray(q * 3, q * 3 + 3)]), [[1, 9, 3], [5, 6, 10], [8, 0, 1]]);
+    // More than the other rows, for a subset of queries in the order given.
+    const all = await store.nearestK({ ...request(runId), queryIds: [13, 2], k: N + 1 });
+    assert.deepEqual([...all], exactTopK(VECTORS, N, DIM, [13, 2], N + 1));
+    assert.deepEqual([all[N - 1], all[N], all[2 * N + 1]], [-1, -1, -1]);
     await store.drop(runId);
   });
 

@@ -15,7 +15,7 @@ import { CALIBRATION_Z, sampleRows, wilsonLower } from '../../core/index-calibra
 import { DEFAULT_ANN_THRESHOLD, createEmbeddedStore, planSearch, type EmbeddedStoreConfig } from '../../adapters/vector-stores/embedded.js';
 import { DEFAULT_IVF_TUNING } from '../../adapters/vector-stores/ivf.js';
 import type { StorePoint } from '../../adapters/vector-stores/types.js';
-import { clustered } from '../helpers/vectors.js';
+import { clustered, exactTopK } from '../helpers/vectors.js';
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => i);
 const points = (n: number, split: (i: number) => Split = (i) => (i % 2 === 0 ? 'sampled' : 'unsampled')): StorePoint[] =>
@@ -244,6 +244,8 @@ describe('ANN index (usearch HNSW, float64 re-rank)', () => {
       const path = join(dir, 'i.usearch');
       HnswIndex.build(v, n, dim, tuning, path);
       assert.deepEqual(HnswIndex.load(path, dim, tuning, n).search(v, dim, ids(n)), exactNearest(v, n, dim, ids(n)));
+      // searchK likewise: the exact top 10, ties to the lowest id.
+      assert.deepEqual([...HnswIndex.load(path, dim, tuning, n).searchK(v, dim, ids(n), 10)], exactTopK(v, n, dim, ids(n), 10));
     });
   });
 });
@@ -277,6 +279,50 @@ describe("search choice: 'auto', 'exact', 'ivf', 'hnsw' (or its old name 'ann')"
       assert.ok(res.ivf && res.ivf.calibrationQueries === DEFAULT_IVF_TUNING.calibrationQueries && DEFAULT_IVF_TUNING.calibrationQueries < 600);
       assert.equal(res.hnsw, undefined);
       assert.equal((await readdir(dir)).length, 2);
+    });
+  });
+
+  test('nearestK in every mode: exact is the exact top k; through an index, other rows nearest first in float64, led by nearest\'s answer', async () => {
+    await withDir(async (dir) => {
+      const n = 800;
+      const dim = 16;
+      const k = 10;
+      const v = clustered(n, dim, 19);
+      const pts = points(n);
+      const dot = (a: number, b: number) => {
+        let s = 0;
+        for (let j = 0; j < dim; j++) s += v[a * dim + j]! * v[b * dim + j]!;
+        return s;
+      };
+      for (const search of ['exact', 'ivf', 'hnsw'] as const) {
+        const store = createEmbeddedStore({ name: 'embedded', search }, TUNING);
+        const req = { runId: 'r', vectors: v, dim, points: pts, workDir: dir };
+        await store.index(req);
+        const got = await store.nearestK({ ...req, queryIds: ids(n), k });
+        if (search === 'exact') assert.deepEqual([...got], exactTopK(v, n, dim, ids(n), k));
+        const top1 = await store.nearest({ ...req, queryIds: ids(n) });
+        for (let q = 0; q < n; q++) {
+          const row = [...got.subarray(q * k, (q + 1) * k)];
+          assert.ok(row.every((id) => id >= 0 && id < n && id !== q) && new Set(row).size === k, `${search}: row ${q} gets ${k} distinct other rows`);
+          for (let j = 1; j < k; j++) assert.ok(dot(q, row[j - 1]!) > dot(q, row[j]!) || (dot(q, row[j - 1]!) === dot(q, row[j]!) && row[j - 1]! < row[j]!), `${search}: row ${q} nearest first`);
+          assert.equal(row[0], top1[q]!.id, `${search}: row ${q} leads with nearest's answer`);
+        }
+        await store.drop('r', dir);
+      }
+    });
+  });
+
+  test('an IVF index that probes every list prunes nothing: nearestK is the exact scan\'s answer', async () => {
+    await withDir(async (dir) => {
+      // One blob with no structure: calibration needs every list for recall@1 0.99.
+      const n = 400;
+      const dim = 32;
+      const v = clustered(n, dim, 3, 1, 1, 0);
+      const store = createEmbeddedStore({ name: 'embedded', search: 'ivf' }, TUNING);
+      const req = { runId: 'r', vectors: v, dim, points: points(n), workDir: dir };
+      const built = await store.index(req);
+      assert.deepEqual([built.ivf?.probes, built.ivf?.lists], [16, 16]);
+      assert.deepEqual([...(await store.nearestK({ ...req, queryIds: ids(n), k: 10 }))], exactTopK(v, n, dim, ids(n), 10));
     });
   });
 

@@ -15,7 +15,7 @@ test('fills every default from a dataset path alone', () => {
     embedder: { name: 'minilm', precision: 'int8', batchTokens: 2048 },
     trainer: { name: 'linear', epochs: 300, learningRate: 0.1, l2: 1e-4 },
     vectorStore: { name: 'embedded' },
-    judge: { name: 'offline', rule: 'confident', scope: 'wrong', minSuggested: 0.5, folds: 5, neighbours: 10, neighboursMaxRows: 100_000, mislabeledBelow: 0.25, okAtLeast: 0.5 },
+    judge: { name: 'offline', rule: 'confident', scope: 'wrong', minSuggested: 0.5, folds: 5, neighbours: 10, mislabeledBelow: 0.25, okAtLeast: 0.5 },
     noisy: 'drop',
     undecided: 'keep',
     review: false,
@@ -66,18 +66,13 @@ test("judge neighbours: 10 by default with rule 'confident', 0 with rule 'fixed'
   assert.equal(on.config.judge.neighbours, 5);
   const byDefault = parseDqeInput({ dataset: 'x' });
   assert.ok(byDefault.ok && byDefault.config.judge.name === 'offline');
-  assert.deepEqual([byDefault.config.judge.neighbours, byDefault.config.judge.neighboursMaxRows], [10, 100_000]);
+  assert.equal(byDefault.config.judge.neighbours, 10);
   const off = parseDqeInput({ dataset: 'x', judge: { name: 'offline', neighbours: 0 } });
   assert.ok(off.ok && off.config.judge.name === 'offline');
   assert.equal(off.config.judge.neighbours, 0);
   const fixedAlone = parseDqeInput({ dataset: 'x', judge: { name: 'offline', rule: 'fixed' } });
   assert.ok(fixedAlone.ok && fixedAlone.config.judge.name === 'offline');
   assert.equal(fixedAlone.config.judge.neighbours, 0);
-  for (const bad of [-1, 1.5]) {
-    const r = parseDqeInput({ dataset: 'x', judge: { name: 'offline', neighboursMaxRows: bad } });
-    assert.ok(!r.ok);
-    assert.deepEqual(r.problems.map((p) => p.field), ['judge.neighboursMaxRows']);
-  }
   for (const bad of [-1, 101, 2.5]) {
     const r = parseDqeInput({ dataset: 'x', judge: { name: 'offline', neighbours: bad } });
     assert.ok(!r.ok);
@@ -90,7 +85,7 @@ test("judge neighbours: 10 by default with rule 'confident', 0 with rule 'fixed'
 });
 
 describe('preset paper', () => {
-  const paperJudge = { name: 'offline', rule: 'fixed', scope: 'pairs', minSuggested: 0, folds: 5, neighbours: 0, neighboursMaxRows: 100_000, mislabeledBelow: 0.25, okAtLeast: 0.5 };
+  const paperJudge = { name: 'offline', rule: 'fixed', scope: 'pairs', minSuggested: 0, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 };
   test("pins the paper's composition and the fixed-threshold judge", () => {
     const r = parseDqeInput({ dataset: 'x', preset: 'paper' });
     assert.ok(r.ok);

@@ -15,7 +15,7 @@ import { DEFAULT_IVF_TUNING, IvfIndex, calibrateIvf, coordinateScales, decodeIvf
 import { quantisePerColumn } from '../../adapters/onnx/bert.js';
 import { INT8_CODE_MAX, floatTopK, int8BiasTopK, int8TopK, releaseSessions } from '../../adapters/onnx/kernels.js';
 import type { StorePoint } from '../../adapters/vector-stores/types.js';
-import { clustered } from '../helpers/vectors.js';
+import { clustered, exactTopK } from '../helpers/vectors.js';
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => i);
 const points = (n: number): StorePoint[] => ids(n).map((id) => ({ id, label: 'a', split: id % 2 === 0 ? 'sampled' : 'unsampled' }));
@@ -165,6 +165,20 @@ describe('IVF index (int8 lists on onnxruntime, float64 re-rank)', () => {
     const got = await index.search(ids(30), index.lists);
     assert.deepEqual(got, exactNearest(v, 300, dim, ids(30)));
     assert.deepEqual(got.map((g) => g.id), [1, ...Array<number>(29).fill(0)]);
+  });
+
+  test('searchK probing every list with candidates covering every row is the exact top k, ties to the lowest id', async () => {
+    const n = 300;
+    const dim = 8;
+    // clustered() copies 5% of rows, so equal scores occur; k = 12 reaches past each row's cluster mates' ties.
+    const v = clustered(n, dim, 6);
+    const index = await IvfIndex.build(v, n, dim, { ...TUNING, candidates: n });
+    assert.deepEqual([...(await index.searchK(ids(n), index.lists, 12))], exactTopK(v, n, dim, ids(n), 12));
+    // More than the other rows: −1 past them.
+    const tiny = await IvfIndex.build(v, 3, dim, { ...TUNING, candidates: 3 });
+    const got = [...(await tiny.searchK([0, 2], tiny.lists, 4))];
+    assert.deepEqual(got, exactTopK(v, 3, dim, [0, 2], 4));
+    assert.deepEqual([got[2], got[3], got[6], got[7]], [-1, -1, -1, -1]);
   });
 
   test('calibration reaches recall@1 >= 0.99 on a small set, and the whole set agrees', async () => {

@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { exists, readFloat64, writeTypedAtomic } from '../../adapters/files.js';
-import { nearestOtherRows } from '../../adapters/judges/neighbours.js';
+import { readFloat64, writeTypedAtomic } from '../../adapters/files.js';
+import { nearestOtherRows } from '../../adapters/vector-stores/exact-k.js';
 import { createOfflineJudge, CROSS_FIT_PROBE, CROSS_FIT_SEED_OFFSET, crossFitProbsPath, neighbourSharesPath } from '../../adapters/judges/offline.js';
 import { crossFittedProbs } from '../../adapters/trainers/linear.js';
 import { crossValidationFolds, randomSubset } from '../../core/evaluation.js';
@@ -223,7 +223,7 @@ describe("the offline judge with scopes 'wrong' and 'all' (real matrix file, rea
       await writeTypedAtomic(matrix.path, vectors);
       const req = { pairs: [{ x: pairRow(0), neighbour: pairRow(12), similarity: 0.5 }], labels: ['a', 'b'], matrix, labelIds, splits: new Array(n).fill('unsampled'), seed: 0 };
       const judge = (scope: 'pairs' | 'wrong' | 'all', wrongIds?: number[]) =>
-        createOfflineJudge({ name: 'offline', rule: 'confident', scope, minSuggested: 0, folds: 5, neighbours: 0, neighboursMaxRows: 100_000, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge({ ...req, ...(wrongIds ? { wrongIds } : {}) }, ctx);
+        createOfflineJudge({ name: 'offline', rule: 'confident', scope, minSuggested: 0, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge({ ...req, ...(wrongIds ? { wrongIds } : {}) }, ctx);
       const pairs = await judge('pairs');
       assert.deepEqual(pairs.verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [12, 'label_ok']]);
       const all = await judge('all');
@@ -234,7 +234,7 @@ describe("the offline judge with scopes 'wrong' and 'all' (real matrix file, rea
       assert.deepEqual((await judge('wrong')).verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [12, 'label_ok']]);
       // A pass with no noisy pair: 'pairs' has nothing to judge, 'wrong' and 'all' still flag row 3.
       const alone = (scope: 'pairs' | 'wrong' | 'all', wrongIds?: number[]) =>
-        createOfflineJudge({ name: 'offline', rule: 'confident', scope, minSuggested: 0, folds: 5, neighbours: 0, neighboursMaxRows: 100_000, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge({ ...req, pairs: [], ...(wrongIds ? { wrongIds } : {}) }, ctx);
+        createOfflineJudge({ name: 'offline', rule: 'confident', scope, minSuggested: 0, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge({ ...req, pairs: [], ...(wrongIds ? { wrongIds } : {}) }, ctx);
       assert.deepEqual((await alone('pairs', [3])).verdicts, []);
       assert.deepEqual((await alone('wrong')).verdicts, []);
       assert.deepEqual((await alone('wrong', [3, 7])).verdicts.map((v) => [v.id, v.verdict, v.suggested]), [[3, 'mislabeled', 'a']]);
@@ -249,7 +249,7 @@ describe("the offline judge with scopes 'wrong' and 'all' (real matrix file, rea
       const matrix = { path: join(dir, 'm.f32'), rows: n, dim: 2 };
       await writeTypedAtomic(matrix.path, vectors);
       const req = { pairs: [{ x: pairRow(0), neighbour: pairRow(12), similarity: 0.5 }], labels: ['a', 'b'], matrix, labelIds, splits: new Array(n).fill('unsampled'), seed: 4, workDir: dir };
-      const judge = () => createOfflineJudge({ name: 'offline', rule: 'confident', scope: 'pairs', minSuggested: 0, folds: 5, neighbours: 0, neighboursMaxRows: 100_000, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge(req, ctx);
+      const judge = () => createOfflineJudge({ name: 'offline', rule: 'confident', scope: 'pairs', minSuggested: 0, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge(req, ctx);
       assert.deepEqual((await judge()).verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [12, 'label_ok']]);
       const path = join(dir, 'cross-fit-probs-k5-s4.f64');
       assert.deepEqual(await readFloat64(path, n * 2), await crossFittedProbs(vectors, 2, labelIds, 2, 5, 4 + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx));
@@ -292,12 +292,16 @@ describe('the offline judge with neighbours (real nearest-row search, planted pr
   const ctx = { heartbeat: () => {}, resumeDetails: undefined, signal: new AbortController().signal, log: () => {} };
 
   test('nearestOtherRows: nearest first, own row skipped, −1 past the others, equal vectors tie to the lower id', async () => {
-    assert.deepEqual([...(await nearestOtherRows(vectors, n, 2, 2, ctx))], [1, 2, 0, 2, 1, 0, 2, 1, 5, 6, 4, 6, 5, 4, 6, 5]);
-    assert.deepEqual([...(await nearestOtherRows(vectors.subarray(0, 6), 3, 2, 4, ctx))], [1, 2, -1, -1, 0, 2, -1, -1, 1, 0, -1, -1]);
-    assert.deepEqual([...(await nearestOtherRows(vectors.subarray(0, 2), 1, 2, 3, ctx))], [-1, -1, -1]);
+    assert.deepEqual([...(await nearestOtherRows(vectors, n, 2, 2))], [1, 2, 0, 2, 1, 0, 2, 1, 5, 6, 4, 6, 5, 4, 6, 5]);
+    // Some query rows only, in the order given; progress after each product call.
+    const heard: Array<[number, number]> = [];
+    assert.deepEqual([...(await nearestOtherRows(vectors, n, 2, 2, (done, total) => heard.push([done, total]), [7, 1]))], [6, 5, 0, 2]);
+    assert.deepEqual(heard, [[2, 2]]);
+    assert.deepEqual([...(await nearestOtherRows(vectors.subarray(0, 6), 3, 2, 4))], [1, 2, -1, -1, 0, 2, -1, -1, 1, 0, -1, -1]);
+    assert.deepEqual([...(await nearestOtherRows(vectors.subarray(0, 2), 1, 2, 3))], [-1, -1, -1]);
     // Rows 0 and 1 equal: each is the other's nearest (the top two tie; the own id is skipped either way).
     const twins = new Float32Array([1, 0, 1, 0, 0, 1]);
-    assert.deepEqual([...(await nearestOtherRows(twins, 3, 2, 1, ctx))], [1, 0, 0]);
+    assert.deepEqual([...(await nearestOtherRows(twins, 3, 2, 1))], [1, 0, 0]);
   });
 
   test('a row the probabilities leave undecided is flagged once its neighbours vote; the shares are kept in the work folder', async () => {
@@ -310,21 +314,35 @@ describe('the offline judge with neighbours (real nearest-row search, planted pr
       await writeTypedAtomic(crossFitProbsPath(dir, 5, 0), planted);
       const row = (id: number) => ({ id, row: id + 1, text: `t${id}`, label: labelIds[id] === 0 ? 'a' : 'b', split: 'unsampled' as const });
       const req = { pairs: [{ x: row(1), neighbour: row(0), similarity: 0.99 }], labels: ['a', 'b'], matrix, labelIds, splits: new Array(n).fill('unsampled'), seed: 0, workDir: dir };
-      const judge = (neighbours: number, neighboursMaxRows = 100_000) =>
-        createOfflineJudge({ name: 'offline', rule: 'confident', scope: 'pairs', minSuggested: 0.5, folds: 5, neighbours, neighboursMaxRows, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge(req, ctx);
+      const judge = (neighbours: number, extra: { workDir?: string; nearest?: { path: string; k: number } } = {}) =>
+        createOfflineJudge({ name: 'offline', rule: 'confident', scope: 'pairs', minSuggested: 0.5, folds: 5, neighbours, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge({ ...req, ...extra }, ctx);
       // Probabilities alone: t_a = 0.9 (rows 0, 2, 3), t_b = (0.4 + 4 · 0.9) / 5 = 0.8; row 1 reaches neither.
       const alone = await judge(0);
       assert.deepEqual(alone.verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [1, 'undecided']]);
       assert.equal(alone.evidence, 'cross-fitted probabilities (5 folds)');
-      // 8 kept rows are more than neighboursMaxRows 7: the neighbours are skipped, the probabilities judge alone, and the evidence says so.
-      const skipped = await judge(2, 7);
-      assert.deepEqual([skipped.verdicts, skipped.evidence], [alone.verdicts, 'cross-fitted probabilities (5 folds); neighbours skipped: 8 kept rows > neighboursMaxRows 7']);
-      assert.equal(await exists(neighbourSharesPath(dir, 2)), false);
+      // The neighbours the run's vector store found (`nearest`) are used as given: here row 1's 2 nearest planted as
+      // rows 4 and 5 (both b), so its shares are 0 / 1, E(row 1) = 0.3 / 0.7, t_b = (0.7 + 4 · 0.95) / 5 = 0.9: undecided.
+      // A `nearest` of another k is not this judge's: it searches exactly (row 1 flagged, as below).
+      const storeDir = await mkdtemp(join(tmpdir(), 'dqe-judge-store-'));
+      try {
+        await writeTypedAtomic(crossFitProbsPath(storeDir, 5, 0), planted);
+        const nearestPath = join(storeDir, 'nearest.i32');
+        await writeTypedAtomic(nearestPath, Int32Array.from([1, 2, 4, 5, 1, 0, 2, 1, 5, 6, 4, 6, 5, 4, 6, 5]));
+        const fromStore = await judge(2, { workDir: storeDir, nearest: { path: nearestPath, k: 2 } });
+        assert.deepEqual(fromStore.verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [1, 'undecided']]);
+        assert.equal(fromStore.evidence, 'cross-fitted probabilities (5 folds) + label shares of the 2 nearest rows (from the vector store)');
+        assert.deepEqual([...(await readFloat64(neighbourSharesPath(storeDir, 2), n * 2))], [0.5, 0.5, 0, 1, 0.5, 0.5, 0.5, 0.5, 0, 1, 0, 1, 0, 1, 0, 1]);
+        await rm(neighbourSharesPath(storeDir, 2));
+        const otherK = await judge(2, { workDir: storeDir, nearest: { path: nearestPath, k: 3 } });
+        assert.deepEqual([otherK.verdicts.map((v) => v.verdict), otherK.evidence], [['label_ok', 'mislabeled'], 'cross-fitted probabilities (5 folds) + label shares of the 2 nearest rows (exact search)']);
+      } finally {
+        await rm(storeDir, { recursive: true, force: true });
+      }
       // Shares [a, b]: rows 0, 2, 3 see row 1 among their 2 nearest: 0.5 / 0.5; row 1 sees rows 0 and 2: 1 / 0; rows 4–7: 0 / 1.
       // E = (P + shares) / 2: rows 0, 2, 3 0.7 / 0.3, row 1 0.8 / 0.2, rows 4–7 0.05 / 0.95; t_a = 0.7, t_b = (0.2 + 4 · 0.95) / 5 = 0.8.
       // Row 1: E(a) = 0.8 ≥ t_a and ≥ minSuggested: mislabeled, a suggested; row 0: E(a) = 0.7 reaches t_a: label_ok.
-      const withNeighbours = await judge(2, 8);
-      assert.equal(withNeighbours.evidence, 'cross-fitted probabilities (5 folds) + label shares of the 2 nearest rows');
+      const withNeighbours = await judge(2);
+      assert.equal(withNeighbours.evidence, 'cross-fitted probabilities (5 folds) + label shares of the 2 nearest rows (exact search)');
       assert.deepEqual(withNeighbours.verdicts, [
         { id: 0, verdict: 'label_ok', reason: 'E = (out-of-sample P + share of 2 nearest rows) / 2, E(a) = 70.0% reaches its class threshold 70.0%' },
         { id: 1, verdict: 'mislabeled', suggested: 'a', reason: 'E = (out-of-sample P + share of 2 nearest rows) / 2, E(a) = 80.0% reaches its class threshold 70.0%; E(b) = 20.0% < 80.0%' },

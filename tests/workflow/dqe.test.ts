@@ -7,8 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
-import { readFloat64, readJsonlAll, readMatrix, readUint32 } from '../../adapters/files.js';
-import { nearestOtherRows } from '../../adapters/judges/neighbours.js';
+import { readFloat64, readInt32, readJsonlAll, readMatrix, readUint32 } from '../../adapters/files.js';
+import { nearestOtherRows } from '../../adapters/vector-stores/exact-k.js';
 import { readFinalRowIds } from '../../adapters/run-files.js';
 import { classThresholds, confidentVerdict, mixEvidence, neighbourEvidenceName, neighbourLabelShares, type RowVerdict } from '../../core/judging.js';
 import { WORK_DIR, type FlaggedRowLine, type KeptRow, type NoisyPairLine, type Report } from '../../core/run-layout.js';
@@ -202,7 +202,8 @@ describe('dqe workflow on the dev server', () => {
       assert.equal(found.length, 1, suffix);
       return join(work, found[0]!);
     };
-    const { labels } = JSON.parse(await readFile(join(outputDir, 'report.json'), 'utf8')) as Report;
+    const { labels, judge } = JSON.parse(await readFile(join(outputDir, 'report.json'), 'utf8')) as Report;
+    assert.equal(judge.evidence, 'cross-fitted probabilities (5 folds) + label shares of the 5 nearest rows (from the vector store)');
     const labelIdsPath = one('.label-ids.u32');
     const n = (await stat(labelIdsPath)).size / 4;
     const labelIds = await readUint32(labelIdsPath, n);
@@ -210,9 +211,12 @@ describe('dqe workflow on the dev server', () => {
     const matrixPath = one('.matrix.f32');
     const dim = (await stat(matrixPath)).size / 4 / n;
     const matrix = await readMatrix({ path: matrixPath, rows: n, dim });
-    // The shares are those of the exact nearest other rows, computed once for both passes.
+    // The store found the neighbours while its index was up (one `neighbours` phase for both passes; 300 rows: exact
+    // search), and the shares are theirs, computed once for both passes.
+    const nearest = await readInt32(one('.nearest.i32'), n * 5);
+    assert.deepEqual(nearest, await nearestOtherRows(matrix, n, dim, 5));
     const shares = await readFloat64(join(work, 'neighbour-shares-k5.f64'), n * k);
-    assert.deepEqual(shares, neighbourLabelShares(await nearestOtherRows(matrix, n, dim, 5, { heartbeat: () => {} }), 5, labelIds, k));
+    assert.deepEqual(shares, neighbourLabelShares(nearest, 5, labelIds, k));
     const evidence = mixEvidence(await readFloat64(join(work, 'cross-fit-probs-k5-s1.f64'), n * k), shares);
     const thresholds = classThresholds(evidence, labelIds, k);
     const expected = [];
