@@ -138,8 +138,11 @@ export interface CategoriseResult {
   categoriesPath: string;
   counts: Record<Category, number>;
   perLabel: Record<string, Record<Category, number>>;
-  /** With `neighbours` asked: every kept row's `k` nearest other rows from the store (kept rows × k int32, the `neighbours` phase). */
-  nearest?: { path: string; k: number };
+  /**
+   * With `neighbours` asked: the `k` nearest other rows, from the store, of the rows the judge needs (`idsPath`:
+   * `rows` ascending kept-row ids, uint32; `path`: rows × k int32; the `neighbours` phase).
+   */
+  nearest?: { path: string; idsPath: string; rows: number; k: number };
   seconds: number;
 }
 

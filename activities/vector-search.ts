@@ -1,10 +1,12 @@
 // Phases 7a and 7b: index every kept row in the vector store, then categorise the wrong predictions
 // by their nearest neighbour.
+import { createHash } from 'node:crypto';
 import { AtomicWriter, hashKey, readJsonl, runPhaseOnce, writeTypedAtomic } from '../adapters/files.js';
 import { withSharedMatrix } from '../adapters/shared-matrix.js';
 import type { Prediction } from '../adapters/trainers/types.js';
 import { createVectorStore, nearestInBatches, nearestKInBatches, type StorePoint } from '../adapters/vector-stores/index.js';
 import { categorise, type Category } from '../core/categorise.js';
+import { neighbourThresholdRows, type JudgeScope } from '../core/judging.js';
 import type { VectorStoreConfig } from '../core/input.js';
 import { jobContext } from './context.js';
 import { keptRowsById, readLabelIds, readSplits } from './read.js';
@@ -24,11 +26,12 @@ export interface IndexArgs {
 export interface CategoriseArgs extends IndexArgs {
   predict: PredictResult;
   /**
-   * The offline judge's `neighbours` (rule 'confident'): every kept row's k nearest other rows are asked of the
-   * store while its index is up, for the judge's evidence. Computed once per run (two-fold's second pass reuses
-   * them). @default 0 (none)
+   * The offline judge's `neighbours` (rule 'confident') and its scope: the k nearest other rows of the rows it will
+   * judge — every kept row with scope 'all'; else the pass's noisy pairs (and with 'wrong' its wrong rows) and the
+   * rows the class thresholds are taken over (core/judging.ts neighbourThresholdRows) — are asked of the store
+   * while its index is up. @default none
    */
-  neighbours?: number;
+  neighbours?: { k: number; scope: JudgeScope };
 }
 
 export interface VectorSearchDeps {
@@ -60,22 +63,31 @@ export async function indexVectors(deps: VectorSearchDeps, args: IndexArgs): Pro
 }
 
 /**
- * Every kept row's `k` nearest other rows through the run's store (the `neighbours` phase: kept rows × k int32
- * ids, nearest first, −1 where fewer), once per matrix, store and k.
+ * The `k` nearest other rows of `rows` (ascending kept-row ids) through the run's store (the `neighbours` phase:
+ * `nearest-ids.u32` the rows, `nearest.i32` their ids, rows × k, nearest first, −1 where fewer), once per
+ * matrix, store, k and rows.
  */
-async function nearestOfEveryRow(deps: VectorSearchDeps, args: CategoriseArgs, k: number, pts: readonly StorePoint[]): Promise<NonNullable<CategoriseResult['nearest']>> {
-  const key = hashKey({ matrix: args.embed.matrix.path, store: args.vectorStore, k });
+async function nearestOf(deps: VectorSearchDeps, args: CategoriseArgs, k: number, rows: Uint32Array, pts: readonly StorePoint[]): Promise<NonNullable<CategoriseResult['nearest']>> {
+  const key = hashKey({ matrix: args.embed.matrix.path, store: args.vectorStore, k, rows: createHash('sha256').update(rows).digest('hex') });
   const ctx = jobContext();
   return runPhaseOnce(workDirOf(args.runDir), 'neighbours', key, async (prefix) => {
     const store = createVectorStore(args.vectorStore, deps.env);
-    const ids = Array.from({ length: pts.length }, (_, i) => i);
     const nearest = await withSharedMatrix(args.embed.matrix, (vectors) =>
-      nearestKInBatches(store, { runId: args.runId, vectors, dim: args.embed.matrix.dim, points: pts, workDir: workDirOf(args.runDir) }, ids, k, (done, total) => ctx.heartbeat({ neighbours: done, total })),
+      nearestKInBatches(store, { runId: args.runId, vectors, dim: args.embed.matrix.dim, points: pts, workDir: workDirOf(args.runDir) }, [...rows], k, (done, total) => ctx.heartbeat({ neighbours: done, total })),
     );
+    const idsPath = workFile(prefix, 'nearest-ids.u32');
     const path = workFile(prefix, 'nearest.i32');
+    await writeTypedAtomic(idsPath, rows);
     await writeTypedAtomic(path, nearest);
-    return { path, k };
+    return { path, idsPath, rows: rows.length, k };
   });
+}
+
+/** The rows a judge of `scope` decides in this pass, and the threshold rows, ascending (every row with scope 'all'). */
+export function rowsToJudge(n: number, scope: JudgeScope, wrong: readonly number[], pairRows: readonly number[]): Uint32Array {
+  if (scope === 'all') return Uint32Array.from({ length: n }, (_, i) => i);
+  const set = new Set<number>([...neighbourThresholdRows(n), ...pairRows, ...(scope === 'wrong' ? wrong : [])]);
+  return Uint32Array.from([...set].sort((a, b) => a - b));
 }
 
 export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseArgs): Promise<CategoriseResult> {
@@ -127,7 +139,8 @@ export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseAr
       } satisfies CategoryRow);
     }
     await out.commit();
-    const nearest = args.neighbours ? await nearestOfEveryRow(deps, args, args.neighbours, pts) : undefined;
+    const pairRows = wrong.flatMap((p, i) => (pts[p.id]!.label !== pts[neighbours[i]!.id]!.label ? [p.id, neighbours[i]!.id] : []));
+    const nearest = args.neighbours ? await nearestOf(deps, args, args.neighbours.k, rowsToJudge(pts.length, args.neighbours.scope, wrong.map((p) => p.id), pairRows), pts) : undefined;
     return { categoriesPath: out.path, counts, perLabel, ...(nearest ? { nearest } : {}), seconds: (performance.now() - started) / 1000 } satisfies CategoriseResult;
   });
 }

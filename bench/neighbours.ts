@@ -1,23 +1,30 @@
-// Benchmark of the offline judge's neighbour search (`judge.neighbours`, default 10): every kept row's k nearest other
-// rows, as a run asks them of the embedded vector store, on vectors of real text (SpamAssassin scaled by a word chain,
-// bench/real-text.ts). Side by side in one run: the exact search (what the judge did before, and what the store does
-// below its ANN threshold) and the store's IVF index (what it does above): wall and CPU seconds, recall@k against the
-// exact answer, and how often the neighbours' majority label agrees.
+// Benchmark of the offline judge's neighbour search (`judge.neighbours`, default 10) on vectors of real text
+// (SpamAssassin scaled by a word chain, bench/real-text.ts). Side by side in one run, at each size:
+//   - every row's k nearest by the exact scan (what the judge did before it asked the store, and what a user
+//     would otherwise run: brute-force kNN over all rows);
+//   - what a run asks of the embedded store: the k nearest of the rows the judge needs (core/judging.ts
+//     neighbourThresholdRows + the pass's wrong and pair rows, here a seeded `--wrong` share of the rows), with
+//     the store's own choice of search ('auto': exact below 50,000 rows, the IVF index above it, exact again
+//     where the index probes every list);
+//   - the IVF index forced on those rows: its calibrated probes, time, and recall@k against the exact answer
+//     on a sample (with the share of rows whose neighbours' majority label agrees).
 //
 // Usage: npx tsx bench/neighbours.ts [--key=value ...]
 //   --sizes=20000,50000,100000   rows (the first n of the scaled corpus)
 //   --dim=384 --k=10 --seed=1 --embedder=hash
-//   --exact-all=50000            the exact search runs on every row up to this size; above it, on --sample rows, and its
-//                                time for all rows is that sample's scaled by n / sample (the product is the same per row)
-//   --sample=2000                rows compared against the exact answer (recall@k, majority label)
+//   --wrong=0.1                  share of rows taken as one pass's wrongly predicted rows (1M run: 3–6%)
+//   --exact-all=50000            the every-row exact scan runs up to this size; above it, on --sample rows, scaled
+//                                by n / sample (the product per row is the same)
+//   --sample=2000                rows compared against the exact answer
 //   --out=bench/results/neighbours.json
 // Every figure is saved with the 1-minute load average before and after it (load1).
 import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { rowsToJudge } from '../activities/vector-search.js';
 import { createEmbedder } from '../adapters/embedders/index.js';
-import { createEmbeddedStore } from '../adapters/vector-stores/embedded.js';
+import { createEmbeddedStore, planSearch } from '../adapters/vector-stores/embedded.js';
 import { nearestOtherRows } from '../adapters/vector-stores/exact-k.js';
 import { nearestKInBatches } from '../adapters/vector-stores/index.js';
 import type { StorePoint } from '../adapters/vector-stores/types.js';
@@ -34,28 +41,33 @@ const dim = Number(opt('dim', '384'));
 const k = Number(opt('k', '10'));
 const seed = Number(opt('seed', '1'));
 const embedderName = opt('embedder', 'hash');
+const wrongShare = Number(opt('wrong', '0.1'));
 const exactAll = Number(opt('exact-all', '50000'));
 const sampleSize = Number(opt('sample', '2000'));
 const out = opt('out', 'bench/results/neighbours.json');
 
-/** Mean share of the exact top k that `got` found, over the sample rows (row i of both is sample row i). */
-function recallAtK(got: Int32Array, exact: Int32Array, rows: number): number {
+/** Rows `of` (queries × k) picked at `rows` (indices into the queries). */
+const pick = (of: Int32Array, rows: readonly number[]) => Int32Array.from(rows.flatMap((i) => [...of.subarray(i * k, (i + 1) * k)]));
+
+/** Mean share of the exact top k that `got` found (row i of both is the same query). */
+function recallAtK(got: Int32Array, exact: Int32Array): number {
   let hit = 0;
-  for (let i = 0; i < rows; i++) {
+  for (let i = 0; i < exact.length / k; i++) {
     const want = new Set(exact.subarray(i * k, (i + 1) * k));
     for (const id of got.subarray(i * k, (i + 1) * k)) if (want.has(id)) hit++;
   }
-  return hit / (rows * k);
+  return hit / exact.length;
 }
 
-/** Share of the sample rows whose neighbours' majority label (ties: the lower label) is the same in both answers. */
-function majorityAgreement(got: Int32Array, exact: Int32Array, rows: number, labelOf: (id: number) => number, labels: number): number {
+/** Share of the rows whose neighbours' majority label (ties: the lower label) is the same in both answers. */
+function majorityAgreement(got: Int32Array, exact: Int32Array, labelOf: (id: number) => number, labels: number): number {
   const majority = (ids: Int32Array) => {
     const votes = new Array<number>(labels).fill(0);
     for (const id of ids) if (id >= 0) votes[labelOf(id)]!++;
     return votes.indexOf(Math.max(...votes));
   };
   let same = 0;
+  const rows = exact.length / k;
   for (let i = 0; i < rows; i++) if (majority(got.subarray(i * k, (i + 1) * k)) === majority(exact.subarray(i * k, (i + 1) * k))) same++;
   return same / rows;
 }
@@ -68,42 +80,63 @@ for (const n of sizes) {
   const labels = [...new Set(labelNames)].sort();
   const labelIds = labelNames.map((l) => labels.indexOf(l));
   const points: StorePoint[] = labelNames.map((label, id) => ({ id, label, split: 'sampled' }));
-  const sample = [...sampleRows(n, Math.min(sampleSize, n), seed)];
-  const all = Array.from({ length: n }, (_, i) => i);
+  // One pass's wrong rows (seeded) and as many pair rows as a tenth of them: what the default judge (scope 'wrong') needs.
+  const wrong = [...sampleRows(n, Math.round(wrongShare * n), seed + 1)];
+  const pairs = wrong.filter((_, i) => i % 10 === 0);
+  const judged = [...rowsToJudge(n, 'wrong', wrong, pairs)];
+  // The sample compared against the exact answer: judged rows, seeded.
+  const sample = [...sampleRows(judged.length, Math.min(sampleSize, judged.length), seed + 2)].map((i) => judged[i]!);
+  const sampleAt = sample.map((id) => judged.indexOf(id));
 
-  // Exact: every row up to --exact-all, else the sample (scaled to every row).
-  const exactEvery = n <= exactAll;
-  const exact = await timed(() => nearestOtherRows(vectors, n, dim, k, undefined, exactEvery ? undefined : sample));
-  const exactOfSample = exactEvery ? Int32Array.from(sample.flatMap((q) => [...exact.value.subarray(q * k, (q + 1) * k)])) : exact.value;
-  const scale = exactEvery ? 1 : n / sample.length;
+  const everyRow = n <= exactAll;
+  const exact = await timed(() => nearestOtherRows(vectors, n, dim, k, undefined, everyRow ? undefined : sample));
+  const exactOfSample = everyRow ? pick(exact.value, sample) : exact.value;
+  const scale = everyRow ? 1 : n / sample.length;
 
-  // The store's IVF index, as a run above the ANN threshold builds it (index phase), then every row's k nearest.
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dqe-bench-neighbours-'));
   try {
-    const store = createEmbeddedStore({ name: 'embedded', search: 'ivf' });
     const req = { runId: 'bench', vectors, dim, points, workDir: dir };
-    const built = await timed(() => store.index(req));
-    const ivf = await timed(() => nearestKInBatches(store, req, all, k));
-    const ivfOfSample = Int32Array.from(sample.flatMap((q) => [...ivf.value.subarray(q * k, (q + 1) * k)]));
+    // What a run does: the store's own choice of search, on the rows the judge needs.
+    const auto = createEmbeddedStore({ name: 'embedded' });
+    const autoIndex = await timed(() => auto.index(req));
+    const asked = await timed(() => nearestKInBatches(auto, req, judged, k));
+    // The IVF index forced on the same rows (whether or not the store would use it).
+    const ivfStore = createEmbeddedStore({ name: 'embedded', search: 'ivf' });
+    const ivfIndex = await timed(() => ivfStore.index(req));
+    const ivf = await timed(() => nearestKInBatches(ivfStore, req, judged, k));
     const row = {
       n,
       dim,
       k,
       embedder: embedder.id,
-      exact: { rows: exactEvery ? n : sample.length, wallS: exact.wallS, cpuS: exact.cpuS, wallAllRowsS: exact.wallS * scale, cpuAllRowsS: exact.cpuS * scale, scaledFromSample: !exactEvery, load1: exact.load1 },
-      ivf: {
-        index: { wallS: built.wallS, cpuS: built.cpuS, probes: built.value.ivf?.probes, lists: built.value.ivf?.lists, recallAt1: built.value.ivf?.recall, load1: built.load1 },
-        nearestK: { wallS: ivf.wallS, cpuS: ivf.cpuS, load1: ivf.load1 },
-        recallAtK: recallAtK(ivfOfSample, exactOfSample, sample.length),
-        majorityLabelAgreement: majorityAgreement(ivfOfSample, exactOfSample, sample.length, (id) => labelIds[id]!, labels.length),
+      judgedRows: judged.length,
+      exactEveryRow: { rows: everyRow ? n : sample.length, wallS: exact.wallS * scale, cpuS: exact.cpuS * scale, scaledFromSample: !everyRow, load1: exact.load1 },
+      run: {
+        search: planSearch({ name: 'embedded' }, n).mode,
+        usesIndex: autoIndex.value.ivf !== undefined && autoIndex.value.ivf.probes < autoIndex.value.ivf.lists,
+        indexWallS: autoIndex.wallS,
+        nearestKWallS: asked.wallS,
+        nearestKCpuS: asked.cpuS,
+        load1: asked.load1,
+        recallAtK: recallAtK(pick(asked.value, sampleAt), exactOfSample),
       },
-      speedupAllRows: (exact.wallS * scale) / ivf.wallS,
+      ivfForced: {
+        probes: ivfIndex.value.ivf?.probes,
+        lists: ivfIndex.value.ivf?.lists,
+        recallAt1: ivfIndex.value.ivf?.recall,
+        indexWallS: ivfIndex.wallS,
+        nearestKWallS: ivf.wallS,
+        nearestKCpuS: ivf.cpuS,
+        load1: ivf.load1,
+        recallAtK: recallAtK(pick(ivf.value, sampleAt), exactOfSample),
+        majorityLabelAgreement: majorityAgreement(pick(ivf.value, sampleAt), exactOfSample, (id) => labelIds[id]!, labels.length),
+      },
     };
     results.push(row);
     console.log(
-      `${n} × ${dim}, k ${k}: exact ${(exact.wallS * scale).toFixed(1)} s wall${exactEvery ? '' : ` (scaled from ${sample.length} rows)`}; ` +
-        `IVF index ${built.wallS.toFixed(1)} s (probes ${row.ivf.index.probes} of ${row.ivf.index.lists} lists), all rows' ${k} nearest ${ivf.wallS.toFixed(1)} s wall ` +
-        `(${ivf.cpuS.toFixed(1)} s CPU): ${row.speedupAllRows.toFixed(1)}× faster; recall@${k} ${row.ivf.recallAtK.toFixed(3)}, majority label agrees ${(100 * row.ivf.majorityLabelAgreement).toFixed(1)}%`,
+      `${n} × ${dim}, k ${k}: every row exact ${row.exactEveryRow.wallS.toFixed(1)} s wall${everyRow ? '' : ` (scaled from ${sample.length} rows)`}; ` +
+        `a run (${row.run.search}${row.run.usesIndex ? ', through the index' : ', exact scan'}) asks ${judged.length} rows: ${asked.wallS.toFixed(1)} s wall (recall@${k} ${row.run.recallAtK.toFixed(3)}); ` +
+        `IVF forced (probes ${row.ivfForced.probes} of ${row.ivfForced.lists}): ${ivf.wallS.toFixed(1)} s, recall@${k} ${row.ivfForced.recallAtK.toFixed(3)}, majority label agrees ${(100 * row.ivfForced.majorityLabelAgreement).toFixed(1)}%`,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 // Verdicts on noisy pairs, and the offline judge's rules from out-of-sample class probabilities.
+import { sampleRows } from './index-calibration.js';
 
 export type Verdict = 'label_ok' | 'mislabeled' | 'undecided';
 
@@ -109,9 +110,10 @@ export const neighbourEvidenceName = (k: number): EvidenceName => ({ first: `E =
 /**
  * Each row's label shares among its nearest other rows: `nearest` holds `k` row ids per row (row-major,
  * −1 where a row has fewer neighbours), and a row's share of class c is (neighbours labelled c) / k.
+ * `rows`: how many rows `nearest` holds (default every row of `labelIds`, which labels the neighbours).
  */
-export function neighbourLabelShares(nearest: ArrayLike<number>, k: number, labelIds: ArrayLike<number>, classes: number): Float64Array {
-  const n = labelIds.length;
+export function neighbourLabelShares(nearest: ArrayLike<number>, k: number, labelIds: ArrayLike<number>, classes: number, rows = labelIds.length): Float64Array {
+  const n = rows;
   if (nearest.length !== n * k) throw new Error(`neighbourLabelShares: expected ${n}×${k} neighbour ids, got ${nearest.length}`);
   const out = new Float64Array(n * classes);
   for (let i = 0; i < n; i++) {
@@ -121,6 +123,19 @@ export function neighbourLabelShares(nearest: ArrayLike<number>, k: number, labe
     }
   }
   return out;
+}
+
+/** Rows whose evidence sets the class thresholds when neighbours vote: every row up to this many, else a seeded sample of this many. */
+export const NEIGHBOUR_THRESHOLD_ROWS = 20_000;
+const THRESHOLD_SAMPLE_SEED = 0x5eed;
+
+/**
+ * The rows the class thresholds are taken over when neighbours vote (ascending): every row of n up to
+ * NEIGHBOUR_THRESHOLD_ROWS, else that many drawn with a fixed seed — so the neighbour search need not cover every
+ * row of a large run, only these and the rows the judge decides. The same rows in the search and the judge.
+ */
+export function neighbourThresholdRows(n: number): Int32Array {
+  return n <= NEIGHBOUR_THRESHOLD_ROWS ? Int32Array.from({ length: n }, (_, i) => i) : sampleRows(n, NEIGHBOUR_THRESHOLD_ROWS, THRESHOLD_SAMPLE_SEED);
 }
 
 /** The neighbour-mixed evidence: the mean of the cross-fitted probabilities and the neighbour label shares, element-wise. */

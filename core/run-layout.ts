@@ -83,7 +83,8 @@ export const WORK_FILES = {
   'jsonl': { phases: ['predict-shard-<i>'], holds: 'one shard\'s `Prediction`s' },
   'job': { phases: ['train', 'predict-shard-<i>'], holds: 'the trainer\'s job folder (its model, a subprocess\'s files)' },
   'categories.jsonl': { phases: ['categorise'], holds: 'one `CategoryRow` per wrong prediction' },
-  'nearest.i32': { phases: ['neighbours'], holds: "every kept row's k nearest other rows from the vector store (int32, row-major, −1 where fewer): the offline judge's neighbour evidence" },
+  'nearest-ids.u32': { phases: ['neighbours'], holds: 'the kept rows whose neighbours the offline judge needs (ascending)' },
+  'nearest.i32': { phases: ['neighbours'], holds: "those rows' k nearest other rows from the vector store (int32, row-major, −1 where fewer): the offline judge's neighbour evidence" },
   'verdicts.jsonl': { phases: ['judge', 'review'], holds: 'one `RowVerdict` per distinct row of the noisy pairs, then the rows flagged outside them (scope wrong or all), id order' },
   'verdicts.second-pass.jsonl': { phases: ['review'], holds: "two-fold: the second pass's verdicts with the reviewer's decisions in them" },
 } as const;

@@ -356,10 +356,10 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
     });
     const indexArgs = { runDir, runId: workflowId, clean, embed, sample, vectorStore: config.vectorStore };
     // The offline judge's neighbours are asked of the store while its index is up (the judge runs after it is dropped).
-    const neighbours = config.judge.name === 'offline' && config.judge.rule === 'confident' ? config.judge.neighbours : 0;
+    const neighbours = config.judge.name === 'offline' && config.judge.rule === 'confident' && config.judge.neighbours > 0 ? { neighbours: { k: config.judge.neighbours, scope: config.judge.scope } } : {};
     vectorsLive = true;
     const index = await phase('index', () => searchActs.indexVectors(indexArgs));
-    const categorise = await phase('categorise', () => searchActs.categoriseWrong({ ...indexArgs, predict, ...(neighbours > 0 ? { neighbours } : {}) }));
+    const categorise = await phase('categorise', () => searchActs.categoriseWrong({ ...indexArgs, predict, ...neighbours }));
     // Two-fold DQE: the same method with the halves swapped, before the index is dropped (it searches it too).
     const second = !config.twoFold ? undefined : await (async () => {
       const sample2 = await phase('swap', () => files.swapHalves({ runDir, sample }));
@@ -369,7 +369,7 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
         const shards = await Promise.all(shardsOf(clean.kept, config.shardSize).map((shard) => trainerActs.predictShard({ ...trainArgs2, train: train2, shard })));
         return files.mergePredictions({ runDir, shards });
       });
-      const categorise2 = await phase('categorise2', () => searchActs.categoriseWrong({ ...indexArgs, sample: sample2, predict: predict2, ...(neighbours > 0 ? { neighbours } : {}) }));
+      const categorise2 = await phase('categorise2', () => searchActs.categoriseWrong({ ...indexArgs, sample: sample2, predict: predict2, ...neighbours }));
       return { sample: sample2, train: train2, predict: predict2, categorise: categorise2 };
     })();
     if (!(config.vectorStore.name === 'qdrant' && config.vectorStore.keep)) {

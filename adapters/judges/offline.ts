@@ -5,12 +5,12 @@
 // so both rows of a noisy pair are judged from out-of-sample evidence of the same model, and the
 // per-class thresholds t_j (the mean probability of class j over the rows labelled j) come from the
 // whole data. With scope 'all' every other kept row the rule calls mislabeled is flagged too. With `neighbours`
-// the labels of each row's nearest other kept rows vote beside the probabilities (neighbours.ts). See
-// core/judging.ts for the rules and README "The offline judge".
-import { classThresholds, confidentVerdict, flagOutsidePairs, mixEvidence, neighbourEvidenceName, neighbourLabelShares, offlineVerdict, PROBE_EVIDENCE, type RowVerdict } from '../../core/judging.js';
+// the labels of each row's nearest other kept rows (found by the run's vector store) vote beside the
+// probabilities. See core/judging.ts for the rules and README "The offline judge".
+import { classThresholds, confidentVerdict, flagOutsidePairs, mixEvidence, neighbourEvidenceName, neighbourLabelShares, neighbourThresholdRows, offlineVerdict, PROBE_EVIDENCE, type RowVerdict } from '../../core/judging.js';
 import type { JudgeConfig } from '../../core/input.js';
 import { join } from 'node:path';
-import { exists, readFloat64, readInt32, writeTypedAtomic } from '../files.js';
+import { exists, readFloat64, readInt32, readUint32, writeTypedAtomic } from '../files.js';
 import { withSharedMatrix } from '../shared-matrix.js';
 import { nearestOtherRows } from '../vector-stores/exact-k.js';
 import { crossFittedProbs } from '../trainers/linear.js';
@@ -42,11 +42,6 @@ async function sharedProbs(workDir: string | undefined, folds: number, seed: num
   return shared(workDir === undefined ? undefined : crossFitProbsPath(workDir, folds, seed), length, compute);
 }
 
-/** Where a run's offline judge keeps each kept row's label shares among its `k` nearest other rows (rows × labels, float64). */
-export function neighbourSharesPath(workDir: string, k: number): string {
-  return join(workDir, `neighbour-shares-k${k}.f64`);
-}
-
 /** `compute()`'s numbers, kept at `path` (when given) and read back from there by later calls. */
 async function shared(path: string | undefined, length: number, compute: () => Promise<Float64Array>): Promise<Float64Array> {
   if (path === undefined) return compute();
@@ -74,26 +69,34 @@ export function createOfflineJudge(config: Extract<JudgeConfig, { name: 'offline
         withSharedMatrix(req.matrix, (vectors) => crossFittedProbs(vectors, req.matrix.dim, req.labelIds, k, config.folds, req.seed + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx)),
       );
       // With neighbours (rule 'confident'): the evidence is the mean of the probabilities and the label shares of
-      // each row's nearest other kept rows, and the class thresholds are taken over it. The run's vector store
-      // found the neighbours (`req.nearest`); without them (bench/method.ts) the exact search here does.
+      // each row's nearest other kept rows, and the class thresholds are taken over it on the threshold rows (every
+      // row up to 20,000). The run's vector store found the neighbours of the rows this judge needs (`req.nearest`);
+      // without them (bench/method.ts) the exact search here finds every row's.
       const rows = req.labelIds.length;
       const withNeighbours = config.rule === 'confident' && config.neighbours > 0;
       const fromStore = req.nearest !== undefined && req.nearest.k === config.neighbours ? req.nearest : undefined;
-      const nearest = (): Promise<Int32Array> =>
-        fromStore
-          ? readInt32(fromStore.path, rows * fromStore.k)
-          : withSharedMatrix(req.matrix, (vectors) => nearestOtherRows(vectors, rows, req.matrix.dim, config.neighbours, (done, total) => ctx.heartbeat({ neighbours: done, rows: total })));
-      const evidence = withNeighbours
-        ? mixEvidence(
-            probs,
-            await shared(req.workDir === undefined ? undefined : neighbourSharesPath(req.workDir, config.neighbours), probs.length, async () =>
-              neighbourLabelShares(await nearest(), config.neighbours, req.labelIds, k),
-            ),
-          )
-        : probs;
+      let rowEvidence = (id: number): ArrayLike<number> => probs.subarray(id * k, (id + 1) * k);
+      let thresholds = config.rule === 'confident' ? classThresholds(probs, req.labelIds, k) : [];
+      if (withNeighbours) {
+        const searched = fromStore ? await readUint32(fromStore.idsPath, fromStore.rows) : undefined;
+        const nearest = fromStore
+          ? await readInt32(fromStore.path, fromStore.rows * fromStore.k)
+          : await withSharedMatrix(req.matrix, (vectors) => nearestOtherRows(vectors, rows, req.matrix.dim, config.neighbours, (done, total) => ctx.heartbeat({ neighbours: done, rows: total })));
+        const shares = neighbourLabelShares(nearest, config.neighbours, req.labelIds, k, searched ? searched.length : rows);
+        const at = new Int32Array(rows).fill(-1);
+        if (searched) searched.forEach((id, i) => (at[id] = i));
+        else at.forEach((_, id) => (at[id] = id));
+        rowEvidence = (id) => {
+          const i = at[id]!;
+          if (i < 0) throw new Error(`offline judge: no neighbours were searched for kept row ${id} (${fromStore?.idsPath})`);
+          return mixEvidence(probs.subarray(id * k, (id + 1) * k), shares.subarray(i * k, (i + 1) * k));
+        };
+        const thresholdRows = neighbourThresholdRows(rows);
+        const sampled = new Float64Array(thresholdRows.length * k);
+        thresholdRows.forEach((id, i) => sampled.set(rowEvidence(id), i * k));
+        thresholds = classThresholds(sampled, Uint32Array.from(thresholdRows, (id) => req.labelIds[id]!), k);
+      }
       const evidenceUsed = `cross-fitted probabilities (${config.folds} folds)${withNeighbours ? ` + label shares of the ${config.neighbours} nearest rows (${fromStore ? 'from the vector store' : 'exact search'})` : ''}`;
-      const rowEvidence = (id: number) => evidence.subarray(id * k, (id + 1) * k);
-      const thresholds = config.rule === 'confident' ? classThresholds(evidence, req.labelIds, k) : [];
       const name = withNeighbours ? neighbourEvidenceName(config.neighbours) : PROBE_EVIDENCE;
       const decide = (id: number, label: string): RowVerdict =>
         config.rule === 'fixed' ? offlineVerdict(id, label, rowEvidence(id), req.labels, config) : confidentVerdict(id, label, rowEvidence(id), req.labels, thresholds, config.minSuggested, name);

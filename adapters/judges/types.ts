@@ -24,11 +24,11 @@ export interface JudgeRequest {
    */
   workDir?: string;
   /**
-   * Every kept row's nearest other rows from the run's vector store (kept rows × k int32, the categorise
-   * activity's `neighbours` phase): the offline judge's neighbour evidence. Without it (or with another k) the
-   * judge searches exactly itself.
+   * The nearest other rows, from the run's vector store, of the rows this judge needs (the categorise activity's
+   * `neighbours` phase: `idsPath` the `rows` kept-row ids ascending, `path` rows × k int32): the offline judge's
+   * neighbour evidence. Without it (or with another k) the judge searches every row exactly itself.
    */
-  nearest?: { path: string; k: number };
+  nearest?: { path: string; idsPath: string; rows: number; k: number };
 }
 
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { categorise, exactNearest } from '../../core/categorise.js';
+import { rowsToJudge } from '../../activities/vector-search.js';
+import { neighbourThresholdRows } from '../../core/judging.js';
 
 describe('categorise', () => {
   test('same label, unsampled neighbour → uncovered', () => assert.equal(categorise('a', 'a', 'unsampled'), 'uncovered'));
@@ -28,4 +30,18 @@ describe('exactNearest', () => {
     assert.deepEqual(exactNearest(v, 5, 2, [0], (i) => i === 1 || i === 2).map((r) => r.id), [2]);
     assert.deepEqual(exactNearest(v, 5, 2, [0], () => false).map((r) => r.id), [-1]);
   });
+});
+
+test("rowsToJudge: the rows whose neighbours the offline judge needs — every row with scope 'all'; else the threshold rows, the pair rows and, with 'wrong', the wrong rows", () => {
+  // Up to 20,000 rows every row sets the thresholds, so every row is asked about whatever the scope.
+  assert.deepEqual([...rowsToJudge(6, 'pairs', [], [])], [0, 1, 2, 3, 4, 5]);
+  const n = 50_000;
+  const sample = new Set(neighbourThresholdRows(n));
+  // The first three rows outside the threshold sample (it holds 40% of these rows).
+  const [w1, w2, p1] = Array.from({ length: n }, (_, i) => i).filter((id) => !sample.has(id)) as [number, number, number];
+  const wrong = rowsToJudge(n, 'wrong', [w1, w2], [p1, w1]);
+  assert.deepEqual([...wrong], [...new Set([...sample, w1, w2, p1])].sort((a, b) => a - b));
+  const pairs = rowsToJudge(n, 'pairs', [w1, w2], [p1]);
+  assert.deepEqual([...pairs], [...new Set([...sample, p1])].sort((a, b) => a - b));
+  assert.equal(rowsToJudge(n, 'all', [], []).length, n);
 });

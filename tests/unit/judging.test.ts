@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { readFloat64, writeTypedAtomic } from '../../adapters/files.js';
 import { nearestOtherRows } from '../../adapters/vector-stores/exact-k.js';
-import { createOfflineJudge, CROSS_FIT_PROBE, CROSS_FIT_SEED_OFFSET, crossFitProbsPath, neighbourSharesPath } from '../../adapters/judges/offline.js';
+import { createOfflineJudge, CROSS_FIT_PROBE, CROSS_FIT_SEED_OFFSET, crossFitProbsPath } from '../../adapters/judges/offline.js';
 import { crossFittedProbs } from '../../adapters/trainers/linear.js';
 import { crossValidationFolds, randomSubset } from '../../core/evaluation.js';
-import { classThresholds, confidentVerdict, flagOutsidePairs, mixEvidence, neighbourEvidenceName, neighbourLabelShares, offlineVerdict } from '../../core/judging.js';
+import { classThresholds, confidentVerdict, flagOutsidePairs, mixEvidence, NEIGHBOUR_THRESHOLD_ROWS, neighbourEvidenceName, neighbourLabelShares, neighbourThresholdRows, offlineVerdict } from '../../core/judging.js';
 import { predictLinear, trainLinear } from '../../core/linear-model.js';
 
 const close = (actual: number, expected: number, eps = 1e-12) => assert.ok(Math.abs(actual - expected) <= eps, `${actual} is not ${expected} ± ${eps}`);
@@ -270,6 +270,16 @@ describe('neighbour evidence: label shares of the nearest other rows, mixed with
     const shares = neighbourLabelShares([1, 2, 0, 2, 0, -1], 2, [0, 1, 1], 2);
     assert.deepEqual([...shares], [0, 1, 0.5, 0.5, 0.5, 0]);
     assert.throws(() => neighbourLabelShares([1, 2], 2, [0, 1, 1], 2), /expected 3×2 neighbour ids, got 2/);
+    // Some rows only (`rows`): their neighbours still labelled through every row's labels.
+    assert.deepEqual([...neighbourLabelShares([2, 0], 2, [0, 1, 1], 2, 1)], [0.5, 0.5]);
+  });
+  test('the threshold rows: every row up to 20,000, else 20,000 distinct rows drawn with a fixed seed, ascending', () => {
+    assert.deepEqual([...neighbourThresholdRows(5)], [0, 1, 2, 3, 4]);
+    assert.equal(neighbourThresholdRows(NEIGHBOUR_THRESHOLD_ROWS).length, NEIGHBOUR_THRESHOLD_ROWS);
+    const big = neighbourThresholdRows(1_000_000);
+    assert.equal(big.length, NEIGHBOUR_THRESHOLD_ROWS);
+    assert.ok(big.every((id, i) => id >= 0 && id < 1_000_000 && (i === 0 || id > big[i - 1]!)), 'distinct, ascending, in range');
+    assert.deepEqual(neighbourThresholdRows(1_000_000), big, 'the same rows in the search and the judge');
   });
   test('the mixed evidence is the element-wise mean', () => {
     assert.deepEqual([...mixEvidence([0.9, 0.1, 0.6, 0.4], [0.5, 0.5, 1, 0])], [0.7, 0.3, 0.8, 0.2]);
@@ -304,7 +314,7 @@ describe('the offline judge with neighbours (real nearest-row search, planted pr
     assert.deepEqual([...(await nearestOtherRows(twins, 3, 2, 1))], [1, 0, 0]);
   });
 
-  test('a row the probabilities leave undecided is flagged once its neighbours vote; the shares are kept in the work folder', async () => {
+  test("a row the probabilities leave undecided is flagged once its neighbours vote; the store's neighbours are used as given", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dqe-judge-neighbours-'));
     try {
       const matrix = { path: join(dir, 'm.f32'), rows: n, dim: 2 };
@@ -314,30 +324,30 @@ describe('the offline judge with neighbours (real nearest-row search, planted pr
       await writeTypedAtomic(crossFitProbsPath(dir, 5, 0), planted);
       const row = (id: number) => ({ id, row: id + 1, text: `t${id}`, label: labelIds[id] === 0 ? 'a' : 'b', split: 'unsampled' as const });
       const req = { pairs: [{ x: row(1), neighbour: row(0), similarity: 0.99 }], labels: ['a', 'b'], matrix, labelIds, splits: new Array(n).fill('unsampled'), seed: 0, workDir: dir };
-      const judge = (neighbours: number, extra: { workDir?: string; nearest?: { path: string; k: number } } = {}) =>
+      const judge = (neighbours: number, extra: { nearest?: { path: string; idsPath: string; rows: number; k: number } } = {}) =>
         createOfflineJudge({ name: 'offline', rule: 'confident', scope: 'pairs', minSuggested: 0.5, folds: 5, neighbours, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge({ ...req, ...extra }, ctx);
       // Probabilities alone: t_a = 0.9 (rows 0, 2, 3), t_b = (0.4 + 4 · 0.9) / 5 = 0.8; row 1 reaches neither.
       const alone = await judge(0);
       assert.deepEqual(alone.verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [1, 'undecided']]);
       assert.equal(alone.evidence, 'cross-fitted probabilities (5 folds)');
-      // The neighbours the run's vector store found (`nearest`) are used as given: here row 1's 2 nearest planted as
-      // rows 4 and 5 (both b), so its shares are 0 / 1, E(row 1) = 0.3 / 0.7, t_b = (0.7 + 4 · 0.95) / 5 = 0.9: undecided.
+      // The neighbours the run's vector store found (`nearest`: the rows it searched, and theirs) are used as given: here
+      // row 1's 2 nearest planted as rows 4 and 5 (both b), so its shares are 0 / 1, E(row 1) = 0.3 / 0.7, and
+      // t_b = (0.7 + 4 · 0.95) / 5 = 0.9: undecided. 8 rows are under 20,000: every row sets the thresholds, so every
+      // row was searched.
+      const nearestPath = join(dir, 'nearest.i32');
+      const idsPath = join(dir, 'nearest-ids.u32');
+      await writeTypedAtomic(idsPath, Uint32Array.from([0, 1, 2, 3, 4, 5, 6, 7]));
+      await writeTypedAtomic(nearestPath, Int32Array.from([1, 2, 4, 5, 1, 0, 2, 1, 5, 6, 4, 6, 5, 4, 6, 5]));
+      const fromStore = await judge(2, { nearest: { path: nearestPath, idsPath, rows: 8, k: 2 } });
+      assert.deepEqual(fromStore.verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [1, 'undecided']]);
+      assert.equal(fromStore.evidence, 'cross-fitted probabilities (5 folds) + label shares of the 2 nearest rows (from the vector store)');
+      // A row the store was not asked about cannot be judged: a clear error naming it and the file.
+      await writeTypedAtomic(idsPath, Uint32Array.from([0, 2, 3, 4, 5, 6, 7]));
+      await writeTypedAtomic(nearestPath, Int32Array.from([1, 2, 1, 0, 2, 1, 5, 6, 4, 6, 5, 4, 6, 5]));
+      await assert.rejects(judge(2, { nearest: { path: nearestPath, idsPath, rows: 7, k: 2 } }), new RegExp(`no neighbours were searched for kept row 1 \\(${idsPath}\\)`, 'u'));
       // A `nearest` of another k is not this judge's: it searches exactly (row 1 flagged, as below).
-      const storeDir = await mkdtemp(join(tmpdir(), 'dqe-judge-store-'));
-      try {
-        await writeTypedAtomic(crossFitProbsPath(storeDir, 5, 0), planted);
-        const nearestPath = join(storeDir, 'nearest.i32');
-        await writeTypedAtomic(nearestPath, Int32Array.from([1, 2, 4, 5, 1, 0, 2, 1, 5, 6, 4, 6, 5, 4, 6, 5]));
-        const fromStore = await judge(2, { workDir: storeDir, nearest: { path: nearestPath, k: 2 } });
-        assert.deepEqual(fromStore.verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [1, 'undecided']]);
-        assert.equal(fromStore.evidence, 'cross-fitted probabilities (5 folds) + label shares of the 2 nearest rows (from the vector store)');
-        assert.deepEqual([...(await readFloat64(neighbourSharesPath(storeDir, 2), n * 2))], [0.5, 0.5, 0, 1, 0.5, 0.5, 0.5, 0.5, 0, 1, 0, 1, 0, 1, 0, 1]);
-        await rm(neighbourSharesPath(storeDir, 2));
-        const otherK = await judge(2, { workDir: storeDir, nearest: { path: nearestPath, k: 3 } });
-        assert.deepEqual([otherK.verdicts.map((v) => v.verdict), otherK.evidence], [['label_ok', 'mislabeled'], 'cross-fitted probabilities (5 folds) + label shares of the 2 nearest rows (exact search)']);
-      } finally {
-        await rm(storeDir, { recursive: true, force: true });
-      }
+      const otherK = await judge(2, { nearest: { path: nearestPath, idsPath, rows: 7, k: 3 } });
+      assert.deepEqual([otherK.verdicts.map((v) => v.verdict), otherK.evidence], [['label_ok', 'mislabeled'], 'cross-fitted probabilities (5 folds) + label shares of the 2 nearest rows (exact search)']);
       // Shares [a, b]: rows 0, 2, 3 see row 1 among their 2 nearest: 0.5 / 0.5; row 1 sees rows 0 and 2: 1 / 0; rows 4–7: 0 / 1.
       // E = (P + shares) / 2: rows 0, 2, 3 0.7 / 0.3, row 1 0.8 / 0.2, rows 4–7 0.05 / 0.95; t_a = 0.7, t_b = (0.2 + 4 · 0.95) / 5 = 0.8.
       // Row 1: E(a) = 0.8 ≥ t_a and ≥ minSuggested: mislabeled, a suggested; row 0: E(a) = 0.7 reaches t_a: label_ok.
@@ -347,13 +357,6 @@ describe('the offline judge with neighbours (real nearest-row search, planted pr
         { id: 0, verdict: 'label_ok', reason: 'E = (out-of-sample P + share of 2 nearest rows) / 2, E(a) = 70.0% reaches its class threshold 70.0%' },
         { id: 1, verdict: 'mislabeled', suggested: 'a', reason: 'E = (out-of-sample P + share of 2 nearest rows) / 2, E(a) = 80.0% reaches its class threshold 70.0%; E(b) = 20.0% < 80.0%' },
       ]);
-      const sharesPath = neighbourSharesPath(dir, 2);
-      assert.deepEqual([...(await readFloat64(sharesPath, n * 2))], [0.5, 0.5, 1, 0, 0.5, 0.5, 0.5, 0.5, 0, 1, 0, 1, 0, 1, 0, 1]);
-      // A second call (two-fold's second pass) reads the shares back: planted ones decide. With row 1's neighbours
-      // all b, E(row 1) = 0.3 / 0.7 and t_b = (0.7 + 4 · 0.95) / 5 = 0.9: no class reached, undecided again.
-      const plantedShares = new Float64Array([0.5, 0.5, 0, 1, 0.5, 0.5, 0.5, 0.5, 0, 1, 0, 1, 0, 1, 0, 1]);
-      await writeTypedAtomic(sharesPath, plantedShares);
-      assert.deepEqual((await judge(2)).verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [1, 'undecided']]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -211,13 +211,12 @@ describe('dqe workflow on the dev server', () => {
     const matrixPath = one('.matrix.f32');
     const dim = (await stat(matrixPath)).size / 4 / n;
     const matrix = await readMatrix({ path: matrixPath, rows: n, dim });
-    // The store found the neighbours while its index was up (one `neighbours` phase for both passes; 300 rows: exact
-    // search), and the shares are theirs, computed once for both passes.
+    // The store found the neighbours while its index was up: scope 'all' asks about every row, the same rows in both
+    // passes, so one `neighbours` phase (300 rows: exact search); the evidence mixes their label shares in.
+    assert.deepEqual([...(await readUint32(one('.nearest-ids.u32'), n))], Array.from({ length: n }, (_, i) => i));
     const nearest = await readInt32(one('.nearest.i32'), n * 5);
     assert.deepEqual(nearest, await nearestOtherRows(matrix, n, dim, 5));
-    const shares = await readFloat64(join(work, 'neighbour-shares-k5.f64'), n * k);
-    assert.deepEqual(shares, neighbourLabelShares(nearest, 5, labelIds, k));
-    const evidence = mixEvidence(await readFloat64(join(work, 'cross-fit-probs-k5-s1.f64'), n * k), shares);
+    const evidence = mixEvidence(await readFloat64(join(work, 'cross-fit-probs-k5-s1.f64'), n * k), neighbourLabelShares(nearest, 5, labelIds, k));
     const thresholds = classThresholds(evidence, labelIds, k);
     const expected = [];
     for (let id = 0; id < n; id++) {
