@@ -6,8 +6,9 @@
 //     neighbourThresholdRows + the pass's wrong and pair rows, here a seeded `--wrong` share of the rows), with
 //     the store's own choice of search ('auto': exact below 50,000 rows, the IVF index above it, exact again
 //     where the index probes every list);
-//   - the IVF index forced on those rows: its calibrated probes, time, and recall@k against the exact answer
-//     on a sample (with the share of rows whose neighbours' majority label agrees).
+//   - the IVF index forced on those rows (`search: 'ivf'`): its calibrated probes, time, and recall@k against the
+//     exact answer on a sample (with the share of rows whose neighbours' majority label agrees). Where calibration
+//     probes every list, the store answers with the exact scan there too (`usesIndex: false`).
 //
 // Usage: npx tsx bench/neighbours.ts [--key=value ...]
 //   --sizes=20000,50000,100000   rows (the first n of the scaled corpus)
@@ -121,6 +122,7 @@ for (const n of sizes) {
         recallAtK: recallAtK(pick(asked.value, sampleAt), exactOfSample),
       },
       ivfForced: {
+        usesIndex: ivfIndex.value.ivf !== undefined && ivfIndex.value.ivf.probes < ivfIndex.value.ivf.lists,
         probes: ivfIndex.value.ivf?.probes,
         lists: ivfIndex.value.ivf?.lists,
         recallAt1: ivfIndex.value.ivf?.recall,
@@ -136,7 +138,7 @@ for (const n of sizes) {
     console.log(
       `${n} × ${dim}, k ${k}: every row exact ${row.exactEveryRow.wallS.toFixed(1)} s wall${everyRow ? '' : ` (scaled from ${sample.length} rows)`}; ` +
         `a run (${row.run.search}${row.run.usesIndex ? ', through the index' : ', exact scan'}) asks ${judged.length} rows: ${asked.wallS.toFixed(1)} s wall (recall@${k} ${row.run.recallAtK.toFixed(3)}); ` +
-        `IVF forced (probes ${row.ivfForced.probes} of ${row.ivfForced.lists}): ${ivf.wallS.toFixed(1)} s, recall@${k} ${row.ivfForced.recallAtK.toFixed(3)}, majority label agrees ${(100 * row.ivfForced.majorityLabelAgreement).toFixed(1)}%`,
+        `IVF forced (probes ${row.ivfForced.probes} of ${row.ivfForced.lists}${row.ivfForced.usesIndex ? '' : ': exact scan'}): ${ivf.wallS.toFixed(1)} s, recall@${k} ${row.ivfForced.recallAtK.toFixed(3)}, majority label agrees ${(100 * row.ivfForced.majorityLabelAgreement).toFixed(1)}%`,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });
