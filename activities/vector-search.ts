@@ -120,6 +120,8 @@ export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseAr
     const perLabel: Record<string, Record<Category, number>> = {};
     for (const l of args.clean.labels) perLabel[l] = { uncovered: 0, difficult: 0, noisy: 0 };
     const out = await AtomicWriter.create(workFile(prefix, 'categories.jsonl'));
+    // The rows of the noisy pairs: the judge decides them, so their neighbours are asked for (below).
+    const pairRows: number[] = [];
     for (let i = 0; i < wrong.length; i++) {
       const p = wrong[i]!;
       const nb = neighbours[i]!;
@@ -127,6 +129,7 @@ export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseAr
       const n = pts[nb.id]!;
       const category = categorise(x.label, n.label, n.split);
       counts[category]++;
+      if (category === 'noisy') pairRows.push(p.id, nb.id);
       perLabel[x.label]![category]++;
       await out.writeLine({
         id: p.id,
@@ -139,7 +142,6 @@ export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseAr
       } satisfies CategoryRow);
     }
     await out.commit();
-    const pairRows = wrong.flatMap((p, i) => (pts[p.id]!.label !== pts[neighbours[i]!.id]!.label ? [p.id, neighbours[i]!.id] : []));
     const nearest = args.neighbours ? await nearestOf(deps, args, args.neighbours.k, rowsToJudge(pts.length, args.neighbours.scope, wrong.map((p) => p.id), pairRows), pts) : undefined;
     return { categoriesPath: out.path, counts, perLabel, ...(nearest ? { nearest } : {}), seconds: (performance.now() - started) / 1000 } satisfies CategoriseResult;
   });

@@ -76,7 +76,8 @@ export function createOfflineJudge(config: Extract<JudgeConfig, { name: 'offline
       const withNeighbours = config.rule === 'confident' && config.neighbours > 0;
       const fromStore = req.nearest !== undefined && req.nearest.k === config.neighbours ? req.nearest : undefined;
       let rowEvidence = (id: number): ArrayLike<number> => probs.subarray(id * k, (id + 1) * k);
-      let thresholds = config.rule === 'confident' ? classThresholds(probs, req.labelIds, k) : [];
+      let thresholds: number[] = [];
+      if (!withNeighbours && config.rule === 'confident') thresholds = classThresholds(probs, req.labelIds, k);
       if (withNeighbours) {
         const searched = fromStore ? await readUint32(fromStore.idsPath, fromStore.rows) : undefined;
         const nearest = fromStore

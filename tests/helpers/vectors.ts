@@ -1,4 +1,5 @@
 // Seeded test matrices for the vector-search tests.
+import { dot64 } from '../../core/float64-rerank.js';
 import { Rng } from '../../core/random.js';
 
 /**
@@ -33,11 +34,7 @@ export function clustered(n: number, dim: number, seed: number, clusters = 8, no
  * the lower id, −1 past the n − 1 others (queries × k).
  */
 export function exactTopK(vectors: Float32Array, n: number, dim: number, queries: readonly number[], k: number): number[] {
-  const dot = (a: number, b: number) => {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += vectors[a * dim + j]! * vectors[b * dim + j]!;
-    return s;
-  };
+  const dot = (a: number, b: number) => dot64(vectors, dim, a, b);
   return queries.flatMap((q) => {
     const order = Array.from({ length: n }, (_, i) => i)
       .filter((i) => i !== q)

@@ -10,7 +10,7 @@ import { exactNearest, type Split } from '../../core/categorise.js';
 import { parseDqeInput } from '../../core/input.js';
 import { Rng } from '../../core/random.js';
 import { HnswIndex, DEFAULT_HNSW_TUNING, exactTop1, type HnswTuning } from '../../adapters/vector-stores/hnsw.js';
-import { f32DotBound } from '../../core/float64-rerank.js';
+import { dot64, f32DotBound } from '../../core/float64-rerank.js';
 import { CALIBRATION_Z, sampleRows, wilsonLower } from '../../core/index-calibration.js';
 import { DEFAULT_ANN_THRESHOLD, createEmbeddedStore, planSearch, type EmbeddedStoreConfig } from '../../adapters/vector-stores/embedded.js';
 import { DEFAULT_IVF_TUNING } from '../../adapters/vector-stores/ivf.js';
@@ -289,11 +289,7 @@ describe("search choice: 'auto', 'exact', 'ivf', 'hnsw' (or its old name 'ann')"
       const k = 10;
       const v = clustered(n, dim, 19);
       const pts = points(n);
-      const dot = (a: number, b: number) => {
-        let s = 0;
-        for (let j = 0; j < dim; j++) s += v[a * dim + j]! * v[b * dim + j]!;
-        return s;
-      };
+      const dot = (a: number, b: number) => dot64(v, dim, a, b);
       for (const search of ['exact', 'ivf', 'hnsw'] as const) {
         const store = createEmbeddedStore({ name: 'embedded', search }, TUNING);
         const req = { runId: 'r', vectors: v, dim, points: pts, workDir: dir };
