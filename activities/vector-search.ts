@@ -1,7 +1,7 @@
 // Phases 7a and 7b: index every kept row in the vector store, then categorise the wrong predictions
 // by their nearest neighbour.
 import { createHash } from 'node:crypto';
-import { AtomicWriter, hashKey, readJsonl, runPhaseOnce, writeTypedAtomic } from '../adapters/files.js';
+import { AtomicWriter, hashKey, readInt32, readJsonl, readUint32, runPhaseOnce, writeTypedAtomic } from '../adapters/files.js';
 import { withSharedMatrix } from '../adapters/shared-matrix.js';
 import type { Prediction } from '../adapters/trainers/types.js';
 import { createVectorStore, nearestInBatches, nearestKInBatches, type StorePoint } from '../adapters/vector-stores/index.js';
@@ -32,6 +32,12 @@ export interface CategoriseArgs extends IndexArgs {
    * while its index is up. @default none
    */
   neighbours?: { k: number; scope: JudgeScope };
+  /**
+   * Neighbours an earlier pass of the run found (two-fold: the first pass's `nearest`): a row answered there is read,
+   * not asked again. A row's k nearest other rows do not depend on the pass (no split filter, the same index).
+   * @default none
+   */
+  knownNearest?: NonNullable<CategoriseResult['nearest']>;
 }
 
 export interface VectorSearchDeps {
@@ -63,17 +69,61 @@ export async function indexVectors(deps: VectorSearchDeps, args: IndexArgs): Pro
 }
 
 /**
+ * The `k` nearest other rows of `rows` (ascending kept-row ids), rows × k: those `known` answered (ascending
+ * `known.ids`, `known.nearest` ids × k) copied from it, the rest asked of `ask` in one call, in ascending order.
+ */
+export async function withKnownNearest(
+  rows: Uint32Array,
+  k: number,
+  known: { ids: Uint32Array; nearest: Int32Array } | undefined,
+  ask: (rows: Uint32Array) => Promise<Int32Array>,
+): Promise<Int32Array> {
+  const at = new Int32Array(rows.length).fill(-1);
+  if (known) {
+    // Both ascending: one merge finds each row's place in `known`.
+    for (let i = 0, j = 0; i < rows.length && j < known.ids.length; ) {
+      if (known.ids[j]! < rows[i]!) j++;
+      else if (known.ids[j]! > rows[i]!) i++;
+      else at[i++] = j++;
+    }
+  }
+  const missing = rows.filter((_, i) => at[i]! < 0);
+  const asked = missing.length > 0 ? await ask(missing) : new Int32Array(0);
+  const out = new Int32Array(rows.length * k);
+  for (let i = 0, m = 0; i < rows.length; i++) {
+    const from = at[i]! >= 0 ? known!.nearest.subarray(at[i]! * k, (at[i]! + 1) * k) : asked.subarray(m * k, ++m * k);
+    out.set(from, i * k);
+  }
+  return out;
+}
+
+/**
  * The `k` nearest other rows of `rows` (ascending kept-row ids) through the run's store (the `neighbours` phase:
  * `nearest-ids.u32` the rows, `nearest.i32` their ids, rows × k, nearest first, −1 where fewer), once per
- * matrix, store, k and rows.
+ * matrix, store, k and rows; rows that `known` (an earlier pass's answers) holds are read from it.
  */
-async function nearestOf(deps: VectorSearchDeps, args: CategoriseArgs, k: number, rows: Uint32Array, pts: readonly StorePoint[]): Promise<NonNullable<CategoriseResult['nearest']>> {
-  const key = hashKey({ matrix: args.embed.matrix.path, store: args.vectorStore, k, rows: createHash('sha256').update(rows).digest('hex') });
+async function nearestOf(
+  deps: VectorSearchDeps,
+  args: CategoriseArgs,
+  k: number,
+  rows: Uint32Array,
+  pts: readonly StorePoint[],
+): Promise<NonNullable<CategoriseResult['nearest']>> {
+  const known = args.knownNearest?.k === k ? args.knownNearest : undefined;
+  const rowsHash = createHash('sha256').update(rows).digest('hex');
+  // The same rows as the earlier pass (scope 'all', or below 20,000 rows with no new wrong row): its answers as they are.
+  if (known && known.rows === rows.length && createHash('sha256').update(await readUint32(known.idsPath, known.rows)).digest('hex') === rowsHash) return known;
+  const key = hashKey({ matrix: args.embed.matrix.path, store: args.vectorStore, k, rows: rowsHash, ...(known ? { known: known.path } : {}) });
   const ctx = jobContext();
   return runPhaseOnce(workDirOf(args.runDir), 'neighbours', key, async (prefix) => {
     const store = createVectorStore(args.vectorStore, deps.env);
-    const nearest = await withSharedMatrix(args.embed.matrix, (vectors) =>
-      nearestKInBatches(store, { runId: args.runId, vectors, dim: args.embed.matrix.dim, points: pts, workDir: workDirOf(args.runDir) }, [...rows], k, (done, total) => ctx.heartbeat({ neighbours: done, total })),
+    const knownAnswers = known && { ids: await readUint32(known.idsPath, known.rows), nearest: await readInt32(known.path, known.rows * k) };
+    const nearest = await withKnownNearest(rows, k, knownAnswers, (missing) =>
+      withSharedMatrix(args.embed.matrix, (vectors) =>
+        nearestKInBatches(store, { runId: args.runId, vectors, dim: args.embed.matrix.dim, points: pts, workDir: workDirOf(args.runDir) }, [...missing], k, (done, total) =>
+          ctx.heartbeat({ neighbours: done, total, known: rows.length - missing.length }),
+        ),
+      ),
     );
     const idsPath = workFile(prefix, 'nearest-ids.u32');
     const path = workFile(prefix, 'nearest.i32');
@@ -93,7 +143,12 @@ export function rowsToJudge(n: number, scope: JudgeScope, wrong: readonly number
 export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseArgs): Promise<CategoriseResult> {
   const started = performance.now();
   // The whole store config: its search settings (exact or ANN, Qdrant's hnswEf) can change the neighbours.
-  const key = hashKey({ predictions: args.predict.predictionsPath, store: args.vectorStore, ...(args.neighbours ? { neighbours: args.neighbours } : {}) });
+  const key = hashKey({
+    predictions: args.predict.predictionsPath,
+    store: args.vectorStore,
+    ...(args.neighbours ? { neighbours: args.neighbours } : {}),
+    ...(args.neighbours && args.knownNearest ? { knownNearest: args.knownNearest.path } : {}),
+  });
   const ctx = jobContext();
   return runPhaseOnce(workDirOf(args.runDir), 'categorise', key, async (prefix) => {
     const store = createVectorStore(args.vectorStore, deps.env);

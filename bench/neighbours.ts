@@ -6,6 +6,9 @@
 //     neighbourThresholdRows + the pass's wrong and pair rows, here a seeded `--wrong` share of the rows), with
 //     the store's own choice of search ('auto': exact below 50,000 rows, the IVF index above it, exact again
 //     where the index probes every list);
+//   - two-fold's second pass (another seeded `--wrong` share as its wrong rows): the rows it needs asked again
+//     (before 2026-12-06) against what it asks now that the first pass's answers are handed to it (withKnownNearest:
+//     only the rows the first pass did not answer); both answers must be identical;
 //   - the IVF index forced on those rows (`search: 'ivf'`): its calibrated probes, time, and recall@k against the
 //     exact answer on a sample (with the share of rows whose neighbours' majority label agrees). Where calibration
 //     probes every list, the store answers with the exact scan there too (`usesIndex: false`).
@@ -23,7 +26,7 @@ import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { rowsToJudge } from '../activities/vector-search.js';
+import { rowsToJudge, withKnownNearest } from '../activities/vector-search.js';
 import { createEmbedder } from '../adapters/embedders/index.js';
 import { createEmbeddedStore, planSearch } from '../adapters/vector-stores/embedded.js';
 import { nearestOtherRows } from '../adapters/vector-stores/exact-k.js';
@@ -101,6 +104,15 @@ for (const n of sizes) {
     const auto = createEmbeddedStore({ name: 'embedded' });
     const autoIndex = await timed(() => auto.index(req));
     const asked = await timed(() => nearestKInBatches(auto, req, judged, k));
+    // Two-fold's second pass: its own wrong rows; every row it needs asked, then only those pass 1 did not answer.
+    const wrong2 = [...sampleRows(n, Math.round(wrongShare * n), seed + 3)];
+    const judged2 = rowsToJudge(n, 'wrong', wrong2, wrong2.filter((_, i) => i % 10 === 0));
+    const again = await timed(() => nearestKInBatches(auto, req, [...judged2], k));
+    let askedAgain = 0;
+    const reused = await timed(() =>
+      withKnownNearest(judged2, k, { ids: Uint32Array.from(judged), nearest: asked.value }, (missing) => ((askedAgain = missing.length), nearestKInBatches(auto, req, [...missing], k))),
+    );
+    if (reused.value.some((id, i) => id !== again.value[i])) throw new Error(`${n} rows: the second pass's answers with pass 1's reused differ from asking every row`);
     // The IVF index forced on the same rows (whether or not the store would use it).
     const ivfStore = createEmbeddedStore({ name: 'embedded', search: 'ivf' });
     const ivfIndex = await timed(() => ivfStore.index(req));
@@ -121,6 +133,13 @@ for (const n of sizes) {
         load1: asked.load1,
         recallAtK: recallAtK(pick(asked.value, sampleAt), exactOfSample),
       },
+      secondPass: {
+        judgedRows: judged2.length,
+        askedRows: askedAgain,
+        everyRowWallS: again.wallS,
+        reusingWallS: reused.wallS,
+        load1: [again.load1[0], reused.load1[1]],
+      },
       ivfForced: {
         usesIndex: ivfIndex.value.ivf !== undefined && ivfIndex.value.ivf.probes < ivfIndex.value.ivf.lists,
         probes: ivfIndex.value.ivf?.probes,
@@ -138,6 +157,7 @@ for (const n of sizes) {
     console.log(
       `${n} × ${dim}, k ${k}: every row exact ${row.exactEveryRow.wallS.toFixed(1)} s wall${everyRow ? '' : ` (scaled from ${sample.length} rows)`}; ` +
         `a run (${row.run.search}${row.run.usesIndex ? ', through the index' : ', exact scan'}) asks ${judged.length} rows: ${asked.wallS.toFixed(1)} s wall (recall@${k} ${row.run.recallAtK.toFixed(3)}); ` +
+        `second pass ${judged2.length} rows: ${again.wallS.toFixed(1)} s asking all, ${reused.wallS.toFixed(1)} s asking the ${askedAgain} pass 1 did not answer; ` +
         `IVF forced (probes ${row.ivfForced.probes} of ${row.ivfForced.lists}${row.ivfForced.usesIndex ? '' : ': exact scan'}): ${ivf.wallS.toFixed(1)} s, recall@${k} ${row.ivfForced.recallAtK.toFixed(3)}, majority label agrees ${(100 * row.ivfForced.majorityLabelAgreement).toFixed(1)}%`,
     );
   } finally {

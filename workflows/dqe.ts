@@ -369,7 +369,7 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
         const shards = await Promise.all(shardsOf(clean.kept, config.shardSize).map((shard) => trainerActs.predictShard({ ...trainArgs2, train: train2, shard })));
         return files.mergePredictions({ runDir, shards });
       });
-      const categorise2 = await phase('categorise2', () => searchActs.categoriseWrong({ ...indexArgs, sample: sample2, predict: predict2, ...neighbours }));
+      const categorise2 = await phase('categorise2', () => searchActs.categoriseWrong({ ...indexArgs, sample: sample2, predict: predict2, ...neighbours, ...(categorise.nearest ? { knownNearest: categorise.nearest } : {}) }));
       return { sample: sample2, train: train2, predict: predict2, categorise: categorise2 };
     })();
     if (!(config.vectorStore.name === 'qdrant' && config.vectorStore.keep)) {

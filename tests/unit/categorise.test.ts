@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { categorise, exactNearest } from '../../core/categorise.js';
-import { rowsToJudge } from '../../activities/vector-search.js';
+import { rowsToJudge, withKnownNearest } from '../../activities/vector-search.js';
 import { neighbourThresholdRows } from '../../core/judging.js';
 
 describe('categorise', () => {
@@ -44,4 +44,22 @@ test("rowsToJudge: the rows whose neighbours the offline judge needs — every r
   const pairs = rowsToJudge(n, 'pairs', [w1, w2], [p1]);
   assert.deepEqual([...pairs], [...new Set([...sample, p1])].sort((a, b) => a - b));
   assert.equal(rowsToJudge(n, 'all', [], []).length, n);
+});
+
+test('withKnownNearest: rows an earlier pass answered are copied from it, only the rest are asked, in ascending order', async () => {
+  const k = 2;
+  // The earlier pass answered rows 1, 4 and 7; row 9's answer comes from the store.
+  const known = { ids: Uint32Array.from([1, 4, 7]), nearest: Int32Array.from([10, 11, 40, 41, 70, 71]) };
+  const asked: number[][] = [];
+  const ask = (rows: Uint32Array) => (asked.push([...rows]), Promise.resolve(Int32Array.from([...rows].flatMap((r) => [r * 100, -1]))));
+  const got = await withKnownNearest(Uint32Array.from([0, 4, 5, 7, 9]), k, known, ask);
+  assert.deepEqual(asked, [[0, 5, 9]]);
+  assert.deepEqual([...got], [0, -1, 40, 41, 500, -1, 70, 71, 900, -1]);
+  // Everything known: the store is not asked at all.
+  asked.length = 0;
+  assert.deepEqual([...(await withKnownNearest(Uint32Array.from([1, 7]), k, known, ask))], [10, 11, 70, 71]);
+  assert.deepEqual(asked, []);
+  // Nothing known: every row is asked, once.
+  assert.deepEqual([...(await withKnownNearest(Uint32Array.from([2, 3]), k, undefined, ask))], [200, -1, 300, -1]);
+  assert.deepEqual(asked, [[2, 3]]);
 });

@@ -113,6 +113,33 @@ describe('the dqe workflow with stub activities', { timeout: TEST_TIMEOUT_MS * 4
     assert.equal(progress.phaseCount, 16);
   });
 
+  test("two-fold with the offline judge's neighbours: the second pass's categorise is handed the first pass's answers; without neighbours neither asks", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const calls: string[] = [];
+    const seen: Parameters<DqeActivities['categoriseWrong']>[0][] = [];
+    const nearest = { path: '/w/neighbours.a.nearest.i32', idsPath: '/w/neighbours.a.nearest-ids.u32', rows: 8, k: 10 };
+    const categoriseWrong = (args: Parameters<DqeActivities['categoriseWrong']>[0]) => {
+      calls.push('categoriseWrong');
+      seen.push(args);
+      return Promise.resolve({ counts: { uncovered: 1, difficult: 0, noisy: 1 }, ...(args.neighbours ? { nearest } : {}) });
+    };
+    const taskQueue = uniqueId('dqe-logic');
+    const w = await worker(taskQueue, stubActivities(calls, { categoriseWrong }));
+    await w.runUntil(async () => {
+      // The default judge: offline, rule confident, scope wrong, 10 neighbours.
+      await t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('known-nearest'), args: [input({ twoFold: true })] });
+      await t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('no-neighbours'), args: [input({ twoFold: true, judge: { name: 'offline', scope: 'pairs', neighbours: 0 } })] });
+    });
+    assert.deepEqual(
+      seen.map((a) => [a.neighbours, a.knownNearest]),
+      [
+        [{ k: 10, scope: 'wrong' }, undefined],
+        [{ k: 10, scope: 'wrong' }, nearest],
+        [undefined, undefined],
+        [undefined, undefined],
+      ],
+    );
+  });
+
   test('review: the run waits after judging, refuses an early or bad submission, and assembles the reviewed verdicts', { timeout: TEST_TIMEOUT_MS }, async () => {
     const calls: string[] = [];
     const taskQueue = uniqueId('dqe-logic');
