@@ -29,7 +29,7 @@ import { categorise, exactNearest, type Category, type Split } from '../core/cat
 import { normaliseText } from '../core/clean.js';
 import { holdoutSplit, injectLabelNoise, randomSubset } from '../core/evaluation.js';
 import { parseDqeInput, type TrainerConfig } from '../core/input.js';
-import { classThresholds, confidentVerdict, flagOutsidePairs, mixEvidence, neighbourLabelShares, offlineVerdict, type JudgeScope, type RowVerdict } from '../core/judging.js';
+import { confidentVerdict, flagOutsidePairs, judgeEvidence, offlineVerdict, type JudgeEvidence, type JudgeScope, type RowVerdict } from '../core/judging.js';
 import { bootstrapMacroF1Test, classificationMetrics, detectionScores, mcnemarTest, pairedTTest } from '../core/metrics.js';
 import { greedySample, sampleCount, type SamplingRule } from '../core/sampling/index.js';
 import { mergeVerdicts } from '../core/two-fold.js';
@@ -229,13 +229,11 @@ for (const seed of o.seeds.split(',').map(Number)) {
       const trainVectors = vectors.subarray(0, n * dim);
       const trainLabelIds = labelIds.slice(0, n);
       const probs = await crossFittedProbs(trainVectors, dim, trainLabelIds, k, 5, seed + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx());
-      const thresholds = classThresholds(probs, trainLabelIds, k);
-      // The neighbour-mixed evidence for configurations with `neighbours` (each count computed once per case).
-      const mixedBy = new Map<number, { evidence: Float64Array; thresholds: number[] }>();
+      // The offline judge's evidence (core/judging.ts judgeEvidence, as a run's judge), per neighbour count (0: the
+      // probabilities alone), each computed once per case; every row searched, as a run does up to 20,000 rows.
+      const evidenceBy = new Map<number, JudgeEvidence>();
       for (const c of new Set(o.configs.split(',').map((name) => CONFIGS[name]?.neighbours ?? 0))) {
-        if (c === 0) continue;
-        const evidence = mixEvidence(probs, neighbourLabelShares(await nearestOtherRows(trainVectors, n, dim, c), c, trainLabelIds, k));
-        mixedBy.set(c, { evidence, thresholds: classThresholds(evidence, trainLabelIds, k) });
+        evidenceBy.set(c, judgeEvidence(probs, trainLabelIds, k, c === 0 ? undefined : { count: c, nearest: await nearestOtherRows(trainVectors, n, dim, c) }));
       }
       const cleanlabIssues = new Set((await runCleanlab(caseDir, trainLabelIds, probs, k, log)).issues);
       const cleanlab = noise === null ? null : detectionScores(cleanlabIssues, actual);
@@ -254,9 +252,9 @@ for (const seed of o.seeds.split(',').map(Number)) {
       const randomBySize = new Map<number, number[]>();
 
       const judgeRow = (cfg: MethodConfig, id: number) => {
-        const mixed = mixedBy.get(cfg.neighbours ?? 0);
-        const p = (mixed?.evidence ?? probs).subarray(id * k, (id + 1) * k);
-        return cfg.judge === 'confident' ? confidentVerdict(id, labels[labelIds[id]!]!, p, labels, mixed?.thresholds ?? thresholds, cfg.minSuggested) : offlineVerdict(id, labels[labelIds[id]!]!, p, labels, { mislabeledBelow: 0.25, okAtLeast: 0.5 });
+        const evidence = evidenceBy.get(cfg.neighbours ?? 0)!;
+        const p = evidence.of(id);
+        return cfg.judge === 'confident' ? confidentVerdict(id, labels[labelIds[id]!]!, p, labels, evidence.thresholds, cfg.minSuggested) : offlineVerdict(id, labels[labelIds[id]!]!, p, labels, { mislabeledBelow: 0.25, okAtLeast: 0.5 });
       };
 
       /** One DQE pass over a split: categories of the wrong predictions and verdicts on the noisy pairs. */

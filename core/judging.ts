@@ -144,6 +144,44 @@ export function mixEvidence(probs: ArrayLike<number>, shares: ArrayLike<number>)
   return Float64Array.from(probs, (p, i) => (p + shares[i]!) / 2);
 }
 
+/** Each row's evidence for the offline judge, and the class thresholds the `confident` rule compares it with. */
+export interface JudgeEvidence {
+  /** Row `id`'s evidence, one value per class. */
+  of(id: number): ArrayLike<number>;
+  thresholds: number[];
+}
+
+/**
+ * The offline judge's evidence over `labelIds.length` kept rows: the cross-fitted `probs` (rows × `classes`), or
+ * with `neighbours` their mean with the label shares of each row's `count` nearest other rows (`nearest`, rows ×
+ * count; for the ascending rows `searched`, every row when absent). The class thresholds are taken over the
+ * threshold rows (`neighbourThresholdRows`: every row up to 20,000), each of which must have been searched;
+ * asking for a row that was not throws, naming `where`.
+ */
+export function judgeEvidence(
+  probs: Float64Array,
+  labelIds: ArrayLike<number>,
+  classes: number,
+  neighbours?: { count: number; nearest: ArrayLike<number>; searched?: ArrayLike<number>; where?: string },
+): JudgeEvidence {
+  const rows = labelIds.length;
+  const probsOf = (id: number) => probs.subarray(id * classes, (id + 1) * classes);
+  if (!neighbours) return { of: probsOf, thresholds: classThresholds(probs, labelIds, classes) };
+  const { count, nearest, searched } = neighbours;
+  const shares = neighbourLabelShares(nearest, count, labelIds, classes, searched ? searched.length : rows);
+  const at = new Int32Array(rows).fill(-1);
+  for (let i = 0; i < (searched ? searched.length : rows); i++) at[searched ? searched[i]! : i] = i;
+  const of = (id: number): Float64Array => {
+    const i = at[id]!;
+    if (i < 0) throw new Error(`offline judge: no neighbours were searched for kept row ${id}${neighbours.where ? ` (${neighbours.where})` : ''}`);
+    return mixEvidence(probsOf(id), shares.subarray(i * classes, (i + 1) * classes));
+  };
+  const thresholdRows = neighbourThresholdRows(rows);
+  const sampled = new Float64Array(thresholdRows.length * classes);
+  thresholdRows.forEach((id, i) => sampled.set(of(id), i * classes));
+  return { of, thresholds: classThresholds(sampled, Uint32Array.from(thresholdRows, (id) => labelIds[id]!), classes) };
+}
+
 /**
  * The `confident` rule (confident learning): the row's confident class is the most probable class
  * among those whose probability reaches their own threshold (p_j ≥ t_j). It is `label_ok` when

@@ -7,7 +7,7 @@
 // whole data. With scope 'all' every other kept row the rule calls mislabeled is flagged too. With `neighbours`
 // the labels of each row's nearest other kept rows (found by the run's vector store) vote beside the
 // probabilities. See core/judging.ts for the rules and README "The offline judge".
-import { classThresholds, confidentVerdict, flagOutsidePairs, mixEvidence, neighbourEvidenceName, neighbourLabelShares, neighbourThresholdRows, offlineVerdict, PROBE_EVIDENCE, type RowVerdict } from '../../core/judging.js';
+import { confidentVerdict, flagOutsidePairs, judgeEvidence, neighbourEvidenceName, offlineVerdict, PROBE_EVIDENCE, type RowVerdict } from '../../core/judging.js';
 import type { JudgeConfig } from '../../core/input.js';
 import { join } from 'node:path';
 import { exists, readFloat64, readInt32, readUint32, writeTypedAtomic } from '../files.js';
@@ -75,32 +75,18 @@ export function createOfflineJudge(config: Extract<JudgeConfig, { name: 'offline
       const rows = req.labelIds.length;
       const withNeighbours = config.rule === 'confident' && config.neighbours > 0;
       const fromStore = req.nearest !== undefined && req.nearest.k === config.neighbours ? req.nearest : undefined;
-      let rowEvidence = (id: number): ArrayLike<number> => probs.subarray(id * k, (id + 1) * k);
-      let thresholds: number[] = [];
-      if (!withNeighbours && config.rule === 'confident') thresholds = classThresholds(probs, req.labelIds, k);
-      if (withNeighbours) {
-        const searched = fromStore ? await readUint32(fromStore.idsPath, fromStore.rows) : undefined;
-        const nearest = fromStore
-          ? await readInt32(fromStore.path, fromStore.rows * fromStore.k)
-          : await withSharedMatrix(req.matrix, (vectors) => nearestOtherRows(vectors, rows, req.matrix.dim, config.neighbours, (done, total) => ctx.heartbeat({ neighbours: done, rows: total })));
-        const shares = neighbourLabelShares(nearest, config.neighbours, req.labelIds, k, searched ? searched.length : rows);
-        const at = new Int32Array(rows).fill(-1);
-        if (searched) searched.forEach((id, i) => (at[id] = i));
-        else at.forEach((_, id) => (at[id] = id));
-        rowEvidence = (id) => {
-          const i = at[id]!;
-          if (i < 0) throw new Error(`offline judge: no neighbours were searched for kept row ${id} (${fromStore?.idsPath})`);
-          return mixEvidence(probs.subarray(id * k, (id + 1) * k), shares.subarray(i * k, (i + 1) * k));
-        };
-        const thresholdRows = neighbourThresholdRows(rows);
-        const sampled = new Float64Array(thresholdRows.length * k);
-        thresholdRows.forEach((id, i) => sampled.set(rowEvidence(id), i * k));
-        thresholds = classThresholds(sampled, Uint32Array.from(thresholdRows, (id) => req.labelIds[id]!), k);
-      }
+      const evidence = !withNeighbours
+        ? judgeEvidence(probs, req.labelIds, k)
+        : fromStore
+          ? judgeEvidence(probs, req.labelIds, k, { count: config.neighbours, nearest: await readInt32(fromStore.path, fromStore.rows * fromStore.k), searched: await readUint32(fromStore.idsPath, fromStore.rows), where: fromStore.idsPath })
+          : judgeEvidence(probs, req.labelIds, k, {
+              count: config.neighbours,
+              nearest: await withSharedMatrix(req.matrix, (vectors) => nearestOtherRows(vectors, rows, req.matrix.dim, config.neighbours, (done, total) => ctx.heartbeat({ neighbours: done, rows: total }))),
+            });
       const evidenceUsed = `cross-fitted probabilities (${config.folds} folds)${withNeighbours ? ` + label shares of the ${config.neighbours} nearest rows (${fromStore ? 'from the vector store' : 'exact search'})` : ''}`;
       const name = withNeighbours ? neighbourEvidenceName(config.neighbours) : PROBE_EVIDENCE;
       const decide = (id: number, label: string): RowVerdict =>
-        config.rule === 'fixed' ? offlineVerdict(id, label, rowEvidence(id), req.labels, config) : confidentVerdict(id, label, rowEvidence(id), req.labels, thresholds, config.minSuggested, name);
+        config.rule === 'fixed' ? offlineVerdict(id, label, evidence.of(id), req.labels, config) : confidentVerdict(id, label, evidence.of(id), req.labels, evidence.thresholds, config.minSuggested, name);
       const verdicts = ids.map((id) => decide(id, labelOf.get(id)!));
       if (config.scope === 'pairs') return { verdicts, evidence: evidenceUsed };
       return { verdicts: flagOutsidePairs(verdicts, outside, (id) => decide(id, req.labels[req.labelIds[id]!]!)), evidence: evidenceUsed };

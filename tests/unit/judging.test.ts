@@ -8,7 +8,7 @@ import { nearestOtherRows } from '../../adapters/vector-stores/exact-k.js';
 import { createOfflineJudge, CROSS_FIT_PROBE, CROSS_FIT_SEED_OFFSET, crossFitProbsPath } from '../../adapters/judges/offline.js';
 import { crossFittedProbs } from '../../adapters/trainers/linear.js';
 import { crossValidationFolds, randomSubset } from '../../core/evaluation.js';
-import { classThresholds, confidentVerdict, flagOutsidePairs, mixEvidence, NEIGHBOUR_THRESHOLD_ROWS, neighbourEvidenceName, neighbourLabelShares, neighbourThresholdRows, offlineVerdict } from '../../core/judging.js';
+import { classThresholds, confidentVerdict, flagOutsidePairs, judgeEvidence, mixEvidence, NEIGHBOUR_THRESHOLD_ROWS, neighbourEvidenceName, neighbourLabelShares, neighbourThresholdRows, offlineVerdict } from '../../core/judging.js';
 import { predictLinear, trainLinear } from '../../core/linear-model.js';
 
 const close = (actual: number, expected: number, eps = 1e-12) => assert.ok(Math.abs(actual - expected) <= eps, `${actual} is not ${expected} ± ${eps}`);
@@ -284,6 +284,22 @@ describe('neighbour evidence: label shares of the nearest other rows, mixed with
   test('the mixed evidence is the element-wise mean', () => {
     assert.deepEqual([...mixEvidence([0.9, 0.1, 0.6, 0.4], [0.5, 0.5, 1, 0])], [0.7, 0.3, 0.8, 0.2]);
     assert.throws(() => mixEvidence([0.5, 0.5], [1]), /2 probabilities but 1 shares/);
+  });
+  test('judgeEvidence: the probabilities and their thresholds, or with neighbours the mixed evidence and thresholds over it', () => {
+    const probs = Float64Array.from([0.9, 0.1, 0.5, 0.5, 0.2, 0.8, 0.6, 0.4]);
+    const labelIds = [0, 0, 1, 1];
+    const round = (xs: ArrayLike<number>) => Array.from(xs, (x) => Math.round(x * 1e12) / 1e12);
+    const plain = judgeEvidence(probs, labelIds, 2);
+    assert.deepEqual(round(plain.of(1)), [0.5, 0.5]);
+    // t_0 = (0.9 + 0.5) / 2, t_1 = (0.8 + 0.4) / 2.
+    assert.deepEqual(round(plain.thresholds), [0.7, 0.6]);
+    // One neighbour each: 0→1 (a), 1→2 (b), 2→3 (b), 3→0 (a); mixed = (P + share) / 2.
+    const mixed = judgeEvidence(probs, labelIds, 2, { count: 1, nearest: [1, 2, 3, 0] });
+    assert.deepEqual([0, 1, 2, 3].map((id) => round(mixed.of(id))), [[0.95, 0.05], [0.25, 0.75], [0.1, 0.9], [0.8, 0.2]]);
+    // t_0 = (0.95 + 0.25) / 2, t_1 = (0.9 + 0.2) / 2.
+    assert.deepEqual(round(mixed.thresholds), [0.6, 0.55]);
+    // Below 20,000 rows every row sets the thresholds: one not searched is an error naming where they came from.
+    assert.throws(() => judgeEvidence(probs, labelIds, 2, { count: 1, nearest: [1, 2, 3], searched: [0, 1, 2], where: 'w/nearest-ids.u32' }), /^Error: offline judge: no neighbours were searched for kept row 3 \(w\/nearest-ids.u32\)$/);
   });
   test('the reason names the evidence E with its neighbours', () => {
     const v = confidentVerdict(1, 'b', [0.8, 0.2], ['a', 'b'], [0.7, 0.8], 0.5, neighbourEvidenceName(2));
