@@ -103,7 +103,11 @@ export async function exactTop1Gemm(vectors: Float32Array, n: number, dim: numbe
  * Inserts (score, id) into the descending list at `base` of length `k` (scores then ascending ids), if it
  * belongs there.
  */
-function insert(scores: Float32Array | Float64Array | Int32Array, ids: Int32Array, base: number, k: number, s: number, id: number): void {
+/**
+ * Puts (s, id) into the best-first list ids[base, base + k) / scores (−1 ids empty) if it belongs there: higher
+ * score first, equal scores to the lower id.
+ */
+export function insert(scores: Float32Array | Float64Array | Int32Array, ids: Int32Array, base: number, k: number, s: number, id: number): void {
   let j = base + k - 1;
   const last = ids[j]!;
   if (last >= 0 && (s < scores[j]! || (s === scores[j]! && id > last))) return;

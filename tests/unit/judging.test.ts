@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { readFloat64, writeTypedAtomic } from '../../adapters/files.js';
 import { nearestOtherRows } from '../../adapters/vector-stores/exact-k.js';
+import { clustered, exactTopK } from '../helpers/vectors.js';
 import { createOfflineJudge, CROSS_FIT_PROBE, CROSS_FIT_SEED_OFFSET, crossFitProbsPath } from '../../adapters/judges/offline.js';
 import { crossFittedProbs } from '../../adapters/trainers/linear.js';
 import { crossValidationFolds, randomSubset } from '../../core/evaluation.js';
@@ -328,6 +329,20 @@ describe('the offline judge with neighbours (real nearest-row search, planted pr
     // Rows 0 and 1 equal: each is the other's nearest (the top two tie; the own id is skipped either way).
     const twins = new Float32Array([1, 0, 1, 0, 0, 1]);
     assert.deepEqual([...(await nearestOtherRows(twins, 3, 2, 1))], [1, 0, 0]);
+    // The matrix in blocks of 3 rows (a million rows go in blocks of 32,768): the blocks' best merge to the same answer.
+    assert.deepEqual([...(await nearestOtherRows(vectors, n, 2, 2, undefined, undefined, 1, 3))], [1, 2, 0, 2, 1, 0, 2, 1, 5, 6, 4, 6, 5, 4, 6, 5]);
+    assert.deepEqual([...(await nearestOtherRows(twins, 3, 2, 1, undefined, undefined, 1, 1))], [1, 0, 0]);
+  });
+
+  test('nearestOtherRows over blocks of rows and queries equals the exact top k, duplicates across blocks tying to the lower id', async () => {
+    const dim = 8;
+    const rows = 700;
+    // Seeded vectors with every 7th row a copy of a row 350 rows earlier: equal scores across row blocks.
+    const v = clustered(rows, dim, 5, 3);
+    for (let i = 350; i < rows; i += 7) v.copyWithin(i * dim, (i - 350) * dim, (i - 349) * dim);
+    const all = Array.from({ length: rows }, (_, i) => i);
+    const want = exactTopK(v, rows, dim, all, 6);
+    for (const block of [rows, 128, 97]) assert.deepEqual([...(await nearestOtherRows(v, rows, dim, 6, undefined, undefined, 2, block))], want, `row block ${block}`);
   });
 
   test("a row the probabilities leave undecided is flagged once its neighbours vote; the store's neighbours are used as given", async () => {
