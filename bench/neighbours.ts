@@ -17,6 +17,9 @@
 //   --sizes=20000,50000,100000   rows (the first n of the scaled corpus)
 //   --dim=384 --k=10 --seed=1 --embedder=hash
 //   --wrong=0.1                  share of rows taken as one pass's wrongly predicted rows (1M run: 3–6%)
+//   --wrong2=<--wrong>           the second pass's share (the 1M run of 2026-12-05: 0.032 and 0.061)
+//   --second-pass-all=true       also time the second pass asking every row it needs (false: reuse only)
+//   --ivf-forced=true            also time the IVF index forced on the run's rows (false: skip it)
 //   --exact-all=50000            the every-row exact scan runs up to this size; above it, on --sample rows, scaled
 //                                by n / sample (the product per row is the same)
 //   --sample=2000                rows compared against the exact answer
@@ -46,6 +49,9 @@ const k = Number(opt('k', '10'));
 const seed = Number(opt('seed', '1'));
 const embedderName = opt('embedder', 'hash');
 const wrongShare = Number(opt('wrong', '0.1'));
+const wrongShare2 = Number(opt('wrong2', String(wrongShare)));
+const secondPassAll = opt('second-pass-all', 'true') === 'true';
+const ivfForcedOn = opt('ivf-forced', 'true') === 'true';
 const exactAll = Number(opt('exact-all', '50000'));
 const sampleSize = Number(opt('sample', '2000'));
 const out = opt('out', 'bench/results/neighbours.json');
@@ -105,18 +111,18 @@ for (const n of sizes) {
     const autoIndex = await timed(() => auto.index(req));
     const asked = await timed(() => nearestKInBatches(auto, req, judged, k));
     // Two-fold's second pass: its own wrong rows; every row it needs asked, then only those pass 1 did not answer.
-    const wrong2 = [...sampleRows(n, Math.round(wrongShare * n), seed + 3)];
+    const wrong2 = [...sampleRows(n, Math.round(wrongShare2 * n), seed + 3)];
     const judged2 = rowsToJudge(n, 'wrong', wrong2, wrong2.filter((_, i) => i % 10 === 0));
-    const again = await timed(() => nearestKInBatches(auto, req, [...judged2], k));
     let askedAgain = 0;
     const reused = await timed(() =>
       withKnownNearest(judged2, k, { ids: Uint32Array.from(judged), nearest: asked.value }, (missing) => ((askedAgain = missing.length), nearestKInBatches(auto, req, [...missing], k))),
     );
-    if (reused.value.some((id, i) => id !== again.value[i])) throw new Error(`${n} rows: the second pass's answers with pass 1's reused differ from asking every row`);
+    const again = secondPassAll ? await timed(() => nearestKInBatches(auto, req, [...judged2], k)) : undefined;
+    if (again && reused.value.some((id, i) => id !== again.value[i])) throw new Error(`${n} rows: the second pass's answers with pass 1's reused differ from asking every row`);
     // The IVF index forced on the same rows (whether or not the store would use it).
     const ivfStore = createEmbeddedStore({ name: 'embedded', search: 'ivf' });
-    const ivfIndex = await timed(() => ivfStore.index(req));
-    const ivf = await timed(() => nearestKInBatches(ivfStore, req, judged, k));
+    const ivfIndex = ivfForcedOn ? await timed(() => ivfStore.index(req)) : undefined;
+    const ivf = ivfForcedOn ? await timed(() => nearestKInBatches(ivfStore, req, judged, k)) : undefined;
     const row = {
       n,
       dim,
@@ -136,29 +142,35 @@ for (const n of sizes) {
       secondPass: {
         judgedRows: judged2.length,
         askedRows: askedAgain,
-        everyRowWallS: again.wallS,
         reusingWallS: reused.wallS,
-        load1: [again.load1[0], reused.load1[1]],
+        reusingCpuS: reused.cpuS,
+        everyRowWallS: again?.wallS ?? null,
+        load1: [reused.load1[0], (again ?? reused).load1[1]],
       },
-      ivfForced: {
-        usesIndex: ivfIndex.value.ivf !== undefined && ivfIndex.value.ivf.probes < ivfIndex.value.ivf.lists,
-        probes: ivfIndex.value.ivf?.probes,
-        lists: ivfIndex.value.ivf?.lists,
-        recallAt1: ivfIndex.value.ivf?.recall,
-        indexWallS: ivfIndex.wallS,
-        nearestKWallS: ivf.wallS,
-        nearestKCpuS: ivf.cpuS,
-        load1: ivf.load1,
-        recallAtK: recallAtK(pick(ivf.value, sampleAt), exactOfSample),
-        majorityLabelAgreement: majorityAgreement(pick(ivf.value, sampleAt), exactOfSample, (id) => labelIds[id]!, labels.length),
-      },
+      ivfForced:
+        ivfIndex && ivf
+          ? {
+              usesIndex: ivfIndex.value.ivf !== undefined && ivfIndex.value.ivf.probes < ivfIndex.value.ivf.lists,
+              probes: ivfIndex.value.ivf?.probes,
+              lists: ivfIndex.value.ivf?.lists,
+              recallAt1: ivfIndex.value.ivf?.recall,
+              indexWallS: ivfIndex.wallS,
+              nearestKWallS: ivf.wallS,
+              nearestKCpuS: ivf.cpuS,
+              load1: ivf.load1,
+              recallAtK: recallAtK(pick(ivf.value, sampleAt), exactOfSample),
+              majorityLabelAgreement: majorityAgreement(pick(ivf.value, sampleAt), exactOfSample, (id) => labelIds[id]!, labels.length),
+            }
+          : null,
     };
     results.push(row);
     console.log(
       `${n} × ${dim}, k ${k}: every row exact ${row.exactEveryRow.wallS.toFixed(1)} s wall${everyRow ? '' : ` (scaled from ${sample.length} rows)`}; ` +
         `a run (${row.run.search}${row.run.usesIndex ? ', through the index' : ', exact scan'}) asks ${judged.length} rows: ${asked.wallS.toFixed(1)} s wall (recall@${k} ${row.run.recallAtK.toFixed(3)}); ` +
-        `second pass ${judged2.length} rows: ${again.wallS.toFixed(1)} s asking all, ${reused.wallS.toFixed(1)} s asking the ${askedAgain} pass 1 did not answer; ` +
-        `IVF forced (probes ${row.ivfForced.probes} of ${row.ivfForced.lists}${row.ivfForced.usesIndex ? '' : ': exact scan'}): ${ivf.wallS.toFixed(1)} s, recall@${k} ${row.ivfForced.recallAtK.toFixed(3)}, majority label agrees ${(100 * row.ivfForced.majorityLabelAgreement).toFixed(1)}%`,
+        `second pass ${judged2.length} rows: ${reused.wallS.toFixed(1)} s asking the ${askedAgain} pass 1 did not answer${again ? `, ${again.wallS.toFixed(1)} s asking all` : ''}` +
+        (row.ivfForced
+          ? `; IVF forced (probes ${row.ivfForced.probes} of ${row.ivfForced.lists}${row.ivfForced.usesIndex ? '' : ': exact scan'}): ${row.ivfForced.nearestKWallS.toFixed(1)} s, recall@${k} ${row.ivfForced.recallAtK.toFixed(3)}, majority label agrees ${(100 * row.ivfForced.majorityLabelAgreement).toFixed(1)}%`
+          : ''),
     );
   } finally {
     await rm(dir, { recursive: true, force: true });
