@@ -4,7 +4,7 @@
 export function keyValueArgs(argv: readonly string[] = process.argv.slice(2)) {
   const args = new Map(
     argv
-      .map((a) => /^--([a-z-]+)=(.*)$/u.exec(a))
+      .map((a) => /^--([a-z][a-z0-9-]*)=(.*)$/u.exec(a))
       .filter((m) => m !== null)
       .map((m) => [m[1]!, m[2]!] as const),
   );
