@@ -6,9 +6,11 @@
 //     neighbourThresholdRows + the pass's wrong and pair rows, here a seeded `--wrong` share of the rows), with
 //     the store's own choice of search ('auto': exact below 50,000 rows, the IVF index above it, exact again
 //     where the index probes every list);
-//   - two-fold's second pass (another seeded `--wrong` share as its wrong rows): the rows it needs asked again
-//     (before 2026-12-06) against what it asks now that the first pass's answers are handed to it (withKnownNearest:
-//     only the rows the first pass did not answer); both answers must be identical;
+//   - two-fold's second pass (a seeded `--wrong2` share of all rows as its wrong rows; in a run they are the first
+//     pass's sampled rows, disjoint from its wrong rows, so here ~`--wrong` of them overlap and are not asked —
+//     slightly fewer than a run asks): the rows it needs asked again (before 2026-12-06) against what it asks now
+//     that the first pass's answers are handed to it (withKnownNearest: only the rows the first pass did not
+//     answer); both answers must be identical;
 //   - the IVF index forced on those rows (`search: 'ivf'`): its calibrated probes, time, and recall@k against the
 //     exact answer on a sample (with the share of rows whose neighbours' majority label agrees). Where calibration
 //     probes every list, the store answers with the exact scan there too (`usesIndex: false`).
