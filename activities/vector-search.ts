@@ -110,14 +110,14 @@ async function nearestOf(
   pts: readonly StorePoint[],
 ): Promise<NonNullable<CategoriseResult['nearest']>> {
   const known = args.knownNearest?.k === k ? args.knownNearest : undefined;
-  const rowsHash = createHash('sha256').update(rows).digest('hex');
-  // The same rows as the earlier pass (scope 'all', or below 20,000 rows with no new wrong row): its answers as they are.
-  if (known && known.rows === rows.length && createHash('sha256').update(await readUint32(known.idsPath, known.rows)).digest('hex') === rowsHash) return known;
-  const key = hashKey({ matrix: args.embed.matrix.path, store: args.vectorStore, k, rows: rowsHash, ...(known ? { known: known.path } : {}) });
+  const knownIds = known && (await readUint32(known.idsPath, known.rows));
+  // The same rows as the earlier pass (scope 'all', or below 20,000 rows): its answers as they are.
+  if (known && knownIds!.length === rows.length && knownIds!.every((id, i) => id === rows[i])) return known;
+  const key = hashKey({ matrix: args.embed.matrix.path, store: args.vectorStore, k, rows: createHash('sha256').update(rows).digest('hex'), ...(known ? { known: known.path } : {}) });
   const ctx = jobContext();
   return runPhaseOnce(workDirOf(args.runDir), 'neighbours', key, async (prefix) => {
     const store = createVectorStore(args.vectorStore, deps.env);
-    const knownAnswers = known && { ids: await readUint32(known.idsPath, known.rows), nearest: await readInt32(known.path, known.rows * k) };
+    const knownAnswers = known && { ids: knownIds!, nearest: await readInt32(known.path, known.rows * k) };
     const nearest = await withKnownNearest(rows, k, knownAnswers, (missing) =>
       withSharedMatrix(args.embed.matrix, (vectors) =>
         nearestKInBatches(store, { runId: args.runId, vectors, dim: args.embed.matrix.dim, points: pts, workDir: workDirOf(args.runDir) }, [...missing], k, (done, total) =>

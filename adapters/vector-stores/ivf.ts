@@ -9,6 +9,7 @@ import { Rng } from '../../core/random.js';
 import { NO_NEIGHBOUR, certifyTop1, gather, rerank, rerankTopK } from '../../core/float64-rerank.js';
 import { measureRecall, sampleRows, type IvfSummary } from '../../core/index-calibration.js';
 import { INT8_CODE_MAX, ORT_VERSION, floatTopK, int8BiasTopK, int8TopK } from '../onnx/kernels.js';
+import { blockedFloatTopK, insert } from './exact-k.js';
 
 export interface IvfTuning {
   /** Lists; 0 chooses the power of two nearest √n (1024 at 1M rows). @default 0 */
@@ -66,21 +67,10 @@ export async function exactTop1Gemm(vectors: Float32Array, n: number, dim: numbe
   if (n === 0) return out;
   let pending = Array.from({ length: queries.length }, (_, i) => i);
   let k = Math.min(n, EXACT_CANDIDATES);
-  const zeros = new Float32Array(Math.min(n, ROW_BLOCK));
   while (pending.length > 0) {
     const rows = pending.map((i) => queries[i]!);
-    const q = gather(vectors, dim, rows);
     // Per query: the k best (score, id) over all blocks, as flat arrays.
-    const bestS = new Float32Array(rows.length * k).fill(-Infinity);
-    const bestI = new Int32Array(rows.length * k).fill(-1);
-    for (let start = 0; start < n; start += ROW_BLOCK) {
-      const len = Math.min(ROW_BLOCK, n - start);
-      const kk = Math.min(k, len);
-      const top = await floatTopK(q, rows.length, vectors.subarray(start * dim, (start + len) * dim), len, dim, zeros.subarray(0, len), kk, threads);
-      for (let i = 0; i < rows.length; i++) {
-        for (let j = 0; j < kk; j++) insert(bestS, bestI, i * k, k, top.values[i * kk + j]!, start + Number(top.indices[i * kk + j]!));
-      }
-    }
+    const { scores: bestS, ids: bestI } = await blockedFloatTopK(gather(vectors, dim, rows), rows.length, vectors, n, dim, k, threads, ROW_BLOCK);
     const unsettled: number[] = [];
     pending.forEach((qi, i) => {
       const ids: number[] = [];
@@ -97,27 +87,6 @@ export async function exactTop1Gemm(vectors: Float32Array, n: number, dim: numbe
     k = Math.min(n, k * WIDEN_FACTOR);
   }
   return out;
-}
-
-/**
- * Inserts (score, id) into the descending list at `base` of length `k` (scores then ascending ids), if it
- * belongs there.
- */
-/**
- * Puts (s, id) into the best-first list ids[base, base + k) / scores (−1 ids empty) if it belongs there: higher
- * score first, equal scores to the lower id.
- */
-export function insert(scores: Float32Array | Float64Array | Int32Array, ids: Int32Array, base: number, k: number, s: number, id: number): void {
-  let j = base + k - 1;
-  const last = ids[j]!;
-  if (last >= 0 && (s < scores[j]! || (s === scores[j]! && id > last))) return;
-  while (j > base && (ids[j - 1]! < 0 || s > scores[j - 1]! || (s === scores[j - 1]! && id < ids[j - 1]!))) {
-    scores[j] = scores[j - 1]!;
-    ids[j] = ids[j - 1]!;
-    j--;
-  }
-  scores[j] = s;
-  ids[j] = id;
 }
 
 /**
