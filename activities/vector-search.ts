@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { AtomicWriter, hashKey, readInt32, readJsonl, readUint32, runPhaseOnce, writeTypedAtomic } from '../adapters/files.js';
 import { withSharedMatrix } from '../adapters/shared-matrix.js';
 import type { Prediction } from '../adapters/trainers/types.js';
-import { createVectorStore, nearestInBatches, nearestKInBatches, type StorePoint } from '../adapters/vector-stores/index.js';
+import { createVectorStore, nearestInBatches, nearestKInBatches, nearestWithKInBatches, type StorePoint } from '../adapters/vector-stores/index.js';
+import type { Neighbour } from '../core/categorise.js';
 import { categorise, type Category } from '../core/categorise.js';
 import { neighbourThresholdRows, type JudgeScope } from '../core/judging.js';
 import type { VectorStoreConfig } from '../core/input.js';
@@ -68,6 +69,12 @@ export async function indexVectors(deps: VectorSearchDeps, args: IndexArgs): Pro
   return { store: store.name, ...res, seconds: (performance.now() - started) / 1000 };
 }
 
+/** Answers for ascending rows: `nearest` holds rows × k ids. */
+export interface KnownAnswers {
+  ids: Uint32Array;
+  nearest: Int32Array;
+}
+
 /**
  * The `k` nearest other rows of `rows` (ascending kept-row ids), rows × k: those `known` answered (ascending
  * `known.ids`, `known.nearest` ids × k) copied from it, the rest asked of `ask` in one call, in ascending order.
@@ -75,7 +82,7 @@ export async function indexVectors(deps: VectorSearchDeps, args: IndexArgs): Pro
 export async function withKnownNearest(
   rows: Uint32Array,
   k: number,
-  known: { ids: Uint32Array; nearest: Int32Array } | undefined,
+  known: KnownAnswers | undefined,
   ask: (rows: Uint32Array) => Promise<Int32Array>,
 ): Promise<Int32Array> {
   const at = new Int32Array(rows.length).fill(-1);
@@ -97,10 +104,32 @@ export async function withKnownNearest(
   return out;
 }
 
+/** The answers of `a` and `b` (each ascending) for their union of rows, ascending; a row in both is taken from `a`. */
+export function unionAnswers(a: KnownAnswers, b: KnownAnswers, k: number): KnownAnswers {
+  const ids: number[] = [];
+  const from: Array<[KnownAnswers, number]> = [];
+  for (let i = 0, j = 0; i < a.ids.length || j < b.ids.length; ) {
+    const x = i < a.ids.length ? a.ids[i]! : Infinity;
+    const y = j < b.ids.length ? b.ids[j]! : Infinity;
+    if (x <= y) {
+      ids.push(x);
+      from.push([a, i++]);
+      if (x === y) j++;
+    } else {
+      ids.push(y);
+      from.push([b, j++]);
+    }
+  }
+  const nearest = new Int32Array(ids.length * k);
+  from.forEach(([src, at], i) => nearest.set(src.nearest.subarray(at * k, (at + 1) * k), i * k));
+  return { ids: Uint32Array.from(ids), nearest };
+}
+
 /**
  * The `k` nearest other rows of `rows` (ascending kept-row ids) through the run's store (the `neighbours` phase:
  * `nearest-ids.u32` the rows, `nearest.i32` their ids, rows × k, nearest first, −1 where fewer), once per
- * matrix, store, k and rows; rows that `known` (an earlier pass's answers) holds are read from it.
+ * matrix, store, k and rows; rows that `known` (an earlier pass's answers) or `fresh` (this pass's, found with its
+ * wrong rows' top-1) holds are read from there.
  */
 async function nearestOf(
   deps: VectorSearchDeps,
@@ -108,6 +137,7 @@ async function nearestOf(
   k: number,
   rows: Uint32Array,
   pts: readonly StorePoint[],
+  fresh?: KnownAnswers,
 ): Promise<NonNullable<CategoriseResult['nearest']>> {
   const known = args.knownNearest?.k === k ? args.knownNearest : undefined;
   const knownIds = known && (await readUint32(known.idsPath, known.rows));
@@ -117,7 +147,8 @@ async function nearestOf(
   const ctx = jobContext();
   return runPhaseOnce(workDirOf(args.runDir), 'neighbours', key, async (prefix) => {
     const store = createVectorStore(args.vectorStore, deps.env);
-    const knownAnswers = known && { ids: knownIds!, nearest: await readInt32(known.path, known.rows * k) };
+    const earlier = known && { ids: knownIds!, nearest: await readInt32(known.path, known.rows * k) };
+    const knownAnswers = earlier && fresh ? unionAnswers(earlier, fresh, k) : (earlier ?? fresh);
     const nearest = await withKnownNearest(rows, k, knownAnswers, (missing) =>
       withSharedMatrix(args.embed.matrix, (vectors) =>
         nearestKInBatches(store, { runId: args.runId, vectors, dim: args.embed.matrix.dim, points: pts, workDir: workDirOf(args.runDir) }, [...missing], k, (done, total) =>
@@ -131,6 +162,14 @@ async function nearestOf(
     await writeTypedAtomic(path, nearest);
     return { path, idsPath, rows: rows.length, k };
   });
+}
+
+/** `ids` (distinct) with their answers (ids × k), reordered by ascending id. */
+export function ascendingAnswers(ids: readonly number[], nearest: Int32Array, k: number): KnownAnswers {
+  const order = ids.map((_, i) => i).sort((a, b) => ids[a]! - ids[b]!);
+  const out = new Int32Array(ids.length * k);
+  order.forEach((from, i) => out.set(nearest.subarray(from * k, (from + 1) * k), i * k));
+  return { ids: Uint32Array.from(order, (i) => ids[i]!), nearest: out };
 }
 
 /** The rows a judge of `scope` decides in this pass, and the threshold rows, ascending (every row with scope 'all'). */
@@ -157,14 +196,19 @@ export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseAr
     for await (const p of readJsonl<Prediction>(args.predict.predictionsPath)) {
       if (p.predicted !== pts[p.id]!.label) wrong.push(p);
     }
-    const neighbours = await withSharedMatrix(args.embed.matrix, (vectors) =>
-      nearestInBatches(
-        store,
-        { runId: args.runId, vectors, dim: args.embed.matrix.dim, points: pts, workDir: workDirOf(args.runDir) },
-        wrong.map((p) => p.id),
-        (done, total) => ctx.heartbeat({ done, total }),
-      ),
-    );
+    const wrongIds = wrong.map((p) => p.id);
+    // The judge's neighbours of every wrong row (scope 'wrong' or 'all'), unless an earlier pass found every row's:
+    // one search answers both those and the top-1 the categories need (the embedded store's exact scan).
+    const both = args.neighbours && args.neighbours.scope !== 'pairs' && args.knownNearest?.rows !== pts.length ? args.neighbours.k : undefined;
+    let fresh: KnownAnswers | undefined;
+    const neighbours = await withSharedMatrix(args.embed.matrix, async (vectors): Promise<Neighbour[]> => {
+      const req = { runId: args.runId, vectors, dim: args.embed.matrix.dim, points: pts, workDir: workDirOf(args.runDir) };
+      const heartbeat = (done: number, total: number) => ctx.heartbeat({ done, total });
+      if (both === undefined) return nearestInBatches(store, req, wrongIds, heartbeat);
+      const got = await nearestWithKInBatches(store, req, wrongIds, both, heartbeat);
+      fresh = ascendingAnswers(wrongIds, got.k, both);
+      return got.nearest;
+    });
     const needed = new Set<number>();
     wrong.forEach((p, i) => {
       needed.add(p.id);
@@ -197,7 +241,7 @@ export async function categoriseWrong(deps: VectorSearchDeps, args: CategoriseAr
       } satisfies CategoryRow);
     }
     await out.commit();
-    const nearest = args.neighbours ? await nearestOf(deps, args, args.neighbours.k, rowsToJudge(pts.length, args.neighbours.scope, wrong.map((p) => p.id), pairRows), pts) : undefined;
+    const nearest = args.neighbours ? await nearestOf(deps, args, args.neighbours.k, rowsToJudge(pts.length, args.neighbours.scope, wrongIds, pairRows), pts, fresh) : undefined;
     return { categoriesPath: out.path, counts, perLabel, ...(nearest ? { nearest } : {}), seconds: (performance.now() - started) / 1000 } satisfies CategoriseResult;
   });
 }

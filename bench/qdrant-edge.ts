@@ -25,7 +25,7 @@ import { maxRowNorm } from '../core/float64-rerank.js';
 import { sampleRows } from '../core/index-calibration.js';
 import { createEmbeddedStore } from '../adapters/vector-stores/embedded.js';
 import { nearestInBatches } from '../adapters/vector-stores/index.js';
-import { exactTop1Gemm } from '../adapters/vector-stores/ivf.js';
+import { exactTop1Gemm } from '../adapters/vector-stores/exact-k.js';
 import { collectionForRun, createQdrantStore, type QdrantStoreConfig } from '../adapters/vector-stores/qdrant.js';
 import type { StorePoint, VectorStore } from '../adapters/vector-stores/types.js';
 import { startQdrantShim, type QdrantShim } from '../tests/qdrant-shim/start.js';

@@ -11,7 +11,7 @@ import type { VectorStoreConfig } from '../../core/input.js';
 import { exists, hashKey, readJson, writeJsonAtomic, writeTypedAtomic } from '../files.js';
 import { maxRowNorm } from '../../core/float64-rerank.js';
 import type { HnswSummary, IvfSummary } from '../../core/index-calibration.js';
-import { nearestOtherRows } from './exact-k.js';
+import { nearestOtherRows, nearestOtherRowsWithTop1 } from './exact-k.js';
 import { HnswIndex, DEFAULT_HNSW_TUNING, calibrateHnsw, exactTop1, type HnswTuning, type Pool } from './hnsw.js';
 import { DEFAULT_IVF_TUNING, IvfIndex, calibrateIvf, decodeIvfState, encodeIvfState, type IvfTuning } from './ivf.js';
 import type { IndexOutcome, IndexRequest, NearestRequest, VectorStore } from './types.js';
@@ -224,6 +224,17 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
         if (index.searchK) return index.searchK(req.queryIds, req.k);
       }
       return nearestOtherRows(req.vectors, n, req.dim, req.k, undefined, req.queryIds, t.threads);
+    },
+    async nearestWithK(req) {
+      const n = rowsOf(req);
+      const mode = n < 2 ? 'exact' : planSearch(config, n).mode;
+      if (mode !== 'exact') {
+        const index = await indexFor(mode, req, n);
+        // An index that prunes answers both itself; where it does not (every IVF list probed, or calibration
+        // missed its target), the k nearest come from the exact scan, and the certified top-1 with them.
+        if (index.search && index.searchK) return { nearest: await index.search(req.queryIds), k: await index.searchK(req.queryIds, req.k) };
+      }
+      return nearestOtherRowsWithTop1(req.vectors, n, req.dim, req.k, req.queryIds, maxNorm(req.vectors, n, req.dim), t.threads);
     },
     async drop(_runId, workDir) {
       // Free the loaded copy and delete the saved index (hundreds of MB at a million rows); the

@@ -1,11 +1,18 @@
-// The exact k-nearest search of the embedded store (float32 products on onnxruntime): every query row's k nearest
-// other rows of the matrix. The offline judge's neighbour evidence asks the store for it (`nearestK`).
+// The embedded store's exact scans (float32 products on onnxruntime over the whole matrix): every query row's k
+// nearest other rows (the offline judge's neighbour evidence asks the store for them, `nearestK`), and its
+// certified top-1 (float64 re-rank of the float32 candidates), alone or from the same scan as the k nearest.
 import { availableParallelism } from 'node:os';
-import { floatTopK } from '../onnx/kernels.js';
+import type { Neighbour } from '../../core/categorise.js';
+import { NO_NEIGHBOUR, certifyTop1, gather } from '../../core/float64-rerank.js';
+import { ORT_VERSION, floatTopK } from '../onnx/kernels.js';
 
 /** Rows of the matrix per product call; query rows per call (256 × 32,768 float32 scores = 32 MiB at most). */
 export const EXACT_K_ROW_BLOCK = 32_768;
 const QUERY_BLOCK = 256;
+/** Candidates the certified top-1 scan keeps per query before its float64 re-rank; widened (× 4) on failure. */
+const EXACT_CANDIDATES = 8;
+const WIDEN_FACTOR = 4;
+const LIBRARY = `onnxruntime ${ORT_VERSION}`;
 
 /**
  * Puts (s, id) into the best-first list ids[base, base + k) / scores (−1 ids empty) if it belongs there: higher
@@ -54,6 +61,44 @@ export async function blockedFloatTopK(
 }
 
 /**
+ * The scan behind `nearestOtherRows` and `nearestOtherRowsWithTop1`: the query rows (`queries`, default every row)
+ * in blocks of 256, each block's best `take` rows of the whole matrix (the query itself among them) by float32
+ * product (`blockedFloatTopK`), handed to `each(i, row, scores, ids, at)`: query i (row `row`), its candidates at
+ * [at, at + take) best first. `onProgress` hears after each query block.
+ */
+async function scanQueries(
+  vectors: Float32Array,
+  n: number,
+  dim: number,
+  take: number,
+  queries: ArrayLike<number> | undefined,
+  threads: number,
+  rowBlock: number,
+  onProgress: (done: number, total: number) => void,
+  each: (i: number, row: number, scores: Float32Array, ids: Int32Array, at: number) => void,
+): Promise<void> {
+  const total = queries ? queries.length : n;
+  const rowOf = queries ? (i: number) => queries[i]! : (i: number) => i;
+  const block = new Float32Array(Math.min(QUERY_BLOCK, total) * dim);
+  for (let start = 0; start < total; start += QUERY_BLOCK) {
+    const m = Math.min(QUERY_BLOCK, total - start);
+    for (let r = 0; r < m; r++) block.set(vectors.subarray(rowOf(start + r) * dim, (rowOf(start + r) + 1) * dim), r * dim);
+    const { scores, ids } = await blockedFloatTopK(block.subarray(0, m * dim), m, vectors, n, dim, take, threads, rowBlock);
+    for (let r = 0; r < m; r++) each(start + r, rowOf(start + r), scores, ids, r * take);
+    onProgress(start + m, total);
+  }
+}
+
+/** The first `k` ids of candidates ids[at, at + take) other than `self` into out[i·k, i·k + k) (−1 past them). */
+function othersInto(out: Int32Array, i: number, k: number, self: number, ids: Int32Array, at: number, take: number): void {
+  let got = 0;
+  for (let t = 0; t < take && got < k; t++) {
+    const j = ids[at + t]!;
+    if (j >= 0 && j !== self) out[i * k + got++] = j;
+  }
+}
+
+/**
  * The `k` nearest other rows of each query row (default: every row) of the n × dim matrix by inner product
  * (cosine for the unit-length vectors every embedder writes), nearest first: queries × k ids, −1 past the n − 1
  * others of a tiny set. Ties go to the lower id; a row's own id is skipped, and where equal vectors tie with it,
@@ -72,25 +117,76 @@ export async function nearestOtherRows(
   threads = availableParallelism(),
   rowBlock = EXACT_K_ROW_BLOCK,
 ): Promise<Int32Array> {
-  const q = queries ?? { length: n };
-  const rowOf = queries ? (i: number) => queries[i]! : (i: number) => i;
-  const out = new Int32Array(q.length * k).fill(-1);
+  const out = new Int32Array((queries ? queries.length : n) * k).fill(-1);
   const take = Math.min(k + 1, n);
-  if (take <= 1 || q.length === 0) return out;
-  const block = new Float32Array(Math.min(QUERY_BLOCK, q.length) * dim);
-  for (let start = 0; start < q.length; start += QUERY_BLOCK) {
-    const m = Math.min(QUERY_BLOCK, q.length - start);
-    for (let r = 0; r < m; r++) block.set(vectors.subarray(rowOf(start + r) * dim, (rowOf(start + r) + 1) * dim), r * dim);
-    const { ids: bestI } = await blockedFloatTopK(block.subarray(0, m * dim), m, vectors, n, dim, take, threads, rowBlock);
-    for (let r = 0; r < m; r++) {
-      const self = rowOf(start + r);
-      let got = 0;
-      for (let t = 0; t < take && got < k; t++) {
-        const j = bestI[r * take + t]!;
-        if (j >= 0 && j !== self) out[(start + r) * k + got++] = j;
+  if (take <= 1) return out;
+  await scanQueries(vectors, n, dim, take, queries, threads, rowBlock, onProgress, (i, row, _scores, ids, at) => othersInto(out, i, k, row, ids, at, take));
+  return out;
+}
+
+/**
+ * One scan for both answers a categorise pass needs of its wrong rows: each query's `k` nearest other rows, exactly
+ * as `nearestOtherRows` gives them, and its top-1 as `exactTop1Gemm` gives it (float64 scores, ties to the lowest
+ * id), certified from the same float32 candidates (at least 8 kept per query): a query whose best float64 score
+ * does not clear the lowest candidate's float32 score by the error bound is asked again of `exactTop1Gemm`.
+ */
+export async function nearestOtherRowsWithTop1(
+  vectors: Float32Array,
+  n: number,
+  dim: number,
+  k: number,
+  queries: ArrayLike<number>,
+  maxNorm: number,
+  threads = availableParallelism(),
+  onProgress: (done: number, total: number) => void = () => {},
+  rowBlock = EXACT_K_ROW_BLOCK,
+): Promise<{ nearest: Neighbour[]; k: Int32Array }> {
+  const out = new Int32Array(queries.length * k).fill(-1);
+  const nearest: Neighbour[] = Array.from({ length: queries.length }, () => NO_NEIGHBOUR);
+  const take = Math.min(Math.max(k + 1, EXACT_CANDIDATES), n);
+  if (take <= 1) return { nearest, k: out };
+  const unsettled: number[] = [];
+  await scanQueries(vectors, n, dim, take, queries, threads, rowBlock, onProgress, (i, row, scores, ids, at) => {
+    othersInto(out, i, k, row, ids, at, take);
+    const r = certifyTop1(vectors, dim, row, Array.from(ids.subarray(at, at + take)), Array.from(scores.subarray(at, at + take)), maxNorm, LIBRARY);
+    if (take >= n || r.certain) nearest[i] = r.best;
+    else unsettled.push(i);
+  });
+  if (unsettled.length > 0) {
+    const settled = await exactTop1Gemm(vectors, n, dim, unsettled.map((i) => queries[i]!), maxNorm, threads);
+    unsettled.forEach((i, j) => (nearest[i] = settled[j]!));
+  }
+  return { nearest, k: out };
+}
+
+/**
+ * Exact top-1 of each query among rows 0..n-1 but itself (ties to the lowest id): onnxruntime's float32
+ * products propose candidates, float64 re-ranks them, and a query is settled only when no other row can
+ * reach the best float64 score given the float32 error bound; otherwise it is asked again with more.
+ */
+export async function exactTop1Gemm(vectors: Float32Array, n: number, dim: number, queries: ArrayLike<number>, maxNorm: number, threads: number): Promise<Neighbour[]> {
+  const out: Neighbour[] = Array.from({ length: queries.length }, () => NO_NEIGHBOUR);
+  if (n === 0) return out;
+  let pending = Array.from({ length: queries.length }, (_, i) => i);
+  let k = Math.min(n, EXACT_CANDIDATES);
+  while (pending.length > 0) {
+    const rows = pending.map((i) => queries[i]!);
+    // Per query: the k best (score, id) over all blocks, as flat arrays.
+    const { scores: bestS, ids: bestI } = await blockedFloatTopK(gather(vectors, dim, rows), rows.length, vectors, n, dim, k, threads);
+    const unsettled: number[] = [];
+    pending.forEach((qi, i) => {
+      const ids: number[] = [];
+      const scores32: number[] = [];
+      for (let j = i * k; j < (i + 1) * k && bestI[j]! >= 0; j++) {
+        ids.push(bestI[j]!);
+        scores32.push(bestS[j]!);
       }
-    }
-    onProgress(start + m, q.length);
+      const r = certifyTop1(vectors, dim, rows[i]!, ids, scores32, maxNorm, LIBRARY);
+      if (k >= n || r.certain) out[qi] = r.best;
+      else unsettled.push(qi);
+    });
+    pending = unsettled;
+    k = Math.min(n, k * WIDEN_FACTOR);
   }
   return out;
 }

@@ -64,3 +64,29 @@ export async function nearestKInBatches(
   await inGrowingBatches(queryIds.length, async (start, size) => out.set(await store.nearestK({ ...req, k, queryIds: queryIds.slice(start, start + size) }), start * k), onBatch);
   return out;
 }
+
+/**
+ * The top-1 and the `k` nearest other rows of `queryIds` (as `nearestInBatches` and `nearestKInBatches`) in growing
+ * batches: from one search where the store has `nearestWithK`, else asking `nearest` and `nearestK` in turn.
+ */
+export async function nearestWithKInBatches(
+  store: VectorStore,
+  req: Omit<NearestKRequest, 'queryIds' | 'k'>,
+  queryIds: readonly number[],
+  k: number,
+  onBatch?: (done: number, total: number) => void,
+): Promise<{ nearest: Neighbour[]; k: Int32Array }> {
+  const nearest: Neighbour[] = [];
+  const out = new Int32Array(queryIds.length * k);
+  await inGrowingBatches(
+    queryIds.length,
+    async (start, size) => {
+      const batch = { ...req, k, queryIds: queryIds.slice(start, start + size) };
+      const got = store.nearestWithK ? await store.nearestWithK(batch) : { nearest: await store.nearest(batch), k: await store.nearestK(batch) };
+      nearest.push(...got.nearest);
+      out.set(got.k, start * k);
+    },
+    onBatch,
+  );
+  return { nearest, k: out };
+}

@@ -6,10 +6,10 @@
 import { availableParallelism } from 'node:os';
 import type { Neighbour } from '../../core/categorise.js';
 import { Rng } from '../../core/random.js';
-import { NO_NEIGHBOUR, certifyTop1, gather, rerank, rerankTopK } from '../../core/float64-rerank.js';
+import { NO_NEIGHBOUR, gather, rerank, rerankTopK } from '../../core/float64-rerank.js';
 import { measureRecall, sampleRows, type IvfSummary } from '../../core/index-calibration.js';
 import { INT8_CODE_MAX, ORT_VERSION, floatTopK, int8BiasTopK, int8TopK } from '../onnx/kernels.js';
-import { blockedFloatTopK, insert } from './exact-k.js';
+import { exactTop1Gemm, insert } from './exact-k.js';
 
 export interface IvfTuning {
   /** Lists; 0 chooses the power of two nearest √n (1024 at 1M rows). @default 0 */
@@ -38,55 +38,21 @@ export const DEFAULT_IVF_TUNING: IvfTuning = {
   seed: 1,
 };
 
-/** Rows per float block of the exact scan; queries per int8 block. */
-const ROW_BLOCK = 32_768;
 /**
  * Rows per product of the build (k-means, assignment). onnxruntime's arena keeps what the largest run needed (the
  * rows × lists products, their scaled copy, the top-k). Real-text rows, 996k × 384, 1,024 lists: with 32,768 rows
  * the build took 10.5 s and left RSS 1.25 GB above the matrix; with 8,192, 9.9 s and 0.62 GB (the same index).
  */
 const BUILD_BLOCK = 8192;
+/** Queries per int8 block. */
 const QUERY_BLOCK = 1024;
-/** Candidates the certified exact scan keeps per query before its float64 re-rank; widened on failure. */
-const EXACT_CANDIDATES = 8;
+/** Candidates of a query whose float64 re-rank could not settle it are widened by this factor. */
 const WIDEN_FACTOR = 4;
 
 /** Lists for n rows: the power of two nearest √n, at least 1 and at most n. */
 export function defaultLists(n: number): number {
   if (n <= 1) return 1;
   return Math.min(n, 2 ** Math.round(Math.log2(Math.sqrt(n))));
-}
-
-/**
- * Exact top-1 of each query among rows 0..n-1 but itself (ties to the lowest id): onnxruntime's float32
- * products propose candidates, float64 re-ranks them, and a query is settled only when no other row can
- * reach the best float64 score given the float32 error bound; otherwise it is asked again with more.
- */
-export async function exactTop1Gemm(vectors: Float32Array, n: number, dim: number, queries: ArrayLike<number>, maxNorm: number, threads: number): Promise<Neighbour[]> {
-  const out: Neighbour[] = Array.from({ length: queries.length }, () => NO_NEIGHBOUR);
-  if (n === 0) return out;
-  let pending = Array.from({ length: queries.length }, (_, i) => i);
-  let k = Math.min(n, EXACT_CANDIDATES);
-  while (pending.length > 0) {
-    const rows = pending.map((i) => queries[i]!);
-    // Per query: the k best (score, id) over all blocks, as flat arrays.
-    const { scores: bestS, ids: bestI } = await blockedFloatTopK(gather(vectors, dim, rows), rows.length, vectors, n, dim, k, threads, ROW_BLOCK);
-    const unsettled: number[] = [];
-    pending.forEach((qi, i) => {
-      const ids: number[] = [];
-      const scores32: number[] = [];
-      for (let j = i * k; j < (i + 1) * k && bestI[j]! >= 0; j++) {
-        ids.push(bestI[j]!);
-        scores32.push(bestS[j]!);
-      }
-      const r = certifyTop1(vectors, dim, rows[i]!, ids, scores32, maxNorm, `onnxruntime ${ORT_VERSION}`);
-      if (k >= n || r.certain) out[qi] = r.best;
-      else unsettled.push(qi);
-    });
-    pending = unsettled;
-    k = Math.min(n, k * WIDEN_FACTOR);
-  }
-  return out;
 }
 
 /**

@@ -60,6 +60,11 @@ export interface VectorStore {
    * top-1 search is), exact otherwise.
    */
   nearestK(req: NearestKRequest): Promise<Int32Array>;
+  /**
+   * `nearest` and `nearestK` of the same queries, where one search serves both (the embedded store's exact scan:
+   * half the products of asking twice). Stores without it are asked one after the other (`nearestWithKInBatches`).
+   */
+  nearestWithK?(req: NearestKRequest): Promise<{ nearest: Neighbour[]; k: Int32Array }>;
   /** Removes what `index` created for the run (`workDir`: the run's work directory, as given to `index`). */
   drop(runId: string, workDir?: string): Promise<void>;
 }

@@ -6,7 +6,7 @@ import { QdrantClient } from '@qdrant/js-client-rest';
 import { ApplicationFailure } from '@temporalio/common';
 import { exactNearest, type Neighbour, type Split } from '../../core/categorise.js';
 import { Rng } from '../../core/random.js';
-import { createVectorStore } from '../../adapters/vector-stores/index.js';
+import { createVectorStore, nearestWithKInBatches } from '../../adapters/vector-stores/index.js';
 import {
   collectionForRun,
   createQdrantStore,
@@ -174,6 +174,19 @@ function contract(get: () => Backend): void {
     const all = await store.nearestK({ ...request(runId), queryIds: [13, 2], k: N + 1 });
     assert.deepEqual([...all], exactTopK(VECTORS, N, DIM, [13, 2], N + 1));
     assert.deepEqual([all[N - 1], all[N], all[2 * N + 1]], [-1, -1, -1]);
+    await store.drop(runId);
+  });
+
+  test('nearestWithKInBatches: the top-1 and the k nearest of the same queries, as nearest and nearestK give them', async () => {
+    const b = get();
+    const store = b.store();
+    const runId = run('nearest-with-k');
+    await store.index(request(runId));
+    const queries = [13, 0, 4, 7, 2, 9];
+    const got = await nearestWithKInBatches(store, request(runId), queries, 3);
+    assert.deepEqual(got.nearest.map((n) => n.id), queries.map((q) => EXPECTED_ALL[q]));
+    assert.deepEqual([...got.k], exactTopK(VECTORS, N, DIM, queries, 3));
+    assert.deepEqual([...got.k], [...(await store.nearestK({ ...request(runId), queryIds: queries, k: 3 }))]);
     await store.drop(runId);
   });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { categorise, exactNearest } from '../../core/categorise.js';
-import { rowsToJudge, withKnownNearest } from '../../activities/vector-search.js';
+import { ascendingAnswers, rowsToJudge, unionAnswers, withKnownNearest } from '../../activities/vector-search.js';
 import { neighbourThresholdRows } from '../../core/judging.js';
 
 describe('categorise', () => {
@@ -62,4 +62,16 @@ test('withKnownNearest: rows an earlier pass answered are copied from it, only t
   // Nothing known: every row is asked, once.
   assert.deepEqual([...(await withKnownNearest(Uint32Array.from([2, 3]), k, undefined, ask))], [200, -1, 300, -1]);
   assert.deepEqual(asked, [[2, 3]]);
+});
+
+test('ascendingAnswers reorders rows and their k answers by id; unionAnswers merges two ascending sets, the first winning a shared row', () => {
+  const k = 2;
+  const wrong = ascendingAnswers([9, 2, 5], Int32Array.from([90, 91, 20, 21, 50, 51]), k);
+  assert.deepEqual([[...wrong.ids], [...wrong.nearest]], [[2, 5, 9], [20, 21, 50, 51, 90, 91]]);
+  const earlier = { ids: Uint32Array.from([1, 5, 12]), nearest: Int32Array.from([10, 11, -5, -6, 120, 121]) };
+  const both = unionAnswers(earlier, wrong, k);
+  assert.deepEqual([[...both.ids], [...both.nearest]], [[1, 2, 5, 9, 12], [10, 11, 20, 21, -5, -6, 90, 91, 120, 121]]);
+  const empty = { ids: new Uint32Array(0), nearest: new Int32Array(0) };
+  assert.deepEqual([...unionAnswers(empty, wrong, k).nearest], [...wrong.nearest]);
+  assert.deepEqual([...unionAnswers(earlier, empty, k).ids], [1, 5, 12]);
 });

@@ -308,6 +308,36 @@ describe("search choice: 'auto', 'exact', 'ivf', 'hnsw' (or its old name 'ann')"
     });
   });
 
+  test('nearestWithK: one exact scan where nothing is pruned (exact, and an IVF index probing every list), the index\'s own answers where it prunes', async () => {
+    await withDir(async (dir) => {
+      const k = 10;
+      const cases = [
+        { search: 'exact', v: clustered(800, 16, 19), n: 800, dim: 16 },
+        { search: 'hnsw', v: clustered(800, 16, 19), n: 800, dim: 16 },
+        { search: 'ivf', v: clustered(800, 16, 19), n: 800, dim: 16 },
+        // One blob with no structure: calibration needs every list (the test below).
+        { search: 'ivf', v: clustered(400, 32, 3, 1, 1, 0), n: 400, dim: 32 },
+      ] as const;
+      for (const { search, v, n, dim } of cases) {
+        const store = createEmbeddedStore({ name: 'embedded', search }, TUNING);
+        const req = { runId: 'r', vectors: v, dim, points: points(n), workDir: dir };
+        const built = await store.index(req);
+        const queries = [...ids(n)].filter((i) => i % 5 !== 2);
+        const got = await store.nearestWithK!({ ...req, queryIds: queries, k });
+        const prunes = search === 'hnsw' || (built.ivf !== undefined && built.ivf.probes < built.ivf.lists);
+        assert.equal(prunes, !(search === 'exact' || n === 400), `${search} ${n}: pruning as the case intends`);
+        if (prunes) {
+          assert.deepEqual(got.nearest, await store.nearest({ ...req, queryIds: queries }), `${search} ${n}`);
+          assert.deepEqual([...got.k], [...(await store.nearestK({ ...req, queryIds: queries, k }))], `${search} ${n}`);
+        } else {
+          assert.deepEqual(got.nearest, exactNearest(v, n, dim, queries), `${search} ${n}`);
+          assert.deepEqual([...got.k], exactTopK(v, n, dim, queries, k), `${search} ${n}`);
+        }
+        await store.drop('r', dir);
+      }
+    });
+  });
+
   test('an IVF index that probes every list prunes nothing: nearestK is the exact scan\'s answer', async () => {
     await withDir(async (dir) => {
       // One blob with no structure: calibration needs every list for recall@1 0.99.
