@@ -11,12 +11,17 @@
 //     slightly fewer than a run asks): the rows it needs asked again (before 2026-12-06) against what it asks now
 //     that the first pass's answers are handed to it (withKnownNearest: only the rows the first pass did not
 //     answer); both answers must be identical;
+//   - each pass as a run's categorise phase does it with the default judge since 2026-12-06 (evening): one scan for the
+//     wrong rows' certified top-1 and k nearest (`nearestWithKInBatches`), the other judged rows asked after,
+//     against the wrong rows' top-1 asked apart (the store's top-1 search: the IVF index's int8 scan above 50,000
+//     rows) before the k nearest; the k nearest must be identical, and where a top-1 differs the one scan's must
+//     score higher in float64 (the index's top-1 is approximate, the scan's certified exact);
 //   - the IVF index forced on those rows (`search: 'ivf'`): its calibrated probes, time, and recall@k against the
 //     exact answer on a sample (with the share of rows whose neighbours' majority label agrees). Where calibration
 //     probes every list, the store answers with the exact scan there too (`usesIndex: false`).
 //
 // Usage: npx tsx bench/neighbours.ts [--key=value ...]
-//   --sizes=20000,50000,100000   rows (the first n of the scaled corpus)
+//   --sizes=20000,50000,100000   rows (the first n of the scaled corpus; repeated texts dropped, as the clean phase does)
 //   --dim=384 --k=10 --seed=1 --embedder=hash
 //   --wrong=0.1                  share of rows taken as one pass's wrongly predicted rows (1M run: 3–6%)
 //   --wrong2=<--wrong>           the second pass's share (the 1M run of 2026-12-05: 0.032 and 0.061)
@@ -31,11 +36,13 @@ import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { rowsToJudge, withKnownNearest } from '../activities/vector-search.js';
+import { ascendingAnswers, rowsToJudge, unionAnswers, withKnownNearest } from '../activities/vector-search.js';
 import { createEmbedder } from '../adapters/embedders/index.js';
 import { createEmbeddedStore, planSearch } from '../adapters/vector-stores/embedded.js';
 import { nearestOtherRows } from '../adapters/vector-stores/exact-k.js';
-import { nearestKInBatches } from '../adapters/vector-stores/index.js';
+import { nearestInBatches, nearestKInBatches, nearestWithKInBatches } from '../adapters/vector-stores/index.js';
+import type { Neighbour } from '../core/categorise.js';
+import { dot64, gather } from '../core/float64-rerank.js';
 import type { StorePoint } from '../adapters/vector-stores/types.js';
 import type { EmbedderConfig } from '../core/input.js';
 import { sampleRows } from '../core/index-calibration.js';
@@ -86,9 +93,17 @@ function majorityAgreement(got: Int32Array, exact: Int32Array, labelOf: (id: num
 
 const results: unknown[] = [];
 const embedder = createEmbedder({ name: embedderName, dim } as EmbedderConfig, process.env);
-for (const n of sizes) {
-  const vectors = await realTextVectors(n, dim, seed, embedder);
-  const labelNames = realTextRows(0, n, seed, realTextSource()).map((r) => r.label);
+for (const rows of sizes) {
+  // The rows a run keeps: its clean phase drops repeated texts (0.4% of the 1M corpus), whose equal vectors would
+  // otherwise tie every search of theirs (the IVF index's top-1 then widens its candidates until the tie is settled).
+  const all = await realTextVectors(rows, dim, seed, embedder);
+  const texts = realTextRows(0, rows, seed, realTextSource());
+  const seen = new Set<string>();
+  const keep = texts.flatMap((r, i) => (seen.has(r.text) ? [] : (seen.add(r.text), [i])));
+  seen.clear();
+  const n = keep.length;
+  const vectors = n === rows ? all : gather(all, dim, keep);
+  const labelNames = keep.map((i) => texts[i]!.label);
   const labels = [...new Set(labelNames)].sort();
   const labelIds = labelNames.map((l) => labels.indexOf(l));
   const points: StorePoint[] = labelNames.map((label, id) => ({ id, label, split: 'sampled' }));
@@ -121,12 +136,36 @@ for (const n of sizes) {
     );
     const again = secondPassAll ? await timed(() => nearestKInBatches(auto, req, [...judged2], k)) : undefined;
     if (again && reused.value.some((id, i) => id !== again.value[i])) throw new Error(`${n} rows: the second pass's answers with pass 1's reused differ from asking every row`);
+    // The categorise phases: the wrong rows' top-1 asked apart (before) against one scan for it and their k nearest.
+    const top1 = await timed(() => nearestInBatches(auto, req, wrong));
+    const top1Second = await timed(() => nearestInBatches(auto, req, wrong2));
+    const oneScan = async (wrongRows: number[], rows: Uint32Array, earlier?: { ids: Uint32Array; nearest: Int32Array }) => {
+      const both = await nearestWithKInBatches(auto, req, wrongRows, k);
+      const fresh = ascendingAnswers(wrongRows, both.k, k);
+      const known = earlier ? unionAnswers(earlier, fresh, k) : fresh;
+      return { nearest: both.nearest, k: await withKnownNearest(rows, k, known, (missing) => nearestKInBatches(auto, req, [...missing], k)) };
+    };
+    const first = await timed(() => oneScan(wrong, Uint32Array.from(judged)));
+    const second = await timed(() => oneScan(wrong2, judged2, { ids: Uint32Array.from(judged), nearest: asked.value }));
+    if (first.value.k.some((id, i) => id !== asked.value[i]) || second.value.k.some((id, i) => id !== reused.value[i])) {
+      throw new Error(`${n} rows: the k nearest from one scan differ from those asked apart`);
+    }
+    /** Rows whose top-1 differs; throws unless the one scan's scores higher in float64 (or ties with a lower id). */
+    const top1Differs = (apart: Neighbour[], one: Neighbour[], rows: number[]) =>
+      rows.filter((q, i) => {
+        if (apart[i]!.id === one[i]!.id) return false;
+        const a = dot64(vectors, dim, q, apart[i]!.id);
+        const o = dot64(vectors, dim, q, one[i]!.id);
+        if (!(o > a || (o === a && one[i]!.id < apart[i]!.id))) throw new Error(`${n} rows: row ${q}'s top-1 from one scan (${one[i]!.id}, ${o}) is not better than asked apart (${apart[i]!.id}, ${a})`);
+        return true;
+      }).length;
     // The IVF index forced on the same rows (whether or not the store would use it).
     const ivfStore = createEmbeddedStore({ name: 'embedded', search: 'ivf' });
     const ivfIndex = ivfForcedOn ? await timed(() => ivfStore.index(req)) : undefined;
     const ivf = ivfForcedOn ? await timed(() => nearestKInBatches(ivfStore, req, judged, k)) : undefined;
     const row = {
       n,
+      rowsBeforeDedup: rows,
       dim,
       k,
       embedder: embedder.id,
@@ -149,6 +188,15 @@ for (const n of sizes) {
         everyRowWallS: again?.wallS ?? null,
         load1: [reused.load1[0], (again ?? reused).load1[1]],
       },
+      categorise: {
+        wrongRows: [wrong.length, wrong2.length],
+        apartWallS: [top1.wallS + asked.wallS, top1Second.wallS + reused.wallS],
+        apartTop1WallS: [top1.wallS, top1Second.wallS],
+        oneScanWallS: [first.wallS, second.wallS],
+        oneScanCpuS: [first.cpuS, second.cpuS],
+        top1Differs: [top1Differs(top1.value, first.value.nearest, wrong), top1Differs(top1Second.value, second.value.nearest, wrong2)],
+        load1: [top1.load1[0], second.load1[1]],
+      },
       ivfForced:
         ivfIndex && ivf
           ? {
@@ -169,7 +217,8 @@ for (const n of sizes) {
     console.log(
       `${n} × ${dim}, k ${k}: every row exact ${row.exactEveryRow.wallS.toFixed(1)} s wall${everyRow ? '' : ` (scaled from ${sample.length} rows)`}; ` +
         `a run (${row.run.search}${row.run.usesIndex ? ', through the index' : ', exact scan'}) asks ${judged.length} rows: ${asked.wallS.toFixed(1)} s wall (recall@${k} ${row.run.recallAtK.toFixed(3)}); ` +
-        `second pass ${judged2.length} rows: ${reused.wallS.toFixed(1)} s asking the ${askedAgain} pass 1 did not answer${again ? `, ${again.wallS.toFixed(1)} s asking all` : ''}` +
+        `second pass ${judged2.length} rows: ${reused.wallS.toFixed(1)} s asking the ${askedAgain} pass 1 did not answer${again ? `, ${again.wallS.toFixed(1)} s asking all` : ''}; ` +
+        `categorise (top-1 of ${wrong.length} / ${wrong2.length} wrong rows + the k nearest): apart ${row.categorise.apartWallS.map((x) => x.toFixed(1)).join(' / ')} s, one scan ${row.categorise.oneScanWallS.map((x) => x.toFixed(1)).join(' / ')} s, top-1 differs on ${row.categorise.top1Differs.join(' / ')} rows` +
         (row.ivfForced
           ? `; IVF forced (probes ${row.ivfForced.probes} of ${row.ivfForced.lists}${row.ivfForced.usesIndex ? '' : ': exact scan'}): ${row.ivfForced.nearestKWallS.toFixed(1)} s, recall@${k} ${row.ivfForced.recallAtK.toFixed(3)}, majority label agrees ${(100 * row.ivfForced.majorityLabelAgreement).toFixed(1)}%`
           : ''),

@@ -1,5 +1,5 @@
 // `npm run bench`: runs every benchmark (sampling, neighbour search, SpamAssassin end to end, streaming I/O,
-// embedder throughput, the judge's neighbours), then
+// embedder throughput, the judge's neighbours, the exact top-1), then
 // gathers each one's JSON under bench/results/ into bench/results.json and prints where it is.
 //
 //   npm run bench               # full sizes: about an hour on a 2-core machine
@@ -25,6 +25,7 @@ const BENCHES: Array<{ name: string; args: string[]; out: string }> = [
   },
   { name: 'embedder', args: ['bench/embedder.ts', ...(quick ? ['--texts', '100', '--batch-sizes', '32'] : [])], out: 'bench/results/embedder.json' },
   { name: 'neighbours', args: ['bench/neighbours.ts', ...(quick ? ['--sizes=5000'] : [])], out: 'bench/results/neighbours.json' },
+  { name: 'exact-top1', args: ['bench/exact-top1.ts', ...(quick ? ['--sizes=5000', '--repeats=1'] : [])], out: 'bench/results/exact-top1.json' },
 ];
 
 for (const b of BENCHES) {
@@ -35,7 +36,7 @@ for (const b of BENCHES) {
 }
 
 /** Every results file there is, including the drills and evaluations other scripts write. */
-const FILES = ['sampling', 'sampling-handoff', 'sampling-kcenter', 'ann', 'ann-compare-hier', 'ann-sweep', 'ann-sweep-ivf', 'ann-big', 'e2e', 'io', 'sampling-real-text', 'sampling-real-text-42k', 'sampling-real-text-centroid', 'sampling-real-text-centroid-before-compaction', 'sampling-real-text-idle', 'sampling-real-text-300k-2t', 'kill-harness', 'eval', 'eval-seeds-1-2', 'embedder', 'embedder-quality', 'minilm-int8', 'eval-drug-reviews-hash', 'eval-drug-reviews-minilm', 'qdrant-edge', 'scale', 'scale-reuse-sample', 'scale-2-workers', 'scale-minilm', 'io-before-threads', 'neighbours', 'neighbours-1m'];
+const FILES = ['sampling', 'sampling-handoff', 'sampling-kcenter', 'ann', 'ann-compare-hier', 'ann-sweep', 'ann-sweep-ivf', 'ann-big', 'e2e', 'io', 'sampling-real-text', 'sampling-real-text-42k', 'sampling-real-text-centroid', 'sampling-real-text-centroid-before-compaction', 'sampling-real-text-idle', 'sampling-real-text-300k-2t', 'kill-harness', 'eval', 'eval-seeds-1-2', 'embedder', 'embedder-quality', 'minilm-int8', 'eval-drug-reviews-hash', 'eval-drug-reviews-minilm', 'qdrant-edge', 'scale', 'scale-reuse-sample', 'scale-2-workers', 'scale-minilm', 'io-before-threads', 'neighbours', 'neighbours-1m', 'exact-top1'];
 const results: Record<string, unknown> = { machine: machine(), quick };
 for (const f of FILES) {
   const path = `bench/results/${f}.json`;
