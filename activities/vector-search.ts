@@ -5,8 +5,7 @@ import { AtomicWriter, hashKey, readInt32, readJsonl, readUint32, runPhaseOnce, 
 import { withSharedMatrix } from '../adapters/shared-matrix.js';
 import type { Prediction } from '../adapters/trainers/types.js';
 import { createVectorStore, nearestInBatches, nearestKInBatches, nearestWithKInBatches, type StorePoint } from '../adapters/vector-stores/index.js';
-import type { Neighbour } from '../core/categorise.js';
-import { categorise, type Category } from '../core/categorise.js';
+import { categorise, type Category, type Neighbour } from '../core/categorise.js';
 import { neighbourThresholdRows, type JudgeScope } from '../core/judging.js';
 import type { VectorStoreConfig } from '../core/input.js';
 import { jobContext } from './context.js';

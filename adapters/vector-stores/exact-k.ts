@@ -162,7 +162,8 @@ export async function nearestOtherRowsWithTop1(
 /**
  * Exact top-1 of each query among rows 0..n-1 but itself (ties to the lowest id): onnxruntime's float32
  * products propose candidates, float64 re-ranks them, and a query is settled only when no other row can
- * reach the best float64 score given the float32 error bound; otherwise it is asked again with more.
+ * reach the best float64 score given the float32 error bound; otherwise it is asked again with more. Queries go
+ * 256 at a time (each call's scores are queries × 32,768 floats).
  */
 export async function exactTop1Gemm(vectors: Float32Array, n: number, dim: number, queries: ArrayLike<number>, maxNorm: number, threads: number): Promise<Neighbour[]> {
   const out: Neighbour[] = Array.from({ length: queries.length }, () => NO_NEIGHBOUR);
@@ -170,21 +171,24 @@ export async function exactTop1Gemm(vectors: Float32Array, n: number, dim: numbe
   let pending = Array.from({ length: queries.length }, (_, i) => i);
   let k = Math.min(n, EXACT_CANDIDATES);
   while (pending.length > 0) {
-    const rows = pending.map((i) => queries[i]!);
-    // Per query: the k best (score, id) over all blocks, as flat arrays.
-    const { scores: bestS, ids: bestI } = await blockedFloatTopK(gather(vectors, dim, rows), rows.length, vectors, n, dim, k, threads);
     const unsettled: number[] = [];
-    pending.forEach((qi, i) => {
-      const ids: number[] = [];
-      const scores32: number[] = [];
-      for (let j = i * k; j < (i + 1) * k && bestI[j]! >= 0; j++) {
-        ids.push(bestI[j]!);
-        scores32.push(bestS[j]!);
-      }
-      const r = certifyTop1(vectors, dim, rows[i]!, ids, scores32, maxNorm, LIBRARY);
-      if (k >= n || r.certain) out[qi] = r.best;
-      else unsettled.push(qi);
-    });
+    for (let start = 0; start < pending.length; start += QUERY_BLOCK) {
+      const part = pending.slice(start, start + QUERY_BLOCK);
+      const rows = part.map((i) => queries[i]!);
+      // Per query: the k best (score, id) over all blocks, as flat arrays.
+      const { scores: bestS, ids: bestI } = await blockedFloatTopK(gather(vectors, dim, rows), rows.length, vectors, n, dim, k, threads);
+      part.forEach((qi, i) => {
+        const ids: number[] = [];
+        const scores32: number[] = [];
+        for (let j = i * k; j < (i + 1) * k && bestI[j]! >= 0; j++) {
+          ids.push(bestI[j]!);
+          scores32.push(bestS[j]!);
+        }
+        const r = certifyTop1(vectors, dim, rows[i]!, ids, scores32, maxNorm, LIBRARY);
+        if (k >= n || r.certain) out[qi] = r.best;
+        else unsettled.push(qi);
+      });
+    }
     pending = unsettled;
     k = Math.min(n, k * WIDEN_FACTOR);
   }
