@@ -3,7 +3,8 @@
 // certified top-1 (float64 re-rank of the float32 candidates), alone or from the same scan as the k nearest.
 import { availableParallelism } from 'node:os';
 import type { Neighbour } from '../../core/categorise.js';
-import { NO_NEIGHBOUR, certifyTop1, gather } from '../../core/float64-rerank.js';
+import { equalRows, lowestEqualOther, type EqualRows } from '../../core/equal-rows.js';
+import { NO_NEIGHBOUR, certifyTop1, dot64, gather } from '../../core/float64-rerank.js';
 import { ORT_VERSION, floatTopK } from '../onnx/kernels.js';
 
 /** Rows of the matrix per product call; query rows per call (256 × 32,768 float32 scores = 32 MiB at most). */
@@ -34,7 +35,7 @@ export function insert(scores: Float32Array | Float64Array | Int32Array, ids: In
 /**
  * The `k` best rows of 0..n-1 of `vectors` for each of the m query rows `q` (m × dim) by float32 product on
  * onnxruntime, best first, ties to the lower id, −1 past n (m × k scores and ids): the matrix in blocks of
- * `rowBlock` rows, each block's top k merged.
+ * `rowBlock` rows, each block's top k merged. Rows whose `mask` entry is −∞ are left out (−1 past the others).
  */
 export async function blockedFloatTopK(
   q: Float32Array,
@@ -45,16 +46,21 @@ export async function blockedFloatTopK(
   k: number,
   threads: number,
   rowBlock = EXACT_K_ROW_BLOCK,
+  mask?: Float32Array,
 ): Promise<{ scores: Float32Array; ids: Int32Array }> {
   const scores = new Float32Array(m * k).fill(-Infinity);
   const ids = new Int32Array(m * k).fill(-1);
-  const zeros = new Float32Array(Math.min(n, rowBlock));
+  const zeros = mask ? undefined : new Float32Array(Math.min(n, rowBlock));
   for (let from = 0; from < n; from += rowBlock) {
     const len = Math.min(rowBlock, n - from);
     const kk = Math.min(k, len);
-    const top = await floatTopK(q, m, vectors.subarray(from * dim, (from + len) * dim), len, dim, zeros.subarray(0, len), kk, threads);
+    const bias = mask ? mask.subarray(from, from + len) : zeros!.subarray(0, len);
+    const top = await floatTopK(q, m, vectors.subarray(from * dim, (from + len) * dim), len, dim, bias, kk, threads);
     for (let r = 0; r < m; r++) {
-      for (let t = 0; t < kk; t++) insert(scores, ids, r * k, k, top.values[r * kk + t]!, from + Number(top.indices[r * kk + t]));
+      for (let t = 0; t < kk; t++) {
+        const s = top.values[r * kk + t]!;
+        if (s !== -Infinity) insert(scores, ids, r * k, k, s, from + Number(top.indices[r * kk + t]));
+      }
     }
   }
   return { scores, ids };
@@ -153,10 +159,17 @@ export async function nearestOtherRowsWithTop1(
     else unsettled.push(i);
   });
   if (unsettled.length > 0) {
-    const settled = await exactTop1Gemm(vectors, n, dim, unsettled.map((i) => queries[i]!), maxNorm, threads);
+    const settled = await exactTop1Gemm(vectors, n, dim, unsettled.map((i) => queries[i]!), maxNorm, threads, { group: 'at-once' });
     unsettled.forEach((i, j) => (nearest[i] = settled[j]!));
   }
   return { nearest, k: out };
+}
+
+/** The matrix rows a search of deduplicated rows leaves out (every row but the first of its equal group): −∞. */
+function repeatMask(equal: EqualRows, n: number): Float32Array {
+  const mask = new Float32Array(n);
+  for (let i = 0; i < n; i++) if (equal.first[i] !== i) mask[i] = -Infinity;
+  return mask;
 }
 
 /**
@@ -164,33 +177,77 @@ export async function nearestOtherRowsWithTop1(
  * products propose candidates, float64 re-ranks them, and a query is settled only when no other row can
  * reach the best float64 score given the float32 error bound; otherwise it is asked again with more. Queries go
  * 256 at a time (each call's scores are queries × 32,768 floats).
+ *
+ * Equal vectors tie, and a tie at the top cannot settle until the candidates reach past it: a group of D equal
+ * rows would widen D queries to more than D candidates each (about D² work). So once a query is left unsettled
+ * (at once with `group: 'at-once'`), the rows are grouped by equal vectors (`equalRows`, one hashing pass) and, where
+ * any repeat, the next rounds scan only the first row of each group: a repeat scores exactly as its group's
+ * first, which has the lower id, so it can never be the answer, except to that first row itself, whose answer
+ * then weighs its group's next row (the same score as its own vector's) against the scan's.
  */
-export async function exactTop1Gemm(vectors: Float32Array, n: number, dim: number, queries: ArrayLike<number>, maxNorm: number, threads: number): Promise<Neighbour[]> {
+export async function exactTop1Gemm(
+  vectors: Float32Array,
+  n: number,
+  dim: number,
+  queries: ArrayLike<number>,
+  maxNorm: number,
+  threads: number,
+  options: {
+    /** When to group the rows by equal vectors: once a query is left unsettled (default), at once, or never (every tie widens: benchmarks compare against it). */
+    group?: 'when-unsettled' | 'at-once' | 'never';
+    /** Filled in: the most candidates any round kept per query, and whether the rows were grouped (repeats found). */
+    stats?: { widestCandidates: number; grouped: boolean };
+  } = {},
+): Promise<Neighbour[]> {
   const out: Neighbour[] = Array.from({ length: queries.length }, () => NO_NEIGHBOUR);
   if (n === 0) return out;
   let pending = Array.from({ length: queries.length }, (_, i) => i);
   let k = Math.min(n, EXACT_CANDIDATES);
+  let equal: EqualRows | undefined;
+  let mask: Float32Array | undefined;
+  let rows = n;
+  const group = (): void => {
+    equal = equalRows(vectors, n, dim);
+    if (equal.repeated === 0) return;
+    mask = repeatMask(equal, n);
+    rows = n - equal.repeated;
+    k = Math.min(rows, EXACT_CANDIDATES);
+  };
+  if (options.group === 'at-once') group();
   while (pending.length > 0) {
+    if (options.stats) Object.assign(options.stats, { widestCandidates: Math.max(options.stats.widestCandidates, k), grouped: mask !== undefined });
     const unsettled: number[] = [];
     for (let start = 0; start < pending.length; start += QUERY_BLOCK) {
       const part = pending.slice(start, start + QUERY_BLOCK);
-      const rows = part.map((i) => queries[i]!);
+      const rowsOf = part.map((i) => queries[i]!);
       // Per query: the k best (score, id) over all blocks, as flat arrays.
-      const { scores: bestS, ids: bestI } = await blockedFloatTopK(gather(vectors, dim, rows), rows.length, vectors, n, dim, k, threads);
+      const { scores: bestS, ids: bestI } = await blockedFloatTopK(gather(vectors, dim, rowsOf), rowsOf.length, vectors, n, dim, k, threads, EXACT_K_ROW_BLOCK, mask);
       part.forEach((qi, i) => {
+        const q = rowsOf[i]!;
         const ids: number[] = [];
         const scores32: number[] = [];
         for (let j = i * k; j < (i + 1) * k && bestI[j]! >= 0; j++) {
           ids.push(bestI[j]!);
           scores32.push(bestS[j]!);
         }
-        const r = certifyTop1(vectors, dim, rows[i]!, ids, scores32, maxNorm, LIBRARY);
-        if (k >= n || r.certain) out[qi] = r.best;
-        else unsettled.push(qi);
+        const r = certifyTop1(vectors, dim, q, ids, scores32, maxNorm, LIBRARY);
+        if (k < rows && !r.certain) return void unsettled.push(qi);
+        let best = r.best;
+        const twin = mask ? lowestEqualOther(equal!, q, q) : -1;
+        if (twin >= 0) {
+          const s = dot64(vectors, dim, q, twin);
+          if (s > best.score || (s === best.score && twin < best.id)) best = { id: twin, score: s };
+        }
+        out[qi] = best;
       });
     }
     pending = unsettled;
-    k = Math.min(n, k * WIDEN_FACTOR);
+    if (pending.length > 0 && !equal && options.group !== 'never') {
+      group();
+      // Repeats found: the next round starts again from 8 candidates, over the first row of each group.
+      if (mask) continue;
+    }
+    k = Math.min(rows, k * WIDEN_FACTOR);
   }
   return out;
 }

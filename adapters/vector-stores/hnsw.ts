@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { Index, MetricKind, ScalarKind, exactSearch, type BatchMatches, type Matches } from 'usearch';
 import type { Neighbour } from '../../core/categorise.js';
 import { NO_NEIGHBOUR, certifyTop1, gather, maxRowNorm, rerank, rerankTopK } from '../../core/float64-rerank.js';
+import { equalRows, settleTie, type EqualRows } from '../../core/equal-rows.js';
 import { measureRecall, sampleRows, type HnswQuantization, type HnswSummary } from '../../core/index-calibration.js';
 
 /** The usearch release whose behaviour (f32 inner products, i8 casting) the error bounds below assume. */
@@ -159,6 +160,9 @@ export class HnswIndex {
     readonly expansionSearch: number,
   ) {}
 
+  /** The searched matrix's rows grouped by equal vectors, once a top-1 search first meets a tie (`settleTie`). */
+  private equal: { vectors: Float32Array; rows: EqualRows } | undefined;
+
   /** Builds the graph over rows 0..n-1 (keys = row ids) and writes it to `path` (the caller renames it). */
   static build(vectors: Float32Array, n: number, dim: number, tuning: HnswTuning, path: string, onProgress?: (done: number, total: number) => void): void {
     const index = newIndex(dim, tuning, tuning.minExpansionSearch);
@@ -191,7 +195,8 @@ export class HnswIndex {
   /**
    * Top-1 of each query row among every indexed row but itself, from the graph's best `candidates`
    * re-ranked in float64 (ties to the lowest id). A query whose returned candidates all tie is asked again
-   * with more: exact duplicates share one quantised vector, and the lowest id may lie past the first ones.
+   * with more, unless they are all one vector (exact duplicates share one quantised vector, and the lowest id
+   * may lie past the first ones): then the lowest row with that vector answers (`settleTie`).
    */
   search(vectors: Float32Array, dim: number, queries: ArrayLike<number>): Neighbour[] {
     const out: Neighbour[] = Array.from({ length: queries.length }, () => NO_NEIGHBOUR);
@@ -211,7 +216,12 @@ export class HnswIndex {
         }
         const r = rerank(vectors, dim, rows[i]!, ids);
         out[qi] = r.best;
-        if (found >= k && r.allTie && k < size) unsettled.push(qi);
+        if (found >= k && r.allTie && k < size) {
+          if (this.equal?.vectors !== vectors) this.equal = { vectors, rows: equalRows(vectors, size, dim) };
+          const settled = settleTie(this.equal.rows, rows[i]!, r.best, ids);
+          if (settled) out[qi] = settled;
+          else unsettled.push(qi);
+        }
       });
       pending = unsettled;
       k = Math.min(size, k * WIDEN_FACTOR);

@@ -10,6 +10,7 @@ import { NO_NEIGHBOUR, gather, rerank, rerankTopK } from '../../core/float64-rer
 import { measureRecall, sampleRows, type IvfSummary } from '../../core/index-calibration.js';
 import { INT8_CODE_MAX, ORT_VERSION, floatTopK, int8BiasTopK, int8TopK } from '../onnx/kernels.js';
 import { exactTop1Gemm, insert } from './exact-k.js';
+import { equalRows, settleTie, type EqualRows } from '../../core/equal-rows.js';
 
 export interface IvfTuning {
   /** Lists; 0 chooses the power of two nearest √n (1024 at 1M rows). @default 0 */
@@ -143,6 +144,8 @@ export class IvfIndex {
   private readonly centroidCodes: Int8Array;
   private readonly centroidScale: number;
   private readonly centroidBias: Float32Array;
+  /** The rows grouped by equal vectors, once a top-1 search first meets a tie (`settleTie`). */
+  private equal: EqualRows | undefined;
 
   private constructor(
     readonly state: IvfState,
@@ -265,7 +268,8 @@ export class IvfIndex {
   /**
    * Top-1 of each query row among every row but itself: the best `candidates` by int8 product over the
    * rows of its `probes` nearest lists, re-ranked in float64 (ties to the lowest id). A query whose
-   * candidates all tie in float64 is asked again with more, as exact duplicates share their codes.
+   * candidates all tie in float64 is asked again with more, unless they are all one vector (exact duplicates
+   * share their codes): then the lowest row with that vector answers (`settleTie`), without D² widening.
    * `scanned` receives the number of (query, row) products computed.
    */
   async search(queries: ArrayLike<number>, probes: number, scanned?: { pairs: number }): Promise<Neighbour[]> {
@@ -281,7 +285,11 @@ export class IvfIndex {
         const ids = Array.from(bestI.subarray(i * k, (i + 1) * k)).filter((id) => id >= 0);
         const r = rerank(this.vectors, this.state.dim, rows[i]!, ids);
         out[qi] = r.best;
-        if (ids.length >= k && r.allTie && k < this.n) unsettled.push(qi);
+        if (ids.length >= k && r.allTie && k < this.n) {
+          const settled = settleTie((this.equal ??= equalRows(this.vectors, this.n, this.state.dim)), rows[i]!, r.best, ids);
+          if (settled) out[qi] = settled;
+          else unsettled.push(qi);
+        }
       });
       pending = unsettled;
       k = Math.min(this.n, k * WIDEN_FACTOR);
