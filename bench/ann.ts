@@ -28,7 +28,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exactNearest, type Neighbour } from '../core/categorise.js';
-import { HnswIndex, DEFAULT_HNSW_TUNING, exactTop1, type HnswTuning } from '../adapters/vector-stores/hnsw.js';
+import { HnswIndex, DEFAULT_HNSW_TUNING, type HnswTuning } from '../adapters/vector-stores/hnsw.js';
+import { usearchExactTop1 } from './usearch-exact.js';
 import { dot64, maxRowNorm } from '../core/float64-rerank.js';
 import { sampleRows, type HnswQuantization } from '../core/index-calibration.js';
 import { DEFAULT_ANN_THRESHOLD, createEmbeddedStore } from '../adapters/vector-stores/embedded.js';
@@ -220,7 +221,7 @@ async function compareLibraries(config: Config, dir: string): Promise<Record<str
   const { dim } = config;
   const data = mixture(n, config, config.dataDir);
   const queries = sampleRows(n, config.compareQueries, 2);
-  const exact = await timed(() => exactTop1(data, n, dim, queries, { threads: THREADS }));
+  const exact = await timed(() => usearchExactTop1(data, n, dim, queries, { threads: THREADS }));
   const jsQueries = queries.subarray(0, Math.min(queries.length, 50));
   const js = await timed(() => exactNearest(data, n, dim, jsQueries));
   const rows: Record<string, unknown>[] = [

@@ -4,7 +4,7 @@
 // D² there. Here: n `hash` vectors (384-d) of real text (SpamAssassin scaled by a word chain), of which D are
 // distinct case-and-punctuation variants of one short real sentence (their vectors equal: checked), spread over the
 // ids; the D rows plus a tenth of the others as queries. Side by side on the same queries: usearch's exact search
-// (`exactTop1`, widening: the store's exact path before 2026-12-06 evening, still a split's pool), the onnxruntime
+// (`usearchExactTop1`, widening: the store's exact path before 2026-12-06 evening), the onnxruntime
 // certified scan widening on every tie (`exactTop1Gemm` with group 'never': the path before equal rows were
 // grouped), the same with equal rows grouped (the store's `nearest` now), and the one scan for the 10 nearest and
 // the top-1 (`nearestOtherRowsWithTop1`, the categorise pass with the default judge). Identical answers or it throws.
@@ -13,7 +13,7 @@
 import { writeFileSync } from 'node:fs';
 import { createEmbedder } from '../adapters/embedders/index.js';
 import { exactTop1Gemm, nearestOtherRowsWithTop1 } from '../adapters/vector-stores/exact-k.js';
-import { exactTop1 } from '../adapters/vector-stores/hnsw.js';
+import { usearchExactTop1 } from './usearch-exact.js';
 import { maxRowNorm } from '../core/float64-rerank.js';
 import { equalRows } from '../core/equal-rows.js';
 import { Rng } from '../core/random.js';
@@ -61,7 +61,7 @@ for (const d of groups) {
   const others = Array.from({ length: Math.round(n / 10) }, () => rng.nextInt(n)).filter((r) => eq.first[r] === r && eq.next[r] === -1);
   const queries = [...new Set([...rows, ...others])].sort((a, b) => a - b);
   const maxNorm = maxRowNorm(vectors, n, dim);
-  const usearch = await timed(() => Promise.resolve(exactTop1(vectors, n, dim, queries, { maxNorm, threads })));
+  const usearch = await timed(() => Promise.resolve(usearchExactTop1(vectors, n, dim, queries, { maxNorm, threads })));
   const widening = await timed(() => exactTop1Gemm(vectors, n, dim, queries, maxNorm, threads, { group: 'never' }));
   const grouped = await timed(() => exactTop1Gemm(vectors, n, dim, queries, maxNorm, threads));
   const oneScan = await timed(() => nearestOtherRowsWithTop1(vectors, n, dim, 10, queries, maxNorm, threads));

@@ -1,6 +1,6 @@
 // Benchmark of the embedded store's exact top-1 (the categorise phase's search below 50,000 kept rows, and where an
 // index misses its target) on `hash` vectors of real text (SpamAssassin scaled by a word chain, 384-d): usearch's
-// exact search (`exactTop1`, the store's path before 2026-12-06 evening, still used for a split's pool) against the
+// exact search (`usearchExactTop1` in bench/usearch-exact.ts, the store's path before 2026-12-06 evening) against the
 // certified scan on onnxruntime's float32 products (`nearestOtherRowsWithTop1` with k = 1, the store's path now),
 // side by side on the same seeded queries (a tenth of the rows, a run's wrong share), twice each; both re-rank in
 // float64 and must give identical answers (ids and score bits), else the bench throws.
@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { createEmbedder } from '../adapters/embedders/index.js';
 import { nearestOtherRowsWithTop1 } from '../adapters/vector-stores/exact-k.js';
-import { exactTop1 } from '../adapters/vector-stores/hnsw.js';
+import { usearchExactTop1 } from './usearch-exact.js';
 import { maxRowNorm } from '../core/float64-rerank.js';
 import { sampleRows } from '../core/index-calibration.js';
 import { keyValueArgs } from './args.js';
@@ -31,7 +31,7 @@ for (const n of sizes) {
   const queries = [...sampleRows(n, Math.round(n / 10), 2)];
   const maxNorm = maxRowNorm(vectors, n, dim);
   for (let repeat = 0; repeat < repeats; repeat++) {
-    const usearch = await timed(() => Promise.resolve(exactTop1(vectors, n, dim, queries, { maxNorm, threads })));
+    const usearch = await timed(() => Promise.resolve(usearchExactTop1(vectors, n, dim, queries, { maxNorm, threads })));
     const gemm = await timed(() => nearestOtherRowsWithTop1(vectors, n, dim, 1, queries, maxNorm, threads));
     if (JSON.stringify(usearch.value) !== JSON.stringify(gemm.value.nearest)) throw new Error(`${n} rows: the two exact top-1 searches disagree`);
     const row = {

@@ -172,16 +172,23 @@ function repeatMask(equal: EqualRows, n: number): Float32Array {
   return mask;
 }
 
+/** Candidate rows of a top-1 search restricted to some rows: their ids (ascending) and their vectors gathered in that order. */
+export interface Pool {
+  rows: Int32Array;
+  matrix: Float32Array;
+}
+
 /**
- * Exact top-1 of each query among rows 0..n-1 but itself (ties to the lowest id): onnxruntime's float32
- * products propose candidates, float64 re-ranks them, and a query is settled only when no other row can
- * reach the best float64 score given the float32 error bound; otherwise it is asked again with more. Queries go
- * 256 at a time (each call's scores are queries × 32,768 floats).
+ * Exact top-1 of each query among rows 0..n-1 but itself (ties to the lowest id), or among the rows of `pool`
+ * (a split's rows: the query itself excluded where it is one): onnxruntime's float32 products propose
+ * candidates, float64 re-ranks them, and a query is settled only when no other row can reach the best float64
+ * score given the float32 error bound; otherwise it is asked again with more. Queries go 256 at a time (each
+ * call's scores are queries × 32,768 floats).
  *
  * Equal vectors tie, and a tie at the top cannot settle until the candidates reach past it: a group of D equal
  * rows would widen D queries to more than D candidates each (about D² work). So once a query is left unsettled
- * (at once with `group: 'at-once'`), the rows are grouped by equal vectors (`equalRows`, one hashing pass) and, where
- * any repeat, the next rounds scan only the first row of each group: a repeat scores exactly as its group's
+ * (at once with `group: 'at-once'`), the rows are grouped by equal vectors (`equalRows`, one hashing pass) and,
+ * where any repeat, the next rounds scan only the first row of each group: a repeat scores exactly as its group's
  * first, which has the lower id, so it can never be the answer, except to that first row itself, whose answer
  * then weighs its group's next row (the same score as its own vector's) against the scan's.
  */
@@ -193,6 +200,7 @@ export async function exactTop1Gemm(
   maxNorm: number,
   threads: number,
   options: {
+    pool?: Pool;
     /** When to group the rows by equal vectors: once a query is left unsettled (default), at once, or never (every tie widens: benchmarks compare against it). */
     group?: 'when-unsettled' | 'at-once' | 'never';
     /** Filled in: the most candidates any round kept per query, and whether the rows were grouped (repeats found). */
@@ -200,17 +208,24 @@ export async function exactTop1Gemm(
   } = {},
 ): Promise<Neighbour[]> {
   const out: Neighbour[] = Array.from({ length: queries.length }, () => NO_NEIGHBOUR);
-  if (n === 0) return out;
+  // The candidate matrix (m rows) and its rows' ids; a query's own place in it (−1 outside it).
+  const { pool } = options;
+  const m = pool ? pool.rows.length : n;
+  const matrix = pool ? pool.matrix : vectors;
+  const idOf = pool ? (j: number) => pool.rows[j]! : (j: number) => j;
+  if (pool && pool.rows.some((r, j) => j > 0 && r <= pool.rows[j - 1]!)) throw new RangeError('exactTop1Gemm: pool rows must be ascending ids');
+  const placeOf = pool ? (q: number) => ascendingIndexOf(pool.rows, q) : (q: number) => q;
+  if (m === 0) return out;
   let pending = Array.from({ length: queries.length }, (_, i) => i);
-  let k = Math.min(n, EXACT_CANDIDATES);
+  let k = Math.min(m, EXACT_CANDIDATES);
   let equal: EqualRows | undefined;
   let mask: Float32Array | undefined;
-  let rows = n;
+  let rows = m;
   const group = (): void => {
-    equal = equalRows(vectors, n, dim);
+    equal = equalRows(matrix, m, dim);
     if (equal.repeated === 0) return;
-    mask = repeatMask(equal, n);
-    rows = n - equal.repeated;
+    mask = repeatMask(equal, m);
+    rows = m - equal.repeated;
     k = Math.min(rows, EXACT_CANDIDATES);
   };
   if (options.group === 'at-once') group();
@@ -220,23 +235,25 @@ export async function exactTop1Gemm(
     for (let start = 0; start < pending.length; start += QUERY_BLOCK) {
       const part = pending.slice(start, start + QUERY_BLOCK);
       const rowsOf = part.map((i) => queries[i]!);
-      // Per query: the k best (score, id) over all blocks, as flat arrays.
-      const { scores: bestS, ids: bestI } = await blockedFloatTopK(gather(vectors, dim, rowsOf), rowsOf.length, vectors, n, dim, k, threads, EXACT_K_ROW_BLOCK, mask);
+      // Per query: the k best (score, place) over all blocks, as flat arrays.
+      const { scores: bestS, ids: bestI } = await blockedFloatTopK(gather(vectors, dim, rowsOf), rowsOf.length, matrix, m, dim, k, threads, EXACT_K_ROW_BLOCK, mask);
       part.forEach((qi, i) => {
         const q = rowsOf[i]!;
         const ids: number[] = [];
         const scores32: number[] = [];
         for (let j = i * k; j < (i + 1) * k && bestI[j]! >= 0; j++) {
-          ids.push(bestI[j]!);
+          ids.push(idOf(bestI[j]!));
           scores32.push(bestS[j]!);
         }
         const r = certifyTop1(vectors, dim, q, ids, scores32, maxNorm, LIBRARY);
         if (k < rows && !r.certain) return void unsettled.push(qi);
         let best = r.best;
-        const twin = mask ? lowestEqualOther(equal!, q, q) : -1;
+        const place = mask ? placeOf(q) : -1;
+        const twin = place >= 0 ? lowestEqualOther(equal!, place, place) : -1;
         if (twin >= 0) {
-          const s = dot64(vectors, dim, q, twin);
-          if (s > best.score || (s === best.score && twin < best.id)) best = { id: twin, score: s };
+          const id = idOf(twin);
+          const s = dot64(vectors, dim, q, id);
+          if (s > best.score || (s === best.score && id < best.id)) best = { id, score: s };
         }
         out[qi] = best;
       });
@@ -250,4 +267,18 @@ export async function exactTop1Gemm(
     k = Math.min(rows, k * WIDEN_FACTOR);
   }
   return out;
+}
+
+/** The index of `id` in the ascending `ids`, or −1. */
+function ascendingIndexOf(ids: Int32Array, id: number): number {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = ids[mid]!;
+    if (v === id) return mid;
+    if (v < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }

@@ -1,23 +1,21 @@
-// Top-1 neighbour search for the embedded store with usearch: a certified exact scan for small runs and an
-// HNSW index tuned on the run's own rows to a target recall@1 for large ones; both re-rank their candidates
-// in float64, so scores and ties (lowest row id) are those of `exactNearest`.
+// Top-1 neighbour search for the embedded store with usearch: an HNSW index tuned on the run's own rows to a
+// target recall@1 (against the certified exact scan of exact-k.ts) for large runs; it re-ranks its candidates in
+// float64, so scores and ties (lowest row id) are those of `exactNearest`.
 import { availableParallelism } from 'node:os';
-import { Index, MetricKind, ScalarKind, exactSearch, type BatchMatches, type Matches } from 'usearch';
+import { Index, MetricKind, ScalarKind, type BatchMatches, type Matches } from 'usearch';
 import type { Neighbour } from '../../core/categorise.js';
-import { NO_NEIGHBOUR, certifyTop1, gather, maxRowNorm, rerank, rerankTopK } from '../../core/float64-rerank.js';
+import { NO_NEIGHBOUR, gather, rerank, rerankTopK } from '../../core/float64-rerank.js';
 import { equalRows, settleTie, type EqualRows } from '../../core/equal-rows.js';
+import { exactTop1Gemm } from './exact-k.js';
 import { measureRecall, sampleRows, type HnswQuantization, type HnswSummary } from '../../core/index-calibration.js';
 
 /** The usearch release whose behaviour (f32 inner products, i8 casting) the error bounds below assume. */
 export const HNSW_LIBRARY = 'usearch 2.25';
 
-/** Candidates the exact scan keeps per query before its float64 re-rank; widened when it cannot certify. */
-const EXACT_CANDIDATES = 8;
 /** Factor by which a search that could not settle a query asks for more candidates. */
 const WIDEN_FACTOR = 4;
 /** The usearch sentinel for "no key" in padded result slots (2^64 - 1). */
-const NO_KEY = 0xffff_ffff_ffff_ffffn;
-
+export const NO_KEY = 0xffff_ffff_ffff_ffffn;
 
 /** How the HNSW index is built and tuned; the defaults come from bench/ann.ts (docs/performance-ann.md). */
 export interface HnswTuning {
@@ -59,83 +57,16 @@ export const DEFAULT_HNSW_TUNING: HnswTuning = {
   seed: 1,
 };
 
-
-/** Rows the exact scan may return (ascending ids) and their vectors; all rows when absent. */
-export interface Pool {
-  rows: Int32Array;
-  matrix: Float32Array;
-}
-
-
-/**
- * `a` itself when it starts its buffer, else a copy: usearch's exactSearch reads a typed array's buffer
- * from its start, ignoring the view's byteOffset (javascript/lib.cpp, `dataset.ArrayBuffer().Data()`).
- */
-export function atBufferStart(a: Float32Array): Float32Array {
-  return a.byteOffset === 0 ? a : a.slice();
-}
-
-
 /** Keys and distances of every query, `k` slots per query, `counts` of them filled. */
-interface Batch {
+export interface Batch {
   keys: BigUint64Array;
   distances: Float32Array;
   counts: BigUint64Array;
 }
 
-function asBatch(m: Matches | BatchMatches): Batch {
+export function asBatch(m: Matches | BatchMatches): Batch {
   // usearch unwraps a single query's result; both shapes lay keys and distances out per query.
   return 'counts' in m ? m : { keys: m.keys, distances: m.distances, counts: new BigUint64Array([BigInt(m.keys.length)]) };
-}
-
-
-
-/**
- * Exact top-1 of each query among the pool rows (all `n` rows by default), the query itself excluded,
- * ties to the lowest id: usearch's SIMD float32 scan proposes candidates, float64 re-ranks them, and a
- * query is settled only when no row outside the candidates can reach the best float64 score given the
- * float32 error bound; otherwise it is asked again with more candidates, up to the whole pool.
- */
-export function exactTop1(
-  vectors: Float32Array,
-  n: number,
-  dim: number,
-  queries: ArrayLike<number>,
-  options: { pool?: Pool; maxNorm?: number; threads?: number } = {},
-): Neighbour[] {
-  const pool = options.pool;
-  const m = pool ? pool.rows.length : n;
-  const out: Neighbour[] = Array.from({ length: queries.length }, () => NO_NEIGHBOUR);
-  if (m === 0 || queries.length === 0) return out;
-  const data = atBufferStart(pool ? pool.matrix : vectors.subarray(0, n * dim));
-  const rowOf = pool ? (key: number) => pool.rows[key]! : (key: number) => key;
-  const maxNorm = options.maxNorm ?? maxRowNorm(data, m, dim);
-  const threads = options.threads ?? DEFAULT_HNSW_TUNING.threads;
-  let pending = Array.from({ length: queries.length }, (_, i) => i);
-  let k = Math.min(m, EXACT_CANDIDATES);
-  while (pending.length > 0) {
-    const rows = pending.map((i) => queries[i]!);
-    const res = asBatch(exactSearch(data, gather(vectors, dim, rows), dim, k, MetricKind.IP, threads));
-    const unsettled: number[] = [];
-    pending.forEach((qi, i) => {
-      const found = Number(res.counts[i]!);
-      const ids: number[] = [];
-      const scores32: number[] = [];
-      for (let j = 0; j < found; j++) {
-        const key = res.keys[i * k + j]!;
-        if (key === NO_KEY) continue;
-        ids.push(rowOf(Number(key)));
-        scores32.push(1 - res.distances[i * k + j]!);
-      }
-      const r = certifyTop1(vectors, dim, rows[i]!, ids, scores32, maxNorm, HNSW_LIBRARY);
-      if (found >= m || r.certain) out[qi] = r.best;
-      else unsettled.push(qi);
-    });
-    if (unsettled.length > 0 && k === m) throw new Error('exactTop1: a full scan left queries unsettled');
-    pending = unsettled;
-    k = Math.min(m, k * WIDEN_FACTOR);
-  }
-  return out;
 }
 
 const SCALAR: Record<HnswQuantization, ScalarKind> = { i8: ScalarKind.I8, f16: ScalarKind.F16, f32: ScalarKind.F32 };
@@ -251,16 +182,12 @@ export class HnswIndex {
   }
 }
 
-
-
-
-
 /**
  * Measures recall@1 of the index at `path` against the certified exact scan on a seeded sample of rows,
  * doubling the search breadth from `minExpansionSearch` until the lower end of its one-sided 90% Wilson
  * interval reaches `targetRecall` (so that sampling luck does not pick too small a breadth).
  */
-export function calibrateHnsw(
+export async function calibrateHnsw(
   vectors: Float32Array,
   n: number,
   dim: number,
@@ -268,9 +195,9 @@ export function calibrateHnsw(
   tuning: HnswTuning,
   targetRecall: number,
   maxNorm: number,
-): Omit<HnswSummary, 'buildSeconds' | 'calibrateSeconds'> {
+): Promise<Omit<HnswSummary, 'buildSeconds' | 'calibrateSeconds'>> {
   const sample = sampleRows(n, tuning.calibrationQueries, tuning.seed);
-  const truth = exactTop1(vectors, n, dim, sample, { maxNorm, threads: tuning.threads });
+  const truth = await exactTop1Gemm(vectors, n, dim, sample, maxNorm, tuning.threads);
   const tried: HnswSummary['tried'] = [];
   let ef = tuning.minExpansionSearch;
   for (;;) {

@@ -1,5 +1,5 @@
-// Tests of the embedded store's neighbour search: the certified exact scan equals exactNearest, the ANN index
-// reaches its recall on a small set and breaks ties like exact search, and 'auto' picks by row count.
+// Tests of the embedded store's neighbour search: the ANN index reaches its recall on a small set and breaks ties
+// like exact search, and 'auto' picks by row count (the certified exact scan: exact-top1.test.ts).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -8,9 +8,8 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { exactNearest, type Split } from '../../core/categorise.js';
 import { parseDqeInput } from '../../core/input.js';
-import { Rng } from '../../core/random.js';
-import { HnswIndex, DEFAULT_HNSW_TUNING, exactTop1, type HnswTuning } from '../../adapters/vector-stores/hnsw.js';
-import { dot64, f32DotBound } from '../../core/float64-rerank.js';
+import { HnswIndex, DEFAULT_HNSW_TUNING, type HnswTuning } from '../../adapters/vector-stores/hnsw.js';
+import { dot64 } from '../../core/float64-rerank.js';
 import { CALIBRATION_Z, sampleRows, wilsonLower } from '../../core/index-calibration.js';
 import { DEFAULT_ANN_THRESHOLD, createEmbeddedStore, planSearch, type EmbeddedStoreConfig } from '../../adapters/vector-stores/embedded.js';
 import { DEFAULT_IVF_TUNING } from '../../adapters/vector-stores/ivf.js';
@@ -31,90 +30,6 @@ async function withDir<T>(fn: (dir: string) => T | Promise<T>): Promise<T> {
     await rm(dir, { recursive: true, force: true });
   }
 }
-
-describe('certified exact scan (usearch + float64 re-rank)', () => {
-  test('equals exactNearest, ids and score bits, on clustered data with duplicates', () => {
-    for (const [n, dim, seed] of [
-      [400, 32, 1],
-      [300, 7, 2],
-      [250, 128, 3],
-      [200, 1, 4],
-    ] as const) {
-      const v = clustered(n, dim, seed);
-      assert.deepEqual(exactTop1(v, n, dim, ids(n)), exactNearest(v, n, dim, ids(n)), `n=${n} dim=${dim}`);
-    }
-  });
-
-  test('N = 1 has no neighbour; N = 2 gives the other row', () => {
-    const one = new Float32Array([0.6, 0.8]);
-    assert.deepEqual(exactTop1(one, 1, 2, [0]), [{ id: -1, score: -Infinity }]);
-    const two = new Float32Array([0.6, 0.8, 1, 0]);
-    const got = exactTop1(two, 2, 2, [0, 1]);
-    assert.deepEqual(got, exactNearest(two, 2, 2, [0, 1]));
-    assert.deepEqual(
-      got.map((g) => g.id),
-      [1, 0],
-    );
-  });
-
-  test('more exact duplicates than its first candidates: widens until the lowest id is certain', () => {
-    // 40 copies of one vector scattered among 200 rows: each copy's neighbour is the lowest other copy.
-    const dim = 16;
-    const base = clustered(200, dim, 5, 4, 0.3, 0);
-    const copies = ids(40).map((i) => 5 * i + 3);
-    for (const c of copies) base.copyWithin(c * dim, 0, dim);
-    const got = exactTop1(base, 200, dim, copies);
-    assert.deepEqual(
-      got.map((g) => g.id),
-      copies.map((c) => (c === 0 ? 3 : 0)),
-    );
-    assert.deepEqual(got, exactNearest(base, 200, dim, copies));
-  });
-
-  test('near-duplicates closer than float32 can order them: the float64 order wins', () => {
-    // 60 copies of one vector, each nudged by a few float32 ulps on some coordinates: their float64 scores
-    // differ below float32's resolution, so usearch's candidate order is noise and only widening finds the best.
-    const dim = 64;
-    const n = 400;
-    for (const seed of [1, 2, 3, 4, 5, 6]) {
-      const v = clustered(n, dim, seed, 4, 0.3, 0);
-      const rng = new Rng(seed);
-      const copies = ids(60).map((i) => 6 * i + 5);
-      for (const c of copies) {
-        v.copyWithin(c * dim, 0, dim);
-        for (let t = 0; t < 8; t++) {
-          const j = rng.nextInt(dim);
-          v[c * dim + j] = v[c * dim + j]! * (1 + (rng.nextInt(7) - 3) * 2 ** -23);
-        }
-      }
-      const queries = [0, ...copies];
-      assert.deepEqual(exactTop1(v, n, dim, queries), exactNearest(v, n, dim, queries), `seed ${seed}`);
-    }
-  });
-
-  test('a candidate pool (split filter) equals exactNearest with the same filter', () => {
-    const n = 300;
-    const dim = 24;
-    const v = clustered(n, dim, 6);
-    const rows = Int32Array.from(ids(n).filter((i) => i % 3 === 0));
-    const matrix = new Float32Array(rows.length * dim);
-    rows.forEach((r, i) => matrix.set(v.subarray(r * dim, r * dim + dim), i * dim));
-    assert.deepEqual(
-      exactTop1(v, n, dim, ids(n), { pool: { rows, matrix } }),
-      exactNearest(v, n, dim, ids(n), (i) => i % 3 === 0),
-    );
-  });
-
-  test('the float32 error bound covers usearch on long vectors with large entries', () => {
-    // One coordinate carries most of the mass: the worst case for rounding in a float32 sum.
-    const dim = 1536;
-    const n = 64;
-    const v = clustered(n, dim, 7, 2, 1, 0);
-    for (let i = 0; i < n; i++) v[i * dim] = 0.9 + i / 1000;
-    assert.deepEqual(exactTop1(v, n, dim, ids(n)), exactNearest(v, n, dim, ids(n)));
-    assert.ok(f32DotBound(dim, 1, 1) < 1e-3, 'the bound stays tight enough to settle most queries');
-  });
-});
 
 describe('ANN index (usearch HNSW, float64 re-rank)', () => {
   test('reaches recall@1 >= 0.99 against exact on a small set, and reports what it measured', async () => {

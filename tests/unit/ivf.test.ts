@@ -12,7 +12,7 @@ import { maxRowNorm } from '../../core/float64-rerank.js';
 import { createEmbeddedStore } from '../../adapters/vector-stores/embedded.js';
 import { nearestInBatches } from '../../adapters/vector-stores/index.js';
 import { DEFAULT_IVF_TUNING, IvfIndex, calibrateIvf, coordinateScales, decodeIvfState, defaultLists, encodeIvfState, type IvfTuning } from '../../adapters/vector-stores/ivf.js';
-import { exactTop1Gemm, nearestOtherRows, nearestOtherRowsWithTop1 } from '../../adapters/vector-stores/exact-k.js';
+import { nearestOtherRows, nearestOtherRowsWithTop1 } from '../../adapters/vector-stores/exact-k.js';
 import { quantisePerColumn } from '../../adapters/onnx/bert.js';
 import { INT8_CODE_MAX, floatTopK, int8BiasTopK, int8TopK, releaseSessions } from '../../adapters/onnx/kernels.js';
 import type { StorePoint } from '../../adapters/vector-stores/types.js';
@@ -123,75 +123,6 @@ describe('onnxruntime kernels', () => {
   test('a wrongly sized input is refused, naming the kernel', async () => {
     await assert.rejects(floatTopK(new Float32Array(10), 2, new Float32Array(8), 2, 4, new Float32Array(2), 1, 1), /floatTopK a: 10 elements, expected 8/);
     await assert.rejects(int8TopK(new Uint8Array(8), 2, new Int8Array(7), 2, 4, 1, 1), /int8TopK b: 7 elements, expected 8/);
-  });
-});
-
-describe('exact scan on onnxruntime (float32 proposals, float64 re-rank)', () => {
-  test('equals exactNearest, ids and score bits, on clustered data with duplicates', async () => {
-    const n = 1500;
-    const dim = 32;
-    const v = clustered(n, dim, 1, 8, 0.3, 0.1);
-    assert.deepEqual(await exactTop1Gemm(v, n, dim, ids(n), maxRowNorm(v, n, dim), 2), exactNearest(v, n, dim, ids(n)));
-  });
-
-  test('a group of equal rows larger than the candidates settles over one row per group, without widening', async () => {
-    // 600 of 1,500 rows are one vector (rows 3, 5, 7, ...): each one's nearest other row is the lowest other copy.
-    const n = 1500;
-    const dim = 16;
-    const v = clustered(n, dim, 11, 8, 0.3, 0);
-    const copies = ids(600).map((i) => 3 + 2 * i);
-    for (const c of copies) v.copyWithin(c * dim, 3 * dim, 4 * dim);
-    const want = exactNearest(v, n, dim, ids(n));
-    assert.deepEqual(
-      copies.map((c) => want[c]!.id),
-      copies.map((c) => (c === 3 ? 5 : 3)),
-      'precondition',
-    );
-    for (const group of ['when-unsettled', 'at-once'] as const) {
-      const stats = { widestCandidates: 0, grouped: false };
-      assert.deepEqual(await exactTop1Gemm(v, n, dim, ids(n), maxRowNorm(v, n, dim), 2, { group, stats }), want, `group ${group}`);
-      assert.deepEqual(stats, { widestCandidates: 8, grouped: true }, `group ${group}`);
-    }
-    // Without grouping the copies' tie widens their candidates 8 → 32 → 128 → 512 → 1,500: the same answers.
-    const stats = { widestCandidates: 0, grouped: false };
-    assert.deepEqual(await exactTop1Gemm(v, n, dim, ids(n), maxRowNorm(v, n, dim), 2, { group: 'never', stats }), want);
-    assert.deepEqual(stats, { widestCandidates: n, grouped: false });
-    // Distinct rows only: never grouped.
-    const plain = clustered(n, dim, 11, 8, 0.3, 0);
-    const plainStats = { widestCandidates: 0, grouped: false };
-    assert.deepEqual(await exactTop1Gemm(plain, n, dim, ids(n), maxRowNorm(plain, n, dim), 2, { group: 'at-once', stats: plainStats }), exactNearest(plain, n, dim, ids(n)));
-    assert.equal(plainStats.grouped, false);
-  });
-
-  test("a group's first row weighs its next row against the scan: a longer vector elsewhere can score higher", async () => {
-    // Rows 0, 2, 3: (0.6, 0.8, 0); row 1: (1.2, 1.6, 0), twice as long: the best other row of each copy (1.0 vs 2.0).
-    // Row 4: (0, 0, 1) and row 5: (−0, 0, 1) — equal by value: one group, each the other's nearest.
-    const dim = 3;
-    const rows = [
-      [0.6, 0.8, 0],
-      [1.2, 1.6, 0],
-      [0.6, 0.8, 0],
-      [0.6, 0.8, 0],
-      [0, 0, 1],
-      [-0, 0, 1],
-    ];
-    const v = new Float32Array(rows.flat());
-    const got = await exactTop1Gemm(v, 6, dim, ids(6), maxRowNorm(v, 6, dim), 1, { group: 'at-once' });
-    assert.deepEqual(got, exactNearest(v, 6, dim, ids(6)));
-    assert.deepEqual(
-      got.map((g) => g.id),
-      [1, 0, 1, 1, 5, 4],
-    );
-    // Every row one vector: one row per group left to scan, each answered by its group.
-    const same = new Float32Array([0.6, 0.8, 0.6, 0.8, 0.6, 0.8]);
-    assert.deepEqual(await exactTop1Gemm(same, 3, 2, [0, 1, 2], 1, 1, { group: 'at-once' }), exactNearest(same, 3, 2, [0, 1, 2]));
-  });
-
-  test('N = 1 has no neighbour; N = 2 gives the other row', async () => {
-    const one = clustered(1, 4, 2);
-    assert.deepEqual(await exactTop1Gemm(one, 1, 4, [0], 1, 1), [{ id: -1, score: -Infinity }]);
-    const two = clustered(2, 4, 3);
-    assert.deepEqual(await exactTop1Gemm(two, 2, 4, [0, 1], 1, 1), exactNearest(two, 2, 4, [0, 1]));
   });
 });
 
