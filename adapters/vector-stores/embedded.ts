@@ -10,6 +10,7 @@ import type { Neighbour, Split } from '../../core/categorise.js';
 import type { VectorStoreConfig } from '../../core/input.js';
 import { exists, hashKey, readJson, writeJsonAtomic, writeTypedAtomic } from '../files.js';
 import { maxRowNorm } from '../../core/float64-rerank.js';
+import { equalRows, type EqualRows } from '../../core/equal-rows.js';
 import type { HnswSummary, IvfSummary } from '../../core/index-calibration.js';
 import { exactTop1Gemm, nearestOtherRows, nearestOtherRowsWithTop1, type Pool } from './exact-k.js';
 import { HnswIndex, DEFAULT_HNSW_TUNING, calibrateHnsw, type HnswTuning } from './hnsw.js';
@@ -87,12 +88,21 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
   const norms = new WeakMap<Float32Array, number>();
   const fingerprints = new WeakMap<Float32Array, string>();
   const pools = new WeakMap<Float32Array, Map<Split, Pool>>();
+  const equalities = new WeakMap<Float32Array, EqualRows>();
   let loaded: Loaded | undefined;
 
   const maxNorm = (vectors: Float32Array, n: number, dim: number): number => {
     let m = norms.get(vectors);
     if (m === undefined) norms.set(vectors, (m = maxRowNorm(vectors, n, dim)));
     return m;
+  };
+
+  // The rows' equal-vector groups, computed the first time a certified top-1 needs them (one hashing pass: ~2 s at
+  // 1M × 384), then kept: categorise asks batch after batch of the same matrix.
+  const equalOf = (vectors: Float32Array, n: number, dim: number) => (): EqualRows => {
+    let e = equalities.get(vectors);
+    if (e === undefined) equalities.set(vectors, (e = equalRows(vectors, n, dim)));
+    return e;
   };
 
   const indexKey = (method: 'hnsw' | 'ivf', vectors: Float32Array, n: number, dim: number): string => {
@@ -218,7 +228,7 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
       }
       // The certified scan on onnxruntime's float32 products: 2,000 queries over 20,000 real-text rows in 0.3 s,
       // where usearch's exact search took 2.9 s (bench/exact-top1.ts, 2026-12-06).
-      return (await nearestOtherRowsWithTop1(vectors, n, dim, 1, req.queryIds, maxNorm(vectors, n, dim), t.threads)).nearest;
+      return (await nearestOtherRowsWithTop1(vectors, n, dim, 1, req.queryIds, maxNorm(vectors, n, dim), t.threads, undefined, undefined, equalOf(vectors, n, dim))).nearest;
     },
     async nearestK(req): Promise<Int32Array> {
       const n = rowsOf(req);
@@ -238,7 +248,7 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
         // missed its target), the k nearest come from the exact scan, and the certified top-1 with them.
         if (index.search && index.searchK) return { nearest: await index.search(req.queryIds), k: await index.searchK(req.queryIds, req.k) };
       }
-      return nearestOtherRowsWithTop1(req.vectors, n, req.dim, req.k, req.queryIds, maxNorm(req.vectors, n, req.dim), t.threads);
+      return nearestOtherRowsWithTop1(req.vectors, n, req.dim, req.k, req.queryIds, maxNorm(req.vectors, n, req.dim), t.threads, undefined, undefined, equalOf(req.vectors, n, req.dim));
     },
     async drop(_runId, workDir) {
       // Free the loaded copy and delete the saved index (hundreds of MB at a million rows); the

@@ -146,6 +146,8 @@ export async function nearestOtherRowsWithTop1(
   threads = availableParallelism(),
   onProgress: (done: number, total: number) => void = () => {},
   rowBlock = EXACT_K_ROW_BLOCK,
+  /** The rows' equal-vector groups, where the caller keeps them across calls (else computed when needed). */
+  equal?: () => EqualRows,
 ): Promise<{ nearest: Neighbour[]; k: Int32Array }> {
   const out = new Int32Array(queries.length * k).fill(-1);
   const nearest: Neighbour[] = Array.from({ length: queries.length }, () => NO_NEIGHBOUR);
@@ -159,7 +161,7 @@ export async function nearestOtherRowsWithTop1(
     else unsettled.push(i);
   });
   if (unsettled.length > 0) {
-    const settled = await exactTop1Gemm(vectors, n, dim, unsettled.map((i) => queries[i]!), maxNorm, threads, { group: 'at-once' });
+    const settled = await exactTop1Gemm(vectors, n, dim, unsettled.map((i) => queries[i]!), maxNorm, threads, { group: 'at-once', ...(equal ? { equal } : {}) });
     unsettled.forEach((i, j) => (nearest[i] = settled[j]!));
   }
   return { nearest, k: out };
@@ -201,6 +203,8 @@ export async function exactTop1Gemm(
   threads: number,
   options: {
     pool?: Pool;
+    /** The rows' equal-vector groups (without a pool), where the caller keeps them across calls; else computed when needed. */
+    equal?: () => EqualRows;
     /** When to group the rows by equal vectors: once a query is left unsettled (default), at once, or never (every tie widens: benchmarks compare against it). */
     group?: 'when-unsettled' | 'at-once' | 'never';
     /** Filled in: the most candidates any round kept per query, and whether the rows were grouped (repeats found). */
@@ -222,7 +226,7 @@ export async function exactTop1Gemm(
   let mask: Float32Array | undefined;
   let rows = m;
   const group = (): void => {
-    equal = equalRows(matrix, m, dim);
+    equal = options.equal && !pool ? options.equal() : equalRows(matrix, m, dim);
     if (equal.repeated === 0) return;
     mask = repeatMask(equal, m);
     rows = m - equal.repeated;

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { exactNearest } from '../../core/categorise.js';
 import { Rng } from '../../core/random.js';
 import { f32DotBound, maxRowNorm } from '../../core/float64-rerank.js';
-import { exactTop1Gemm, type Pool } from '../../adapters/vector-stores/exact-k.js';
+import { exactTop1Gemm, nearestOtherRowsWithTop1, type Pool } from '../../adapters/vector-stores/exact-k.js';
+import { equalRows } from '../../core/equal-rows.js';
 import { clustered } from '../helpers/vectors.js';
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -170,6 +171,22 @@ describe('certified exact scan on onnxruntime (float32 proposals, float64 re-ran
     // Copies in the pool are 2, 8, 14, ...: copy 2's nearest is 8, every other copy's (odd ones too) is 2.
     assert.deepEqual(got.filter((_, i) => i % 3 === 2).map((g) => g.id), ids(200).map((j) => (j === 0 ? 8 : 2)));
     assert.deepEqual(stats, { widestCandidates: 8, grouped: true });
+  });
+
+  test("a caller's kept grouping is asked for, not recomputed; the one scan hands it to its fallback", async () => {
+    const n = 900;
+    const dim = 16;
+    const v = clustered(n, dim, 14, 8, 0.3, 0);
+    for (let c = 1; c < n; c += 3) v.copyWithin(c * dim, dim, 2 * dim);
+    const kept = equalRows(v, n, dim);
+    let asked = 0;
+    const equal = () => (asked++, kept);
+    const want = exactNearest(v, n, dim, ids(n));
+    assert.deepEqual(await exactTop1Gemm(v, n, dim, ids(n), maxRowNorm(v, n, dim), 2, { equal }), want);
+    assert.equal(asked, 1);
+    const one = await nearestOtherRowsWithTop1(v, n, dim, 10, ids(n), maxRowNorm(v, n, dim), 2, undefined, undefined, equal);
+    assert.deepEqual(one.nearest, want);
+    assert.equal(asked, 2);
   });
 
   test('pool rows out of order are refused', async () => {
