@@ -15,10 +15,9 @@ const WIDEN_FACTOR = 4;
  * `a` itself when it starts its buffer, else a copy: usearch's exactSearch reads a typed array's buffer
  * from its start, ignoring the view's byteOffset (javascript/lib.cpp, `dataset.ArrayBuffer().Data()`).
  */
-export function atBufferStart(a: Float32Array): Float32Array {
+function atBufferStart(a: Float32Array): Float32Array {
   return a.byteOffset === 0 ? a : a.slice();
 }
-
 
 /**
  * Exact top-1 of each query among the pool rows (all `n` rows by default), the query itself excluded,
