@@ -69,7 +69,8 @@ export function lowestEqualOther(equal: EqualRows, b: number, q: number): number
 /**
  * The answer to query row `q` whose candidates all tied at `best` (the float64 re-rank's `allTie`) where they are
  * all one vector: the lowest row of that vector's group other than q, which is what asking again with more
- * candidates until the tie settles would find. Undefined where distinct vectors tied (ask again).
+ * candidates until the tie settles would find (unless a distinct vector scores exactly the same with a lower id,
+ * which an approximate index need not find either). Undefined where distinct vectors tied (ask again).
  */
 export function settleTie(equal: EqualRows, q: number, best: Neighbour, candidates: Iterable<number>): Neighbour | undefined {
   const f = equal.first[best.id]!;
