@@ -61,6 +61,20 @@ export function equalRows(vectors: Float32Array, n: number, dim: number): EqualR
   return { first, next, repeated };
 }
 
+const kept = new WeakMap<Float32Array, { n: number; dim: number; rows: EqualRows }>();
+
+/**
+ * `equalRows` of a matrix, computed once per array and kept while the array lives (a run's matrix is never written
+ * after it is embedded; the store, the IVF and the HNSW index ask batch after batch of the same one).
+ */
+export function equalRowsOf(vectors: Float32Array, n: number, dim: number): EqualRows {
+  const got = kept.get(vectors);
+  if (got && got.n === n && got.dim === dim) return got.rows;
+  const rows = equalRows(vectors, n, dim);
+  kept.set(vectors, { n, dim, rows });
+  return rows;
+}
+
 /** The lowest row other than `q` whose vector equals row `b`'s, or −1 (b = q alone in its group). */
 export function lowestEqualOther(equal: EqualRows, b: number, q: number): number {
   const f = equal.first[b]!;

@@ -10,7 +10,7 @@ import type { Neighbour, Split } from '../../core/categorise.js';
 import type { VectorStoreConfig } from '../../core/input.js';
 import { exists, hashKey, readJson, writeJsonAtomic, writeTypedAtomic } from '../files.js';
 import { maxRowNorm } from '../../core/float64-rerank.js';
-import { equalRows, type EqualRows } from '../../core/equal-rows.js';
+import { equalRowsOf } from '../../core/equal-rows.js';
 import type { HnswSummary, IvfSummary } from '../../core/index-calibration.js';
 import { exactTop1Gemm, nearestOtherRows, nearestOtherRowsWithTop1, type Pool } from './exact-k.js';
 import { HnswIndex, DEFAULT_HNSW_TUNING, calibrateHnsw, type HnswTuning } from './hnsw.js';
@@ -88,7 +88,6 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
   const norms = new WeakMap<Float32Array, number>();
   const fingerprints = new WeakMap<Float32Array, string>();
   const pools = new WeakMap<Float32Array, Map<Split, Pool>>();
-  const equalities = new WeakMap<Float32Array, EqualRows>();
   let loaded: Loaded | undefined;
 
   const maxNorm = (vectors: Float32Array, n: number, dim: number): number => {
@@ -98,12 +97,8 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
   };
 
   // The rows' equal-vector groups, computed the first time a certified top-1 needs them (one hashing pass: ~2 s at
-  // 1M × 384), then kept: categorise asks batch after batch of the same matrix.
-  const equalOf = (vectors: Float32Array, n: number, dim: number) => (): EqualRows => {
-    let e = equalities.get(vectors);
-    if (e === undefined) equalities.set(vectors, (e = equalRows(vectors, n, dim)));
-    return e;
-  };
+  // 1M × 384), then kept with the matrix (`equalRowsOf`): categorise asks batch after batch of the same one.
+  const equalOf = (vectors: Float32Array, n: number, dim: number) => () => equalRowsOf(vectors, n, dim);
 
   const indexKey = (method: 'hnsw' | 'ivf', vectors: Float32Array, n: number, dim: number): string => {
     let matrix = fingerprints.get(vectors);

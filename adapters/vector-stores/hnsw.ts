@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { Index, MetricKind, ScalarKind, type BatchMatches, type Matches } from 'usearch';
 import type { Neighbour } from '../../core/categorise.js';
 import { NO_NEIGHBOUR, gather, rerank, rerankTopK } from '../../core/float64-rerank.js';
-import { equalRows, settleTie, type EqualRows } from '../../core/equal-rows.js';
+import { equalRowsOf, settleTie } from '../../core/equal-rows.js';
 import { exactTop1Gemm } from './exact-k.js';
 import { measureRecall, sampleRows, type HnswQuantization, type HnswSummary } from '../../core/index-calibration.js';
 
@@ -91,9 +91,6 @@ export class HnswIndex {
     readonly expansionSearch: number,
   ) {}
 
-  /** The searched matrix's rows grouped by equal vectors, once a top-1 search first meets a tie (`settleTie`). */
-  private equal: { vectors: Float32Array; rows: EqualRows } | undefined;
-
   /** Builds the graph over rows 0..n-1 (keys = row ids) and writes it to `path` (the caller renames it). */
   static build(vectors: Float32Array, n: number, dim: number, tuning: HnswTuning, path: string, onProgress?: (done: number, total: number) => void): void {
     const index = newIndex(dim, tuning, tuning.minExpansionSearch);
@@ -148,8 +145,7 @@ export class HnswIndex {
         const r = rerank(vectors, dim, rows[i]!, ids);
         out[qi] = r.best;
         if (found >= k && r.allTie && k < size) {
-          if (this.equal?.vectors !== vectors) this.equal = { vectors, rows: equalRows(vectors, size, dim) };
-          const settled = settleTie(this.equal.rows, rows[i]!, r.best, ids);
+          const settled = settleTie(equalRowsOf(vectors, size, dim), rows[i]!, r.best, ids);
           if (settled) out[qi] = settled;
           else unsettled.push(qi);
         }

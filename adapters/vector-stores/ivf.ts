@@ -10,7 +10,7 @@ import { NO_NEIGHBOUR, gather, rerank, rerankTopK } from '../../core/float64-rer
 import { measureRecall, sampleRows, type IvfSummary } from '../../core/index-calibration.js';
 import { INT8_CODE_MAX, ORT_VERSION, floatTopK, int8BiasTopK, int8TopK } from '../onnx/kernels.js';
 import { exactTop1Gemm, insert } from './exact-k.js';
-import { equalRows, settleTie, type EqualRows } from '../../core/equal-rows.js';
+import { equalRowsOf, settleTie } from '../../core/equal-rows.js';
 
 export interface IvfTuning {
   /** Lists; 0 chooses the power of two nearest √n (1024 at 1M rows). @default 0 */
@@ -144,8 +144,6 @@ export class IvfIndex {
   private readonly centroidCodes: Int8Array;
   private readonly centroidScale: number;
   private readonly centroidBias: Float32Array;
-  /** The rows grouped by equal vectors, once a top-1 search first meets a tie (`settleTie`). */
-  private equal: EqualRows | undefined;
 
   private constructor(
     readonly state: IvfState,
@@ -286,7 +284,7 @@ export class IvfIndex {
         const r = rerank(this.vectors, this.state.dim, rows[i]!, ids);
         out[qi] = r.best;
         if (ids.length >= k && r.allTie && k < this.n) {
-          const settled = settleTie((this.equal ??= equalRows(this.vectors, this.n, this.state.dim)), rows[i]!, r.best, ids);
+          const settled = settleTie(equalRowsOf(this.vectors, this.n, this.state.dim), rows[i]!, r.best, ids);
           if (settled) out[qi] = settled;
           else unsettled.push(qi);
         }

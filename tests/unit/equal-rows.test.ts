@@ -2,7 +2,7 @@
 // collisions told apart, and the tie a search settles through them.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { equalRows, lowestEqualOther, settleTie } from '../../core/equal-rows.js';
+import { equalRows, equalRowsOf, lowestEqualOther, settleTie } from '../../core/equal-rows.js';
 
 describe('equalRows', () => {
   test('hand-worked: first and next of each row, repeats counted, −0 equal to 0', () => {
@@ -42,5 +42,14 @@ describe('equalRows', () => {
     assert.deepEqual(settleTie(eq, 4, { id: 0, score: 0.6 }, [0, 4, 2]), { id: 0, score: 0.6 });
     // Query 1 whose tied candidates are rows 2 and 4 (different vectors): not settled.
     assert.equal(settleTie(eq, 1, { id: 2, score: 0 }, [2, 4]), undefined);
+  });
+
+  test('equalRowsOf keeps one grouping per matrix array (and row count and width)', () => {
+    const v = new Float32Array([1, 0, 0, 1, 1, 0]);
+    const a = equalRowsOf(v, 3, 2);
+    assert.deepEqual([...a.first], [0, 1, 0]);
+    assert.equal(equalRowsOf(v, 3, 2), a, 'the same array: the kept grouping');
+    assert.notEqual(equalRowsOf(new Float32Array(v), 3, 2), a, 'another array: its own');
+    assert.deepEqual([...equalRowsOf(v, 2, 2).first], [0, 1], 'fewer rows of the same array: grouped again');
   });
 });
