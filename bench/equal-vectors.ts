@@ -12,7 +12,8 @@
 // Usage: npx tsx bench/equal-vectors.ts [--n=20000] [--groups=50,500,2000] [--out=bench/results/equal-vectors.json]
 import { writeFileSync } from 'node:fs';
 import { createEmbedder } from '../adapters/embedders/index.js';
-import { exactTop1Gemm, nearestOtherRowsWithTop1 } from '../adapters/vector-stores/exact-k.js';
+import { exactTop1Gemm } from '../adapters/vector-stores/exact-k.js';
+import { nearestOtherRowsWithTop1 } from '../adapters/vector-stores/exact-knn.js';
 import { usearchExactTop1 } from './usearch-exact.js';
 import { maxRowNorm } from '../core/float64-rerank.js';
 import { equalRows } from '../core/equal-rows.js';
@@ -64,7 +65,7 @@ for (const d of groups) {
   const usearch = await timed(() => Promise.resolve(usearchExactTop1(vectors, n, dim, queries, { maxNorm, threads })));
   const widening = await timed(() => exactTop1Gemm(vectors, n, dim, queries, maxNorm, threads, { group: 'never' }));
   const grouped = await timed(() => exactTop1Gemm(vectors, n, dim, queries, maxNorm, threads));
-  const oneScan = await timed(() => nearestOtherRowsWithTop1(vectors, n, dim, 10, queries, maxNorm, threads));
+  const oneScan = await timed(() => nearestOtherRowsWithTop1(vectors, n, dim, 10, queries, threads));
   const want = JSON.stringify(usearch.value);
   for (const [name, v] of [['widening', widening.value], ['grouped', grouped.value], ['one scan', oneScan.value.nearest]] as const) {
     if (JSON.stringify(v) !== want) throw new Error(`D ${d}: ${name} disagrees with usearch's exact search`);

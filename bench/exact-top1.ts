@@ -8,7 +8,7 @@
 // Usage: npx tsx bench/exact-top1.ts [--sizes=5000,20000,49000] [--repeats=2] [--out=bench/results/exact-top1.json]
 import { writeFileSync } from 'node:fs';
 import { createEmbedder } from '../adapters/embedders/index.js';
-import { nearestOtherRowsWithTop1 } from '../adapters/vector-stores/exact-k.js';
+import { nearestOtherRowsWithTop1 } from '../adapters/vector-stores/exact-knn.js';
 import { usearchExactTop1 } from './usearch-exact.js';
 import { maxRowNorm } from '../core/float64-rerank.js';
 import { sampleRows } from '../core/index-calibration.js';
@@ -32,7 +32,7 @@ for (const n of sizes) {
   const maxNorm = maxRowNorm(vectors, n, dim);
   for (let repeat = 0; repeat < repeats; repeat++) {
     const usearch = await timed(() => Promise.resolve(usearchExactTop1(vectors, n, dim, queries, { maxNorm, threads })));
-    const gemm = await timed(() => nearestOtherRowsWithTop1(vectors, n, dim, 1, queries, maxNorm, threads));
+    const gemm = await timed(() => nearestOtherRowsWithTop1(vectors, n, dim, 1, queries, threads));
     if (JSON.stringify(usearch.value) !== JSON.stringify(gemm.value.nearest)) throw new Error(`${n} rows: the two exact top-1 searches disagree`);
     const row = {
       n,

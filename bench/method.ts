@@ -36,7 +36,7 @@ import { mergeVerdicts } from '../core/two-fold.js';
 import { drugReviewsJsonl } from '../examples/drug-reviews.js';
 import { labelOf, loadMails, spread } from '../examples/spam-assassin.js';
 import { runCleanlab } from '../adapters/cleanlab.js';
-import { nearestOtherRows } from '../adapters/vector-stores/exact-k.js';
+import { nearestOtherRows } from '../adapters/vector-stores/exact-knn.js';
 import { REPO_ROOT } from '../infra/python-env.js';
 
 /** One way of running DQE: every part the ablation varies. */

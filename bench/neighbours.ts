@@ -40,7 +40,7 @@ import path from 'node:path';
 import { ascendingAnswers, rowsToJudge, unionAnswers, withKnownNearest } from '../activities/vector-search.js';
 import { createEmbedder } from '../adapters/embedders/index.js';
 import { createEmbeddedStore, planSearch } from '../adapters/vector-stores/embedded.js';
-import { nearestOtherRows } from '../adapters/vector-stores/exact-k.js';
+import { nearestOtherRows } from '../adapters/vector-stores/exact-knn.js';
 import { nearestInBatches, nearestKInBatches, nearestWithKInBatches } from '../adapters/vector-stores/index.js';
 import type { Neighbour } from '../core/categorise.js';
 import { dot64, gather } from '../core/float64-rerank.js';

@@ -27,6 +27,7 @@ const BENCHES: Array<{ name: string; args: string[]; out: string }> = [
   { name: 'neighbours', args: ['bench/neighbours.ts', ...(quick ? ['--sizes=5000'] : [])], out: 'bench/results/neighbours.json' },
   { name: 'exact-top1', args: ['bench/exact-top1.ts', ...(quick ? ['--sizes=5000', '--repeats=1'] : [])], out: 'bench/results/exact-top1.json' },
   { name: 'equal-vectors', args: ['bench/equal-vectors.ts', ...(quick ? ['--n=5000', '--groups=50,300'] : [])], out: 'bench/results/equal-vectors.json' },
+  { name: 'exact-knn', args: ['bench/exact-knn.ts', ...(quick ? ['--sizes=20000', '--check=20'] : ['--sizes=100000,300000', '--check=100'])], out: 'bench/results/exact-knn.json' },
 ];
 
 for (const b of BENCHES) {
@@ -37,7 +38,7 @@ for (const b of BENCHES) {
 }
 
 /** Every results file there is, including the drills and evaluations other scripts write. */
-const FILES = ['sampling', 'sampling-handoff', 'sampling-kcenter', 'ann', 'ann-compare-hier', 'ann-sweep', 'ann-sweep-ivf', 'ann-big', 'e2e', 'io', 'sampling-real-text', 'sampling-real-text-42k', 'sampling-real-text-centroid', 'sampling-real-text-centroid-before-compaction', 'sampling-real-text-idle', 'sampling-real-text-300k-2t', 'kill-harness', 'eval', 'eval-seeds-1-2', 'embedder', 'embedder-quality', 'minilm-int8', 'eval-drug-reviews-hash', 'eval-drug-reviews-minilm', 'qdrant-edge', 'scale', 'scale-reuse-sample', 'scale-2-workers', 'scale-minilm', 'io-before-threads', 'neighbours', 'neighbours-1m', 'exact-top1', 'equal-vectors'];
+const FILES = ['sampling', 'sampling-handoff', 'sampling-kcenter', 'ann', 'ann-compare-hier', 'ann-sweep', 'ann-sweep-ivf', 'ann-big', 'e2e', 'io', 'sampling-real-text', 'sampling-real-text-42k', 'sampling-real-text-centroid', 'sampling-real-text-centroid-before-compaction', 'sampling-real-text-idle', 'sampling-real-text-300k-2t', 'kill-harness', 'eval', 'eval-seeds-1-2', 'embedder', 'embedder-quality', 'minilm-int8', 'eval-drug-reviews-hash', 'eval-drug-reviews-minilm', 'qdrant-edge', 'scale', 'scale-reuse-sample', 'scale-2-workers', 'scale-minilm', 'io-before-threads', 'neighbours', 'neighbours-1m', 'neighbours-1m-float32', 'exact-top1', 'equal-vectors', 'exact-knn', 'exact-knn-1m'];
 const results: Record<string, unknown> = { machine: machine(), quick };
 for (const f of FILES) {
   const path = `bench/results/${f}.json`;

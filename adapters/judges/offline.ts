@@ -12,7 +12,7 @@ import type { JudgeConfig } from '../../core/input.js';
 import { join } from 'node:path';
 import { exists, readFloat64, readInt32, readUint32, writeTypedAtomic } from '../files.js';
 import { withSharedMatrix } from '../shared-matrix.js';
-import { nearestOtherRows } from '../vector-stores/exact-k.js';
+import { nearestOtherRows } from '../vector-stores/exact-knn.js';
 import { crossFittedProbs } from '../trainers/linear.js';
 import type { Judge } from './types.js';
 

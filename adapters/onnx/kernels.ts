@@ -1,6 +1,6 @@
 // Blocked matrix products with a top-k per row, run by onnxruntime's CPU kernels (MLAS: AVX-512 float GEMM,
-// VNNI uint8 × int8 GEMM). JavaScript loops reach about 1 G multiply-adds per second here; these graphs
-// reach ~30 G (float) and ~150 G (int8) per CPU second on the 2-core benchmark machine (bench/ann.ts).
+// VNNI uint8 × int8 GEMM, alone or scaled to float32 per column). JavaScript loops reach about 1 G multiply-adds
+// per second here; these graphs reach ~30 G (float) and ~150 G (int8) per CPU second on the 2-core benchmark machine (bench/ann.ts).
 import { createRequire } from 'node:module';
 import ort from 'onnxruntime-node';
 import { INT8_CODE_MAX, onnxModel, type GraphSpec } from './model.js';
@@ -69,6 +69,26 @@ const int8BiasGraph = (d: number): GraphSpec => ({
     { op: 'Add', inputs: ['scaled', 'bias'], outputs: ['scores'] },
     TOPK,
   ],
+  outputs: OUTPUTS('float'),
+});
+
+/**
+ * scores = aScale · bScale[c] · ((a - 128) · b)[r, c] + bias[c] (onnxruntime's MatMulIntegerToFloat: the exact int32
+ * product scaled per column in float32; a: m × d uint8, b: d × n int8 within ±INT8_CODE_MAX, bScale and bias: n),
+ * then the top k per row.
+ */
+const int8ScaledGraph = (d: number): GraphSpec => ({
+  name: 'int8_scaled_topk',
+  inputs: [
+    { name: 'a', type: 'uint8', shape: ['m', d] },
+    { name: 'b', type: 'int8', shape: [d, 'n'] },
+    { name: 'aScale', type: 'float', shape: [] },
+    { name: 'bScale', type: 'float', shape: ['n'] },
+    { name: 'zero', type: 'uint8', shape: [] },
+    { name: 'bias', type: 'float', shape: ['n'] },
+    K_INPUT,
+  ],
+  nodes: [{ op: 'MatMulIntegerToFloat', domain: 'com.microsoft', inputs: ['a', 'b', 'aScale', 'bScale', 'zero', '', 'bias'], outputs: ['scores'] }, TOPK],
   outputs: OUTPUTS('float'),
 });
 
@@ -193,6 +213,35 @@ export async function int8BiasTopK(
     zero: new ort.Tensor('uint8', ZERO_POINT, []),
     scale: new ort.Tensor('float32', Float32Array.from([scale]), []),
     bias: new ort.Tensor('float32', bias, [1, n]),
+    k: kTensor(k),
+  });
+  return { values: out.values!.data as Float32Array, indices: out.indices!.data as BigInt64Array };
+}
+
+/** Top `k` (≤ n) of aScale · bScale[c] · ((a - 128) · b)[r, c] + bias[c] per row r of a (float32 after the exact int32 product). */
+export async function int8ScaledTopK(
+  a: Uint8Array,
+  m: number,
+  b: Int8Array,
+  n: number,
+  d: number,
+  aScale: number,
+  bScale: Float32Array,
+  bias: Float32Array,
+  k: number,
+  threads: number,
+): Promise<TopK<Float32Array>> {
+  check('int8ScaledTopK a', a, m * d);
+  check('int8ScaledTopK b', b, n * d);
+  check('int8ScaledTopK bScale', bScale, n);
+  check('int8ScaledTopK bias', bias, n);
+  const out = await run(int8ScaledGraph(d), threads, {
+    a: new ort.Tensor('uint8', a, [m, d]),
+    b: new ort.Tensor('int8', b, [d, n]),
+    aScale: new ort.Tensor('float32', Float32Array.from([aScale]), []),
+    bScale: new ort.Tensor('float32', bScale, [n]),
+    zero: new ort.Tensor('uint8', ZERO_POINT, []),
+    bias: new ort.Tensor('float32', bias, [n]),
     k: kTensor(k),
   });
   return { values: out.values!.data as Float32Array, indices: out.indices!.data as BigInt64Array };

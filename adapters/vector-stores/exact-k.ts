@@ -1,7 +1,6 @@
-// The embedded store's exact scans (float32 products on onnxruntime over the whole matrix): every query row's k
-// nearest other rows (the offline judge's neighbour evidence asks the store for them, `nearestK`), and its
-// certified top-1 (float64 re-rank of the float32 candidates), alone or from the same scan as the k nearest.
-import { availableParallelism } from 'node:os';
+// The embedded store's exact top-1 scan (float32 products on onnxruntime over the whole matrix, float64 re-rank of
+// the candidates, certified by the float32 error bound) and the blocked float32 top-k it runs on. The k nearest
+// (the offline judge's neighbour evidence, and the categorise pass's top-1 from the same scan) are in exact-knn.ts.
 import type { Neighbour } from '../../core/categorise.js';
 import { equalRows, lowestEqualOther, type EqualRows } from '../../core/equal-rows.js';
 import { NO_NEIGHBOUR, certifyTop1, dot64, gather } from '../../core/float64-rerank.js';
@@ -64,107 +63,6 @@ export async function blockedFloatTopK(
     }
   }
   return { scores, ids };
-}
-
-/**
- * The scan behind `nearestOtherRows` and `nearestOtherRowsWithTop1`: the query rows (`queries`, default every row)
- * in blocks of 256, each block's best `take` rows of the whole matrix (the query itself among them) by float32
- * product (`blockedFloatTopK`), handed to `each(i, row, scores, ids, at)`: query i (row `row`), its candidates at
- * [at, at + take) best first. `onProgress` hears after each query block.
- */
-async function scanQueries(
-  vectors: Float32Array,
-  n: number,
-  dim: number,
-  take: number,
-  queries: ArrayLike<number> | undefined,
-  threads: number,
-  rowBlock: number,
-  onProgress: (done: number, total: number) => void,
-  each: (i: number, row: number, scores: Float32Array, ids: Int32Array, at: number) => void,
-): Promise<void> {
-  const total = queries ? queries.length : n;
-  const rowOf = queries ? (i: number) => queries[i]! : (i: number) => i;
-  const block = new Float32Array(Math.min(QUERY_BLOCK, total) * dim);
-  for (let start = 0; start < total; start += QUERY_BLOCK) {
-    const m = Math.min(QUERY_BLOCK, total - start);
-    for (let r = 0; r < m; r++) block.set(vectors.subarray(rowOf(start + r) * dim, (rowOf(start + r) + 1) * dim), r * dim);
-    const { scores, ids } = await blockedFloatTopK(block.subarray(0, m * dim), m, vectors, n, dim, take, threads, rowBlock);
-    for (let r = 0; r < m; r++) each(start + r, rowOf(start + r), scores, ids, r * take);
-    onProgress(start + m, total);
-  }
-}
-
-/** The first `k` ids of candidates ids[at, at + take) other than `self` into out[i·k, i·k + k) (−1 past them). */
-function othersInto(out: Int32Array, i: number, k: number, self: number, ids: Int32Array, at: number, take: number): void {
-  let got = 0;
-  for (let t = 0; t < take && got < k; t++) {
-    const j = ids[at + t]!;
-    if (j >= 0 && j !== self) out[i * k + got++] = j;
-  }
-}
-
-/**
- * The `k` nearest other rows of each query row (default: every row) of the n × dim matrix by inner product
- * (cosine for the unit-length vectors every embedder writes), nearest first: queries × k ids, −1 past the n − 1
- * others of a tiny set. Ties go to the lower id; a row's own id is skipped, and where equal vectors tie with it,
- * the first k others are taken. Exact: queries · n · dim multiply-adds (every row of 100k × 384: about 4·10¹² —
- * minutes on 2 cores), as float32 products on onnxruntime over blocks of `rowBlock` matrix rows and 256 queries
- * (the matrix is read once per 256 queries, not once per handful: at a million rows that was memory-bound),
- * each block's top k + 1 merged into the queries' best. `onProgress` hears after each query block.
- */
-export async function nearestOtherRows(
-  vectors: Float32Array,
-  n: number,
-  dim: number,
-  k: number,
-  onProgress: (done: number, total: number) => void = () => {},
-  queries?: ArrayLike<number>,
-  threads = availableParallelism(),
-  rowBlock = EXACT_K_ROW_BLOCK,
-): Promise<Int32Array> {
-  const out = new Int32Array((queries ? queries.length : n) * k).fill(-1);
-  const take = Math.min(k + 1, n);
-  if (take <= 1) return out;
-  await scanQueries(vectors, n, dim, take, queries, threads, rowBlock, onProgress, (i, row, _scores, ids, at) => othersInto(out, i, k, row, ids, at, take));
-  return out;
-}
-
-/**
- * One scan for both answers a categorise pass needs of its wrong rows: each query's `k` nearest other rows, exactly
- * as `nearestOtherRows` gives them, and its top-1 as `exactTop1Gemm` gives it (float64 scores, ties to the lowest
- * id), certified from the same float32 candidates (at least 8 kept per query): a query whose best float64 score
- * does not clear the lowest candidate's float32 score by the error bound is asked again of `exactTop1Gemm`.
- */
-export async function nearestOtherRowsWithTop1(
-  vectors: Float32Array,
-  n: number,
-  dim: number,
-  k: number,
-  queries: ArrayLike<number>,
-  maxNorm: number,
-  threads = availableParallelism(),
-  onProgress: (done: number, total: number) => void = () => {},
-  rowBlock = EXACT_K_ROW_BLOCK,
-  /** The rows' equal-vector groups, where the caller keeps them across calls (else computed when needed). */
-  equal?: () => EqualRows,
-): Promise<{ nearest: Neighbour[]; k: Int32Array }> {
-  const out = new Int32Array(queries.length * k).fill(-1);
-  const nearest: Neighbour[] = Array.from({ length: queries.length }, () => NO_NEIGHBOUR);
-  const take = Math.min(Math.max(k + 1, EXACT_CANDIDATES), n);
-  if (take <= 1) return { nearest, k: out };
-  const unsettled: number[] = [];
-  await scanQueries(vectors, n, dim, take, queries, threads, rowBlock, onProgress, (i, row, scores, ids, at) => {
-    othersInto(out, i, k, row, ids, at, take);
-    const r = certifyTop1(vectors, dim, row, Array.from(ids.subarray(at, at + take)), Array.from(scores.subarray(at, at + take)), maxNorm, LIBRARY);
-    if (take >= n || r.certain) nearest[i] = r.best;
-    else unsettled.push(i);
-  });
-  if (unsettled.length > 0) {
-    const settled = await exactTop1Gemm(vectors, n, dim, unsettled.map((i) => queries[i]!), maxNorm, threads, { group: 'at-once', ...(equal ? { equal } : {}) });
-    unsettled.forEach((i, j) => (nearest[i] = settled[j]!));
-  }
-  return { nearest, k: out };
 }
 
 /** The matrix rows a search of deduplicated rows leaves out (every row but the first of its equal group): −∞. */

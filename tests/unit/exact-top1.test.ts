@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { exactNearest } from '../../core/categorise.js';
 import { Rng } from '../../core/random.js';
 import { f32DotBound, maxRowNorm } from '../../core/float64-rerank.js';
-import { exactTop1Gemm, nearestOtherRowsWithTop1, type Pool } from '../../adapters/vector-stores/exact-k.js';
+import { exactTop1Gemm, type Pool } from '../../adapters/vector-stores/exact-k.js';
+import { nearestOtherRowsWithTop1 } from '../../adapters/vector-stores/exact-knn.js';
 import { equalRows } from '../../core/equal-rows.js';
 import { clustered } from '../helpers/vectors.js';
 
@@ -184,7 +185,7 @@ describe('certified exact scan on onnxruntime (float32 proposals, float64 re-ran
     const want = exactNearest(v, n, dim, ids(n));
     assert.deepEqual(await exactTop1Gemm(v, n, dim, ids(n), maxRowNorm(v, n, dim), 2, { equal }), want);
     assert.equal(asked, 1);
-    const one = await nearestOtherRowsWithTop1(v, n, dim, 10, ids(n), maxRowNorm(v, n, dim), 2, undefined, undefined, equal);
+    const one = await nearestOtherRowsWithTop1(v, n, dim, 10, ids(n), 2, undefined, undefined, equal);
     assert.deepEqual(one.nearest, want);
     assert.equal(asked, 2);
   });

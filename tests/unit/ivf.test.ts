@@ -12,7 +12,8 @@ import { maxRowNorm } from '../../core/float64-rerank.js';
 import { createEmbeddedStore } from '../../adapters/vector-stores/embedded.js';
 import { nearestInBatches } from '../../adapters/vector-stores/index.js';
 import { DEFAULT_IVF_TUNING, IvfIndex, calibrateIvf, coordinateScales, decodeIvfState, defaultLists, encodeIvfState, type IvfTuning } from '../../adapters/vector-stores/ivf.js';
-import { nearestOtherRows, nearestOtherRowsWithTop1 } from '../../adapters/vector-stores/exact-k.js';
+import { nearestOtherRows, nearestOtherRowsWithTop1 } from '../../adapters/vector-stores/exact-knn.js';
+import { blockedFloatTopK } from '../../adapters/vector-stores/exact-k.js';
 import { quantisePerColumn } from '../../adapters/onnx/bert.js';
 import { INT8_CODE_MAX, floatTopK, int8BiasTopK, int8TopK, releaseSessions } from '../../adapters/onnx/kernels.js';
 import type { StorePoint } from '../../adapters/vector-stores/types.js';
@@ -133,36 +134,38 @@ describe('one exact scan for the k nearest and the certified top-1 (nearestOther
     const v = clustered(n, dim, 1, 8, 0.3, 0.1);
     const queries = [...ids(n)].filter((i) => i % 3 !== 1);
     for (const k of [10, 1]) {
-      const got = await nearestOtherRowsWithTop1(v, n, dim, k, queries, maxRowNorm(v, n, dim), 2);
+      const got = await nearestOtherRowsWithTop1(v, n, dim, k, queries, 2);
       assert.deepEqual([...got.k], [...(await nearestOtherRows(v, n, dim, k, undefined, queries, 2))], `k ${k}`);
       assert.deepEqual(got.nearest, exactNearest(v, n, dim, queries), `k ${k}`);
     }
   });
 
-  test('a best row the float32 candidates cannot see is found by the widening scan', async () => {
+  test('rows a float32 scan cannot tell apart come in float64 order (the k nearest and the top-1)', async () => {
     // Rows 0–39: (0.6, 0.8, e_i, 0); row 40, the query: (0.6, 0.8, 1e-4, 0). The e_i move a product by at most
-    // 1e-9, far below float32's resolution at 1: every float32 product ties, so the 11 candidates are rows 0–10.
-    // In float64 row 25 (the largest e) is the nearest: outside the candidates.
+    // 1e-9, far below float32's resolution at 1: every float32 product ties, so a float32 scan's 10 best are rows
+    // 0–9. In float64 row 25 (the largest e) is the nearest, then 39, 38, ... (e grows with i).
     const dim = 4;
     const n = 41;
     const e = (i: number) => (i === 25 ? 1e-5 : (i + 1) * 1e-7);
     const v = new Float32Array(Array.from({ length: n }, (_, i) => [0.6, 0.8, i === 40 ? 1e-4 : e(i), 0]).flat());
-    const float32 = await nearestOtherRows(v, n, dim, 10, undefined, [40], 1);
-    assert.deepEqual([...float32], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'precondition: the float32 products tie');
-    const got = await nearestOtherRowsWithTop1(v, n, dim, 10, [40], maxRowNorm(v, n, dim), 1);
+    const float32 = await blockedFloatTopK(v.subarray(40 * dim), 1, v, 40, dim, 10, 1);
+    assert.deepEqual([...float32.ids], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'precondition: the float32 products tie');
+    const got = await nearestOtherRowsWithTop1(v, n, dim, 10, [40], 1);
     assert.deepEqual(got.nearest, exactNearest(v, n, dim, [40]));
     assert.equal(got.nearest[0]!.id, 25);
-    assert.deepEqual([...got.k], [...float32]);
+    assert.deepEqual([...got.k], [25, 39, 38, 37, 36, 35, 34, 33, 32, 31]);
+    assert.deepEqual([...got.k], exactTopK(v, n, dim, [40], 10));
+    assert.deepEqual([...(await nearestOtherRows(v, n, dim, 10, undefined, [40], 1))], [...got.k]);
   });
 
   test('N = 1 has no neighbour; N = 2 gives the other row; no queries, no answers', async () => {
     const one = clustered(1, 4, 2);
-    const alone = await nearestOtherRowsWithTop1(one, 1, 4, 3, [0], 1, 1);
+    const alone = await nearestOtherRowsWithTop1(one, 1, 4, 3, [0], 1);
     assert.deepEqual([alone.nearest, [...alone.k]], [[{ id: -1, score: -Infinity }], [-1, -1, -1]]);
     const two = clustered(2, 4, 3);
-    const pair = await nearestOtherRowsWithTop1(two, 2, 4, 2, [1, 0], maxRowNorm(two, 2, 4), 1);
+    const pair = await nearestOtherRowsWithTop1(two, 2, 4, 2, [1, 0], 1);
     assert.deepEqual([pair.nearest, [...pair.k]], [exactNearest(two, 2, 4, [1, 0]), [0, -1, 1, -1]]);
-    const none = await nearestOtherRowsWithTop1(two, 2, 4, 2, [], 1, 1);
+    const none = await nearestOtherRowsWithTop1(two, 2, 4, 2, [], 1);
     assert.deepEqual([none.nearest, [...none.k]], [[], []]);
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { readFloat64, writeTypedAtomic } from '../../adapters/files.js';
-import { nearestOtherRows } from '../../adapters/vector-stores/exact-k.js';
+import { nearestOtherRows } from '../../adapters/vector-stores/exact-knn.js';
 import { clustered, exactTopK } from '../helpers/vectors.js';
 import { createOfflineJudge, CROSS_FIT_PROBE, CROSS_FIT_SEED_OFFSET, crossFitProbsPath } from '../../adapters/judges/offline.js';
 import { crossFittedProbs } from '../../adapters/trainers/linear.js';

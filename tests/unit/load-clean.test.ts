@@ -1,16 +1,22 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { readJsonlAll } from '../../adapters/files.js';
 import { cleanDataset } from '../../activities/clean.js';
 import { loadDataset } from '../../activities/load.js';
 import type { KeptRow, RejectRow } from '../../activities/refs.js';
 
+// Every scratch folder the tests make (the property test makes one per case), removed when the file's tests end.
+const scratch: string[] = [];
+after(() => Promise.all(scratch.map((d) => rm(d, { recursive: true, force: true }))));
+
 async function tmp(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'dqe-load-'));
+  const dir = await mkdtemp(join(tmpdir(), 'dqe-load-'));
+  scratch.push(dir);
+  return dir;
 }
 
 async function loadAndClean(dir: string, file: string, labels?: string[]) {

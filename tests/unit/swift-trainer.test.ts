@@ -1,10 +1,10 @@
 // The swift trainer's parts that need no swift: its argument arrays, reading logging.jsonl, the
 // meaning of swift's error output, mapping result lines to rows, and a worker without swift.
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import { inferArgs, sftArgs, type SwiftConfig } from '../../adapters/trainers/swift/args.js';
@@ -146,6 +146,7 @@ describe('mapping swift infer results to rows', () => {
     dir = await mkdtemp(join(tmpdir(), 'dqe-swift-map-'));
     await writeFile(join(dir, 'in.jsonl'), jsonl([row('a'), row('b'), row('c')]));
   });
+  after(() => rm(dir, { recursive: true, force: true }));
 
   test('line i answers row i; answers map exactly, then loosely, else to null', async () => {
     await writeFile(join(dir, 'ok.jsonl'), jsonl([result('a', 'spam'), result('b', ' HAM \n'), result('c', 'maybe spam')]));

@@ -8,7 +8,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { readFloat64, readInt32, readJsonlAll, readMatrix, readUint32 } from '../../adapters/files.js';
-import { nearestOtherRows } from '../../adapters/vector-stores/exact-k.js';
+import { nearestOtherRows } from '../../adapters/vector-stores/exact-knn.js';
 import { readFinalRowIds } from '../../adapters/run-files.js';
 import { classThresholds, confidentVerdict, mixEvidence, neighbourEvidenceName, neighbourLabelShares, type RowVerdict } from '../../core/judging.js';
 import { WORK_DIR, type FlaggedRowLine, type KeptRow, type NoisyPairLine, type Report } from '../../core/run-layout.js';
