@@ -1,8 +1,9 @@
-// Phase 2, clean: exact duplicates and conflicting labels leave training; the rest become kept rows.
+// Phase 2, clean: exact duplicates and conflicting labels leave training; the rest become kept rows. Kept texts that
+// differ only in case but carry different labels are reported (case-conflicts.json), not removed.
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { AtomicWriter, hashKey, readJsonl, runPhaseOnce, writeJsonAtomic, writeTypedAtomic } from '../adapters/files.js';
-import { Cleaner, groupConflicts, normaliseText, type RejectReason } from '../core/clean.js';
+import { Cleaner, caseConflictGroups, foldText, groupConflicts, normaliseText, type RejectReason } from '../core/clean.js';
 import { normaliseLabel } from '../core/label-names.js';
 import { jobContext } from './context.js';
 import { dqeFailure } from '../adapters/failure.js';
@@ -23,6 +24,10 @@ type ValidRow = Omit<KeptRow, 'id'>;
 
 function textKeyOf(text: string): Buffer {
   return createHash('sha256').update(normaliseText(text)).digest();
+}
+
+function foldKeyOf(text: string): Buffer {
+  return createHash('sha256').update(foldText(text)).digest();
 }
 
 /** A rejected row as rejects.jsonl holds it: a JSONL line as written, a CSV row's fields. */
@@ -52,17 +57,19 @@ export async function mergeRejects(a: string, b: string, out: string): Promise<v
 export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
   const started = performance.now();
   const runDir = resolve(args.runDir);
-  const key = hashKey({ load: args.load.validPath, labels: args.labels ?? null, v: 1 });
+  const key = hashKey({ load: args.load.validPath, labels: args.labels ?? null, v: 2 });
   const ctx = jobContext();
   return runPhaseOnce(workDirOf(runDir), 'clean', key, async (prefix) => {
     const cleaner = new Cleaner();
-    for await (const r of readJsonl<ValidRow>(args.load.validPath)) cleaner.observe(textKeyOf(r.text), r.label, r.row);
+    for await (const r of readJsonl<ValidRow>(args.load.validPath)) cleaner.observe(textKeyOf(r.text), r.label, r.row, foldKeyOf(r.text));
     ctx.heartbeat({ pass: 1 });
 
     const kept = await AtomicWriter.create(workFile(prefix, 'kept.jsonl'));
     const rejects = await AtomicWriter.create(workFile(prefix, 'rejects.jsonl'));
     const rejected: Partial<Record<RejectReason, number>> = { ...args.load.rejected };
     const conflicting: Array<{ key: string; text: string; row: number; label: string }> = [];
+    // Kept rows whose case-folded text carries two or more labels (grouped below; those of one label among the kept dropped).
+    const caseVariants: Array<{ key: string; text: string; row: number; label: string }> = [];
     const perLabel: Record<string, number> = {};
     // Each kept row's label as an index into `labelNames` (first appearance), mapped to the final ids below.
     const labelNames: string[] = [];
@@ -75,6 +82,8 @@ export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
       const textKey = textKeyOf(r.text);
       const decision = cleaner.decide(textKey);
       if (decision.kind === 'keep') {
+        const foldKey = foldKeyOf(r.text);
+        if (cleaner.foldedConflict(foldKey)) caseVariants.push({ key: foldKey.toString('base64'), text: normaliseText(r.text), row: r.row, label: r.label });
         const line = `${JSON.stringify({ id, ...r } satisfies KeptRow)}\n`;
         await kept.write(line);
         offsets.push(offsets[offsets.length - 1]! + Buffer.byteLength(line));
@@ -117,6 +126,8 @@ export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
 
     const groups = groupConflicts(conflicting);
     await writeJsonAtomic(workFile(prefix, 'conflicts.json'), groups);
+    const caseGroups = caseConflictGroups(caseVariants);
+    await writeJsonAtomic(workFile(prefix, 'case-conflicts.json'), caseGroups);
     return {
       keptPath: kept.path,
       keptOffsetsPath: workFile(prefix, 'kept-offsets.f64'),
@@ -127,6 +138,7 @@ export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
       rejectsPath,
       rejected,
       conflicts: { groups: groups.length, rows: conflicting.length, path: workFile(prefix, 'conflicts.json') },
+      caseConflicts: { groups: caseGroups.length, rows: caseGroups.reduce((a, g) => a + g.rows.length, 0), path: workFile(prefix, 'case-conflicts.json') },
       seconds: (performance.now() - started) / 1000,
     } satisfies CleanResult;
   });

@@ -50,6 +50,8 @@ export interface CleanResult {
   rejectsPath: string;
   rejected: Partial<Record<RejectReason, number>>;
   conflicts: ConflictSummary;
+  /** Kept rows whose texts differ only in case and carry different labels (kept; reported). */
+  caseConflicts: ConflictSummary;
   seconds: number;
 }
 

@@ -1,6 +1,6 @@
 // Phase 10, report: report.json with every count, report.md for people (core/report-markdown.ts) and
 // report.html with charts (core/report-html.ts).
-import { labelWarnings } from '../core/label-names.js';
+import { caseConflictWarnings, labelWarnings } from '../core/label-names.js';
 import { resolve } from 'node:path';
 import { readJson, readJsonlAll, writeFileAtomic, writeJsonAtomic } from '../adapters/files.js';
 import type { ConflictGroup } from '../core/clean.js';
@@ -54,7 +54,7 @@ interface Derived {
 /** Characters of each text shown in the report's noisy-pair table. */
 const TEXT_PREVIEW = 300;
 
-function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: ReportPair[], derived: Derived): Report {
+function buildReport(a: ReportArgs, conflicts: ConflictGroup[], caseConflicts: ConflictGroup[], pairs: ReportPair[], derived: Derived): Report {
   const rejectedTotal = Object.values(a.clean.rejected).reduce((s, n) => s + (n ?? 0), 0);
   const perLabel: Record<string, LabelCounts> = {};
   for (const l of a.clean.labels) {
@@ -69,7 +69,7 @@ function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: ReportPai
     run: { id: a.runId, dataset: a.load.datasetPath, datasetSha256: a.load.datasetSha256, format: a.load.format, config: a.config },
     labels: a.clean.labels,
     /** Labels that look like one class typed twice, classes too small to learn (core/label-names.ts). */
-    warnings: labelWarnings(a.clean.perLabel),
+    warnings: [...labelWarnings(a.clean.perLabel), ...caseConflictWarnings(a.clean.caseConflicts)],
     counts: {
       rowsIn: a.load.rowsIn,
       blankLines: a.load.blankLines,
@@ -107,6 +107,7 @@ function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: ReportPai
     vectorStore: { name: a.index.store, indexed: a.index.indexed, ...(a.index.hnsw ? { hnsw: a.index.hnsw } : {}), ...(a.index.ivf ? { ivf: a.index.ivf } : {}) },
     judge: { name: a.judge.judge, evidence: a.judge.evidence ?? null, usage: a.judge.usage ?? null, review: a.judge.review ?? null },
     conflicts,
+    caseConflicts,
     noisyPairs: pairs,
     timings: { fanOut: { embed: a.embed.shards, predict: a.predict.shards }, phases: a.timings, activitySeconds: {
       load: a.load.seconds, clean: a.clean.seconds, embed: a.embed.seconds, sample: a.sample.seconds, train: a.train.seconds,
@@ -129,6 +130,7 @@ function buildReport(a: ReportArgs, conflicts: ConflictGroup[], pairs: ReportPai
 export async function writeReport(args: ReportArgs): Promise<ReportResult> {
   const runDir = resolve(args.runDir);
   const conflicts = await readJson<ConflictGroup[]>(args.clean.conflicts.path);
+  const caseConflicts = await readJson<ConflictGroup[]>(args.clean.caseConflicts.path);
   const shorten = (p: NoisyPairLine): NoisyPairLine => ({
     ...p,
     x: { ...p.x, text: p.x.text.slice(0, TEXT_PREVIEW) },
@@ -138,7 +140,7 @@ export async function writeReport(args: ReportArgs): Promise<ReportResult> {
     ...(await readJsonlAll<NoisyPairLine>(args.judge.pairsPath)).map((p) => ({ pass: 1 as const, ...shorten(p) })),
     ...(args.secondPass ? await secondPassPairs(args.secondPass, shorten) : []),
   ];
-  const report = buildReport(args, conflicts, pairs, {
+  const report = buildReport(args, conflicts, caseConflicts, pairs, {
     confusion: await confusionOf(args.predict, args.clean, 'unsampled'),
     twoFold: args.secondPass ? await secondPassSummary(args.secondPass, args.clean) : null,
     work: workFiles(runDir, args, args.secondPass),

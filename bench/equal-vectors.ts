@@ -6,8 +6,9 @@
 // ids; the D rows plus a tenth of the others as queries. Side by side on the same queries: usearch's exact search
 // (`usearchExactTop1`, widening: the store's exact path before 2026-12-06 evening), the onnxruntime
 // certified scan widening on every tie (`exactTop1Gemm` with group 'never': the path before equal rows were
-// grouped), the same with equal rows grouped (the store's `nearest` now), and the one scan for the 10 nearest and
-// the top-1 (`nearestOtherRowsWithTop1`, the categorise pass with the default judge). Identical answers or it throws.
+// grouped), the same with equal rows grouped (a split's pool and the index calibrations' truth now), and the one
+// scan for the 10 nearest and the top-1 (`nearestOtherRowsWithTop1`: the store's exact `nearest` and the categorise
+// pass with the default judge; int8 products since 2026-12-07 where the CPU has VNNI). Identical answers or it throws.
 //
 // Usage: npx tsx bench/equal-vectors.ts [--n=20000] [--groups=50,500,2000] [--out=bench/results/equal-vectors.json]
 import { writeFileSync } from 'node:fs';

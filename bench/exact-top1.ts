@@ -1,7 +1,8 @@
 // Benchmark of the embedded store's exact top-1 (the categorise phase's search below 50,000 kept rows, and where an
 // index misses its target) on `hash` vectors of real text (SpamAssassin scaled by a word chain, 384-d): usearch's
 // exact search (`usearchExactTop1` in bench/usearch-exact.ts, the store's path before 2026-12-06 evening) against the
-// certified scan on onnxruntime's float32 products (`nearestOtherRowsWithTop1` with k = 1, the store's path now),
+// certified scan on onnxruntime (`nearestOtherRowsWithTop1` with k = 1, the store's path: float32 products from
+// 2026-12-06 evening, int8 or float32 by the CPU from 2026-12-07, adapters/vector-stores/exact-knn.ts),
 // side by side on the same seeded queries (a tenth of the rows, a run's wrong share), twice each; both re-rank in
 // float64 and must give identical answers (ids and score bits), else the bench throws.
 //

@@ -6,6 +6,14 @@ export function normaliseText(text: string): string {
   return text.normalize('NFC').trim().replace(/\s+/gu, ' ');
 }
 
+/**
+ * A text as compared for case-only variants: normalised, then lower-cased (Unicode's default case mapping). The
+ * default `minilm` embedder is an uncased model: texts that differ only in case embed to the same vector.
+ */
+export function foldText(text: string): string {
+  return normaliseText(text).toLowerCase();
+}
+
 /** Why a row left training. Stable strings: they appear in rejects.jsonl and report.json. */
 export type RejectReason =
   | 'invalid_json'
@@ -41,16 +49,27 @@ const DECIDED = 2;
  */
 export class Cleaner {
   private readonly seen = new DigestTable();
+  /** The same, keyed by the folded text (`foldText`): which case-folded texts carry two or more labels. */
+  private readonly folded = new DigestTable();
   private readonly labels = new Map<string, number>();
 
-  observe(textKey: Uint8Array, label: string, row: number): void {
+  observe(textKey: Uint8Array, label: string, row: number, foldKey?: Uint8Array): void {
     let labelId = this.labels.get(label);
     if (labelId === undefined) this.labels.set(label, (labelId = this.labels.size));
-    const { slot, created } = this.seen.insert(textKey);
-    if (created) {
-      this.seen.setNumber(slot, row);
-      this.seen.setInt(slot, labelId);
-    } else if (this.seen.getInt(slot) !== labelId) this.seen.setFlag(slot, CONFLICT);
+    for (const [table, key] of [[this.seen, textKey], [this.folded, foldKey]] as const) {
+      if (!key) continue;
+      const { slot, created } = table.insert(key);
+      if (created) {
+        table.setNumber(slot, row);
+        table.setInt(slot, labelId);
+      } else if (table.getInt(slot) !== labelId) table.setFlag(slot, CONFLICT);
+    }
+  }
+
+  /** Whether the folded text of `foldKey` (observed with it) carries two or more labels among the observed rows. */
+  foldedConflict(foldKey: Uint8Array): boolean {
+    const slot = this.folded.find(foldKey);
+    return slot >= 0 && this.folded.hasFlag(slot, CONFLICT);
   }
 
   decide(textKey: Uint8Array): CleanDecision {
@@ -73,6 +92,14 @@ export interface ConflictGroup {
 
 /** Characters of a conflicting text shown in the report: enough to recognise it. */
 export const CONFLICT_TEXT_PREVIEW = 200;
+
+/**
+ * Kept rows whose texts differ only in case (`foldText`) and carry two or more labels among the kept rows: grouped
+ * like conflicts (a warning: clean keeps them, they are different texts, but an uncased embedder sees one text).
+ */
+export function caseConflictGroups(rows: ReadonlyArray<{ key: string; text: string; row: number; label: string }>): ConflictGroup[] {
+  return groupConflicts(rows).filter((g) => Object.keys(g.labels).length > 1);
+}
 
 /** Groups conflicting rows by their text key, in order of first appearance. */
 export function groupConflicts(rows: ReadonlyArray<{ key: string; text: string; row: number; label: string }>): ConflictGroup[] {

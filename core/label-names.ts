@@ -49,3 +49,11 @@ export function labelWarnings(perLabel: Readonly<Record<string, number>>): strin
   }
   return out;
 }
+
+/** The warning for kept texts that differ only in case but carry different labels (clean's `caseConflicts`), if any. */
+export function caseConflictWarnings(caseConflicts: { groups: number; rows: number } | undefined): string[] {
+  if (!caseConflicts || caseConflicts.groups === 0) return [];
+  return [
+    `${caseConflicts.rows} kept rows in ${caseConflicts.groups} group(s) differ from each other only in case but carry different labels (listed in report.md): an uncased embedder (the default minilm) sees each group as one text with two labels. They are kept: fix the labels or drop the variants.`,
+  ];
+}

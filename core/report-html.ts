@@ -6,6 +6,7 @@
 // its exact value (`data-value`), and every chart names the paths of its data (`data-series`), so a
 // test can check the page against report.json number by number.
 import { NO_SHARED_FEATURE_NOTE, NO_SHARED_FEATURE_SIMILARITY } from './categorise.js';
+import type { ConflictGroup } from './clean.js';
 import type { NoisyPairLineSide, Report, ReportWithEvaluation } from './run-layout.js';
 
 type Path = ReadonlyArray<string | number>;
@@ -15,6 +16,12 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 
 function esc(s: string): string {
   return s.replace(/[&<>"']/gu, (c) => ESCAPES[c]!);
+}
+
+/** Conflict groups as a list (the first 200): rows, labels and the start of the text; "None." when there are none. */
+function conflictList(groups: readonly ConflictGroup[]): string {
+  if (groups.length === 0) return '<p class="muted">None.</p>';
+  return `<ul>${groups.slice(0, 200).map((g) => `<li>rows ${esc(g.rows.join(', '))} — ${Object.entries(g.labels).map(([l, n]) => `${esc(l)} ×${n}`).join(', ')}: “${esc(g.text.slice(0, 160))}”</li>`).join('')}</ul>`;
 }
 
 /** JSON that is safe inside a <script> element. */
@@ -350,7 +357,10 @@ ${pairsSection(r)}
 
 <section id="conflicts">
   <h2>Conflicting labels (${v(['conflicts', 'length'], r.conflicts.length)} groups)</h2>
-  ${r.conflicts.length === 0 ? '<p class="muted">None.</p>' : `<ul>${r.conflicts.slice(0, 200).map((g) => `<li>rows ${esc(g.rows.join(', '))} — ${Object.entries(g.labels).map(([l, n]) => `${esc(l)} ×${n}`).join(', ')}: “${esc(g.text.slice(0, 160))}”</li>`).join('')}</ul>`}
+  ${conflictList(r.conflicts)}
+  <h3>Texts that differ only in case, with different labels (${v(['caseConflicts', 'length'], r.caseConflicts.length)} groups; kept)</h3>
+  ${r.caseConflicts.length === 0 ? '' : '<p>Kept: they are different texts. An uncased embedder (the default <code>minilm</code>) sees one text with two labels.</p>'}
+  ${conflictList(r.caseConflicts)}
 </section>
 
 <section id="timings">
@@ -365,7 +375,7 @@ ${pairsSection(r)}
 </section>
 <p class="muted">Written by dqe. report.json holds every number on this page.</p>
 </main>
-<script type="application/json" id="report-data">${scriptJson({ ...r, noisyPairs: undefined, conflicts: undefined })}</script>
+<script type="application/json" id="report-data">${scriptJson({ ...r, noisyPairs: undefined, conflicts: undefined, caseConflicts: undefined })}</script>
 <script type="application/json" id="chart-specs">${scriptJson(charts)}</script>
 <script>${chartJs}</script>
 <script>${CLIENT_SCRIPT}</script>

@@ -1,5 +1,6 @@
 // Renders report.md: the run's report for people, as Markdown tables and sentences.
 import type { JudgeUsage } from './judging.js';
+import type { ConflictGroup } from './clean.js';
 import type { Report } from './run-layout.js';
 
 /** A remote judge's spend, for people: tokens, estimated cost and what the cache saved. */
@@ -18,6 +19,9 @@ function pct(n: number, d: number): string {
 }
 
 /** report.md's text for report.json `r`. */
+/** One conflict group as a list item: its rows, labels and (the start of) its text. */
+const conflictLine = (g: ConflictGroup): string => `- rows ${g.rows.join(', ')} — ${Object.entries(g.labels).map(([l, n]) => `${l} ×${n}`).join(', ')}: “${g.text.slice(0, 80)}”`;
+
 export function renderReportMarkdown(r: Report): string {
   const c = r.counts;
   const lines = [
@@ -91,7 +95,14 @@ export function renderReportMarkdown(r: Report): string {
     `## Conflicting labels (${r.conflicts.length} groups)`,
     '',
     ...(r.conflicts.length === 0 ? ['None: no text carries two labels.'] : []),
-    ...r.conflicts.slice(0, 20).map((g) => `- rows ${g.rows.join(', ')} — ${Object.entries(g.labels).map(([l, n]) => `${l} ×${n}`).join(', ')}: “${g.text.slice(0, 80)}”`),
+    ...r.conflicts.slice(0, 20).map(conflictLine),
+    '',
+    `## Texts that differ only in case, with different labels (${r.caseConflicts.length} groups; kept)`,
+    '',
+    ...(r.caseConflicts.length === 0
+      ? ['None.']
+      : ['Kept: they are different texts. An uncased embedder (the default `minilm`) sees one text with two labels; fix the labels or drop the variants.', '']),
+    ...r.caseConflicts.slice(0, 20).map(conflictLine),
     '',
     '## Timings (seconds)',
     '',

@@ -73,6 +73,7 @@ export const WORK_FILES = {
   'kept-offsets.f64': { phases: ['clean', 'embed'], holds: 'byte offset of each kept row in kept.jsonl, and its end' },
   'label-ids.u32': { phases: ['clean', 'embed'], holds: 'class index of each kept row' },
   'conflicts.json': { phases: ['clean'], holds: 'the `ConflictGroup`s of texts that carry two labels' },
+  'case-conflicts.json': { phases: ['clean'], holds: 'the `ConflictGroup`s of kept texts that differ only in case and carry two labels' },
   'unembeddable.jsonl': { phases: ['embed'], holds: 'ids of the rows with nothing to embed' },
   'f32': { phases: ['embed-shard-<i>'], holds: 'one shard\'s float32 vectors' },
   'matrix.f32': { phases: ['embed'], holds: 'the kept rows\' unit vectors, row-major' },
@@ -326,6 +327,8 @@ export interface Report {
   /** `evidence`: what the judge decided from, in words (the offline judge's probabilities and neighbours); null for judges that do not say. */
   judge: { name: string; evidence: string | null; usage: JudgeUsage | null; review: ReviewSummary | null };
   conflicts: ConflictGroup[];
+  /** Kept rows whose texts differ only in case and carry different labels (kept: a warning). */
+  caseConflicts: ConflictGroup[];
   noisyPairs: ReportPair[];
   timings: {
     fanOut: { embed: ShardRun[]; predict: ShardRun[] };

@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { createActivities, defaultActivityDeps, type ActivityDeps } from '../activities/index.js';
 import { collectBetweenActivities } from '../infra/collect-garbage.js';
 import { releaseSessions } from '../adapters/onnx/kernels.js';
+import { releaseRowCodes } from '../adapters/vector-stores/exact-knn.js';
 import { WORKFLOWS_PATH } from './workflows-path.js';
 
 export { WORKFLOWS_PATH };
@@ -56,7 +57,7 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<Worker> {
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? CPU_TASK_QUEUE,
     workflowBundle: opts.extra?.workflowBundle ?? (await workflowBundle()),
-    activities: collectBetweenActivities(createActivities(opts.deps ?? defaultActivityDeps()), releaseSessions),
+    activities: collectBetweenActivities(createActivities(opts.deps ?? defaultActivityDeps()), () => (releaseRowCodes(), releaseSessions())),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? availableParallelism(),
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...opts.extra,

@@ -21,7 +21,7 @@ import type { DqeActivities } from '../activities/index.js';
 import type { CleanResult, JudgeResult, ReviewedJudge, ReviewSummary } from '../activities/refs.js';
 import type { Verdict } from '../core/judging.js';
 import { isRetryableFailure, NON_RETRYABLE_FAILURE_TYPES, type DqeFailureType } from '../core/failures.js';
-import { labelWarnings } from '../core/label-names.js';
+import { caseConflictWarnings, labelWarnings } from '../core/label-names.js';
 import { resolveOutputDir } from '../core/output-dir.js';
 import { checkSubmission, formatReviewProblems, type ReviewSubmission } from '../core/review.js';
 import {
@@ -432,7 +432,7 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
             },
           }
         : {}),
-      warnings: labelWarnings(clean.perLabel),
+      warnings: [...labelWarnings(clean.perLabel), ...caseConflictWarnings(clean.caseConflicts)],
     };
   } catch (err) {
     setStatus(isCancellation(err) ? 'cancelled' : 'failed');

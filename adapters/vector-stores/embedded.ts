@@ -160,8 +160,11 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
     if (loaded?.key === key && loaded.vectors === req.vectors) return loaded;
     const dir = workDirOf(req);
     const found = await ensureIndex(method, req, n, key, dir);
-    // In 'auto', an index that could not reach the target recall is not used: exact search is.
-    const use = found.summary.reached || config.search === method;
+    // In 'auto', an index that could not reach the target recall is not used: exact search is. Nor is an IVF index
+    // whose calibration probes every list: it prunes nothing, and the certified exact scan (exact-knn.ts) answers
+    // as fast and exactly, without the index's int8 copy of the rows in memory (384 MB at 1M × 384).
+    const everyList = found.method === 'ivf' && found.summary.probes >= found.summary.lists;
+    const use = (found.summary.reached || config.search === method) && !everyList;
     let search: Loaded['search'];
     let searchK: Loaded['searchK'];
     if (use && found.method === 'hnsw') {
@@ -173,8 +176,7 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
       const index = found.built ?? IvfIndex.fromState(decodeIvfState(new Uint8Array(await readFile(data)), data), req.vectors, n, iv);
       const probes = found.summary.probes;
       search = (queries) => index.search(queries, probes);
-      // Probing every list prunes nothing: the exact float32 scan answers k nearest faster (bench/neighbours.ts).
-      if (probes < found.summary.lists) searchK = (queries, k) => index.searchK(queries, probes, k);
+      searchK = (queries, k) => index.searchK(queries, probes, k);
     }
     loaded = { key, vectors: req.vectors, search, searchK };
     return loaded;

@@ -34,8 +34,11 @@ import { insert } from './exact-k.js';
 export const INT8_SCAN_ROW_BLOCK = 32_768;
 /** Query rows per product call (512 × 32,768 float32 scores = 64 MiB). */
 const QUERY_BLOCK = 512;
-/** Candidates per query in the first round (at least 2 × take); a query left unsettled is asked again with 4× as many. */
-const FIRST_CANDIDATES = 64;
+/**
+ * Candidates per query in the first round: int8 64 (at least 2 × take; ~96% of real-text queries settle there),
+ * float32 take + 8 (its error bound is ~10⁻⁶); a query left unsettled is asked again with 4× as many.
+ */
+const FIRST_CANDIDATES = { int8: (take: number) => Math.max(64, 2 * take), float32: (take: number) => take + 8 };
 const WIDEN_FACTOR = 4;
 const QUERY_CODE_MAX = 127;
 const QUERY_SCALE = Math.fround(1 / QUERY_CODE_MAX);
@@ -85,15 +88,27 @@ export function rowCodes(vectors: Float32Array, n: number, dim: number, rowBlock
   return { n, dim, rowBlock, codes, scales, residuals, norms };
 }
 
-const kept = new WeakMap<Float32Array, RowCodes>();
+let kept = new WeakMap<Float32Array, RowCodes>();
 
-/** `rowCodes` of a matrix, computed once per array and kept while it lives (a run's matrix is never written after it is embedded). */
+/**
+ * `rowCodes` of a matrix, computed once per array and kept while it lives (a run's matrix is never written after it
+ * is embedded; a categorise pass asks batch after batch of the same one) or until `releaseRowCodes`.
+ */
 export function rowCodesOf(vectors: Float32Array, n: number, dim: number, rowBlock = INT8_SCAN_ROW_BLOCK): RowCodes {
   const got = kept.get(vectors);
   if (got && got.n === n && got.dim === dim && got.rowBlock === rowBlock) return got;
   const codes = rowCodes(vectors, n, dim, rowBlock);
   kept.set(vectors, codes);
   return codes;
+}
+
+/**
+ * Forgets every kept matrix's codes. A worker keeps its run's matrix across phases (adapters/shared-matrix.ts), and
+ * the codes are a quarter of it: released whenever the worker falls idle, as onnxruntime's sessions are, so that
+ * they count in the categorise phases' memory only.
+ */
+export function releaseRowCodes(): void {
+  kept = new WeakMap();
 }
 
 /** A float32 at or above x (x ≥ 0). */
@@ -224,7 +239,7 @@ export async function certifiedTopK(
     largest[i] = max > 0 ? max : 1;
   }
   let pending = Array.from({ length: total }, (_, i) => i).sort((a, b) => largest[a]! - largest[b]! || a - b);
-  let candidates = Math.min(distinct, Math.max(FIRST_CANDIDATES, 2 * take));
+  let candidates = Math.min(distinct, FIRST_CANDIDATES[products](take));
   let firstRound = true;
   let done = 0;
   const a = new Uint8Array(int8 ? Math.min(QUERY_BLOCK, total) * dim : 0);

@@ -26,7 +26,7 @@ test('keptRowsById: the wanted rows, whole, wherever they lie in the file', asyn
     lines.forEach((l, i) => (offsets[i + 1] = offsets[i]! + Buffer.byteLength(l)));
     const keptOffsetsPath = join(dir, 'kept-offsets.f64');
     await writeFile(keptOffsetsPath, new Uint8Array(offsets.buffer));
-    const clean = { keptPath, keptOffsetsPath, kept: rows.length, labelIdsPath: '', labels: ['a', 'b'], perLabel: {}, rejectsPath: '', rejected: {}, conflicts: { groups: 0, rows: 0, path: '' }, seconds: 0 };
+    const clean = { keptPath, keptOffsetsPath, kept: rows.length, labelIdsPath: '', labels: ['a', 'b'], perLabel: {}, rejectsPath: '', rejected: {}, conflicts: { groups: 0, rows: 0, path: '' }, caseConflicts: { groups: 0, rows: 0, path: '' }, seconds: 0 };
     // The first and last rows, neighbours, rows a little apart and far apart, the long row and its neighbours.
     const wanted = [0, 1, 2, 50, 51, 400, 2999, 3000, 3001, 4500, 5998, 5999];
     const got = await keptRowsById(clean, new Set(wanted));

@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { readJsonlAll } from '../../adapters/files.js';
 import { cleanDataset } from '../../activities/clean.js';
+import { caseConflictWarnings } from '../../core/label-names.js';
 import { loadDataset } from '../../activities/load.js';
 import type { KeptRow, RejectRow } from '../../activities/refs.js';
 
@@ -88,6 +89,39 @@ describe('load and clean (JSONL)', () => {
     const second = await loadAndClean(dir, file);
     assert.deepEqual(second.clean, first.clean);
     assert.deepEqual(second.load, first.load);
+  });
+});
+
+describe('clean: texts that differ only in case', () => {
+  test('kept, and reported where the kept rows carry different labels', async () => {
+    const dir = await tmp();
+    const file = join(dir, 'in.jsonl');
+    const rows: Array<[string, string]> = [
+      ['Cancel my order', 'cancel'], // row 1 ┐ one group: cancel ×2, refund ×1
+      ['cancel my  order', 'refund'], // row 2 │ (whitespace normalised as clean does)
+      ['CANCEL MY ORDER', 'cancel'], // row 3 ┘
+      ['Hello there', 'greet'], // row 4 ┐ same label: not reported
+      ['hello there', 'greet'], // row 5 ┘
+      ['Hi', 'greet'], // row 6 ┐ the same text with two labels: rejected as conflicting_labels,
+      ['Hi', 'cancel'], // row 7 │ so the kept "HI" (row 8) has no other label among the kept rows:
+      ['HI', 'greet'], // row 8 ┘ not reported
+      ['Straße', 'a'], // row 9 ┐ Unicode's lower case (ß stays ß): one group
+      ['STRAßE', 'b'], // row 10 ┘
+    ];
+    await writeFile(file, rows.map(([text, label]) => JSON.stringify({ text, label })).join('\n'));
+    const { clean, kept, rejects } = await loadAndClean(dir, file);
+    assert.deepEqual(kept.map((k) => k.row), [1, 2, 3, 4, 5, 8, 9, 10]);
+    assert.deepEqual(rejects.map((r) => [r.row, r.reason]), [[6, 'conflicting_labels'], [7, 'conflicting_labels']]);
+    assert.deepEqual(JSON.parse(await readFile(clean.caseConflicts.path, 'utf8')), [
+      { text: 'Cancel my order', rows: [1, 2, 3], labels: { cancel: 2, refund: 1 } },
+      { text: 'Straße', rows: [9, 10], labels: { a: 1, b: 1 } },
+    ]);
+    assert.deepEqual({ groups: clean.caseConflicts.groups, rows: clean.caseConflicts.rows }, { groups: 2, rows: 5 });
+    assert.deepEqual(caseConflictWarnings(clean.caseConflicts), [
+      '5 kept rows in 2 group(s) differ from each other only in case but carry different labels (listed in report.md): an uncased embedder (the default minilm) sees each group as one text with two labels. They are kept: fix the labels or drop the variants.',
+    ]);
+    assert.deepEqual(caseConflictWarnings({ groups: 0, rows: 0 }), []);
+    assert.deepEqual(caseConflictWarnings(undefined), []);
   });
 });
 

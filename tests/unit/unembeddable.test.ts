@@ -94,6 +94,7 @@ test('dropUnembeddable: kept rows renumbered byte for byte around the dropped on
       rejectsPath,
       rejected: { duplicate: 1 },
       conflicts: { groups: 0, rows: 0, path: join(dir, 'conflicts.json') },
+      caseConflicts: { groups: 0, rows: 0, path: join(dir, 'case-conflicts.json') },
       seconds: 0,
     };
     const drop = [0, 6, 9];
