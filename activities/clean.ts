@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { AtomicWriter, hashKey, readJsonl, runPhaseOnce, writeJsonAtomic, writeTypedAtomic } from '../adapters/files.js';
-import { Cleaner, caseConflictGroups, foldText, groupConflicts, normaliseText, type RejectReason } from '../core/clean.js';
+import { Cleaner, caseConflictGroups, groupConflicts, normaliseText, type RejectReason } from '../core/clean.js';
 import { normaliseLabel } from '../core/label-names.js';
 import { jobContext } from './context.js';
 import { dqeFailure } from '../adapters/failure.js';
@@ -22,12 +22,9 @@ export const MIN_KEPT_ROWS = 4;
 
 type ValidRow = Omit<KeptRow, 'id'>;
 
-function textKeyOf(text: string): Buffer {
-  return createHash('sha256').update(normaliseText(text)).digest();
-}
-
-function foldKeyOf(text: string): Buffer {
-  return createHash('sha256').update(foldText(text)).digest();
+/** The key of a normalised text (`normaliseText`), or of its folded form (the normalised text lower-cased). */
+function keyOf(normalised: string): Buffer {
+  return createHash('sha256').update(normalised).digest();
 }
 
 /** A rejected row as rejects.jsonl holds it: a JSONL line as written, a CSV row's fields. */
@@ -61,7 +58,10 @@ export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
   const ctx = jobContext();
   return runPhaseOnce(workDirOf(runDir), 'clean', key, async (prefix) => {
     const cleaner = new Cleaner();
-    for await (const r of readJsonl<ValidRow>(args.load.validPath)) cleaner.observe(textKeyOf(r.text), r.label, r.row, foldKeyOf(r.text));
+    for await (const r of readJsonl<ValidRow>(args.load.validPath)) {
+      const norm = normaliseText(r.text);
+      cleaner.observe(keyOf(norm), r.label, r.row, keyOf(norm.toLowerCase()));
+    }
     ctx.heartbeat({ pass: 1 });
 
     const kept = await AtomicWriter.create(workFile(prefix, 'kept.jsonl'));
@@ -79,11 +79,12 @@ export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
     const offsets: number[] = [0];
     let id = 0;
     for await (const r of readJsonl<ValidRow>(args.load.validPath)) {
-      const textKey = textKeyOf(r.text);
+      const norm = normaliseText(r.text);
+      const textKey = keyOf(norm);
       const decision = cleaner.decide(textKey);
       if (decision.kind === 'keep') {
-        const foldKey = foldKeyOf(r.text);
-        if (cleaner.foldedConflict(foldKey)) caseVariants.push({ key: foldKey.toString('base64'), text: normaliseText(r.text), row: r.row, label: r.label });
+        const foldKey = cleaner.anyFoldedConflict ? keyOf(norm.toLowerCase()) : undefined;
+        if (foldKey && cleaner.foldedConflict(foldKey)) caseVariants.push({ key: foldKey.toString('base64'), text: norm, row: r.row, label: r.label });
         const line = `${JSON.stringify({ id, ...r } satisfies KeptRow)}\n`;
         await kept.write(line);
         offsets.push(offsets[offsets.length - 1]! + Buffer.byteLength(line));
@@ -98,7 +99,7 @@ export async function cleanDataset(args: CleanArgs): Promise<CleanResult> {
         decision.kind === 'duplicate'
           ? `duplicate of row ${decision.firstRow} (same text, same label)`
           : 'the same text carries two or more labels';
-      if (decision.kind === 'conflicting_labels') conflicting.push({ key: textKey.toString('base64'), text: normaliseText(r.text), row: r.row, label: r.label });
+      if (decision.kind === 'conflicting_labels') conflicting.push({ key: textKey.toString('base64'), text: norm, row: r.row, label: r.label });
       rejected[decision.kind] = (rejected[decision.kind] ?? 0) + 1;
       await rejects.writeLine({ row: r.row, line: r.line, reason: decision.kind, field: 'text', detail, ...rejectedRow(r, args.load.format) } satisfies RejectRow);
     }

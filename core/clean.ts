@@ -6,14 +6,6 @@ export function normaliseText(text: string): string {
   return text.normalize('NFC').trim().replace(/\s+/gu, ' ');
 }
 
-/**
- * A text as compared for case-only variants: normalised, then lower-cased (Unicode's default case mapping). The
- * default `minilm` embedder is an uncased model: texts that differ only in case embed to the same vector.
- */
-export function foldText(text: string): string {
-  return normaliseText(text).toLowerCase();
-}
-
 /** Why a row left training. Stable strings: they appear in rejects.jsonl and report.json. */
 export type RejectReason =
   | 'invalid_json'
@@ -43,15 +35,26 @@ const DECIDED = 2;
 
 /**
  * Two-pass cleaner that holds about 40 bytes per distinct text (keyed by a caller-supplied digest of the
- * normalised text, at least 16 bytes: its first row, its label and two flags in a typed-array hash table),
- * never the rows themselves, so it streams over datasets of any length.
+ * normalised text, at least 16 bytes: its first row, its label and two flags in a typed-array hash table), and as
+ * much again per distinct folded text where the caller passes fold keys, never the rows themselves, so it streams
+ * over datasets of any length.
  * Pass 1: `observe` every valid row in input order. Pass 2: `decide` every valid row in the same order.
  */
 export class Cleaner {
   private readonly seen = new DigestTable();
-  /** The same, keyed by the folded text (`foldText`): which case-folded texts carry two or more labels. */
+  /**
+   * The same, keyed by the folded text (the normalised text lower-cased, Unicode's default case mapping: the default
+   * `minilm` is an uncased model, texts that differ only in case embed to one vector): which carry two or more labels.
+   */
   private readonly folded = new DigestTable();
   private readonly labels = new Map<string, number>();
+  /** Whether any folded text carries two labels (else no kept row needs its fold key checked). */
+  private foldedConflicts = false;
+
+  /** Whether `foldedConflict` can answer true for any row. */
+  get anyFoldedConflict(): boolean {
+    return this.foldedConflicts;
+  }
 
   observe(textKey: Uint8Array, label: string, row: number, foldKey?: Uint8Array): void {
     let labelId = this.labels.get(label);
@@ -62,7 +65,10 @@ export class Cleaner {
       if (created) {
         table.setNumber(slot, row);
         table.setInt(slot, labelId);
-      } else if (table.getInt(slot) !== labelId) table.setFlag(slot, CONFLICT);
+      } else if (table.getInt(slot) !== labelId) {
+        table.setFlag(slot, CONFLICT);
+        if (table === this.folded) this.foldedConflicts = true;
+      }
     }
   }
 
@@ -94,8 +100,8 @@ export interface ConflictGroup {
 export const CONFLICT_TEXT_PREVIEW = 200;
 
 /**
- * Kept rows whose texts differ only in case (`foldText`) and carry two or more labels among the kept rows: grouped
- * like conflicts (a warning: clean keeps them, they are different texts, but an uncased embedder sees one text).
+ * Kept rows whose texts differ only in case (equal once lower-cased) and carry two or more labels among the kept
+ * rows: grouped like conflicts (a warning: clean keeps them, they are different texts, but an uncased embedder sees one text).
  */
 export function caseConflictGroups(rows: ReadonlyArray<{ key: string; text: string; row: number; label: string }>): ConflictGroup[] {
   return groupConflicts(rows).filter((g) => Object.keys(g.labels).length > 1);
