@@ -2,7 +2,7 @@
 // tests/**/*.test.ts file with Node's test runner against it.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startDevServer } from '../infra/temporal.js';
@@ -35,13 +35,11 @@ if (needsChromium && !existsSync(chromium) && process.getuid?.() === 0 && exists
   }
 }
 const state = await mkdtemp(join(tmpdir(), 'dqe-tests-'));
-// The tests' own scratch folders (and those of every process they start: workers, the CLI, Python) go under the
-// suite's folder through TMPDIR, removed with it when the suite passes: a run used to leave ~0.9 GB in /tmp. Like
-// /tmp it is open to every user (sticky), and the suite's folder can be passed through: the permission tests run
-// tsx as an unprivileged user, which keeps its cache in TMPDIR.
-const scratch = join(state, 'tmp');
-await mkdir(scratch);
-await chmod(state, 0o711);
+// The tests' own scratch folders (and those of every process they start: workers, the CLI, Python) go to a folder
+// of the suite's through TMPDIR, removed when the suite passes: a run used to leave ~0.9 GB in /tmp. Like /tmp it is
+// open to every user (sticky): the permission tests run tsx as an unprivileged user, which keeps its cache in TMPDIR.
+// Beside the server's state folder, not in it: the secrets test searches that folder's files for a key.
+const scratch = await mkdtemp(join(tmpdir(), 'dqe-tests-tmp-'));
 await chmod(scratch, 0o1777);
 const server = await startDevServer({ dbFile: join(state, 'temporal.db'), log });
 log(`Temporal dev server ${server.address} (UI ${server.uiUrl}); ${files.length} test files`);
@@ -55,6 +53,7 @@ const code = await new Promise<number>((resolve) => {
   child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
 });
 await server.stop();
-if (code === 0) await rm(state, { recursive: true, force: true });
+await rm(state, { recursive: true, force: true });
+if (code === 0) await rm(scratch, { recursive: true, force: true });
 else log(`tests failed: their scratch files are kept in ${scratch}`);
 process.exit(code);
