@@ -9,11 +9,10 @@ import { dqeFailure } from '../failure.js';
 import type { Neighbour, Split } from '../../core/categorise.js';
 import type { VectorStoreConfig } from '../../core/input.js';
 import { exists, hashKey, readJson, writeJsonAtomic, writeTypedAtomic } from '../files.js';
-import { maxRowNorm } from '../../core/float64-rerank.js';
 import { equalRowsOf } from '../../core/equal-rows.js';
 import type { HnswSummary, IvfSummary } from '../../core/index-calibration.js';
 import { exactTop1Gemm, type Pool } from './exact-k.js';
-import { nearestOtherRows, nearestOtherRowsWithTop1 } from './exact-knn.js';
+import { maxNormOf, nearestOtherRows, nearestOtherRowsWithTop1 } from './exact-knn.js';
 import { HnswIndex, DEFAULT_HNSW_TUNING, calibrateHnsw, type HnswTuning } from './hnsw.js';
 import { DEFAULT_IVF_TUNING, IvfIndex, calibrateIvf, decodeIvfState, encodeIvfState, type IvfTuning } from './ivf.js';
 import type { IndexOutcome, IndexRequest, NearestRequest, VectorStore } from './types.js';
@@ -86,16 +85,9 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
   const iv: IvfTuning = { ...DEFAULT_IVF_TUNING, ...(tuning.threads !== undefined ? { threads: tuning.threads } : {}), ...ivfTuning };
   const targetRecall = config.targetRecall ?? DEFAULT_TARGET_RECALL;
   // Per-matrix values computed once: categorise calls `nearest` batch after batch with the same array.
-  const norms = new WeakMap<Float32Array, number>();
   const fingerprints = new WeakMap<Float32Array, string>();
   const pools = new WeakMap<Float32Array, Map<Split, Pool>>();
   let loaded: Loaded | undefined;
-
-  const maxNorm = (vectors: Float32Array, n: number, dim: number): number => {
-    let m = norms.get(vectors);
-    if (m === undefined) norms.set(vectors, (m = maxRowNorm(vectors, n, dim)));
-    return m;
-  };
 
   // The rows' equal-vector groups, computed the first time a certified top-1 needs them (one hashing pass: ~2 s at
   // 1M × 384), then kept with the matrix (`equalRowsOf`): categorise asks batch after batch of the same one.
@@ -137,13 +129,13 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
       if (method === 'hnsw') {
         HnswIndex.build(req.vectors, n, req.dim, t, tmp, progress);
         const done = performance.now();
-        const calibrated = await calibrateHnsw(req.vectors, n, req.dim, tmp, t, targetRecall, maxNorm(req.vectors, n, req.dim));
+        const calibrated = await calibrateHnsw(req.vectors, n, req.dim, tmp, t, targetRecall, maxNormOf(req.vectors, n, req.dim));
         result = { method, summary: { ...calibrated, buildSeconds: (done - started) / 1000, calibrateSeconds: (performance.now() - done) / 1000 } };
       } else {
         built = await IvfIndex.build(req.vectors, n, req.dim, iv, progress);
         await writeTypedAtomic(tmp, encodeIvfState(built.state));
         const done = performance.now();
-        const calibrated = await calibrateIvf(built, req.vectors, n, req.dim, iv, targetRecall, maxNorm(req.vectors, n, req.dim));
+        const calibrated = await calibrateIvf(built, req.vectors, n, req.dim, iv, targetRecall, maxNormOf(req.vectors, n, req.dim));
         result = { method, summary: { ...calibrated, buildSeconds: (done - started) / 1000, calibrateSeconds: (performance.now() - done) / 1000 } };
       }
       await rename(tmp, data);
@@ -216,7 +208,7 @@ export function createEmbeddedStore(config: EmbeddedStoreConfig = { name: 'embed
       // A split filter needs candidates the indexes cannot restrict to; no phase asks for one at scale.
       if (req.split !== undefined) {
         const p = pool(vectors, n, dim, req.split, req);
-        return exactTop1Gemm(vectors, n, dim, req.queryIds, maxNorm(vectors, n, dim), t.threads, { pool: p });
+        return exactTop1Gemm(vectors, n, dim, req.queryIds, maxNormOf(vectors, n, dim), t.threads, { pool: p });
       }
       // Fewer than two rows have nothing to index: the exact answer is immediate.
       const mode = n < 2 ? 'exact' : planSearch(config, n).mode;

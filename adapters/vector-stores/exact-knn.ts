@@ -145,8 +145,8 @@ const fastInt8: Products = (() => {
 
 const norms = new WeakMap<Float32Array, { n: number; dim: number; max: number }>();
 
-/** The longest row's norm of a matrix, computed once per array. */
-function maxNormOf(vectors: Float32Array, n: number, dim: number): number {
+/** The longest row's norm of a matrix (the float32 error bounds need it), computed once per array. */
+export function maxNormOf(vectors: Float32Array, n: number, dim: number): number {
   const got = norms.get(vectors);
   if (got && got.n === n && got.dim === dim) return got.max;
   const max = maxRowNorm(vectors, n, dim);
