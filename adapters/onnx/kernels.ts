@@ -1,6 +1,7 @@
 // Blocked matrix products with a top-k per row, run by onnxruntime's CPU kernels (MLAS: AVX-512 float GEMM,
 // VNNI uint8 × int8 GEMM, alone or scaled to float32 per column). JavaScript loops reach about 1 G multiply-adds
-// per second here; these graphs reach ~30 G (float) and ~150 G (int8) per CPU second on the 2-core benchmark machine (bench/ann.ts).
+// per second here; these graphs reach ~30 G (float) and ~150 G (int8) per CPU second on the 2-core benchmark
+// machine (bench/ann.ts).
 import { createRequire } from 'node:module';
 import ort from 'onnxruntime-node';
 import { INT8_CODE_MAX, onnxModel, type GraphSpec } from './model.js';
