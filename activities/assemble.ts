@@ -22,6 +22,10 @@ export interface AssembleArgs {
   judge: JudgeResult;
   noisy: 'drop' | 'relabel';
   undecided: 'keep' | 'drop';
+  /** The final set's largest share of the kept rows (core/assemble.ts); absent: 1, no cap (inputs of runs started before it). */
+  maxShare?: number;
+  /** Seed of the thinning draw over the cap: the run's seed. */
+  seed?: number;
   /** Two-fold DQE: the second pass's verdicts; a row judged mislabeled by either pass leaves. */
   judge2?: JudgeResult | undefined;
 }
@@ -36,7 +40,7 @@ function relabelled(source: string, labelField: string, label: string): string {
 export async function assembleRun(args: AssembleArgs): Promise<AssembleResult> {
   const started = performance.now();
   const runDir = resolve(args.runDir);
-  const key = hashKey({ verdicts: args.judge.verdictsPath, noisy: args.noisy, undecided: args.undecided, labelField: args.labelField, ...(args.judge2 ? { verdicts2: args.judge2.verdictsPath } : {}) });
+  const key = hashKey({ verdicts: args.judge.verdictsPath, noisy: args.noisy, undecided: args.undecided, labelField: args.labelField, ...(args.judge2 ? { verdicts2: args.judge2.verdictsPath } : {}), ...(args.maxShare !== undefined && args.maxShare < 1 ? { maxShare: args.maxShare, seed: args.seed ?? 0 } : {}) });
   const ctx = jobContext();
   return runPhaseOnce(workDirOf(runDir), 'assemble', key, async () => {
     const splits = await readSplits(args.sample, args.clean.kept);
@@ -46,7 +50,7 @@ export async function assembleRun(args: AssembleArgs): Promise<AssembleResult> {
     for await (const c of readJsonl<CategoryRow>(args.categorise.categoriesPath)) categories.set(c.id, c.category);
     const first = await readJsonlAll<RowVerdict>(args.judge.verdictsPath);
     const verdicts = mergeVerdicts(first, args.judge2 ? await readJsonlAll<RowVerdict>(args.judge2.verdictsPath) : []);
-    const result = assembleFinal(labels, splits, categories, verdicts, { noisy: args.noisy, undecided: args.undecided });
+    const result = assembleFinal(labels, splits, categories, verdicts, { noisy: args.noisy, undecided: args.undecided, maxShare: args.maxShare ?? 1, seed: args.seed ?? 0 });
     ctx.heartbeat({ final: result.rows.length });
 
     const final = await AtomicWriter.create(runFile(runDir, RUN_FILES.final));

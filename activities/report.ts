@@ -1,6 +1,7 @@
 // Phase 10, report: report.json with every count, report.md for people (core/report-markdown.ts) and
 // report.html with charts (core/report-html.ts).
 import { caseConflictWarnings, labelWarnings } from '../core/label-names.js';
+import { shareCapWarnings } from '../core/assemble.js';
 import { resolve } from 'node:path';
 import { readJson, readJsonlAll, writeFileAtomic, writeJsonAtomic } from '../adapters/files.js';
 import type { ConflictGroup } from '../core/clean.js';
@@ -69,7 +70,7 @@ function buildReport(a: ReportArgs, conflicts: ConflictGroup[], caseConflicts: C
     run: { id: a.runId, dataset: a.load.datasetPath, datasetSha256: a.load.datasetSha256, format: a.load.format, config: a.config },
     labels: a.clean.labels,
     /** Labels that look like one class typed twice, classes too small to learn (core/label-names.ts). */
-    warnings: [...labelWarnings(a.clean.perLabel), ...caseConflictWarnings(a.clean.caseConflicts)],
+    warnings: [...labelWarnings(a.clean.perLabel), ...caseConflictWarnings(a.clean.caseConflicts), ...shareCapWarnings(a.assemble.excluded, a.assemble.final, a.clean.kept, a.config.maxShare)],
     counts: {
       rowsIn: a.load.rowsIn,
       blankLines: a.load.blankLines,

@@ -3,7 +3,9 @@
 // the README's "Method quality" section. A case that several slices hold (same dataset, embedder, seed,
 // noise, configuration and trainer) counts once. Writes bench/results/method-summary.json.
 //
-//   npx tsx bench/method-summary.ts [--markdown]
+//   npx tsx bench/method-summary.ts [--markdown] [--only method-a.json,method-b.json]
+//
+// --only: those slices alone (a side-by-side of one session's runs), printed, method-summary.json left as it is.
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeJsonAtomic } from '../adapters/files.js';
 
@@ -50,7 +52,10 @@ const SLICE = /^method-(?!summary|smoke).+\.json$/u;
 /** `graph`: the minilm ONNX graph's version in the embedder id (graph 5: the 7-bit int8 weights), when it names one. */
 const cases = new Map<string, Case & { trainer: string; embedder: string; graph?: string | undefined }>();
 const loads: Record<string, string> = {};
-for (const f of readdirSync('bench/results').filter((f) => SLICE.test(f)).sort()) {
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1]?.split(',') : undefined;
+if (onlyAt >= 0 && (!only || only.some((f) => !SLICE.test(f)))) throw new Error('--only: a comma-separated list of bench/results/method-*.json file names');
+for (const f of only ?? readdirSync('bench/results').filter((f) => SLICE.test(f)).sort()) {
   const s = JSON.parse(readFileSync(`bench/results/${f}`, 'utf8')) as Slice;
   loads[f] = s.machine.loadavg;
   // A slice on a subset (--limit) is another dataset.
@@ -110,7 +115,7 @@ const rows = [...groups.entries()]
     };
   });
 
-await writeJsonAtomic('bench/results/method-summary.json', { benchmark: 'method-summary', command: 'npx tsx bench/method-summary.ts', alpha: ALPHA, significance: 'accuracy: McNemar and paired t-test both p < alpha; macro-F1: bootstrap over test rows p < alpha', slicesLoadavg: loads, rows });
+if (!only) await writeJsonAtomic('bench/results/method-summary.json', { benchmark: 'method-summary', command: 'npx tsx bench/method-summary.ts', alpha: ALPHA, significance: 'accuracy: McNemar and paired t-test both p < alpha; macro-F1: bootstrap over test rows p < alpha', slicesLoadavg: loads, rows });
 
 if (process.argv.includes('--markdown')) {
   const pct = (x: number) => (Number.isNaN(x) ? '–' : (100 * x).toFixed(1));
@@ -122,4 +127,4 @@ if (process.argv.includes('--markdown')) {
     );
   }
 }
-console.error(`wrote bench/results/method-summary.json (${rows.length} rows from ${cases.size} cases)`);
+console.error(only ? `${rows.length} rows from ${cases.size} cases of ${only.join(', ')}` : `wrote bench/results/method-summary.json (${rows.length} rows from ${cases.size} cases)`);

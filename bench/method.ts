@@ -54,6 +54,10 @@ export interface MethodConfig {
   undecided: 'keep' | 'drop';
   /** With judge 'confident': nearest other rows whose labels vote beside the cross-fitted probabilities (the offline judge's `neighbours`). @default 0 */
   neighbours?: number;
+  /** With judge 'confident': the class thresholds are this × the class means (the offline judge's `thresholdScale`). @default 1 */
+  thresholdScale?: number;
+  /** The final set's largest share of the training rows (a run's `maxShare`; returned rows over it are thinned). @default 1 */
+  maxShare?: number;
 }
 
 /** The paper's composition (sampled + uncovered + difficult + noisy judged right, one pass), with dqe's former fixed-threshold judge. */
@@ -82,6 +86,21 @@ const CONFIGS: Record<string, MethodConfig> = {
   'all-knn5': { ...PAPER, judge: 'confident', minSuggested: 0.5, scope: 'all', neighbours: 5 },
   'all-knn20': { ...PAPER, judge: 'confident', minSuggested: 0.5, scope: 'all', neighbours: 20 },
   'two-fold-wrong-knn20': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.5, scope: 'wrong', neighbours: 20 },
+  'two-fold-wrong-knn-cap60': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.5, scope: 'wrong', neighbours: 10, maxShare: 0.6 },
+  'two-fold-wrong-knn-s95': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.6, scope: 'wrong', neighbours: 10, thresholdScale: 0.95 },
+  /** dqe's defaults since 2026-12-07. */
+  'two-fold-wrong-knn-s95-cap60': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.6, scope: 'wrong', neighbours: 10, thresholdScale: 0.95, maxShare: 0.6 },
+  // The sweep around it (README "Method quality", 2026-12-07): thresholdScale × minSuggested, and stricter rules.
+  'two-fold-wrong-knn-p60': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.6, scope: 'wrong', neighbours: 10 },
+  'two-fold-wrong-knn-s97-p60': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.6, scope: 'wrong', neighbours: 10, thresholdScale: 0.97 },
+  'two-fold-wrong-knn-s95-p50': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.5, scope: 'wrong', neighbours: 10, thresholdScale: 0.95 },
+  'two-fold-wrong-knn-s90-p60': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.6, scope: 'wrong', neighbours: 10, thresholdScale: 0.9 },
+  'two-fold-wrong-knn-s90-p50': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.5, scope: 'wrong', neighbours: 10, thresholdScale: 0.9 },
+  'two-fold-wrong-knn-p70': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.7, scope: 'wrong', neighbours: 10 },
+  'two-fold-wrong-knn-p80': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.8, scope: 'wrong', neighbours: 10 },
+  'two-fold-wrong-knn-p90': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.9, scope: 'wrong', neighbours: 10 },
+  'all-knn-s95': { ...PAPER, judge: 'confident', minSuggested: 0.6, scope: 'all', neighbours: 10, thresholdScale: 0.95 },
+  'wrong-knn-s95': { ...PAPER, judge: 'confident', minSuggested: 0.6, scope: 'wrong', neighbours: 10, thresholdScale: 0.95 },
 };
 
 const o = new Command('bench-method')
@@ -171,8 +190,15 @@ interface ArmScore {
 const precisionRecall = (d: { precision: number; recall: number }) => ({ precision: d.precision, recall: d.recall });
 
 let jobs = 0;
+/** Each training's answer by its inputs: configurations that share a pass (or a final set) train it once. */
+const trained = new Map<string, Promise<{ predicted: number[]; probs: number[][] }>>();
 /** Trains on `ids` with `labelIds`, returns predicted class indices for `predictIds`. */
-async function trainPredict(ref: { keptPath: string; matrix: { path: string; rows: number; dim: number } }, labels: string[], labelIds: Uint32Array, ids: number[], predictIds: number[], seed: number): Promise<{ predicted: number[]; probs: number[][] }> {
+function trainPredict(ref: { keptPath: string; matrix: { path: string; rows: number; dim: number } }, labels: string[], labelIds: Uint32Array, ids: number[], predictIds: number[], seed: number): Promise<{ predicted: number[]; probs: number[][] }> {
+  const key = createHash('sha256').update(JSON.stringify([ref.keptPath, Array.from(labelIds), ids, predictIds, seed])).digest('hex');
+  if (!trained.has(key)) trained.set(key, trainPredictOnce(ref, labels, labelIds, ids, predictIds, seed));
+  return trained.get(key)!;
+}
+async function trainPredictOnce(ref: { keptPath: string; matrix: { path: string; rows: number; dim: number } }, labels: string[], labelIds: Uint32Array, ids: number[], predictIds: number[], seed: number): Promise<{ predicted: number[]; probs: number[][] }> {
   const jobDir = join(tmp, `job-${jobs++}`);
   const out = await trainer.train({ jobDir, ...ref, trainIds: ids, labelIds, labels, seed }, ctx());
   const preds = await trainer.predict({ jobDir: `${jobDir}-predict`, ...ref, modelPath: out.modelPath, ids: predictIds, labels }, ctx());
@@ -254,7 +280,7 @@ for (const seed of o.seeds.split(',').map(Number)) {
       const judgeRow = (cfg: MethodConfig, id: number) => {
         const evidence = evidenceBy.get(cfg.neighbours ?? 0)!;
         const p = evidence.of(id);
-        return cfg.judge === 'confident' ? confidentVerdict(id, labels[labelIds[id]!]!, p, labels, evidence.thresholds, cfg.minSuggested) : offlineVerdict(id, labels[labelIds[id]!]!, p, labels, { mislabeledBelow: 0.25, okAtLeast: 0.5 });
+        return cfg.judge === 'confident' ? confidentVerdict(id, labels[labelIds[id]!]!, p, labels, evidence.thresholds.map((t) => t * (cfg.thresholdScale ?? 1)), cfg.minSuggested) : offlineVerdict(id, labels[labelIds[id]!]!, p, labels, { mislabeledBelow: 0.25, okAtLeast: 0.5 });
       };
 
       /** One DQE pass over a split: categories of the wrong predictions and verdicts on the noisy pairs. */
@@ -290,7 +316,7 @@ for (const seed of o.seeds.split(',').map(Number)) {
         if (cfg.scope === 'all') verdicts = mergeVerdicts(flagOutsidePairs([...verdicts.values()], n, (id) => judgeRow(cfg, id)), []);
         if (cfg.scope === 'wrong') verdicts = mergeVerdicts(flagOutsidePairs([...verdicts.values()], [...first.wrongIds, ...(second?.wrongIds ?? [])], (id) => judgeRow(cfg, id)), []);
         const returned = new Map([...first.categories].filter(([, c]) => cfg.categories.includes(c)));
-        const final = assembleFinal(trainLabels, splits, returned, verdicts, { noisy: 'drop', undecided: cfg.undecided });
+        const final = assembleFinal(trainLabels, splits, returned, verdicts, { noisy: 'drop', undecided: cfg.undecided, maxShare: cfg.maxShare ?? 1, seed });
         const finalIds = final.rows.map((r) => r.id);
         const judged = new Set([...verdicts.values()].filter((v) => v.verdict === 'mislabeled').map((v) => v.id));
         const dqe = (await trainPredict(ref, labels, labelIds, finalIds, testIds, seed)).predicted;
@@ -301,6 +327,7 @@ for (const seed of o.seeds.split(',').map(Number)) {
           wrong: first.wrong,
           categories: { uncovered: [...first.categories.values()].filter((c) => c === 'uncovered').length, difficult: [...first.categories.values()].filter((c) => c === 'difficult').length, noisy: [...first.categories.values()].filter((c) => c === 'noisy').length },
           judgedMislabeled: { rows: judged.size, share: judged.size / n },
+          overShare: final.excluded.over_share,
           arms: { full: score(full, n), dqe: score(dqe, finalIds.length), random: score(random, finalIds.length) },
           dqeVsRandom: compare(dqe, random),
           dqeVsFull: compare(dqe, full),

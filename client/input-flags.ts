@@ -61,6 +61,7 @@ export interface DqeInputFlags {
   noisy?: string;
   undecided?: string;
   twoFold?: boolean;
+  maxShare?: number;
   preset?: string;
   gpuTaskQueue?: string;
   review?: boolean;
@@ -88,6 +89,7 @@ const OPTIONS: { [K in DqeInputFlag]: () => Option | Option[] } = {
     new Option('--two-fold', 'two-fold DQE (the default): a second pass with the halves swapped, so noisy detection covers every row'),
     new Option('--no-two-fold', "one pass, as the paper: half the curation's training, noisy detection only near the unsampled half's errors"),
   ],
+  maxShare: () => new Option('--max-share <s>', "the final set's largest share of the kept rows, ratio ≤ s ≤ 1; 1 = no cap (default: ratio + 0.1)").argParser(number('--max-share')),
   preset: () => new Option('--preset <name>', "a named composition of the method: 'paper' = the paper's DQE with the fixed-threshold judge; other flags override its fields").choices([...PRESET_NAMES]),
   gpuTaskQueue: () => new Option('--gpu-task-queue <name>', 'task queue of the GPU worker (swift trainer)'),
   review: () => new Option('--review', 'after judging, wait for a person to accept or override the verdicts (`dqe review <workflow-id>`)'),
@@ -95,7 +97,7 @@ const OPTIONS: { [K in DqeInputFlag]: () => Option | Option[] } = {
 };
 
 /** The flags of how a dataset is read and curated: every command that starts curation takes them. */
-export const CURATION_FLAGS = ['format', 'textField', 'labelField', 'labels', 'ratio', 'seed', 'sampling', 'embedder', 'trainer', 'vectorStore', 'judge', 'noisy', 'undecided', 'twoFold', 'preset'] as const satisfies readonly DqeInputFlag[];
+export const CURATION_FLAGS = ['format', 'textField', 'labelField', 'labels', 'ratio', 'seed', 'sampling', 'embedder', 'trainer', 'vectorStore', 'judge', 'noisy', 'undecided', 'twoFold', 'maxShare', 'preset'] as const satisfies readonly DqeInputFlag[];
 
 /** Where a command gives an input field more meaning (e.g. `dqe eval`'s seed also seeds the split). */
 export interface FlagOverride {

@@ -154,19 +154,21 @@ export interface JudgeEvidence {
 /**
  * The offline judge's evidence over `labelIds.length` kept rows: the cross-fitted `probs` (rows × `classes`), or
  * with `neighbours` their mean with the label shares of each row's `count` nearest other rows (`nearest`, rows ×
- * count; for the ascending rows `searched`, every row when absent). The class thresholds are taken over the
- * threshold rows (`neighbourThresholdRows`: every row up to 20,000), each of which must have been searched;
- * asking for a row that was not throws, naming `where`.
+ * count; for the ascending rows `searched`, every row when absent). The class thresholds are `thresholdScale` ×
+ * the class means over the threshold rows (`neighbourThresholdRows`: every row up to 20,000), each of which must
+ * have been searched; asking for a row that was not throws, naming `where`.
  */
 export function judgeEvidence(
   probs: Float64Array,
   labelIds: ArrayLike<number>,
   classes: number,
   neighbours?: { count: number; nearest: ArrayLike<number>; searched?: ArrayLike<number>; where?: string },
+  thresholdScale = 1,
 ): JudgeEvidence {
   const rows = labelIds.length;
   const probsOf = (id: number) => probs.subarray(id * classes, (id + 1) * classes);
-  if (!neighbours) return { of: probsOf, thresholds: classThresholds(probs, labelIds, classes) };
+  const scaled = (t: number[]) => (thresholdScale === 1 ? t : t.map((x) => x * thresholdScale));
+  if (!neighbours) return { of: probsOf, thresholds: scaled(classThresholds(probs, labelIds, classes)) };
   const { count, nearest, searched } = neighbours;
   const shares = neighbourLabelShares(nearest, count, labelIds, classes, searched ? searched.length : rows);
   const at = new Int32Array(rows).fill(-1);
@@ -179,7 +181,7 @@ export function judgeEvidence(
   const thresholdRows = neighbourThresholdRows(rows);
   const sampled = new Float64Array(thresholdRows.length * classes);
   thresholdRows.forEach((id, i) => sampled.set(of(id), i * classes));
-  return { of, thresholds: classThresholds(sampled, Uint32Array.from(thresholdRows, (id) => labelIds[id]!), classes) };
+  return { of, thresholds: scaled(classThresholds(sampled, Uint32Array.from(thresholdRows, (id) => labelIds[id]!), classes)) };
 }
 
 /**

@@ -229,6 +229,8 @@ export function renderReportPage(r: ReportWithEvaluation, chartJs: string): stri
     ['difficult', ['counts', 'difficult'], COLORS.purple],
     ['noisy', ['counts', 'noisy'], COLORS.red],
     ['judged mislabeled', ['counts', 'verdicts', 'mislabeled'], COLORS.red],
+    // Only where the share cap left rows out (reports from before it have no such count).
+    ...((c.excludedFromFinal.over_share ?? 0) > 0 ? [['over the share cap', ['counts', 'excludedFromFinal', 'over_share'], COLORS.grey] as [string, Path, string]] : []),
     ['final', ['counts', 'final'], COLORS.green],
   ];
   const get = (path: Path): number => path.reduce<unknown>((o, k) => (o as Record<string | number, unknown>)[k], r) as number;

@@ -44,6 +44,8 @@ export function renderReportMarkdown(r: Report): string {
     `| difficult | ${c.difficult} | ${pct(c.difficult, c.kept)} |`,
     `| noisy | ${c.noisy} | ${pct(c.noisy, c.kept)} |`,
     `| judged mislabeled | ${c.verdicts.mislabeled} | ${pct(c.verdicts.mislabeled, c.kept)} |`,
+    // Only where the share cap left rows out (reports from before it have no such count).
+    ...((c.excludedFromFinal.over_share ?? 0) > 0 ? [`| over the share cap (maxShare ${r.run.config.maxShare}) | ${c.excludedFromFinal.over_share} | ${pct(c.excludedFromFinal.over_share!, c.kept)} |`] : []),
     `| **final** | **${c.final}** | **${pct(c.final, c.kept)}** |`,
     '',
     `Embeddings: ${r.embedding.reused} of ${r.embedding.reused + r.embedding.embedded} rows reused from the cache, ${r.embedding.embedded} embedded (\`${r.embedding.embedder}\`).`,

@@ -22,6 +22,7 @@ import type { CleanResult, JudgeResult, ReviewedJudge, ReviewSummary } from '../
 import type { Verdict } from '../core/judging.js';
 import { isRetryableFailure, NON_RETRYABLE_FAILURE_TYPES, type DqeFailureType } from '../core/failures.js';
 import { caseConflictWarnings, labelWarnings } from '../core/label-names.js';
+import { shareCapWarnings } from '../core/assemble.js';
 import { resolveOutputDir } from '../core/output-dir.js';
 import { checkSubmission, formatReviewProblems, type ReviewSubmission } from '../core/review.js';
 import {
@@ -391,7 +392,7 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
     // A review before two-fold review existed returned no `secondPass`: the second pass's verdicts stand.
     const secondPass = second && judged2 && { ...second, judge: decided?.secondPass ?? judged2 };
     const assemble = await phase('assemble', () =>
-      files.assembleRun({ runDir, labelField: config.labelField, clean, sample, categorise, judge, noisy: config.noisy, undecided: config.undecided, judge2: secondPass?.judge }),
+      files.assembleRun({ runDir, labelField: config.labelField, clean, sample, categorise, judge, noisy: config.noisy, undecided: config.undecided, maxShare: config.maxShare, seed: config.seed, judge2: secondPass?.judge }),
     );
     const report = await phase('report', () =>
       files.writeReport({ runDir, runId: workflowId, config, load, clean, embed, sample, train, predict, index, categorise, judge, assemble, timings, secondPass }),
@@ -432,7 +433,7 @@ export async function dqe(input: DqeInput): Promise<DqeResult> {
             },
           }
         : {}),
-      warnings: [...labelWarnings(clean.perLabel), ...caseConflictWarnings(clean.caseConflicts)],
+      warnings: [...labelWarnings(clean.perLabel), ...caseConflictWarnings(clean.caseConflicts), ...shareCapWarnings(assemble.excluded, assemble.final, clean.kept, config.maxShare)],
     };
   } catch (err) {
     setStatus(isCancellation(err) ? 'cancelled' : 'failed');

@@ -74,15 +74,23 @@ export function createOfflineJudge(config: Extract<JudgeConfig, { name: 'offline
       // without them (bench/method.ts) the exact search here finds every row's.
       const rows = req.labelIds.length;
       const withNeighbours = config.rule === 'confident' && config.neighbours > 0;
+      // Rule 'fixed' reads no class thresholds.
+      const scale = config.rule === 'confident' ? config.thresholdScale : 1;
       const fromStore = req.nearest !== undefined && req.nearest.k === config.neighbours ? req.nearest : undefined;
       const evidence = !withNeighbours
-        ? judgeEvidence(probs, req.labelIds, k)
+        ? judgeEvidence(probs, req.labelIds, k, undefined, scale)
         : fromStore
-          ? judgeEvidence(probs, req.labelIds, k, { count: config.neighbours, nearest: await readInt32(fromStore.path, fromStore.rows * fromStore.k), searched: await readUint32(fromStore.idsPath, fromStore.rows), where: fromStore.idsPath })
-          : judgeEvidence(probs, req.labelIds, k, {
-              count: config.neighbours,
-              nearest: await withSharedMatrix(req.matrix, (vectors) => nearestOtherRows(vectors, rows, req.matrix.dim, config.neighbours, (done, total) => ctx.heartbeat({ neighbours: done, rows: total }))),
-            });
+          ? judgeEvidence(probs, req.labelIds, k, { count: config.neighbours, nearest: await readInt32(fromStore.path, fromStore.rows * fromStore.k), searched: await readUint32(fromStore.idsPath, fromStore.rows), where: fromStore.idsPath }, scale)
+          : judgeEvidence(
+              probs,
+              req.labelIds,
+              k,
+              {
+                count: config.neighbours,
+                nearest: await withSharedMatrix(req.matrix, (vectors) => nearestOtherRows(vectors, rows, req.matrix.dim, config.neighbours, (done, total) => ctx.heartbeat({ neighbours: done, rows: total }))),
+              },
+              scale,
+            );
       const evidenceUsed = `cross-fitted probabilities (${config.folds} folds)${withNeighbours ? ` + label shares of the ${config.neighbours} nearest rows (${fromStore ? 'from the vector store' : 'exact search'})` : ''}`;
       const name = withNeighbours ? neighbourEvidenceName(config.neighbours) : PROBE_EVIDENCE;
       const decide = (id: number, label: string): RowVerdict =>

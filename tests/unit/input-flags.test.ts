@@ -33,6 +33,9 @@ test('run, schedule create and eval take every curation flag, each parsed by one
     assert.throws(() => ratio.parseArg!('lots', undefined), (e: unknown) => e instanceof InvalidArgumentError && e.message === '--ratio must be a number', p.join(' '));
     assert.throws(() => ratio.parseArg!('', undefined), InvalidArgumentError);
     assert.equal(ratio.parseArg!('0.3', undefined), 0.3);
+    const maxShare = command(p).options.find((o) => o.long === '--max-share')!;
+    assert.throws(() => maxShare.parseArg!('most', undefined), (e: unknown) => e instanceof InvalidArgumentError && e.message === '--max-share must be a number', p.join(' '));
+    assert.equal(maxShare.parseArg!('0.55', undefined), 0.55);
   }
   // eval's seed is the evaluation's (split, flips, random arm) and defaults to 0.
   assert.equal(command(['eval']).options.find((o) => o.long === '--seed')!.defaultValue, 0);
@@ -41,7 +44,7 @@ test('run, schedule create and eval take every curation flag, each parsed by one
 test('flags map to the input fields, over --input, and the schema accepts the result', () => {
   const input = dqeInputFromFlags(
     'data/x.jsonl',
-    { labels: ' ham , spam', ratio: 0.3, seed: 4, sampling: 'kcenter', embedder: 'hash', trainer: { name: 'linear', epochs: 3 }, vectorStore: 'embedded', judge: 'offline', noisy: 'relabel', undecided: 'drop', twoFold: true, gpuTaskQueue: 'gpu-2', review: true, textField: 'body' },
+    { labels: ' ham , spam', ratio: 0.3, seed: 4, sampling: 'kcenter', embedder: 'hash', trainer: { name: 'linear', epochs: 3 }, vectorStore: 'embedded', judge: 'offline', noisy: 'relabel', undecided: 'drop', twoFold: true, maxShare: 0.45, gpuTaskQueue: 'gpu-2', review: true, textField: 'body' },
     { ratio: 0.9, labelField: 'y', outputDir: '/runs/x' },
   );
   assert.deepEqual(input, {
@@ -57,6 +60,7 @@ test('flags map to the input fields, over --input, and the schema accepts the re
     noisy: 'relabel',
     undecided: 'drop',
     twoFold: true,
+    maxShare: 0.45,
     gpuTaskQueue: 'gpu-2',
     review: true,
     textField: 'body',

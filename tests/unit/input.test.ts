@@ -15,11 +15,12 @@ test('fills every default from a dataset path alone', () => {
     embedder: { name: 'minilm', precision: 'int8', batchTokens: 2048 },
     trainer: { name: 'linear', epochs: 300, learningRate: 0.1, l2: 1e-4 },
     vectorStore: { name: 'embedded' },
-    judge: { name: 'offline', rule: 'confident', scope: 'wrong', minSuggested: 0.5, folds: 5, neighbours: 10, mislabeledBelow: 0.25, okAtLeast: 0.5 },
+    judge: { name: 'offline', rule: 'confident', scope: 'wrong', minSuggested: 0.6, thresholdScale: 0.95, folds: 5, neighbours: 10, mislabeledBelow: 0.25, okAtLeast: 0.5 },
     noisy: 'drop',
     undecided: 'keep',
     review: false,
     twoFold: true,
+    maxShare: 0.6,
     overwrite: false,
     gpuTaskQueue: 'dqe-gpu',
     gpuHeartbeatTimeoutSeconds: 300,
@@ -85,13 +86,13 @@ test("judge neighbours: 10 by default with rule 'confident', 0 with rule 'fixed'
 });
 
 describe('preset paper', () => {
-  const paperJudge = { name: 'offline', rule: 'fixed', scope: 'pairs', minSuggested: 0, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 };
+  const paperJudge = { name: 'offline', rule: 'fixed', scope: 'pairs', minSuggested: 0, thresholdScale: 1, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 };
   test("pins the paper's composition and the fixed-threshold judge", () => {
     const r = parseDqeInput({ dataset: 'x', preset: 'paper' });
     assert.ok(r.ok);
     assert.deepEqual(
-      { preset: r.config.preset, ratio: r.config.ratio, sampling: r.config.sampling, judge: r.config.judge, noisy: r.config.noisy, undecided: r.config.undecided, twoFold: r.config.twoFold },
-      { preset: 'paper', ratio: 0.5, sampling: 'centroid', judge: paperJudge, noisy: 'drop', undecided: 'keep', twoFold: false },
+      { preset: r.config.preset, ratio: r.config.ratio, sampling: r.config.sampling, judge: r.config.judge, noisy: r.config.noisy, undecided: r.config.undecided, twoFold: r.config.twoFold, maxShare: r.config.maxShare },
+      { preset: 'paper', ratio: 0.5, sampling: 'centroid', judge: paperJudge, noisy: 'drop', undecided: 'keep', twoFold: false, maxShare: 1 },
     );
   });
   test('fields the input gives win; an offline judge keeps the settings it does not override', () => {
@@ -112,4 +113,19 @@ describe('preset paper', () => {
     assert.ok(!r.ok);
     assert.deepEqual(r.problems, [{ field: 'preset', message: 'unknown preset; valid: paper' }]);
   });
+});
+
+test('maxShare: ratio + 0.1 unless given (at most 1), never below the ratio', () => {
+  const share = (input: Record<string, unknown>) => {
+    const r = parseDqeInput({ dataset: 'x', ...input });
+    return r.ok ? r.config.maxShare : r.problems;
+  };
+  assert.equal(share({}), 0.6);
+  assert.equal(share({ ratio: 0.7 }), 0.8);
+  assert.equal(share({ ratio: 0.95 }), 1);
+  assert.equal(share({ ratio: 0.3, maxShare: 0.3 }), 0.3);
+  assert.equal(share({ maxShare: 1 }), 1);
+  assert.deepEqual(share({ maxShare: 0.4 }), [{ field: 'maxShare', message: '0.4 is below ratio 0.5: the sampled rows alone are 0.5 of the kept rows (raise maxShare, or 1 for no cap)' }]);
+  assert.deepEqual(share({ maxShare: 0 }), [{ field: 'maxShare', message: 'Too small: expected number to be >0' }]);
+  assert.deepEqual(share({ maxShare: 1.5 }), [{ field: 'maxShare', message: 'Too big: expected number to be <=1' }]);
 });

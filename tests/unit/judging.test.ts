@@ -224,7 +224,7 @@ describe("the offline judge with scopes 'wrong' and 'all' (real matrix file, rea
       await writeTypedAtomic(matrix.path, vectors);
       const req = { pairs: [{ x: pairRow(0), neighbour: pairRow(12), similarity: 0.5 }], labels: ['a', 'b'], matrix, labelIds, splits: new Array(n).fill('unsampled'), seed: 0 };
       const judge = (scope: 'pairs' | 'wrong' | 'all', wrongIds?: number[]) =>
-        createOfflineJudge({ name: 'offline', rule: 'confident', scope, minSuggested: 0, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge({ ...req, ...(wrongIds ? { wrongIds } : {}) }, ctx);
+        createOfflineJudge({ name: 'offline', rule: 'confident', scope, minSuggested: 0, thresholdScale: 1, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge({ ...req, ...(wrongIds ? { wrongIds } : {}) }, ctx);
       const pairs = await judge('pairs');
       assert.deepEqual(pairs.verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [12, 'label_ok']]);
       const all = await judge('all');
@@ -235,7 +235,7 @@ describe("the offline judge with scopes 'wrong' and 'all' (real matrix file, rea
       assert.deepEqual((await judge('wrong')).verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [12, 'label_ok']]);
       // A pass with no noisy pair: 'pairs' has nothing to judge, 'wrong' and 'all' still flag row 3.
       const alone = (scope: 'pairs' | 'wrong' | 'all', wrongIds?: number[]) =>
-        createOfflineJudge({ name: 'offline', rule: 'confident', scope, minSuggested: 0, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge({ ...req, pairs: [], ...(wrongIds ? { wrongIds } : {}) }, ctx);
+        createOfflineJudge({ name: 'offline', rule: 'confident', scope, minSuggested: 0, thresholdScale: 1, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge({ ...req, pairs: [], ...(wrongIds ? { wrongIds } : {}) }, ctx);
       assert.deepEqual((await alone('pairs', [3])).verdicts, []);
       assert.deepEqual((await alone('wrong')).verdicts, []);
       assert.deepEqual((await alone('wrong', [3, 7])).verdicts.map((v) => [v.id, v.verdict, v.suggested]), [[3, 'mislabeled', 'a']]);
@@ -250,7 +250,7 @@ describe("the offline judge with scopes 'wrong' and 'all' (real matrix file, rea
       const matrix = { path: join(dir, 'm.f32'), rows: n, dim: 2 };
       await writeTypedAtomic(matrix.path, vectors);
       const req = { pairs: [{ x: pairRow(0), neighbour: pairRow(12), similarity: 0.5 }], labels: ['a', 'b'], matrix, labelIds, splits: new Array(n).fill('unsampled'), seed: 4, workDir: dir };
-      const judge = () => createOfflineJudge({ name: 'offline', rule: 'confident', scope: 'pairs', minSuggested: 0, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge(req, ctx);
+      const judge = () => createOfflineJudge({ name: 'offline', rule: 'confident', scope: 'pairs', minSuggested: 0, thresholdScale: 1, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge(req, ctx);
       assert.deepEqual((await judge()).verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [12, 'label_ok']]);
       const path = join(dir, 'cross-fit-probs-k5-s4.f64');
       assert.deepEqual(await readFloat64(path, n * 2), await crossFittedProbs(vectors, 2, labelIds, 2, 5, 4 + CROSS_FIT_SEED_OFFSET, CROSS_FIT_PROBE, ctx));
@@ -299,6 +299,11 @@ describe('neighbour evidence: label shares of the nearest other rows, mixed with
     assert.deepEqual([0, 1, 2, 3].map((id) => round(mixed.of(id))), [[0.95, 0.05], [0.25, 0.75], [0.1, 0.9], [0.8, 0.2]]);
     // t_0 = (0.95 + 0.25) / 2, t_1 = (0.9 + 0.2) / 2.
     assert.deepEqual(round(mixed.thresholds), [0.6, 0.55]);
+    // thresholdScale multiplies each class threshold, the evidence unchanged.
+    assert.deepEqual(round(judgeEvidence(probs, labelIds, 2, undefined, 0.5).thresholds), [0.35, 0.3]);
+    const mixed90 = judgeEvidence(probs, labelIds, 2, { count: 1, nearest: [1, 2, 3, 0] }, 0.9);
+    assert.deepEqual(round(mixed90.thresholds), [0.54, 0.495]);
+    assert.deepEqual(round(mixed90.of(1)), [0.25, 0.75]);
     // Below 20,000 rows every row sets the thresholds: one not searched is an error naming where they came from.
     assert.throws(() => judgeEvidence(probs, labelIds, 2, { count: 1, nearest: [1, 2, 3], searched: [0, 1, 2], where: 'w/nearest-ids.u32' }), /^Error: offline judge: no neighbours were searched for kept row 3 \(w\/nearest-ids.u32\)$/);
   });
@@ -355,12 +360,22 @@ describe('the offline judge with neighbours (real nearest-row search, planted pr
       await writeTypedAtomic(crossFitProbsPath(dir, 5, 0), planted);
       const row = (id: number) => ({ id, row: id + 1, text: `t${id}`, label: labelIds[id] === 0 ? 'a' : 'b', split: 'unsampled' as const });
       const req = { pairs: [{ x: row(1), neighbour: row(0), similarity: 0.99 }], labels: ['a', 'b'], matrix, labelIds, splits: new Array(n).fill('unsampled'), seed: 0, workDir: dir };
-      const judge = (neighbours: number, extra: { nearest?: { path: string; idsPath: string; rows: number; k: number } } = {}) =>
-        createOfflineJudge({ name: 'offline', rule: 'confident', scope: 'pairs', minSuggested: 0.5, folds: 5, neighbours, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge({ ...req, ...extra }, ctx);
+      const judge = (neighbours: number, extra: { nearest?: { path: string; idsPath: string; rows: number; k: number } } = {}, thresholdScale = 1) =>
+        createOfflineJudge({ name: 'offline', rule: 'confident', scope: 'pairs', minSuggested: 0.5, thresholdScale, folds: 5, neighbours, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge({ ...req, ...extra }, ctx);
       // Probabilities alone: t_a = 0.9 (rows 0, 2, 3), t_b = (0.4 + 4 · 0.9) / 5 = 0.8; row 1 reaches neither.
       const alone = await judge(0);
       assert.deepEqual(alone.verdicts.map((v) => [v.id, v.verdict]), [[0, 'label_ok'], [1, 'undecided']]);
       assert.equal(alone.evidence, 'cross-fitted probabilities (5 folds)');
+      // thresholdScale 0.6: t_a = 0.54, t_b = 0.48; row 1's P(a) = 0.6 reaches t_a, its P(b) = 0.4 not t_b: mislabeled.
+      const scaled = await judge(0, {}, 0.6);
+      assert.deepEqual(scaled.verdicts, [
+        { id: 0, verdict: 'label_ok', reason: 'out-of-sample P(a) = 90.0% reaches its class threshold 54.0%' },
+        { id: 1, verdict: 'mislabeled', suggested: 'a', reason: 'out-of-sample P(a) = 60.0% reaches its class threshold 54.0%; P(b) = 40.0% < 48.0%' },
+      ]);
+      // Rule 'fixed' reads no class thresholds: the scale changes nothing there.
+      const fixed = (thresholdScale: number) =>
+        createOfflineJudge({ name: 'offline', rule: 'fixed', scope: 'pairs', minSuggested: 0.5, thresholdScale, folds: 5, neighbours: 0, mislabeledBelow: 0.25, okAtLeast: 0.5 }).judge(req, ctx);
+      assert.deepEqual(await fixed(0.6), await fixed(1));
       // The neighbours the run's vector store found (`nearest`: the rows it searched, and theirs) are used as given: here
       // row 1's 2 nearest planted as rows 4 and 5 (both b), so its shares are 0 / 1, E(row 1) = 0.3 / 0.7, and
       // t_b = (0.7 + 4 · 0.95) / 5 = 0.9: undecided. 8 rows are under 20,000: every row sets the thresholds, so every

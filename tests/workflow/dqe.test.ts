@@ -217,10 +217,11 @@ describe('dqe workflow on the dev server', () => {
     const nearest = await readInt32(one('.nearest.i32'), n * 5);
     assert.deepEqual(nearest, await nearestOtherRows(matrix, n, dim, 5));
     const evidence = mixEvidence(await readFloat64(join(work, 'cross-fit-probs-k5-s1.f64'), n * k), neighbourLabelShares(nearest, 5, labelIds, k));
-    const thresholds = classThresholds(evidence, labelIds, k);
+    // The judge's defaults: each class threshold 0.95 × the class mean (thresholdScale), minSuggested 0.6.
+    const thresholds = classThresholds(evidence, labelIds, k).map((t) => 0.95 * t);
     const expected = [];
     for (let id = 0; id < n; id++) {
-      const v = confidentVerdict(id, labels[labelIds[id]!]!, evidence.subarray(id * k, (id + 1) * k), labels, thresholds, 0.5, neighbourEvidenceName(5));
+      const v = confidentVerdict(id, labels[labelIds[id]!]!, evidence.subarray(id * k, (id + 1) * k), labels, thresholds, 0.6, neighbourEvidenceName(5));
       if (v.verdict === 'mislabeled') expected.push(v);
     }
     assert.ok(expected.length > 0);
