@@ -40,7 +40,7 @@ export interface AssembleResult {
  * The returned rows (wrongly predicted unsampled rows in the final set) to keep when `slots` is fewer than
  * there are: each stratum (category × final label) keeps its share of the slots, largest remainder first (ties
  * to the earlier stratum: categories in the order uncovered, difficult, noisy, then labels in their order of
- * first appearance), drawn within the stratum uniformly with `seed` + the stratum's index. Ascending ids.
+ * first appearance), drawn within the stratum uniformly with `seed` + the stratum's index. The ids to keep.
  */
 export function capReturned(returned: readonly FinalRow[], slots: number, seed: number): Set<number> {
   if (slots >= returned.length) return new Set(returned.map((r) => r.id));

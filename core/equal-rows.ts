@@ -4,6 +4,7 @@
 // then costs about D² (2,000 equal rows in 20,000: 29 s). Knowing the groups, a search keeps one row of each group
 // (its lowest id) and settles the tie at once (0.7 s there; bench/equal-vectors.ts).
 import type { Neighbour } from './categorise.js';
+import { perMatrix } from './per-matrix.js';
 
 /**
  * `first[i]`: the lowest row whose vector equals row i's (i itself when none is lower); `next[i]`: the next
@@ -61,18 +62,11 @@ export function equalRows(vectors: Float32Array, n: number, dim: number): EqualR
   return { first, next, repeated };
 }
 
-const kept = new WeakMap<Float32Array, { n: number; dim: number; rows: EqualRows }>();
+const kept = perMatrix(equalRows);
 
-/**
- * `equalRows` of a matrix, computed once per array and kept while the array lives (a run's matrix is never written
- * after it is embedded; the store, the IVF and the HNSW index ask batch after batch of the same one).
- */
+/** `equalRows` of a matrix, computed once per array and kept while the array lives (the store, the IVF and the HNSW index ask batch after batch of the same one). */
 export function equalRowsOf(vectors: Float32Array, n: number, dim: number): EqualRows {
-  const got = kept.get(vectors);
-  if (got && got.n === n && got.dim === dim) return got.rows;
-  const rows = equalRows(vectors, n, dim);
-  kept.set(vectors, { n, dim, rows });
-  return rows;
+  return kept.of(vectors, n, dim);
 }
 
 /** The lowest row other than `q` whose vector equals row `b`'s, or −1 (b = q alone in its group). */

@@ -26,6 +26,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, endianness } from 'node:os';
 import type { Neighbour } from '../../core/categorise.js';
 import { equalRowsOf, type EqualRows } from '../../core/equal-rows.js';
+import { perMatrix } from '../../core/per-matrix.js';
 import { NO_NEIGHBOUR, dot64, f32DotBound, maxRowNorm } from '../../core/float64-rerank.js';
 import { INT8_CODE_MAX, ORT_VERSION, floatTopK, int8ScaledTopK } from '../onnx/kernels.js';
 import { insert } from './exact-k.js';
@@ -88,18 +89,11 @@ export function rowCodes(vectors: Float32Array, n: number, dim: number, rowBlock
   return { n, dim, rowBlock, codes, scales, residuals, norms };
 }
 
-let kept = new WeakMap<Float32Array, RowCodes>();
+const keptCodes = perMatrix(rowCodes);
 
-/**
- * `rowCodes` of a matrix, computed once per array and kept while it lives (a run's matrix is never written after it
- * is embedded; a categorise pass asks batch after batch of the same one) or until `releaseRowCodes`.
- */
+/** `rowCodes` of a matrix, computed once per array and kept while it lives (a categorise pass asks batch after batch of the same one) or until `releaseRowCodes`. */
 export function rowCodesOf(vectors: Float32Array, n: number, dim: number, rowBlock = INT8_SCAN_ROW_BLOCK): RowCodes {
-  const got = kept.get(vectors);
-  if (got && got.n === n && got.dim === dim && got.rowBlock === rowBlock) return got;
-  const codes = rowCodes(vectors, n, dim, rowBlock);
-  kept.set(vectors, codes);
-  return codes;
+  return keptCodes.of(vectors, n, dim, rowBlock);
 }
 
 /**
@@ -108,7 +102,7 @@ export function rowCodesOf(vectors: Float32Array, n: number, dim: number, rowBlo
  * they count in the categorise phases' memory only.
  */
 export function releaseRowCodes(): void {
-  kept = new WeakMap();
+  keptCodes.clear();
 }
 
 /** A float32 at or above x (x ≥ 0). */
@@ -143,15 +137,11 @@ const fastInt8: Products = (() => {
   }
 })();
 
-const norms = new WeakMap<Float32Array, { n: number; dim: number; max: number }>();
+const norms = perMatrix(maxRowNorm);
 
 /** The longest row's norm of a matrix (the float32 error bounds need it), computed once per array. */
 export function maxNormOf(vectors: Float32Array, n: number, dim: number): number {
-  const got = norms.get(vectors);
-  if (got && got.n === n && got.dim === dim) return got.max;
-  const max = maxRowNorm(vectors, n, dim);
-  norms.set(vectors, { n, dim, max });
-  return max;
+  return norms.of(vectors, n, dim);
 }
 
 /**
