@@ -89,7 +89,7 @@ const OPTIONS: { [K in DqeInputFlag]: () => Option | Option[] } = {
     new Option('--two-fold', 'two-fold DQE (the default): a second pass with the halves swapped, so noisy detection covers every row'),
     new Option('--no-two-fold', "one pass, as the paper: half the curation's training, noisy detection only near the unsampled half's errors"),
   ],
-  maxShare: () => new Option('--max-share <s>', "the final set's largest share of the kept rows, ratio ≤ s ≤ 1; 1 = no cap (default: ratio + 0.1)").argParser(number('--max-share')),
+  maxShare: () => new Option('--max-share <s>', "the final set's largest share of the kept rows, ratio ≤ s ≤ 1 (default: 1, no cap)").argParser(number('--max-share')),
   preset: () => new Option('--preset <name>', "a named composition of the method: 'paper' = the paper's DQE with the fixed-threshold judge; other flags override its fields").choices([...PRESET_NAMES]),
   gpuTaskQueue: () => new Option('--gpu-task-queue <name>', 'task queue of the GPU worker (swift trainer)'),
   review: () => new Option('--review', 'after judging, wait for a person to accept or override the verdicts (`dqe review <workflow-id>`)'),

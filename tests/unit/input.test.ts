@@ -20,7 +20,7 @@ test('fills every default from a dataset path alone', () => {
     undecided: 'keep',
     review: false,
     twoFold: true,
-    maxShare: 0.6,
+    maxShare: 1,
     overwrite: false,
     gpuTaskQueue: 'dqe-gpu',
     gpuHeartbeatTimeoutSeconds: 300,
@@ -115,16 +115,15 @@ describe('preset paper', () => {
   });
 });
 
-test('maxShare: ratio + 0.1 unless given (at most 1), never below the ratio', () => {
+test('maxShare: 1 (no cap) unless given, never below the ratio', () => {
   const share = (input: Record<string, unknown>) => {
     const r = parseDqeInput({ dataset: 'x', ...input });
     return r.ok ? r.config.maxShare : r.problems;
   };
-  assert.equal(share({}), 0.6);
-  assert.equal(share({ ratio: 0.7 }), 0.8);
-  assert.equal(share({ ratio: 0.95 }), 1);
+  assert.equal(share({}), 1);
+  assert.equal(share({ ratio: 0.7 }), 1);
+  assert.equal(share({ maxShare: 0.6 }), 0.6);
   assert.equal(share({ ratio: 0.3, maxShare: 0.3 }), 0.3);
-  assert.equal(share({ maxShare: 1 }), 1);
   assert.deepEqual(share({ maxShare: 0.4 }), [{ field: 'maxShare', message: '0.4 is below ratio 0.5: the sampled rows alone are 0.5 of the kept rows (raise maxShare, or 1 for no cap)' }]);
   assert.deepEqual(share({ maxShare: 0 }), [{ field: 'maxShare', message: 'Too small: expected number to be >0' }]);
   assert.deepEqual(share({ maxShare: 1.5 }), [{ field: 'maxShare', message: 'Too big: expected number to be <=1' }]);

@@ -4,9 +4,9 @@ import { perMatrix } from '../../core/per-matrix.js';
 
 test('perMatrix: computed once per array, shape and arguments; another array, shape or argument computes again; clear forgets', () => {
   const calls: string[] = [];
-  const sum = perMatrix((v: Float32Array, n: number, dim: number, scale = 1) => {
-    calls.push(`${n}x${dim}*${scale}`);
-    return v.subarray(0, n * dim).reduce((a, b) => a + b, 0) * scale;
+  const sum = perMatrix((v: Float32Array, n: number, dim: number, scale?: number) => {
+    calls.push(`${n}x${dim}*${scale ?? 1}`);
+    return v.subarray(0, n * dim).reduce((a, b) => a + b, 0) * (scale ?? 1);
   });
   const a = Float32Array.from([1, 2, 3, 4]);
   const b = Float32Array.from([1, 2, 3, 4]);

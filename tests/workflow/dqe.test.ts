@@ -188,6 +188,28 @@ describe('dqe workflow on the dev server', () => {
     assert.ok(outside > 0, 'the passes flagged rows outside their pairs');
   });
 
+  test('maxShare: the returned rows over the cap leave the set, counted as over_share, in the report and a warning', async () => {
+    const flipped = await writeFlipped();
+    const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: { cacheDir: join(dir, 'cache'), env: {} } });
+    const outputDir = join(dir, 'share-cap');
+    // At maxShare = ratio the sampled rows fill the cap: only slots freed by sampled rows judged mislabeled remain.
+    const result: DqeResult = await worker.runUntil(
+      t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('dqe-share-cap'), args: [{ dataset: flipped, outputDir, seed: 1, maxShare: 0.5 }] }),
+    );
+    const report = JSON.parse(await readFile(join(outputDir, 'report.json'), 'utf8')) as Report;
+    const c = report.counts;
+    const over = c.excludedFromFinal.over_share!;
+    assert.ok(over > 0, 'the cap left returned rows out');
+    // floor(0.5 × kept) rows, unless the sampled rows alone are more (ceil(0.5 × kept) of an odd count, none judged mislabeled).
+    assert.equal(c.final, Math.max(Math.floor(0.5 * c.kept), c.finalBySource.sampled!));
+    assert.equal(c.final + Object.values(c.excludedFromFinal).reduce((a, b) => a + b, 0), c.kept);
+    assert.equal((await readFinalRowIds(outputDir)).length, c.final);
+    const warning = `${over} wrongly predicted rows that DQE returns were left out by the share cap (maxShare 0.5): the final set holds ${c.final} of ${c.kept} kept rows.`;
+    assert.ok(report.warnings.some((w) => w.startsWith(warning)), report.warnings.join('\n'));
+    assert.ok(result.warnings.some((w) => w.startsWith(warning)), 'the run result carries the warning');
+    assert.ok((await readFile(join(outputDir, 'report.md'), 'utf8')).includes(`| over the share cap (maxShare 0.5) | ${over} |`));
+  });
+
   test('judge neighbours: the run keeps each row\'s label shares among its 5 nearest rows and flags exactly what the rule flags on the mixed evidence', async () => {
     const flipped = await writeFlipped();
     const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: { cacheDir: join(dir, 'cache'), env: {} } });
