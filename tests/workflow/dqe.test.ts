@@ -193,9 +193,9 @@ describe('dqe workflow on the dev server', () => {
     const worker = await createCpuWorker({ connection: t.workerConnection, taskQueue, deps: { cacheDir: join(dir, 'cache'), env: {} } });
     const outputDir = join(dir, 'share-cap');
     // At maxShare = ratio the sampled rows fill the cap: only slots freed by sampled rows judged mislabeled remain.
-    const result: DqeResult = await worker.runUntil(
+    const result = (await worker.runUntil(
       t.client.workflow.execute('dqe', { taskQueue, workflowId: uniqueId('dqe-share-cap'), args: [{ dataset: flipped, outputDir, seed: 1, maxShare: 0.5 }] }),
-    );
+    )) as DqeResult;
     const report = JSON.parse(await readFile(join(outputDir, 'report.json'), 'utf8')) as Report;
     const c = report.counts;
     const over = c.excludedFromFinal.over_share!;
