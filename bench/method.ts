@@ -87,8 +87,8 @@ const CONFIGS: Record<string, MethodConfig> = {
   'all-knn20': { ...PAPER, judge: 'confident', minSuggested: 0.5, scope: 'all', neighbours: 20 },
   'two-fold-wrong-knn20': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.5, scope: 'wrong', neighbours: 20 },
   'two-fold-wrong-knn-cap60': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.5, scope: 'wrong', neighbours: 10, maxShare: 0.6 },
+  /** dqe's defaults since 2026-12-07 (maxShare stays 1: the -cap60 variant below cost the encoder accuracy). */
   'two-fold-wrong-knn-s95': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.6, scope: 'wrong', neighbours: 10, thresholdScale: 0.95 },
-  /** dqe's defaults since 2026-12-07. */
   'two-fold-wrong-knn-s95-cap60': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.6, scope: 'wrong', neighbours: 10, thresholdScale: 0.95, maxShare: 0.6 },
   // The sweep around it (README "Method quality", 2026-12-07): thresholdScale × minSuggested, and stricter rules.
   'two-fold-wrong-knn-p60': { ...PAPER, judge: 'confident', twoFold: true, minSuggested: 0.6, scope: 'wrong', neighbours: 10 },
