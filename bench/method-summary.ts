@@ -48,7 +48,7 @@ interface Slice {
   results: Case[];
 }
 
-const SLICE = /^method-(?!summary|smoke).+\.json$/u;
+const SLICE = /^method-(?!summary|smoke|targets).+\.json$/u;
 /** `graph`: the minilm ONNX graph's version in the embedder id (graph 5: the 7-bit int8 weights), when it names one. */
 const cases = new Map<string, Case & { trainer: string; embedder: string; graph?: string | undefined }>();
 const loads: Record<string, string> = {};
