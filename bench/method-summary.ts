@@ -6,49 +6,13 @@
 //   npx tsx bench/method-summary.ts [--markdown] [--only method-a.json,method-b.json]
 //
 // --only: those slices alone (a side-by-side of one session's runs), printed, method-summary.json left as it is.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { writeJsonAtomic } from '../adapters/files.js';
+import { ALPHA, accuracySignificant, macroF1Significant, readSlice, SLICE, type Case } from './method-slices.js';
 
-/** Significance level of every test in the tables. */
-const ALPHA = 0.05;
 /** The embedder of slices written before bench/method.ts took --embedders: 1024-wide hash vectors. */
 const EARLY_EMBEDDER = 'hash-v1-d1024';
 
-interface Arm {
-  rows: number;
-  share: number;
-  accuracy: number;
-  macroF1: number;
-}
-interface Compare {
-  accuracyDiff: number;
-  tTestP: number;
-  mcnemarP: number;
-  macroF1Diff: number;
-  macroF1P: number;
-}
-interface Case {
-  dataset: string;
-  embedder?: string;
-  seed: number;
-  noise: number | null;
-  config: string;
-  judgedMislabeled: { rows: number; share: number };
-  arms: { full: Arm; dqe: Arm; random: Arm };
-  dqeVsRandom: Compare;
-  dqeVsFull: Compare;
-  noiseF1: { dqe: number; cleanlab: number } | null;
-  /** Share of the training rows cleanlab flags (slices from before it was recorded lack it). */
-  cleanlabFlags?: { rows: number; share: number };
-}
-interface Slice {
-  command: string;
-  trainer: { name: string };
-  machine: { loadavg: string };
-  results: Case[];
-}
-
-const SLICE = /^method-(?!summary|smoke|targets).+\.json$/u;
 /** `graph`: the minilm ONNX graph's version in the embedder id (graph 5: the 7-bit int8 weights), when it names one. */
 const cases = new Map<string, Case & { trainer: string; embedder: string; graph?: string | undefined }>();
 const loads: Record<string, string> = {};
@@ -56,20 +20,17 @@ const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1]?.split(',') : undefined;
 if (onlyAt >= 0 && (!only || only.some((f) => !SLICE.test(f)))) throw new Error('--only: a comma-separated list of bench/results/method-*.json file names');
 for (const f of only ?? readdirSync('bench/results').filter((f) => SLICE.test(f)).sort()) {
-  const s = JSON.parse(readFileSync(`bench/results/${f}`, 'utf8')) as Slice;
+  const s = readSlice(f);
   loads[f] = s.machine.loadavg;
-  // A slice on a subset (--limit) is another dataset.
-  const limit = /--limit[ =](\d+)/u.exec(s.command)?.[1];
   for (const c of s.results) {
-    const dataset = limit ? `${c.dataset} (${limit} rows)` : c.dataset;
+    const dataset = c.dataset;
     const embedder = (c.embedder ?? EARLY_EMBEDDER).split(':')[0]!.replace(/-v1-d1024$/u, '');
     const key = [s.trainer.name, embedder, dataset, c.seed, c.noise, c.config].join('|');
     if (!cases.has(key)) cases.set(key, { ...c, dataset, trainer: s.trainer.name, embedder, graph: /:g(\d+):/u.exec(c.embedder ?? '')?.[1] });
   }
 }
 
-/** Significant both ways the README has always counted it: McNemar and the paired t-test. */
-const sig = (c: Compare) => c.mcnemarP < ALPHA && c.tTestP < ALPHA;
+const sig = accuracySignificant;
 const mean = (xs: number[]) => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
 
 const groups = new Map<string, Array<Case & { trainer: string; embedder: string; graph?: string | undefined }>>();
@@ -100,13 +61,13 @@ const rows = [...groups.entries()]
       vsRandom: {
         accuracyWins: cs.filter((c) => sig(c.dqeVsRandom) && c.dqeVsRandom.accuracyDiff > 0).length,
         accuracyLosses: cs.filter((c) => sig(c.dqeVsRandom) && c.dqeVsRandom.accuracyDiff < 0).length,
-        macroF1Wins: cs.filter((c) => c.dqeVsRandom.macroF1P < ALPHA && c.dqeVsRandom.macroF1Diff > 0).length,
-        macroF1Losses: cs.filter((c) => c.dqeVsRandom.macroF1P < ALPHA && c.dqeVsRandom.macroF1Diff < 0).length,
+        macroF1Wins: cs.filter((c) => macroF1Significant(c.dqeVsRandom) && c.dqeVsRandom.macroF1Diff > 0).length,
+        macroF1Losses: cs.filter((c) => macroF1Significant(c.dqeVsRandom) && c.dqeVsRandom.macroF1Diff < 0).length,
       },
       vsFull: {
         accuracyBelow: cs.filter((c) => sig(c.dqeVsFull) && c.dqeVsFull.accuracyDiff < 0).length,
         accuracyAbove: cs.filter((c) => sig(c.dqeVsFull) && c.dqeVsFull.accuracyDiff > 0).length,
-        macroF1Below: cs.filter((c) => c.dqeVsFull.macroF1P < ALPHA && c.dqeVsFull.macroF1Diff < 0).length,
+        macroF1Below: cs.filter((c) => macroF1Significant(c.dqeVsFull) && c.dqeVsFull.macroF1Diff < 0).length,
       },
       judgeDropsClean: { mean: mean(clean.map((c) => c.judgedMislabeled.share)), max: clean.length === 0 ? NaN : Math.max(...clean.map((c) => c.judgedMislabeled.share)) },
       /** What cleanlab's find_label_issues flags on the same clean data: the yardstick for the judge's drops. */

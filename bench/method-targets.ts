@@ -5,10 +5,9 @@
 // `method` in bench/results.json).
 //
 //   npx tsx bench/method-targets.ts --config two-fold-wrong-knn-s95 --only method-linear-s95.json,method-encoder-spam800-s95-2class.json,...
-import { readFileSync } from 'node:fs';
 import { writeJsonAtomic } from '../adapters/files.js';
+import { ALPHA, accuracySignificant, macroF1Significant, readSlice, type Case } from './method-slices.js';
 
-const ALPHA = 0.05;
 const arg = (name: string) => {
   const at = process.argv.indexOf(`--${name}`);
   const v = at >= 0 ? process.argv[at + 1] : undefined;
@@ -18,31 +17,10 @@ const arg = (name: string) => {
 const config = arg('config');
 const slices = arg('only').split(',');
 
-interface Compare {
-  accuracyDiff: number;
-  tTestP: number;
-  mcnemarP: number;
-  macroF1Diff: number;
-  macroF1P: number;
-}
-interface Case {
-  dataset: string;
-  seed: number;
-  noise: number | null;
-  config: string;
-  testRows: number;
-  judgedMislabeled: { share: number };
-  arms: { dqe: { share: number } };
-  dqeVsRandom: Compare;
-  dqeVsFull: Compare;
-  noiseF1: { dqe: number; cleanlab: number } | null;
-}
-
 const cases: Array<Case & { trainer: string }> = [];
 for (const f of slices) {
-  const s = JSON.parse(readFileSync(`bench/results/${f}`, 'utf8')) as { command: string; trainer: { name: string }; results: Case[] };
-  const limit = /--limit[ =](\d+)/u.exec(s.command)?.[1];
-  for (const c of s.results) if (c.config === config) cases.push({ ...c, dataset: limit ? `${c.dataset} (${limit} rows)` : c.dataset, trainer: s.trainer.name });
+  const s = readSlice(f);
+  for (const c of s.results) if (c.config === config) cases.push({ ...c, trainer: s.trainer.name });
 }
 if (cases.length === 0) throw new Error(`no case of ${config} in ${slices.join(', ')}`);
 
@@ -51,8 +29,8 @@ const name = (c: Case) => `seed ${c.seed} ${c.noise === null ? 'clean' : `${c.no
 const events = (c: Case, vs: 'random' | 'full') => {
   const t = vs === 'random' ? c.dqeVsRandom : c.dqeVsFull;
   const out: Array<{ case: string; metric: string; diff: number; p: number; direction: 'above' | 'below'; testRows: number }> = [];
-  if (t.mcnemarP < ALPHA && t.tTestP < ALPHA && t.accuracyDiff !== 0) out.push({ case: name(c), metric: 'accuracy', diff: t.accuracyDiff, p: Math.max(t.mcnemarP, t.tTestP), direction: t.accuracyDiff > 0 ? 'above' : 'below', testRows: c.testRows });
-  if (t.macroF1P < ALPHA && t.macroF1Diff !== 0) out.push({ case: name(c), metric: 'macroF1', diff: t.macroF1Diff, p: t.macroF1P, direction: t.macroF1Diff > 0 ? 'above' : 'below', testRows: c.testRows });
+  if (accuracySignificant(t) && t.accuracyDiff !== 0) out.push({ case: name(c), metric: 'accuracy', diff: t.accuracyDiff, p: Math.max(t.mcnemarP, t.tTestP), direction: t.accuracyDiff > 0 ? 'above' : 'below', testRows: c.testRows });
+  if (macroF1Significant(t) && t.macroF1Diff !== 0) out.push({ case: name(c), metric: 'macroF1', diff: t.macroF1Diff, p: t.macroF1P, direction: t.macroF1Diff > 0 ? 'above' : 'below', testRows: c.testRows });
   return out;
 };
 const groups = new Map<string, typeof cases>();
