@@ -37,7 +37,7 @@ export interface Case {
 }
 export interface Slice {
   command: string;
-  trainer: { name: string };
+  trainer: { name: string; epochs?: number; learningRate?: number };
   machine: { loadavg: string };
   results: Case[];
 }
@@ -47,6 +47,19 @@ export function readSlice(file: string): Slice {
   const s = JSON.parse(readFileSync(`bench/results/${file}`, 'utf8')) as Slice;
   const limit = /--limit[ =](\d+)/u.exec(s.command)?.[1];
   return limit ? { ...s, results: s.results.map((c) => ({ ...c, dataset: `${c.dataset} (${limit} rows)` })) } : s;
+}
+
+/** The trainer settings every slice used until 2026-12-07 (bench/method.ts's `linear` defaults, the `encoder` runs' `--trainer`). */
+const FIRST_SETTINGS: Record<string, { epochs: number; learningRate: number }> = { linear: { epochs: 300, learningRate: 0.1 }, encoder: { epochs: 1, learningRate: 5e-5 } };
+
+/**
+ * The trainer as the tables name and group it: its name, with its epochs and step size where they differ from the
+ * first runs' (`encoder (4 epochs, lr 0.0001)`), so a case trained longer is never counted as the same case.
+ */
+export function trainerLabel(t: Slice['trainer']): string {
+  const first = FIRST_SETTINGS[t.name];
+  if (first === undefined || (t.epochs === first.epochs && t.learningRate === first.learningRate)) return t.name;
+  return `${t.name} (${t.epochs} epochs, lr ${t.learningRate})`;
 }
 
 /** Accuracy significant the way the README has always counted it: McNemar and the paired t-test both below ALPHA. */

@@ -8,7 +8,7 @@
 // --only: those slices alone (a side-by-side of one session's runs), printed, method-summary.json left as it is.
 import { readdirSync } from 'node:fs';
 import { writeJsonAtomic } from '../adapters/files.js';
-import { ALPHA, accuracySignificant, macroF1Significant, readSlice, SLICE, type Case } from './method-slices.js';
+import { ALPHA, accuracySignificant, macroF1Significant, readSlice, SLICE, trainerLabel, type Case } from './method-slices.js';
 
 /** The embedder of slices written before bench/method.ts took --embedders: 1024-wide hash vectors. */
 const EARLY_EMBEDDER = 'hash-v1-d1024';
@@ -25,8 +25,8 @@ for (const f of only ?? readdirSync('bench/results').filter((f) => SLICE.test(f)
   for (const c of s.results) {
     const dataset = c.dataset;
     const embedder = (c.embedder ?? EARLY_EMBEDDER).split(':')[0]!.replace(/-v1-d1024$/u, '');
-    const key = [s.trainer.name, embedder, dataset, c.seed, c.noise, c.config].join('|');
-    if (!cases.has(key)) cases.set(key, { ...c, dataset, trainer: s.trainer.name, embedder, graph: /:g(\d+):/u.exec(c.embedder ?? '')?.[1] });
+    const key = [trainerLabel(s.trainer), embedder, dataset, c.seed, c.noise, c.config].join('|');
+    if (!cases.has(key)) cases.set(key, { ...c, dataset, trainer: trainerLabel(s.trainer), embedder, graph: /:g(\d+):/u.exec(c.embedder ?? '')?.[1] });
   }
 }
 

@@ -6,7 +6,7 @@
 //
 //   npx tsx bench/method-targets.ts --config two-fold-wrong-knn-s95 --only method-linear-s95.json,method-encoder-spam800-s95-2class.json,...
 import { writeJsonAtomic } from '../adapters/files.js';
-import { ALPHA, accuracySignificant, macroF1Significant, readSlice, type Case } from './method-slices.js';
+import { ALPHA, accuracySignificant, macroF1Significant, readSlice, trainerLabel, type Case } from './method-slices.js';
 
 const arg = (name: string) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -20,7 +20,7 @@ const slices = arg('only').split(',');
 const cases: Array<Case & { trainer: string }> = [];
 for (const f of slices) {
   const s = readSlice(f);
-  for (const c of s.results) if (c.config === config) cases.push({ ...c, trainer: s.trainer.name });
+  for (const c of s.results) if (c.config === config) cases.push({ ...c, trainer: trainerLabel(s.trainer) });
 }
 if (cases.length === 0) throw new Error(`no case of ${config} in ${slices.join(', ')}`);
 
