@@ -22,11 +22,12 @@ if (onlyAt >= 0 && (!only || only.some((f) => !SLICE.test(f)))) throw new Error(
 for (const f of only ?? readdirSync('bench/results').filter((f) => SLICE.test(f)).sort()) {
   const s = readSlice(f);
   loads[f] = s.machine.loadavg;
+  const trainer = trainerLabel(s.trainer);
   for (const c of s.results) {
     const dataset = c.dataset;
     const embedder = (c.embedder ?? EARLY_EMBEDDER).split(':')[0]!.replace(/-v1-d1024$/u, '');
-    const key = [trainerLabel(s.trainer), embedder, dataset, c.seed, c.noise, c.config].join('|');
-    if (!cases.has(key)) cases.set(key, { ...c, dataset, trainer: trainerLabel(s.trainer), embedder, graph: /:g(\d+):/u.exec(c.embedder ?? '')?.[1] });
+    const key = [trainer, embedder, dataset, c.seed, c.noise, c.config].join('|');
+    if (!cases.has(key)) cases.set(key, { ...c, dataset, trainer, embedder, graph: /:g(\d+):/u.exec(c.embedder ?? '')?.[1] });
   }
 }
 
