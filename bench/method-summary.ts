@@ -24,14 +24,12 @@ for (const f of only ?? readdirSync('bench/results').filter((f) => SLICE.test(f)
   loads[f] = s.machine.loadavg;
   const trainer = trainerLabel(s.trainer);
   for (const c of s.results) {
-    const dataset = c.dataset;
     const embedder = (c.embedder ?? EARLY_EMBEDDER).split(':')[0]!.replace(/-v1-d1024$/u, '');
-    const key = [trainer, embedder, dataset, c.seed, c.noise, c.config].join('|');
-    if (!cases.has(key)) cases.set(key, { ...c, dataset, trainer, embedder, graph: /:g(\d+):/u.exec(c.embedder ?? '')?.[1] });
+    const key = [trainer, embedder, c.dataset, c.seed, c.noise, c.config].join('|');
+    if (!cases.has(key)) cases.set(key, { ...c, trainer, embedder, graph: /:g(\d+):/u.exec(c.embedder ?? '')?.[1] });
   }
 }
 
-const sig = accuracySignificant;
 const mean = (xs: number[]) => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
 
 const groups = new Map<string, Array<Case & { trainer: string; embedder: string; graph?: string | undefined }>>();
@@ -60,14 +58,14 @@ const rows = [...groups.entries()]
       accuracy: { full: mean(cs.map((c) => c.arms.full.accuracy)), dqe: mean(cs.map((c) => c.arms.dqe.accuracy)), random: mean(cs.map((c) => c.arms.random.accuracy)) },
       macroF1: { full: mean(cs.map((c) => c.arms.full.macroF1)), dqe: mean(cs.map((c) => c.arms.dqe.macroF1)), random: mean(cs.map((c) => c.arms.random.macroF1)) },
       vsRandom: {
-        accuracyWins: cs.filter((c) => sig(c.dqeVsRandom) && c.dqeVsRandom.accuracyDiff > 0).length,
-        accuracyLosses: cs.filter((c) => sig(c.dqeVsRandom) && c.dqeVsRandom.accuracyDiff < 0).length,
+        accuracyWins: cs.filter((c) => accuracySignificant(c.dqeVsRandom) && c.dqeVsRandom.accuracyDiff > 0).length,
+        accuracyLosses: cs.filter((c) => accuracySignificant(c.dqeVsRandom) && c.dqeVsRandom.accuracyDiff < 0).length,
         macroF1Wins: cs.filter((c) => macroF1Significant(c.dqeVsRandom) && c.dqeVsRandom.macroF1Diff > 0).length,
         macroF1Losses: cs.filter((c) => macroF1Significant(c.dqeVsRandom) && c.dqeVsRandom.macroF1Diff < 0).length,
       },
       vsFull: {
-        accuracyBelow: cs.filter((c) => sig(c.dqeVsFull) && c.dqeVsFull.accuracyDiff < 0).length,
-        accuracyAbove: cs.filter((c) => sig(c.dqeVsFull) && c.dqeVsFull.accuracyDiff > 0).length,
+        accuracyBelow: cs.filter((c) => accuracySignificant(c.dqeVsFull) && c.dqeVsFull.accuracyDiff < 0).length,
+        accuracyAbove: cs.filter((c) => accuracySignificant(c.dqeVsFull) && c.dqeVsFull.accuracyDiff > 0).length,
         macroF1Below: cs.filter((c) => macroF1Significant(c.dqeVsFull) && c.dqeVsFull.macroF1Diff < 0).length,
       },
       judgeDropsClean: { mean: mean(clean.map((c) => c.judgedMislabeled.share)), max: clean.length === 0 ? NaN : Math.max(...clean.map((c) => c.judgedMislabeled.share)) },
