@@ -1,10 +1,10 @@
 // Finds the official `temporal` CLI and runs its dev server (persistent SQLite, Web UI on).
 // Used by `dqe run` when TEMPORAL_ADDRESS is unset, by `npm run temporal`, and by the test runner.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { REPO_ROOT, VENV_BIN, ensurePythonGroup } from './python-env.js';
 
 /** Where the dev server keeps its database, log and pid file. */
@@ -32,15 +32,33 @@ export async function findTemporalCli(log: (line: string) => void = () => {}): P
   return venv;
 }
 
+/**
+ * A free loopback port, held back from other processes' `bind(0)` for the next minute: the port is bound, then a
+ * connection to it is accepted and closed from the listening side first, which leaves that side's socket in
+ * TIME_WAIT on the port. Linux does not hand out a port that a TIME_WAIT socket holds to `bind(0)` (the dev
+ * server's own picks of its HTTP, metrics and internal service ports included), while a server that binds it by
+ * number with SO_REUSEADDR (Go's listeners, Node's) still can. A plain bind-and-close leaves a window in which the
+ * kernel may give the same port to the next caller: two picks in a row could even return the same port.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
+  const srv = createServer();
+  const port = await new Promise<number>((resolve, reject) => {
     srv.once('error', reject);
     srv.listen(0, '127.0.0.1', () => {
       const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+      if (typeof addr === 'object' && addr) resolve(addr.port);
+      else reject(new Error('no port'));
     });
   });
+  await new Promise<void>((resolve) => {
+    srv.once('connection', (accepted) => accepted.destroy());
+    const client = connect({ port, host: '127.0.0.1' });
+    client.on('error', () => {});
+    client.once('close', () => resolve());
+    client.resume();
+  });
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
 }
 
 export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
@@ -54,13 +72,27 @@ export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-async function waitForPort(port: number, child: ChildProcess | undefined, timeoutMs: number): Promise<void> {
+/** The last few KB of what a process wrote: enough to say why a server did not start. */
+class OutputTail {
+  private text = '';
+  constructor(private readonly limit = 4000) {}
+  push(chunk: Buffer | string): void {
+    this.text = (this.text + chunk.toString()).slice(-this.limit);
+  }
+  toString(): string {
+    return this.text.trim();
+  }
+}
+
+/** Resolves when the port accepts connections; null when the server exited first (its exit code), throws on timeout. */
+async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<number | null> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await portOpen(port)) return;
-    if (child && child.exitCode !== null) throw new Error(`temporal dev server exited with code ${child.exitCode}`);
+    if (await portOpen(port)) return null;
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode ?? 1;
     await new Promise((r) => setTimeout(r, 200));
   }
+  child.kill('SIGKILL');
   throw new Error(`temporal dev server did not open port ${port} within ${timeoutMs / 1000}s`);
 }
 
@@ -73,6 +105,10 @@ export interface DevServerOptions {
   /** Keep running after this process exits (own process group, output to a log file). */
   detached?: boolean;
   log?: (line: string) => void;
+  /** Starts to try before giving up (default 3): a server that exits before it listens is started again. */
+  attempts?: number;
+  /** Picks the ports not given above (default freePort); a test can hand out a taken one. */
+  pickPort?: () => Promise<number>;
 }
 
 export interface DevServer {
@@ -86,51 +122,86 @@ export interface DevServer {
 /** Dev-server search attributes dqe's visibility uses. */
 export const SEARCH_ATTRIBUTES = ['DqeDataset=Keyword', 'DqePhase=Keyword', 'DqeStatus=Keyword', 'DqeFinalSize=Int'];
 
-/** Starts `temporal server start-dev` and waits until it accepts connections. */
+/**
+ * Starts `temporal server start-dev` and waits until it accepts connections. A server that exits before it
+ * listens (a port another process took between our pick and its bind, say) is started again, on fresh ports
+ * where the caller did not fix them; the error after the last attempt carries what the server printed.
+ */
 export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
   const log = opts.log ?? (() => {});
+  const pickPort = opts.pickPort ?? freePort;
+  const attempts = opts.attempts ?? 3;
   const cli = await findTemporalCli(log);
-  const port = opts.port ?? (await freePort());
-  const uiPort = opts.uiPort ?? (await freePort());
   const namespace = opts.namespace ?? 'default';
-  const dbFile = opts.dbFile ?? join(STATE_DIR, `dev-${port}.db`);
-  await mkdir(join(dbFile, '..'), { recursive: true });
-  const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(port),
-    '--ui-port', String(uiPort),
-    '--db-filename', dbFile,
-    '--namespace', namespace,
-    '--log-level', 'warn',
-    ...SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', a]),
-  ];
-  log(`starting ${cli} ${args.join(' ')}`);
-  let child: ChildProcess;
-  if (opts.detached) {
-    const out = openSync(join(STATE_DIR, 'server.log'), 'a');
-    child = spawn(cli, args, { detached: true, stdio: ['ignore', out, out] });
-    child.unref();
-  } else {
-    child = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr?.on('data', () => {});
+  let dbFile = opts.dbFile;
+  for (let attempt = 1; ; attempt++) {
+    const port = opts.port ?? (await pickPort());
+    const uiPort = opts.uiPort ?? (await pickPort());
+    // Another process listening on the gRPC port would look like this server being up (the server itself exits).
+    if (await portOpen(port)) {
+      const why = `cannot start a temporal dev server on 127.0.0.1:${port}: another process already listens there`;
+      if (opts.port !== undefined || attempt >= attempts) throw new Error(why);
+      log(`${why}; picking another port`);
+      continue;
+    }
+    dbFile ??= join(STATE_DIR, `dev-${port}.db`);
+    await mkdir(dirname(dbFile), { recursive: true });
+    const args = [
+      'server', 'start-dev',
+      '--ip', '127.0.0.1',
+      '--port', String(port),
+      '--ui-port', String(uiPort),
+      '--db-filename', dbFile,
+      '--namespace', namespace,
+      '--log-level', 'warn',
+      ...SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', a]),
+    ];
+    log(`starting ${cli} ${args.join(' ')}`);
+    let child: ChildProcess;
+    let output: () => Promise<string>;
+    if (opts.detached) {
+      const logFile = join(STATE_DIR, 'server.log');
+      const out = openSync(logFile, 'a');
+      const from = statSync(logFile).size;
+      child = spawn(cli, args, { detached: true, stdio: ['ignore', out, out] });
+      closeSync(out);
+      child.unref();
+      output = async () => `${logFile}: ${(await readFile(logFile)).subarray(from).toString().slice(-4000).trim()}`;
+    } else {
+      const tail = new OutputTail();
+      child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout?.on('data', (chunk: Buffer) => tail.push(chunk));
+      child.stderr?.on('data', (chunk: Buffer) => tail.push(chunk));
+      output = async () => {
+        // What the process wrote just before it exited may still be in the pipes.
+        if (child.stdout && !child.stdout.closed) {
+          await Promise.race([new Promise((r) => child.stdout!.once('close', r)), new Promise((r) => setTimeout(r, 2000))]);
+        }
+        return tail.toString();
+      };
+    }
+    const exitCode = await waitForPort(port, child, START_TIMEOUT_MS);
+    if (exitCode !== null) {
+      const why = `temporal dev server (127.0.0.1:${port}, UI ${uiPort}) exited with code ${exitCode} before it listened, attempt ${attempt} of ${attempts}; it printed:\n${(await output()) || '(nothing)'}`;
+      if (attempt >= attempts) throw new Error(why);
+      log(`${why}\nstarting it again`);
+      continue;
+    }
+    return {
+      address: `127.0.0.1:${port}`,
+      uiUrl: `http://127.0.0.1:${uiPort}`,
+      namespace,
+      pid: child.pid!,
+      async stop() {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      },
+    };
   }
-  await waitForPort(port, child, START_TIMEOUT_MS);
-  const pid = child.pid!;
-  return {
-    address: `127.0.0.1:${port}`,
-    uiUrl: `http://127.0.0.1:${uiPort}`,
-    namespace,
-    pid,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
 }
 
 interface LocalServerState {
