@@ -84,12 +84,13 @@ class OutputTail {
   }
 }
 
-/** Resolves when the port accepts connections; null when the server exited first (its exit code), throws on timeout. */
-async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<number | null> {
+/** Resolves when the port accepts connections: null; when the server exited first: how ("code 1", "signal SIGKILL"). Throws on timeout. */
+async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<string | null> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await portOpen(port)) return null;
-    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode ?? 1;
+    if (child.exitCode !== null) return `code ${child.exitCode}`;
+    if (child.signalCode !== null) return `signal ${child.signalCode}`;
     await new Promise((r) => setTimeout(r, 200));
   }
   child.kill('SIGKILL');
@@ -172,17 +173,16 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout?.on('data', (chunk: Buffer) => tail.push(chunk));
       child.stderr?.on('data', (chunk: Buffer) => tail.push(chunk));
+      // 'close' comes once both pipes are drained: what the process wrote just before it exited is in the tail then.
+      const drained = new Promise((r) => child.once('close', r));
       output = async () => {
-        // What the process wrote just before it exited may still be in the pipes.
-        if (child.stdout && !child.stdout.closed) {
-          await Promise.race([new Promise((r) => child.stdout!.once('close', r)), new Promise((r) => setTimeout(r, 2000))]);
-        }
+        await Promise.race([drained, new Promise((r) => setTimeout(r, 2000))]);
         return tail.toString();
       };
     }
-    const exitCode = await waitForPort(port, child, START_TIMEOUT_MS);
-    if (exitCode !== null) {
-      const why = `temporal dev server (127.0.0.1:${port}, UI ${uiPort}) exited with code ${exitCode} before it listened, attempt ${attempt} of ${attempts}; it printed:\n${(await output()) || '(nothing)'}`;
+    const exited = await waitForPort(port, child, START_TIMEOUT_MS);
+    if (exited !== null) {
+      const why = `temporal dev server (127.0.0.1:${port}, UI ${uiPort}) exited with ${exited} before it listened, attempt ${attempt} of ${attempts}; it printed:\n${(await output()) || '(nothing)'}`;
       if (attempt >= attempts) throw new Error(why);
       log(`${why}\nstarting it again`);
       continue;
