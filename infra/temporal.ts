@@ -72,17 +72,8 @@ export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-/** The last few KB of what a process wrote: enough to say why a server did not start. */
-class OutputTail {
-  private text = '';
-  constructor(private readonly limit = 4000) {}
-  push(chunk: Buffer | string): void {
-    this.text = (this.text + chunk.toString()).slice(-this.limit);
-  }
-  toString(): string {
-    return this.text.trim();
-  }
-}
+/** How much of what a server printed last an error about its start carries: enough to say why it did not start. */
+const OUTPUT_TAIL_CHARS = 4000;
 
 /** Resolves when the port accepts connections: null; when the server exited first: how ("code 1", "signal SIGKILL"). Throws on timeout. */
 async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<string | null> {
@@ -167,17 +158,18 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       child = spawn(cli, args, { detached: true, stdio: ['ignore', out, out] });
       closeSync(out);
       child.unref();
-      output = async () => `${logFile}: ${(await readFile(logFile)).subarray(from).toString().slice(-4000).trim()}`;
+      output = async () => `${logFile}: ${(await readFile(logFile)).subarray(from).toString().slice(-OUTPUT_TAIL_CHARS).trim()}`;
     } else {
-      const tail = new OutputTail();
+      let printed = '';
+      const keep = (chunk: Buffer) => (printed = (printed + chunk.toString()).slice(-OUTPUT_TAIL_CHARS));
       child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout?.on('data', (chunk: Buffer) => tail.push(chunk));
-      child.stderr?.on('data', (chunk: Buffer) => tail.push(chunk));
+      child.stdout?.on('data', keep);
+      child.stderr?.on('data', keep);
       // 'close' comes once both pipes are drained: what the process wrote just before it exited is in the tail then.
       const drained = new Promise((r) => child.once('close', r));
       output = async () => {
         await Promise.race([drained, new Promise((r) => setTimeout(r, 2000))]);
-        return tail.toString();
+        return printed.trim();
       };
     }
     const exited = await waitForPort(port, child, START_TIMEOUT_MS);
