@@ -38,7 +38,7 @@ for (const b of BENCHES) {
 }
 
 /** Every results file there is, including the drills and evaluations other scripts write. */
-const FILES = ['sampling', 'sampling-handoff', 'sampling-kcenter', 'ann', 'ann-compare-hier', 'ann-sweep', 'ann-sweep-ivf', 'ann-big', 'e2e', 'io', 'sampling-real-text', 'sampling-real-text-42k', 'sampling-real-text-centroid', 'sampling-real-text-centroid-before-compaction', 'sampling-real-text-idle', 'sampling-real-text-300k-2t', 'kill-harness', 'eval', 'eval-seeds-1-2', 'embedder', 'embedder-quality', 'minilm-int8', 'eval-drug-reviews-hash', 'eval-drug-reviews-minilm', 'qdrant-edge', 'scale', 'scale-reuse-sample', 'scale-2-workers', 'scale-minilm', 'io-before-threads', 'neighbours', 'neighbours-1m', 'neighbours-1m-float32', 'exact-top1', 'equal-vectors', 'exact-knn', 'exact-knn-1m'];
+const FILES = ['sampling', 'sampling-handoff', 'sampling-kcenter', 'ann', 'ann-compare-hier', 'ann-sweep', 'ann-sweep-ivf', 'ann-big', 'e2e', 'io', 'sampling-real-text', 'sampling-real-text-42k', 'sampling-real-text-centroid', 'sampling-real-text-centroid-2026-12-06', 'sampling-real-text-centroid-before-compaction', 'sampling-real-text-idle', 'sampling-real-text-300k-2t', 'kill-harness', 'eval', 'eval-seeds-1-2', 'embedder', 'embedder-quality', 'minilm-int8', 'eval-drug-reviews-hash', 'eval-drug-reviews-minilm', 'qdrant-edge', 'scale', 'scale-reuse-sample', 'scale-2-workers', 'scale-minilm', 'io-before-threads', 'neighbours', 'neighbours-1m', 'neighbours-1m-float32', 'exact-top1', 'equal-vectors', 'exact-knn', 'exact-knn-1m'];
 const results: Record<string, unknown> = { machine: machine(), quick };
 for (const f of FILES) {
   const path = `bench/results/${f}.json`;

