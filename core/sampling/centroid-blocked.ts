@@ -434,6 +434,7 @@ export async function centroidBlocked(
  * ranked[0 ..); returns how many. (A module function, for the reason addAndCollect gives.)
  */
 function highest(f: Float64Array, rows: number, count: number, ranked: Int32Array): number {
+  if (count <= 0) return 0;
   // A min-heap of the highest so far (keys negated), popped into ranked[] from the lowest.
   const top = new RowHeap(count);
   let i = 0;
